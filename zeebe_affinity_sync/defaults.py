@@ -16,6 +16,12 @@ RETRY_INITIAL_BACKOFF = 0.1                  # s, first backoff; doubles each at
 RETRY_MAX_BACKOFF = 5.0                      # s, cap of the backoff
 OAUTH_REFRESH_MARGIN = 30.0                  # s, refresh a token this long before it expires
 OAUTH_HTTP_TIMEOUT = 10.0                    # s, token endpoint request
+OAUTH_DEFAULT_EXPIRES_IN = 60.0              # s, token lifetime assumed when the endpoint omits expires_in
+CLIENT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024   # bytes, gRPC max message size of the client (Zeebe's default)
+ACTIVATE_DEADLINE_MARGIN = 5.0               # s, gRPC deadline of an ActivateJobs long poll beyond requestTimeout
+WITH_RESULT_DEADLINE_MARGIN = 5.0            # s, gRPC deadline of a with-result call beyond its timeout
+CHANNEL_RECONNECT_BACKOFF_INITIAL = 0.1      # s, gRPC reconnect backoff after a lost connection
+CHANNEL_RECONNECT_BACKOFF_MAX = 5.0          # s, cap of it (gRPC's own default is 120 s)
 
 # ---------------------------------------------------------------- job worker
 WORKER_NAME = "zeebe-affinity-sync"
@@ -25,6 +31,8 @@ WORKER_POLL_REQUEST_TIMEOUT = 10.0           # s, long-poll of one ActivateJobs 
 WORKER_RETRY_BACKOFF = 1.0                   # s, backoff given with FailJob after a handler error
 WORKER_ERROR_BACKOFF_MAX = 10.0              # s, cap of the poll backoff while the gateway is down
 WORKER_STOP_TIMEOUT = 30.0                   # s, stop(): wait this long for running handlers
+WORKER_ERROR_BACKOFF_INITIAL = 0.1           # s, first poll backoff after a gateway error; doubles
+WORKER_MAX_JOBS_TO_ACTIVATE = 32             # jobs one ActivateJobs request asks for at most
 
 # ---------------------------------------------------------------- embedded engine
 ENGINE_HOST = "127.0.0.1"
@@ -32,6 +40,10 @@ ENGINE_PORT = 26500
 ENGINE_LONG_POLL_TIMEOUT_MS = 10_000         # ms, ActivateJobs requestTimeout == 0
 ENGINE_WITH_RESULT_TIMEOUT_MS = 15_000       # ms, CreateProcessInstanceWithResult requestTimeout <= 0
 ENGINE_MAX_MESSAGE_BYTES = 4 * 1024 * 1024   # bytes, gRPC max message size (Zeebe's default)
+FEEL_EVALUATE_CACHE_SIZE = 512               # compiled expressions kept by engine.feel.evaluate()
+ENGINE_HISTORY_SIZE = 1000                   # finished process instances kept for inspection
+ENGINE_SERVER_THREADS = 256                  # gRPC threads: each parked long poll / stream holds one
+ENGINE_STOP_GRACE = 2.0                      # s, stop(): in-flight RPCs get this long to finish
 
 # ---------------------------------------------------------------- affinity hub
 HUB_BIND = "127.0.0.1:8089"
@@ -42,6 +54,9 @@ HUB_MAX_FRAME_BYTES = 1024 * 1024            # bytes; a larger frame closes the 
 HUB_MAX_SUBSCRIPTIONS = 10_000               # keys one connection may subscribe to
 HUB_MAX_PROTOCOL_ERRORS = 10                 # bad frames before the hub closes the connection
 HUB_PING_INTERVAL = 20.0                     # s, hub pings each connection this often
+HUB_SEND_TIMEOUT = 10.0                      # s, a send blocked this long drops the (stuck) peer
+HUB_REAP_INTERVAL = 1.0                      # s, held-outcome expiry sweep and rate sampling
+HUB_GRACEFUL_TIMEOUT = 10.0                  # s, gunicorn graceful_timeout of the hub
 HUB_STATS_INTERVAL = 300.0                   # s, periodic stats log line (the seed logs every 5 min)
 HUB_THREADS = 200                            # gunicorn gthread threads: one per open websocket
 
@@ -55,5 +70,23 @@ AFFINITY_RECONNECT_MAX = 5.0                 # s, reconnect backoff cap
 AFFINITY_PING_INTERVAL = 20.0                # s, client-side keepalive ping
 AFFINITY_COLLECT_TTL = 300.0                 # s, a late outcome is kept this long for get_outcome()
 AFFINITY_TASK_TYPE = "publish-outcome"
+AFFINITY_MAX_COLLECTED = 10_000              # count bound of late outcomes kept per process for get_outcome()
+AFFINITY_CALLBACK_THREADS = 4                # threads running cb= callbacks (never the reader thread)
+AFFINITY_CONNECT_TIMEOUT = 5.0               # s, one websocket / Redis connect attempt
+AFFINITY_STATUS_HEADER = "affinity-status"   # task header; value "error" marks a failure outcome
+AFFINITY_WORKER_RETRY_BACKOFF = 1.0          # s, FailJob backoff when the outcome could not be handed over
 REDIS_URL = "redis://localhost:6379/0"
 REDIS_CHANNEL_PREFIX = "zeebe-affinity"
+REDIS_HEALTH_CHECK_INTERVAL = 10.0           # s, ping the idle Redis subscriber connection this often
+
+# ---------------------------------------------------------------- Flask / Django integrations
+WEB_MODE = "hub"                             # hub | redis | with_result
+WEB_FAILURE_STATUS = 422                     # HTTP status of a ProcessFailed outcome
+WEB_TIMEOUT_STATUS = 504                     # HTTP status of an AffinityTimeout (202 needs an outcome URL)
+WEB_RETRY_AFTER = 1                          # s, Retry-After sent with 503 when the error has none
+WEB_COLLECT_TIMEOUT = 0.0                    # s, how long an outcome-collection request waits
+
+# ---------------------------------------------------------------- demo
+DEMO_REQUESTS = 200                          # HTTP requests sent by `zeebe-affinity demo`
+DEMO_CONCURRENCY = 20                        # client threads of `zeebe-affinity demo`
+DEMO_REQUEST_TIMEOUT = 30.0                  # s, per HTTP request of the demo

@@ -1,0 +1,260 @@
+"""Drive an affinity hub with websocket clients and print what it delivers.
+
+    python benchmarks/hub.py --clients 50 --workers 4 --outcomes 20000
+    python benchmarks/hub.py --clients 10 --workers 2 --outcomes 5000 --rate 1000
+    python benchmarks/hub.py --url ws://host:8089 --seed ...   # a broadcast-only (seed) hub
+
+Clients subscribe to the keys of the outcomes they own (or, with ``--seed``, just
+REGISTER_CLIENT and filter the broadcast by key), workers send PROCESS_OUTCOME frames (with an
+``id`` and a window of un-ACKed frames, unless ``--seed``), and the script prints outcomes/s
+delivered to their owner, frames/s, p50/p99 latency (send -> owner) and lost outcomes. Clients
+and workers are spread over ``--procs`` processes so the load generator is not the bottleneck.
+Without ``--url`` it starts our hub itself (HubProcess, real gunicorn).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from typing import Any, Dict, List, Optional
+
+import websocket
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def _connect(url: str, token: Optional[str]) -> websocket.WebSocket:
+    header = [f"Authorization: Bearer {token}"] if token else []
+    ws = websocket.create_connection(url, header=header, timeout=30, enable_multithread=True)
+    return ws
+
+
+def _drain_hello(ws: websocket.WebSocket, seed: bool) -> None:
+    if seed:
+        return
+    frame = json.loads(ws.recv())
+    if frame.get("type") != "HELLO":
+        raise RuntimeError(f"expected HELLO first, got {frame}")
+
+
+def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
+    """One owner: subscribes to its keys, records latency of each outcome it gets."""
+    ws = _connect(args.url, args.token)
+    _drain_hello(ws, args.seed)
+    mine = [str(n) for n in range(index, args.outcomes, args.clients)]
+    wanted = set(mine)
+    if args.seed:
+        ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+    else:
+        ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+        for start in range(0, len(mine), 1000):
+            ws.send(json.dumps({"type": "SUBSCRIBE", "keys": [f"r{k}" for k in mine[start:start + 1000]],
+                                "id": f"s{start}"}))
+            while json.loads(ws.recv()).get("type") != "ACK":
+                pass
+    ready.release()
+    latencies: List[float] = []
+    got = 0
+    foreign = 0
+    last = 0.0
+    ws.settimeout(1.0)
+    while got < len(mine):
+        try:
+            text = ws.recv()
+        except websocket.WebSocketTimeoutException:
+            if done.is_set():
+                break
+            continue
+        now = time.monotonic()
+        frame = json.loads(text)
+        if frame.get("type") != "PROCESS_OUTCOME":
+            continue
+        key = str(frame.get("processInstanceKey"))
+        if key not in wanted:
+            foreign += 1
+            continue
+        wanted.discard(key)
+        got += 1
+        last = now
+        latencies.append(now - frame["variables"]["t"])
+    ws.close()
+    results.put({"kind": "client", "got": got, "expected": len(mine), "foreign": foreign,
+                 "latencies": latencies, "last": last})
+
+
+def _worker(args: Any, index: int, start: Any, results: Any) -> None:
+    """One outcome sender: sends its share, at --rate (shared) or flat out, within an ACK window."""
+    ws = _connect(args.url, args.token)
+    _drain_hello(ws, args.seed)
+    ws.send(json.dumps({"type": "REGISTER_WORKER"}))
+    mine = list(range(index, args.outcomes, args.workers))
+    window = threading.Semaphore(args.window)
+    acks = [0]
+    errors = [0]
+    finished = threading.Event()
+
+    def read_acks() -> None:
+        ws.settimeout(1.0)
+        while not finished.is_set() or acks[0] + errors[0] < len(mine):
+            try:
+                frame = json.loads(ws.recv())
+            except websocket.WebSocketTimeoutException:
+                if finished.is_set() and time.monotonic() > deadline[0]:
+                    return
+                continue
+            except Exception:
+                return
+            if frame.get("type") == "ACK":
+                acks[0] += 1
+                window.release()
+            elif frame.get("type") == "ERROR":
+                errors[0] += 1
+                window.release()
+
+    deadline = [float("inf")]
+    reader = None
+    if not args.seed:
+        reader = threading.Thread(target=read_acks, daemon=True)
+        reader.start()
+    start.wait()
+    interval = args.workers / args.rate if args.rate else 0.0
+    t0 = time.monotonic()
+    next_at = t0
+    for n in mine:
+        if interval:
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        frame: Dict[str, Any] = {"type": "PROCESS_OUTCOME", "processInstanceKey": str(n),
+                                 "variables": {"t": time.monotonic(), "n": n}}
+        if not args.seed:
+            window.acquire()
+            frame["requestId"] = f"r{n}"
+            frame["id"] = str(n)
+        ws.send(json.dumps(frame, separators=(",", ":")))
+    sent_at = time.monotonic()
+    finished.set()
+    deadline[0] = time.monotonic() + args.drain
+    if reader is not None:
+        reader.join(args.drain + 2)
+    ws.close()
+    results.put({"kind": "worker", "sent": len(mine), "acks": acks[0], "errors": errors[0],
+                 "first": t0, "sent_at": sent_at})
+
+
+def _process(args: Any, clients: List[int], workers: List[int], ready: Any, start: Any,
+             done: Any, results: Any) -> None:
+    threads = [threading.Thread(target=_client, args=(args, i, ready, done, results))
+               for i in clients]
+    threads += [threading.Thread(target=_worker, args=(args, i, start, results)) for i in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _percentile(values: List[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def run(args: Any) -> Dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Semaphore(0)
+    start = ctx.Event()
+    done = ctx.Event()
+    results = ctx.Queue()
+    procs = []
+    for p in range(args.procs):
+        clients = [i for i in range(args.clients) if i % args.procs == p]
+        workers = [i for i in range(args.workers) if i % args.procs == p]
+        proc = ctx.Process(target=_process, args=(args, clients, workers, ready, start, done,
+                                                  results), daemon=True)
+        proc.start()
+        procs.append(proc)
+    for _ in range(args.clients):
+        if not ready.acquire(timeout=60):
+            raise SystemExit("clients did not subscribe within 60 s")
+    start.set()
+    collected: List[Dict[str, Any]] = []
+    expected_results = args.clients + args.workers
+    worker_results = 0
+    while len(collected) < expected_results:
+        item = results.get(timeout=600)
+        collected.append(item)
+        if item["kind"] == "worker":
+            worker_results += 1
+            if worker_results == args.workers:
+                # Everything is sent; let the owners drain, then tell the rest to give up.
+                threading.Timer(args.drain, done.set).start()
+    for proc in procs:
+        proc.join(10)
+    clients = [r for r in collected if r["kind"] == "client"]
+    workers = [r for r in collected if r["kind"] == "worker"]
+    got = sum(r["got"] for r in clients)
+    latencies = [x for r in clients for x in r["latencies"]]
+    first = min(r["first"] for r in workers)
+    last = max([r["last"] for r in clients if r["last"]] or [first])
+    elapsed = max(last - first, 1e-9)
+    acks = sum(r["acks"] for r in workers)
+    sent = sum(r["sent"] for r in workers)
+    frames = sent + acks + got + sum(r["foreign"] for r in clients)
+    return {
+        "clients": args.clients, "workers": args.workers, "outcomes": args.outcomes,
+        "delivered": got, "lost": args.outcomes - got, "acks": acks,
+        "errors": sum(r["errors"] for r in workers),
+        "foreign": sum(r["foreign"] for r in clients),
+        "seconds": elapsed,
+        "outcomes_per_s": got / elapsed, "frames_per_s": frames / elapsed,
+        "p50_ms": _percentile(latencies, 0.50) * 1000, "p99_ms": _percentile(latencies, 0.99) * 1000,
+    }
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=10, help="owner connections (C)")
+    parser.add_argument("--workers", type=int, default=2, help="outcome sender connections (W)")
+    parser.add_argument("--outcomes", type=int, default=10000, help="outcomes in total (K)")
+    parser.add_argument("--url", default=None, help="hub URL (default: start our hub)")
+    parser.add_argument("--token", default=None, help="bearer token for --url")
+    parser.add_argument("--rate", type=float, default=0.0, help="steady outcomes/s in total (0 = flat out)")
+    parser.add_argument("--window", type=int, default=200, help="un-ACKed outcomes per worker")
+    parser.add_argument("--procs", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--drain", type=float, default=5.0, help="seconds to wait for stragglers")
+    parser.add_argument("--seed", action="store_true",
+                        help="seed hub: clients REGISTER_CLIENT and filter the broadcast, no ACKs")
+    parser.add_argument("--threads", type=int, default=None, help="--threads of the hub we start")
+    args = parser.parse_args(argv)
+    hub = None
+    if args.url is None:
+        from zeebe_affinity_sync.hub.runner import HubProcess
+
+        args.token = args.token or "bench-token"
+        hub = HubProcess(token=args.token, threads=args.threads or max(64, 2 * (args.clients + args.workers)))
+        hub.start()
+        args.url = hub.url
+    try:
+        r = run(args)
+    finally:
+        if hub is not None:
+            hub.stop()
+    mode = "seed broadcast" if args.seed else "targeted"
+    print(f"hub benchmark ({mode}, {args.url}): C={r['clients']} W={r['workers']} K={r['outcomes']}"
+          f"{' rate=%g/s' % args.rate if args.rate else ''}")
+    print(f"  delivered to owner : {r['delivered']} in {r['seconds']:.2f} s = {r['outcomes_per_s']:.0f} outcomes/s")
+    print(f"  frames             : {r['frames_per_s']:.0f} frames/s (sent + ACKs + delivered + foreign)")
+    print(f"  latency            : p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
+    print(f"  lost               : {r['lost']}   (ACKs {r['acks']}, ERRORs {r['errors']}, "
+          f"foreign copies {r['foreign']})")
+    return 0 if r["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Restarts and outages with real servers: the hub restarted during load, Redis restarted with
+requests in flight, hub / Redis down at start-up, a wrong token, close() with waits in flight."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, List
+
+import pytest
+
+from tests.affinity.conftest import BPMN_FILES, TOKEN, Gates, unique, variant
+from tests.support.net import free_port, wait_until
+from tests.support.redis_server import RedisServer
+from zeebe_affinity_sync import RedisAffinity, ZBAffinityClient
+from zeebe_affinity_sync.errors import AffinityUnavailable
+from zeebe_affinity_sync.zeebe.client import ZeebeClient
+
+
+def deploy_variant(engine: Any, suffix: str, relay_type: str) -> None:
+    with ZeebeClient(engine.address) as client:
+        client.deploy_resource(*[variant(p, suffix, relay_type) for p in BPMN_FILES])
+
+
+def test_hub_restarted_during_load_answers_every_request(engine: Any, helper_workers: None) -> None:
+    from zeebe_affinity_sync.hub.runner import HubProcess
+
+    deploy_variant(engine, "-restart", "publish-outcome-restart")
+    with HubProcess(token=TOKEN) as hub:
+        options = dict(reconnect_initial=0.05, reconnect_max=0.5)
+        service = ZBAffinityClient(engine.address, hub.url, TOKEN, 10.0, **options)
+        client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0, **options)
+        try:
+            service.create_affinity_worker("publish-outcome-restart", max_running_jobs=16)
+            answered: List[int] = []
+            errors: List[BaseException] = []
+            stop = threading.Event()
+            lock = threading.Lock()
+
+            def loop(worker_id: int) -> None:
+                n = 0
+                while not stop.is_set():
+                    value = worker_id * 100_000 + n
+                    n += 1
+                    try:
+                        outcome = client.create_process_instance_with_affinity("compute-restart", {"n": value})
+                        assert outcome.variables["square"] == value * value
+                    except BaseException as exc:  # collected and asserted below
+                        errors.append(exc)
+                        return
+                    with lock:
+                        answered.append(value)
+
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                futures = [pool.submit(loop, i) for i in range(20)]
+                try:
+                    wait_until(lambda: len(answered) >= 100, timeout=60)
+                    at_restart = len(answered)
+                    hub.restart()
+                    wait_until(lambda: len(answered) >= at_restart + 200 or bool(errors), timeout=90)
+                finally:
+                    stop.set()
+                for future in futures:
+                    future.result()
+            assert errors == []
+            assert client.pending_count == 0
+            assert client.hub_connected and service.hub_connected
+        finally:
+            client.close()
+            service.close()
+
+
+def test_redis_restarted_with_requests_in_flight(
+    engine: Any, helper_workers: None, gates: Gates, fresh_redis: RedisServer
+) -> None:
+    deploy_variant(engine, "-fresh", "publish-outcome-fresh")
+    options = dict(channel_prefix="zas-fresh", reconnect_initial=0.05, reconnect_max=0.5)
+    service = RedisAffinity(engine.address, fresh_redis.url, affinity_timeout=10.0, **options)
+    client = RedisAffinity(engine.address, fresh_redis.url, affinity_timeout=30.0, **options)
+    try:
+        service.create_affinity_worker("publish-outcome-fresh", retry_backoff=0.2)
+        names = [unique("in-flight") for _ in range(5)]
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            futures = [
+                pool.submit(client.create_process_instance_with_affinity, "gated-fresh", {"gate": name})
+                for name in names
+            ]
+            for name in names:
+                assert gates.reached(name)
+            fresh_redis.restart()
+            for name in names:
+                gates.open(name)
+            results = [f.result(timeout=60) for f in futures]
+        assert [r.variables["passed"] for r in results] == names
+        again = client.create_process_instance_with_affinity("relay-first-fresh", {"n": 1})
+        assert again.variables == {"n": 1}
+        assert client.pending_count == 0
+    finally:
+        client.close()
+        service.close()
+
+
+def test_hub_down_at_start_up_is_a_clear_error(engine: Any) -> None:
+    url = f"ws://127.0.0.1:{free_port()}/"
+    with ZBAffinityClient(engine.address, url, TOKEN, affinity_timeout=1.0) as client:
+        with pytest.raises(AffinityUnavailable) as info:
+            client.create_process_instance_with_affinity("relay-first", {"n": 1})
+        assert url in str(info.value) and "cannot be reached within 1s" in str(info.value)
+        with pytest.raises(AffinityUnavailable):
+            client.create_affinity_worker()
+        assert client.pending_count == 0
+
+
+def test_wrong_token_is_reported_as_such(engine: Any, hub: Any) -> None:
+    with ZBAffinityClient(engine.address, hub.url, "not-the-token", affinity_timeout=20.0) as client:
+        with pytest.raises(AffinityUnavailable) as info:
+            client.connect()
+        assert "401" in str(info.value) and "token" in str(info.value)
+
+
+def test_redis_down_at_start_up_is_a_clear_error(engine: Any) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    with RedisAffinity(engine.address, url, affinity_timeout=1.0) as client:
+        with pytest.raises(AffinityUnavailable) as info:
+            client.create_process_instance_with_affinity("relay-first", {"n": 1})
+        assert "Redis" in str(info.value) and url in str(info.value)
+
+
+def test_close_fails_waits_in_flight_and_stops_the_threads(
+    engine: Any, hub: Any, hub_relay: Any, gates: Gates
+) -> None:
+    client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0)
+    name = unique("closing")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(client.create_process_instance_with_affinity, "gated", {"gate": name})
+        assert gates.reached(name)
+        connection = client._state.transport.connection  # type: ignore[union-attr]
+        assert connection.running
+        client.close()
+        with pytest.raises(AffinityUnavailable, match="closed"):
+            waiting.result(timeout=30)
+    assert not connection.running
+    with pytest.raises(RuntimeError, match="closed"):
+        client.create_process_instance_with_affinity("relay-first", {"n": 1})
+    gates.open(name)

@@ -1,0 +1,56 @@
+"""Fixtures of the client/worker tests: a real EmbeddedZeebe over real gRPC, a recording fake
+gateway beside it, and a clean environment (no ZEEBE_* / CAMUNDA_* leaking in from the shell)."""
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+
+from tests.client.fake_gateway import FakeServer
+from zeebe_affinity_sync.zeebe import ZeebeClient
+
+ENV_VARS = (
+    "ZEEBE_ADDRESS",
+    "CAMUNDA_SECURE_CONNECTION",
+    "ZEEBE_CA_CERTIFICATE_PATH",
+    "CAMUNDA_OAUTH_DISABLED",
+    "ZEEBE_CLIENT_ID",
+    "ZEEBE_CLIENT_SECRET",
+    "ZEEBE_AUTHORIZATION_SERVER_URL",
+    "ZEEBE_TOKEN_AUDIENCE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_zeebe_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeServer]:
+    """A recording fake gateway on a real gRPC server (port 0)."""
+    with FakeServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_client(fake: FakeServer) -> Iterator[ZeebeClient]:
+    with ZeebeClient(fake.address) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[object]:
+    """A real EmbeddedZeebe on a free port, shared by the tests of one module."""
+    from zeebe_affinity_sync.engine import EmbeddedZeebe
+
+    with EmbeddedZeebe(port=0) as zeebe:
+        yield zeebe
+
+
+@pytest.fixture
+def client(engine: object) -> Iterator[ZeebeClient]:
+    with ZeebeClient(engine.address) as zc:  # type: ignore[attr-defined]
+        yield zc

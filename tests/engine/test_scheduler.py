@@ -1,0 +1,56 @@
+"""The engine's scheduler thread: due order, cancellation, compaction, stop."""
+from __future__ import annotations
+
+import threading
+
+from zeebe_affinity_sync.engine.scheduler import Scheduler
+
+
+def test_runs_in_due_order_and_skips_cancelled():
+    scheduler = Scheduler("test-scheduler")
+    scheduler.start()
+    fired = []
+    done = threading.Event()
+    try:
+        scheduler.call_later(0.06, fired.append, "late")
+        cancelled = scheduler.call_later(0.03, fired.append, "cancelled")
+        scheduler.call_later(0.0, fired.append, "now")
+        scheduler.call_later(0.08, done.set)
+        scheduler.cancel(cancelled)
+        assert done.wait(10)
+        assert fired == ["now", "late"]
+    finally:
+        scheduler.stop()
+        scheduler.join(5)
+
+
+def test_failing_callback_does_not_kill_the_thread(caplog):
+    scheduler = Scheduler("test-scheduler")
+    scheduler.start()
+    done = threading.Event()
+    try:
+        scheduler.call_later(0, lambda: 1 / 0)
+        scheduler.call_later(0.01, done.set)
+        assert done.wait(10)
+        assert "failed" in caplog.text
+    finally:
+        scheduler.stop()
+        scheduler.join(5)
+
+
+def test_cancelled_entries_are_compacted():
+    scheduler = Scheduler("test-scheduler")  # not started: only the bookkeeping is checked
+    handles = [scheduler.call_later(3600, print) for _ in range(3000)]
+    for handle in handles[:2500]:
+        scheduler.cancel(handle)
+    assert len(scheduler) == 500
+    assert len(scheduler._heap) < 3000  # compacted, not just marked
+
+
+def test_stop_ends_the_thread():
+    scheduler = Scheduler("test-scheduler")
+    scheduler.start()
+    scheduler.call_later(3600, print)
+    scheduler.stop()
+    scheduler.join(5)
+    assert not scheduler._thread.is_alive()

@@ -1,0 +1,93 @@
+"""The error mapping both integrations must implement: one table, used by the Flask and the
+Django tests alike."""
+from __future__ import annotations
+
+import grpc
+
+from zeebe_affinity_sync import errors
+
+KEY = 2251799813685301
+
+#: (id, exception, status, body subset, headers subset)
+ERROR_CASES = [
+    (
+        "timeout",
+        errors.AffinityTimeout("no outcome within 10s", process_instance_key=KEY, timeout=10.0),
+        504,
+        {"error": "timeout", "processInstanceKey": str(KEY)},
+        {},
+    ),
+    (
+        "overloaded",
+        errors.AffinityOverloaded("too many waiting", retry_after=2.5),
+        503,
+        {"error": "overloaded", "retryAfter": 2.5},
+        {"Retry-After": "3"},
+    ),
+    (
+        "affinity-unavailable",
+        errors.AffinityUnavailable("hub down"),
+        503,
+        {"error": "affinity-unavailable"},
+        {},
+    ),
+    (
+        "gateway-unavailable",
+        errors.GatewayUnavailableError("no gateway", grpc_code=grpc.StatusCode.UNAVAILABLE),
+        503,
+        {"error": "gateway-unavailable"},
+        {},
+    ),
+    (
+        "backpressure",
+        errors.BackpressureError("shed", grpc_code=grpc.StatusCode.RESOURCE_EXHAUSTED),
+        503,
+        {"error": "backpressure"},
+        {"Retry-After": "1"},
+    ),
+    (
+        "unknown-process",
+        errors.ProcessNotFoundError("no process 'nope'", grpc_code=grpc.StatusCode.NOT_FOUND),
+        404,
+        {"error": "not-found"},
+        {},
+    ),
+    (
+        "bad-variables",
+        errors.InvalidArgumentError("variables are not a document"),
+        400,
+        {"error": "invalid-argument", "message": "variables are not a document"},
+        {},
+    ),
+    (
+        "process-failed",
+        errors.ProcessFailed("out of stock", process_instance_key=KEY, variables={"reason": "stock"}),
+        422,
+        {"error": "process-failed", "variables": {"reason": "stock"}, "processInstanceKey": str(KEY)},
+        {},
+    ),
+    (
+        "zeebe-timeout",
+        errors.ZeebeTimeoutError("deadline", grpc_code=grpc.StatusCode.DEADLINE_EXCEEDED),
+        504,
+        {"error": "timeout"},
+        {},
+    ),
+    (
+        "permission-denied",
+        errors.PermissionDeniedError("who are you", grpc_code=grpc.StatusCode.UNAUTHENTICATED),
+        502,
+        {"error": "zeebe-error"},
+        {},
+    ),
+]
+
+
+def check_answer(status, body, headers, case) -> None:
+    _, _, want_status, want_body, want_headers = case
+    assert status == want_status, body
+    for key, value in want_body.items():
+        assert body[key] == value, (key, body)
+    assert "message" in body and body["message"]
+    for key, value in want_headers.items():
+        assert headers.get(key) == value, (key, dict(headers))

@@ -1,0 +1,191 @@
+"""The Flask extension and the demo app on the real stack: embedded engine, hub under gunicorn,
+real workers. Over Flask's test client, over the threaded dev server, and under gunicorn gthread
+with two worker processes."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+from flask import Flask, request
+
+from zeebe_affinity_sync.commands.demo import make_order
+from zeebe_affinity_sync.demo.flask_app import affinity as demo_affinity
+from zeebe_affinity_sync.demo.flask_app import create_app
+from zeebe_affinity_sync.flask import ZeebeAffinity
+
+from ..support.net import free_port, wait_for_port
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def demo_app(local_stack) -> Iterator[Flask]:
+    app = create_app(local_stack.flask_config())
+    yield app
+    demo_affinity.close(app)
+
+
+@pytest.fixture(scope="module")
+def dev_server(demo_app) -> Iterator[str]:
+    """The demo app on werkzeug's threaded dev server (what `flask run` uses)."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-dev-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def post(url: str, body: Any) -> Tuple[int, Dict[str, str], Any]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, dict(exc.headers), json.loads(exc.read())
+
+
+def test_order_answers_with_its_outcome(demo_app):
+    client = demo_app.test_client()
+    order, expected = make_order(1)
+    response = client.post("/orders", json=order)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert {k: body[k] for k in expected} == expected
+    assert "_affinity_request_id" not in body
+    assert int(response.headers["X-Process-Instance-Key"]) > 0
+
+
+def test_failure_outcome_is_answered_with_422_and_its_variables(demo_app):
+    response = demo_app.test_client().post(
+        "/orders", json={"orderId": "X", "items": [{"sku": "sold-out", "quantity": 1, "priceCents": 5}]}
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "process-failed"
+    assert body["variables"]["reason"] == "out-of-stock"
+    assert body["variables"]["orderId"] == "X"
+
+
+def test_bad_order_is_refused_before_any_process_starts(demo_app):
+    response = demo_app.test_client().post("/orders", json={"orderId": "X", "items": []})
+    assert response.status_code == 400
+    assert "items must be a non-empty list" in response.get_json()["message"]
+
+
+def test_chat_rounds_each_answer_their_own_message(demo_app):
+    client = demo_app.test_client()
+    start = client.post("/chat", json={})
+    assert start.status_code == 200
+    conversation = start.get_json()["conversationId"]
+    assert start.get_json()["reply"].startswith("Hello!")
+    for n, text in enumerate(["first line", "second one here", "third"], start=1):
+        reply = client.post(f"/chat/{conversation}", json={"text": text})
+        assert reply.status_code == 200
+        body = reply.get_json()
+        assert body["round"] == n
+        assert f'You said "{text}"' in body["reply"]
+    last = client.post(f"/chat/{conversation}", json={"text": "bye"}).get_json()
+    assert last["done"] is True and last["reply"] == "Goodbye!"
+
+
+def test_unknown_process_is_404_and_timeout_is_202_then_collected(local_stack):
+    app = Flask(__name__)
+    app.config.update(local_stack.flask_config(), ZEEBE_AFFINITY_OUTCOME_URL="/outcomes/{key}")
+    ext = ZeebeAffinity(app)
+
+    @app.post("/nope")
+    @ext.process("no-such-process")
+    def nope():
+        return {}
+
+    @app.post("/slow")
+    @ext.process("slow-process", timeout=0.2)
+    def slow():
+        return {"marker": request.get_json()["marker"]}
+
+    @app.get("/outcomes/<key>")
+    def outcome(key):
+        return ext.collect(key, timeout=10)
+
+    try:
+        client = app.test_client()
+        missing = client.post("/nope")
+        assert missing.status_code == 404
+        assert missing.get_json()["error"] == "not-found"
+        pending = client.post("/slow", json={"marker": "m-1"})
+        assert pending.status_code == 202, pending.get_json()
+        location = pending.headers["Location"]
+        assert location == f"/outcomes/{pending.get_json()['processInstanceKey']}"
+        collected = client.get(location)
+        assert collected.status_code == 200
+        assert collected.get_json() == {"marker": "m-1"}
+    finally:
+        ext.close(app)
+
+
+def test_concurrent_requests_over_http_each_get_their_own_outcome(dev_server):
+    results: List[Tuple[int, Dict[str, Any], Dict[str, Any]]] = []
+    lock = threading.Lock()
+
+    def send(n: int) -> None:
+        order, expected = make_order(1000 + n)
+        status, _, body = post(dev_server + "/orders", order)
+        with lock:
+            results.append((status, body, expected))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 40
+    for status, body, expected in results:
+        assert status == 200, body
+        assert {k: body[k] for k in expected} == expected
+
+
+def test_the_example_under_gunicorn_gthread_with_two_workers(local_stack):
+    port = free_port()
+    env = dict(os.environ, **local_stack.environ())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", "2", "--threads", "8",
+         "--bind", f"127.0.0.1:{port}", "--preload", "wsgi:app"],
+        cwd=os.path.join(REPO, "examples", "flask_app"), env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_port("127.0.0.1", port, timeout=30)
+        results: List[Tuple[int, Any, Dict[str, Any]]] = []
+        lock = threading.Lock()
+
+        def send(n: int) -> None:
+            order, expected = make_order(5000 + n)
+            status, _, body = post(f"http://127.0.0.1:{port}/orders", order)
+            with lock:
+                results.append((status, body, expected))
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(24)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for status, body, expected in results:
+            assert status == 200, body
+            assert {k: body[k] for k in expected} == expected
+        assert len(results) == 24
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err.decode(errors="replace")[-2000:]

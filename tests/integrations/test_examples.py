@@ -1,0 +1,100 @@
+"""The examples as a user runs them: with no ZEEBE_ADDRESS they start the embedded engine, a hub
+and the workers themselves; their BPMN files are the package's."""
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from zeebe_affinity_sync.commands.demo import make_order
+from zeebe_affinity_sync.demo import BPMN_FILES
+
+from ..support.net import free_port, wait_for_port
+from .conftest import REPO
+from .procs import Lines, alive
+
+EXAMPLES = os.path.join(REPO, "examples")
+
+
+def _env() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEEBE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _order(base: str) -> dict:
+    order, expected = make_order(42)
+    req = urllib.request.Request(base + "/orders", data=json.dumps(order).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = json.loads(resp.read())
+    assert {k: body[k] for k in expected} == expected
+    return body
+
+
+@pytest.mark.parametrize("example", ["flask_app", "django_app"])
+def test_example_bpmn_files_are_the_packages(example):
+    for path in BPMN_FILES:
+        copy = os.path.join(EXAMPLES, example, "bpmn", os.path.basename(path))
+        assert filecmp.cmp(path, copy, shallow=False), f"{copy} differs from {path}: copy it again"
+
+
+def _hub_pid(lines) -> int:
+    for line in lines:
+        match = re.search(r"affinity hub \(gunicorn pid (\d+)\)", line)
+        if match:
+            return int(match.group(1))
+    raise AssertionError("no hub pid in the output")
+
+
+def test_flask_example_starts_its_own_stack_and_stops_it():
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--port", "0"], cwd=os.path.join(EXAMPLES, "flask_app"),
+        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        out = Lines(proc.stdout)
+        line = out.wait_for("example app on http://", timeout=60)
+        base = re.search(r"(http://[\d.]+:\d+)/", line).group(1)
+        hub_pid = _hub_pid(out.seen)
+        _order(base)
+        with urllib.request.urlopen(base + "/", timeout=10) as resp:
+            assert b"<title>zeebe-affinity-sync chat</title>" in resp.read()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        out.rest()
+        assert not alive(hub_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_django_example_runserver_starts_its_own_stack_and_stops_it():
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=os.path.join(EXAMPLES, "django_app"), env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        out = Lines(proc.stdout)
+        out.wait_for("affinity hub (gunicorn pid", timeout=60)
+        hub_pid = _hub_pid(out.seen)
+        wait_for_port("127.0.0.1", port, timeout=60)
+        _order(f"http://127.0.0.1:{port}")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        out.rest()
+        assert not alive(hub_pid)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

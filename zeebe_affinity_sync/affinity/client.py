@@ -1,0 +1,174 @@
+"""``ZBAffinityClient``: a Zeebe client whose calls wait for the outcome of the process they start.
+
+Example (a Flask view, one client shared by every request thread)::
+
+    client = ZBAffinityClient("zeebe:26500", affinity_url="ws://hub:8089", affinity_token="s3cret")
+
+    @app.post("/orders")
+    def order():
+        outcome = client.create_process_instance_with_affinity("order", request.get_json(), timeout=10)
+        return outcome.variables
+
+    # in the worker service:
+    client.create_affinity_worker("publish-outcome")
+
+The outcomes travel over one websocket per process to the affinity hub
+(:class:`~.hub_connection.HubConnection`); the wait/route logic is in :mod:`.base`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .. import defaults, protocol
+from ..errors import ConfigurationError
+from .base import AffinityClientBase, Transport
+from .hub_connection import HubConnection
+
+__all__ = ["ZBAffinityClient"]
+
+
+class _HubTransport(Transport):
+    """Routing keys are hub subscriptions; outcomes are handed over with an ACK."""
+
+    def __init__(self, connection: HubConnection) -> None:
+        self.connection = connection
+        self.target = connection.url
+
+    @property  # type: ignore[override]
+    def last_error(self) -> Optional[str]:
+        return self.connection.last_error
+
+    def start(self) -> None:
+        self.connection.start()
+
+    def stop(self, timeout: float) -> None:
+        self.connection.stop(timeout)
+
+    def wait_ready(self, timeout: Optional[float]) -> bool:
+        return self.connection.wait_connected(timeout)
+
+    def watch(self, keys: Sequence[str], *, collect: bool = False, timeout: float = 0.0) -> Optional[Dict[str, Any]]:
+        # No confirmation round trip: the hub handles one connection's frames in order and holds
+        # outcomes that arrive before any subscription, handing them to the first subscriber.
+        self.connection.subscribe(keys)
+        return None
+
+    def unwatch(self, keys: Sequence[str]) -> None:
+        self.connection.unsubscribe(keys)
+
+    def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
+        self.connection.publish_outcome(frame, timeout)
+
+
+class ZBAffinityClient(AffinityClientBase):
+    """Zeebe client with the affinity calls, routed through the affinity hub.
+
+    Thread-safe (share one instance between all request threads of a process) and fork-safe:
+    nothing connects until the first affinity call in the process that makes it.
+
+    Args:
+        gateway_address: Zeebe gateway ``host:port`` (else ``ZEEBE_ADDRESS``).
+        affinity_url: ``ws://`` / ``wss://`` URL of the hub (else ``ZEEBE_AFFINITY_URL``).
+            Not needed with ``strategy="with_result"``.
+        affinity_token: Shared hub token (else ``ZEEBE_AFFINITY_TOKEN``; none if unset).
+        affinity_timeout: Default wait for an outcome, and for the hub at first use, seconds
+            (default 30).
+        connect_timeout: One connection attempt, seconds (default 5).
+        ping_interval: Keepalive ping interval, seconds (default 20).
+        reconnect_initial: First reconnect backoff, seconds (default 0.1).
+        reconnect_max: Reconnect backoff cap, seconds (default 5).
+        **options: ``max_pending``, ``retry_after``, ``ack_timeout``, ``collect_ttl``,
+            ``callback_threads``, ``strategy`` (see :class:`~.base.AffinityClientBase`) and the
+            :class:`~zeebe_affinity_sync.zeebe.client.ZeebeClient` settings.
+
+    Raises:
+        ConfigurationError: No hub URL, or a URL that is not ``ws://`` / ``wss://``.
+    """
+
+    def __init__(
+        self,
+        gateway_address: Optional[str] = None,
+        affinity_url: Optional[str] = None,
+        affinity_token: Optional[str] = None,
+        affinity_timeout: float = defaults.AFFINITY_TIMEOUT,
+        *,
+        connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
+        ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
+        reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
+        reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
+        **options: Any,
+    ) -> None:
+        url = affinity_url if affinity_url is not None else os.environ.get("ZEEBE_AFFINITY_URL") or None
+        token = affinity_token if affinity_token is not None else os.environ.get("ZEEBE_AFFINITY_TOKEN") or None
+        strategy = options.get("strategy", "hub")
+        if url is None and strategy != "with_result":
+            raise ConfigurationError(
+                "no affinity hub URL: pass affinity_url='ws://host:8089' or set ZEEBE_AFFINITY_URL "
+                "(or use strategy='with_result' to wait with CreateProcessInstanceWithResult instead)"
+            )
+        if url is not None and not url.startswith(("ws://", "wss://")):
+            raise ConfigurationError(
+                f"affinity_url must start with ws:// or wss://, got {url!r}: e.g. 'ws://localhost:8089'"
+            )
+        for name, value in (("connect_timeout", connect_timeout), ("ping_interval", ping_interval),
+                            ("reconnect_initial", reconnect_initial), ("reconnect_max", reconnect_max)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                raise ConfigurationError(f"{name} must be > 0 seconds, got {value!r}")
+        super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
+        self.affinity_url = url
+        self.affinity_token = token
+        self._connect_timeout = float(connect_timeout)
+        self._ping_interval = float(ping_interval)
+        self._reconnect_initial = float(reconnect_initial)
+        self._reconnect_max = float(reconnect_max)
+
+    @property
+    def _transport_name(self) -> str:
+        return "hub"
+
+    def _make_transport(
+        self, deliver: Callable[[Dict[str, Any]], bool], pending_keys: Callable[[], List[str]]
+    ) -> Transport:
+        if self.affinity_url is None:
+            raise ConfigurationError(
+                "this client has no affinity_url (strategy='with_result'): pass affinity_url to use the hub"
+            )
+        holder: List[HubConnection] = []
+
+        def on_outcome(frame: Dict[str, Any]) -> None:
+            if deliver(frame) or not frame.get("requestId"):
+                return
+            # It came after its request gave up. Hand it back to the hub without the request id,
+            # routed by the instance key only: the hub holds it for get_outcome() on any replica.
+            # (Outcomes without a request id are never handed back, so nothing can loop.)
+            holder[0].send(protocol.process_outcome(
+                frame["processInstanceKey"], frame.get("variables") or {},
+                status=frame.get("status") or protocol.STATUS_OK,
+            ))
+
+        connection = HubConnection(
+            self.affinity_url,
+            token=self.affinity_token,
+            on_outcome=on_outcome,
+            pending_keys=pending_keys,
+            connect_timeout=min(self._connect_timeout, self.affinity_timeout),
+            ping_interval=self._ping_interval,
+            reconnect_initial=self._reconnect_initial,
+            reconnect_max=self._reconnect_max,
+        )
+        holder.append(connection)
+        return _HubTransport(connection)
+
+    @property
+    def hub_connected(self) -> bool:
+        """True while this process has a live connection to the hub."""
+        state = self._state
+        transport = state.transport if state is not None and state.pid == os.getpid() else None
+        return isinstance(transport, _HubTransport) and transport.connection.connected
+
+    def __enter__(self) -> "ZBAffinityClient":
+        return self
+
+    def __repr__(self) -> str:
+        return f"<ZBAffinityClient {self.address} hub={self.affinity_url}{' closed' if self.closed else ''}>"

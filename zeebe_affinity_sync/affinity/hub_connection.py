@@ -1,0 +1,424 @@
+"""The background websocket connection of one process to the affinity hub.
+
+Two daemon threads per connection:
+
+* the **reader** (``<name>-reader``) connects, reconnects with capped exponential backoff and
+  jitter, reads frames and dispatches them (outcomes to ``on_outcome``, ACKs to the worker side
+  waiting in :meth:`HubConnection.publish_outcome`);
+* the **writer** (``<name>-writer``) is the only thread that sends. Request threads hand it frames
+  through a queue (:meth:`HubConnection.send` never blocks), it batches consecutive SUBSCRIBE /
+  UNSUBSCRIBE frames into one, sends keepalive pings, and after each (re)connect re-subscribes
+  every key the owner still waits for (``pending_keys()``), in queue order, so an UNSUBSCRIBE
+  queued after a key was dropped can never be overtaken by a stale re-subscribe.
+
+Frames queued while disconnected are dropped: subscriptions are covered by the re-subscribe after
+the next connect, and an outcome frame is reported lost to its :meth:`publish_outcome` call, which
+sends it again once the hub is back (within its ACK timeout).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+import uuid
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+
+import websocket
+
+from .. import defaults, protocol
+from ..errors import AffinityUnavailable, ProtocolError
+
+__all__ = ["HubConnection"]
+
+logger = logging.getLogger(__name__)
+
+#: Keys per SUBSCRIBE frame when re-subscribing many at once (keeps frames well under the limit).
+_KEYS_PER_FRAME = 500
+#: Frames the writer takes from its queue per batch.
+_BATCH = 256
+
+_STOP = object()
+_RESUBSCRIBE = object()
+
+
+class _AckSlot:
+    """One outcome waiting for the hub's ACK. Fields written under ``HubConnection._acks_lock``."""
+
+    __slots__ = ("event", "acked", "lost", "error")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.acked = False
+        self.lost = False
+        self.error: Optional[str] = None
+
+
+class HubConnection:
+    """A self-healing websocket connection to the hub, shared by all threads of one process.
+
+    Args:
+        url: ``ws://`` or ``wss://`` URL of the hub.
+        token: Shared secret sent as ``Authorization: Bearer <token>`` (``None``: no header).
+        on_outcome: Called on the reader thread with each validated ``PROCESS_OUTCOME`` frame;
+            must be quick (set events, hand callbacks to an executor).
+        pending_keys: Returns the routing keys to re-subscribe after a (re)connect.
+        role: Sent in the ``HELLO`` frame (informational).
+        connect_timeout: Seconds for one connect attempt (TCP + websocket handshake).
+        ping_interval: Seconds between keepalive pings; the connection is considered dead after
+            2.5 intervals without any frame or pong from the hub.
+        reconnect_initial: First reconnect backoff, seconds; doubles up to ``reconnect_max``.
+        reconnect_max: Cap of the reconnect backoff, seconds.
+        name: Prefix of the thread names.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: Optional[str] = None,
+        on_outcome: Callable[[Dict[str, Any]], None],
+        pending_keys: Callable[[], List[str]],
+        role: str = "client",
+        connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
+        ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
+        reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
+        reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
+        name: str = "zeebe-affinity-hub",
+    ) -> None:
+        self.url = url
+        self._token = token
+        self._on_outcome = on_outcome
+        self._pending_keys = pending_keys
+        self._role = role
+        self._connect_timeout = connect_timeout
+        self._ping_interval = ping_interval
+        self._reconnect_initial = reconnect_initial
+        self._reconnect_max = reconnect_max
+        self._name = name
+
+        self._stopping = threading.Event()
+        self._connected = threading.Event()
+        # notified when connected, stopping, or refused for a wrong token (a reason to stop waiting)
+        self._state_cond = threading.Condition()
+        self.refused = False  # the hub answered 401/403 on the last attempt; under _state_cond
+        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # any thread puts, writer gets
+        self._ws_lock = threading.Lock()
+        self._ws: Optional[websocket.WebSocket] = None  # guarded by _ws_lock; set by the reader
+        self._generation = 0  # connects so far; guarded by _ws_lock
+        self._acks_lock = threading.Lock()
+        self._acks: Dict[str, _AckSlot] = {}  # frame id -> slot; guarded by _acks_lock
+        self.last_error: Optional[str] = None  # why the last connect / connection failed
+        self.hub_hello: Dict[str, Any] = {}  # the hub's HELLO frame (limits), reader-written
+        self._threads: List[threading.Thread] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> "HubConnection":
+        """Start the reader and writer threads (connecting happens in the background)."""
+        if self._threads:
+            return self
+        reader = threading.Thread(target=self._read_loop, name=f"{self._name}-reader", daemon=True)
+        writer = threading.Thread(target=self._write_loop, name=f"{self._name}-writer", daemon=True)
+        self._threads = [reader, writer]
+        reader.start()
+        writer.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Close the connection and stop both threads (idempotent)."""
+        self._stopping.set()
+        with self._state_cond:
+            self._state_cond.notify_all()
+        self._queue.put(_STOP)
+        with self._ws_lock:
+            ws = self._ws
+        if ws is not None:
+            try:
+                ws.send_close()
+            except Exception:  # already broken: nothing to say goodbye to
+                pass
+            ws.abort()
+        self.join(timeout)
+        self._fail_acks(lost=True)
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            if thread is threading.current_thread():
+                continue
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: Optional[float]) -> bool:
+        """Block until connected (True) or ``timeout`` seconds passed / stopping (False)."""
+        if self._connected.is_set():
+            return True
+        if timeout is not None and timeout <= 0:
+            return False
+        with self._state_cond:
+            self._state_cond.wait_for(
+                lambda: self._connected.is_set() or self.refused or self._stopping.is_set(), timeout
+            )
+        return self._connected.is_set() and not self._stopping.is_set()
+
+    # ------------------------------------------------------------------ any thread
+
+    def send(self, frame: Mapping[str, Any]) -> None:
+        """Queue a frame for the writer thread; never blocks."""
+        self._queue.put(frame)
+
+    def subscribe(self, keys: Iterable[Any]) -> None:
+        self._queue.put(protocol.subscribe(keys))
+
+    def unsubscribe(self, keys: Iterable[Any]) -> None:
+        self._queue.put(protocol.unsubscribe(keys))
+
+    def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
+        """Send an outcome and block until the hub ACKs it (delivered or safely held).
+
+        If the connection drops before the ACK, the outcome is sent again after the reconnect,
+        as long as ``timeout`` has not passed (the hub may then see it twice; the client side
+        ignores the duplicate).
+
+        Raises:
+            AffinityUnavailable: not connected, no ACK, or the hub refused the frame, within
+                ``timeout`` seconds. The message says which.
+        """
+        frame_id = uuid.uuid4().hex
+        frame = dict(frame, id=frame_id)
+        slot = _AckSlot()
+        with self._acks_lock:
+            self._acks[frame_id] = slot
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if not self.wait_connected(remaining):
+                    raise AffinityUnavailable(
+                        f"affinity hub at {self.url} not reachable within {timeout:g}s "
+                        f"({self.last_error or 'no connection'}): the outcome was not handed over"
+                    )
+                with self._acks_lock:
+                    slot.event.clear()
+                    slot.lost = False
+                self._queue.put(frame)
+                slot.event.wait(max(0.0, deadline - time.monotonic()))
+                with self._acks_lock:
+                    acked, lost, error = slot.acked, slot.lost, slot.error
+                if acked:
+                    return
+                if error is not None:
+                    raise AffinityUnavailable(f"affinity hub at {self.url} refused the outcome: {error}")
+                if lost and deadline > time.monotonic() and not self._stopping.is_set():
+                    continue  # connection dropped before the ACK: send again once reconnected
+                raise AffinityUnavailable(
+                    f"affinity hub at {self.url} did not acknowledge the outcome within "
+                    f"{timeout:g}s: it was not handed over"
+                )
+        finally:
+            with self._acks_lock:
+                self._acks.pop(frame_id, None)
+
+    # ------------------------------------------------------------------ reader thread
+
+    def _headers(self) -> List[str]:
+        return [f"Authorization: Bearer {self._token}"] if self._token else []
+
+    def _connect(self) -> websocket.WebSocket:
+        ws = websocket.create_connection(
+            self.url,
+            timeout=self._connect_timeout,
+            header=self._headers(),
+            enable_multithread=True,
+            skip_utf8_validation=True,
+        )
+        # a dead peer shows up as silence: pings go out every interval, pongs must come back
+        ws.settimeout(self._ping_interval * 2.5)
+        ws.send(protocol.encode(protocol.hello(role=self._role)))
+        return ws
+
+    def _read_loop(self) -> None:
+        backoff = self._reconnect_initial
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                ws = self._connect()
+            except Exception as exc:
+                failures += 1
+                self.last_error = _describe(exc)
+                with self._state_cond:
+                    self.refused = _status(exc) in (401, 403)
+                    self._state_cond.notify_all()
+                log = logger.warning if failures == 1 else logger.debug
+                log("cannot connect to affinity hub %s: %s (retrying)", self.url, self.last_error)
+                # full jitter between half and all of the backoff: replicas do not reconnect in step
+                self._stopping.wait(backoff * (0.5 + random.random() / 2))
+                backoff = min(backoff * 2, self._reconnect_max)
+                continue
+            if failures:
+                logger.info("connected to affinity hub %s after %d failed attempts", self.url, failures)
+            failures = 0
+            backoff = self._reconnect_initial
+            with self._ws_lock:
+                self._ws = ws
+                self._generation += 1
+            self._queue.put(_RESUBSCRIBE)
+            with self._state_cond:
+                self.refused = False
+                self._connected.set()
+                self._state_cond.notify_all()
+            try:
+                self._read_frames(ws)
+            except Exception as exc:
+                if not self._stopping.is_set():
+                    self.last_error = _describe(exc)
+                    logger.warning("affinity hub connection %s lost: %s", self.url, self.last_error)
+            finally:
+                self._connected.clear()
+                with self._ws_lock:
+                    if self._ws is ws:
+                        self._ws = None
+                self._fail_acks(lost=True)
+                try:
+                    ws.abort()
+                finally:
+                    ws.shutdown()  # closes the socket whatever state the websocket is in
+
+    def _read_frames(self, ws: websocket.WebSocket) -> None:
+        while not self._stopping.is_set():
+            text = ws.recv()
+            if text is None or text == "":
+                raise websocket.WebSocketConnectionClosedException("hub closed the connection")
+            try:
+                frame = protocol.decode(text)
+            except ProtocolError as exc:
+                logger.warning("ignoring malformed frame from affinity hub: %s", exc)
+                continue
+            kind = frame["type"]
+            if kind == protocol.PROCESS_OUTCOME:
+                try:
+                    self._on_outcome(frame)
+                except Exception:  # one bad outcome must not take the connection down
+                    logger.exception("handling an outcome from the affinity hub failed")
+            elif kind == protocol.ACK:
+                self._settle(frame["id"], acked=True)
+            elif kind == protocol.ERROR:
+                if frame.get("id") and self._settle(str(frame["id"]), error=_error_text(frame)):
+                    continue
+                logger.warning("affinity hub reported an error: %s", _error_text(frame))
+            elif kind == protocol.HELLO:
+                self.hub_hello = frame
+
+    def _settle(self, frame_id: str, *, acked: bool = False, error: Optional[str] = None) -> bool:
+        with self._acks_lock:
+            slot = self._acks.get(frame_id)
+            if slot is None:
+                return False
+            slot.acked = slot.acked or acked
+            if error is not None:
+                slot.error = error
+            slot.event.set()
+        return True
+
+    def _fail_acks(self, *, lost: bool) -> None:
+        with self._acks_lock:
+            for slot in self._acks.values():
+                slot.lost = lost
+                slot.event.set()
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _write_loop(self) -> None:
+        last_ping = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=self._ping_interval)
+            except queue.Empty:
+                item = None
+            batch: List[Any] = [] if item is None else [item]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if any(item is _STOP for item in batch):
+                return
+            with self._ws_lock:
+                ws = self._ws
+            frames = self._coalesce(batch)
+            if ws is None:
+                self._drop(frames)
+                continue
+            sent = 0
+            try:
+                for frame in frames:
+                    ws.send(protocol.encode(frame))
+                    sent += 1
+                if time.monotonic() - last_ping >= self._ping_interval:
+                    ws.ping()
+                    last_ping = time.monotonic()
+            except Exception as exc:
+                logger.debug("sending to affinity hub failed: %s", _describe(exc))
+                self._drop(frames[sent:])
+                ws.abort()  # the reader notices, reconnects and re-subscribes
+
+    def _coalesce(self, batch: List[Any]) -> List[Dict[str, Any]]:
+        """Turn queued items into frames, merging runs of SUBSCRIBE (or UNSUBSCRIBE) frames."""
+        frames: List[Dict[str, Any]] = []
+        for item in batch:
+            if item is _RESUBSCRIBE:
+                keys = self._pending_keys()
+                for start in range(0, len(keys), _KEYS_PER_FRAME):
+                    frames.append(protocol.subscribe(keys[start:start + _KEYS_PER_FRAME]))
+                continue
+            kind = item.get("type")
+            if (
+                kind in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE)
+                and frames
+                and frames[-1]["type"] == kind
+                and len(frames[-1]["keys"]) < _KEYS_PER_FRAME
+            ):
+                frames[-1]["keys"].extend(item["keys"])
+            elif kind in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE):
+                frames.append({"type": kind, "keys": list(item["keys"])})
+            else:
+                frames.append(item)
+        return frames
+
+    def _drop(self, frames: List[Dict[str, Any]]) -> None:
+        for frame in frames:
+            if frame.get("type") == protocol.PROCESS_OUTCOME and frame.get("id"):
+                with self._acks_lock:
+                    slot = self._acks.get(frame["id"])
+                    if slot is not None and not slot.acked:
+                        slot.lost = True
+                        slot.event.set()
+
+
+def _status(exc: BaseException) -> int:
+    if isinstance(exc, websocket.WebSocketBadStatusException):
+        return int(getattr(exc, "status_code", 0) or 0)
+    return 0
+
+
+def _describe(exc: BaseException) -> str:
+    status = _status(exc)
+    if status:
+        text = f"the hub answered the websocket upgrade with HTTP {status}"
+        if status in (401, 403):
+            text += ": wrong or missing token (check affinity_token / ZEEBE_AFFINITY_TOKEN)"
+        return text
+    return str(exc) or type(exc).__name__
+
+
+def _error_text(frame: Mapping[str, Any]) -> str:
+    return f"{frame.get('code', 'error')}: {frame.get('message', '')}"

@@ -1,0 +1,69 @@
+"""``zeebe-affinity engine``: run the embedded Zeebe engine in the foreground.
+
+Ctrl-C or SIGTERM stops it cleanly (this entry point installs the signal handlers; the library
+never does).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from .. import defaults
+from ..errors import ZeebeAffinityError
+
+logger = logging.getLogger("zeebe_affinity_sync.engine")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default=defaults.ENGINE_HOST,
+                        help=f"interface to bind (default {defaults.ENGINE_HOST}; 0.0.0.0 for all)")
+    parser.add_argument("--port", type=int, default=defaults.ENGINE_PORT,
+                        help=f"gRPC port (default {defaults.ENGINE_PORT}, Zeebe's; 0 picks a free one)")
+    parser.add_argument("--deploy", action="append", default=[], metavar="FILE",
+                        help="deploy this BPMN file at start (repeatable)")
+    parser.add_argument("--long-poll-timeout", type=float, default=defaults.ENGINE_LONG_POLL_TIMEOUT_MS / 1000,
+                        metavar="SECONDS", help="ActivateJobs long poll when the request says 0 (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=defaults.ENGINE_SERVER_THREADS,
+                        help="gRPC server threads; each parked long poll holds one (default %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..engine import EmbeddedZeebe
+
+    try:
+        zeebe = EmbeddedZeebe(args.host, args.port, long_poll_timeout_ms=max(1, int(args.long_poll_timeout * 1000)),
+                              server_threads=args.threads)
+        zeebe.start()
+    except (ZeebeAffinityError, OSError, ValueError) as exc:
+        print(f"zeebe-affinity engine: cannot start: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        logger.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for path in args.deploy:
+            try:
+                for d in zeebe.deploy(path):
+                    logger.info("deployed %s: process '%s' version %d (key %d)", path, d["bpmn_process_id"],
+                                d["version"], d["process_definition_key"])
+            except (ZeebeAffinityError, OSError) as exc:
+                print(f"zeebe-affinity engine: cannot deploy {path}: {exc}", file=sys.stderr)
+                return 2
+        # the address line is what scripts wait for
+        logger.info("embedded Zeebe engine ready on %s (ZEEBE_ADDRESS=%s); Ctrl-C stops it",
+                    zeebe.address, zeebe.address)
+        while not stop.wait(3600):
+            pass
+        return 0
+    finally:
+        zeebe.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,139 @@
+"""``zeebe-affinity hub``: run the affinity hub under gunicorn (gthread worker).
+
+Example::
+
+    zeebe-affinity hub --bind 0.0.0.0:8089 --token "$TOKEN" --redis redis://redis:6379/0 --workers 2
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Any, Dict
+
+from .. import defaults
+from ..errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bind", default=defaults.HUB_BIND,
+                        help=f"host:port to listen on (default {defaults.HUB_BIND}; port 0 = any)")
+    parser.add_argument("--token", action="append", default=[],
+                        help="accepted bearer token (repeatable, or comma-separated); "
+                             "default: ZEEBE_AFFINITY_TOKEN; none means no authentication")
+    parser.add_argument("--redis", metavar="URL", default=None,
+                        help="share outcomes with other hubs over Redis (default: "
+                             "ZEEBE_AFFINITY_REDIS_URL; needed for --workers > 1)")
+    parser.add_argument("--threads", type=int, default=defaults.HUB_THREADS,
+                        help="gunicorn threads per worker; each open websocket holds one "
+                             f"(default {defaults.HUB_THREADS})")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn worker processes (default 1; more need --redis)")
+    parser.add_argument("--outcome-ttl", type=float, default=None,
+                        help=f"seconds an outcome waits for its subscriber (default {defaults.HUB_OUTCOME_TTL:g})")
+    parser.add_argument("--no-broadcast", action="store_true",
+                        help="do not send every outcome to seed clients that never subscribe")
+    parser.add_argument("--max-frame-bytes", type=int, default=None,
+                        help=f"largest frame accepted (default {defaults.HUB_MAX_FRAME_BYTES})")
+    parser.add_argument("--max-subscriptions", type=int, default=None,
+                        help=f"keys per connection (default {defaults.HUB_MAX_SUBSCRIPTIONS})")
+    parser.add_argument("--max-held", type=int, default=None,
+                        help=f"outcomes held at most (default {defaults.HUB_MAX_HELD_OUTCOMES})")
+    parser.add_argument("--max-protocol-errors", type=int, default=None,
+                        help="bad frames before the connection is closed "
+                             f"(default {defaults.HUB_MAX_PROTOCOL_ERRORS})")
+    parser.add_argument("--ping-interval", type=float, default=None,
+                        help=f"seconds between keepalive pings (default {defaults.HUB_PING_INTERVAL:g})")
+    parser.add_argument("--stats-interval", type=float, default=None,
+                        help=f"seconds between stats log lines, 0 = off (default {defaults.HUB_STATS_INTERVAL:g})")
+    parser.add_argument("--certfile", default=None, help="TLS certificate (serves wss://)")
+    parser.add_argument("--keyfile", default=None, help="TLS private key")
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The :class:`HubConfig` the arguments (and the environment) describe."""
+    from ..hub.config import HubConfig, parse_tokens
+
+    overrides: Dict[str, Any] = {}
+    if args.token:
+        overrides["tokens"] = parse_tokens(args.token)
+    if args.redis:
+        overrides["redis_url"] = args.redis
+    if args.no_broadcast:
+        overrides["broadcast"] = False
+    for name in ("outcome_ttl", "max_frame_bytes", "max_subscriptions", "max_held",
+                 "max_protocol_errors", "ping_interval", "stats_interval"):
+        value = getattr(args, name)
+        if value is not None:
+            overrides[name] = value
+    return HubConfig.from_env(**overrides)
+
+
+def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
+    """Gunicorn settings for the hub (validated; raises ConfigurationError)."""
+    from ..hub import gunicorn_hooks
+
+    if args.threads < 1:
+        raise ConfigurationError(f"--threads must be >= 1 (one per open websocket), got {args.threads}")
+    if args.workers < 1:
+        raise ConfigurationError(f"--workers must be >= 1, got {args.workers}")
+    if bool(args.certfile) != bool(args.keyfile):
+        raise ConfigurationError("--certfile and --keyfile go together: give both to serve wss://")
+    for path in (args.certfile, args.keyfile):
+        if path and not os.path.isfile(path):
+            raise ConfigurationError(f"TLS file {path!r} does not exist")
+    options: Dict[str, Any] = {
+        "bind": [args.bind],
+        "workers": args.workers,
+        "worker_class": "gthread",
+        "threads": args.threads,
+        # Each websocket is one connection; leave room for HTTP keep-alive besides them.
+        "worker_connections": max(1000, args.threads * 2),
+        "graceful_timeout": int(defaults.HUB_GRACEFUL_TIMEOUT),
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": str(args.log_level).lower(),
+        "proc_name": "zeebe-affinity-hub",
+        "post_worker_init": gunicorn_hooks.post_worker_init,
+        "worker_int": gunicorn_hooks.worker_int,
+        "worker_exit": gunicorn_hooks.worker_exit,
+    }
+    if args.certfile:
+        options["certfile"] = args.certfile
+        options["keyfile"] = args.keyfile
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = build_config(args)
+        options = gunicorn_options(args)
+        if args.workers > 1 and not config.redis_url:
+            raise ConfigurationError(
+                f"--workers {args.workers} needs --redis URL: without Redis each worker process "
+                "would only see its own connections and outcomes would get lost between them"
+            )
+    except ConfigurationError as exc:
+        print(f"zeebe-affinity hub: {exc}", file=sys.stderr)
+        return 2
+    from gunicorn.app.base import BaseApplication
+
+    from ..hub.app import create_app
+
+    class HubApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25.1 opens one control socket per user by default: two hubs on a
+                # host would fight over it, and the hub has no use for it.
+                self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Any:
+            return create_app(config)
+
+    HubApplication().run()
+    return 0

@@ -1,0 +1,43 @@
+"""The one affinity client per process, built from the lazy settings."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from ..web import ClientHolder, build_client
+from . import conf
+
+_lock = threading.Lock()
+#: holder of the client built from the current settings; guarded by ``_lock``, replaced when
+#: ``ZEEBE_AFFINITY`` changes (override_settings), shared by every request thread
+_holder: Optional[ClientHolder] = None
+
+
+def _current_holder() -> ClientHolder:
+    global _holder
+    with _lock:
+        if _holder is None:
+            web = conf.get_settings().web
+            _holder = ClientHolder(lambda: build_client(web))
+        return _holder
+
+
+def get_client() -> Any:
+    """The affinity client of this process (created on first use)."""
+    return _current_holder().get()
+
+
+def close_client() -> None:
+    """Close this process's client and forget it and the parsed settings."""
+    global _holder
+    with _lock:
+        holder, _holder = _holder, None
+    conf.reset()
+    if holder is not None:
+        holder.close()
+
+
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver: a new ``ZEEBE_AFFINITY`` gets a new client."""
+    if setting == conf.SETTING_NAME:
+        close_client()

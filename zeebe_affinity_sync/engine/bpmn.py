@@ -1,0 +1,451 @@
+"""Parse and validate BPMN 2.0 XML into the immutable :mod:`.model`.
+
+Parsing is done with :mod:`defusedxml` (entity declarations, external references and DTD tricks
+are refused) and by namespace, never by prefix. Validation collects every problem it finds so the
+deployer sees them all at once, in the spirit of Zeebe's own deployment rejection. Anything
+outside the supported BPMN subset is refused, naming the element id and type.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Dict, List, Optional, Tuple
+from xml.etree.ElementTree import Element as XmlElement
+from xml.etree.ElementTree import ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from . import model
+from .expressions import ExpressionSyntaxError, Value, compile_value
+
+__all__ = ["BpmnParseError", "parse_resource", "checksum", "BPMN_NS", "ZEEBE_NS"]
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+ZEEBE_NS = "http://camunda.org/schema/zeebe/1.0"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+
+_B = "{%s}" % BPMN_NS
+_Z = "{%s}" % ZEEBE_NS
+
+#: BPMN flow nodes we execute -> model kind
+_FLOW_NODES = {
+    "startEvent": model.START_EVENT,
+    "endEvent": model.END_EVENT,
+    "serviceTask": model.SERVICE_TASK,
+    "exclusiveGateway": model.EXCLUSIVE_GATEWAY,
+    "parallelGateway": model.PARALLEL_GATEWAY,
+    "intermediateCatchEvent": model.INTERMEDIATE_CATCH,
+    "intermediateThrowEvent": model.INTERMEDIATE_THROW,
+    "receiveTask": model.RECEIVE_TASK,
+    "boundaryEvent": model.BOUNDARY_EVENT,
+    "callActivity": model.CALL_ACTIVITY,
+}
+#: process children that carry no behaviour
+_IGNORED_PROCESS_CHILDREN = {
+    "sequenceFlow", "extensionElements", "documentation", "laneSet", "textAnnotation",
+    "association", "dataObject", "dataObjectReference", "dataStoreReference", "group",
+}
+_EVENT_DEFINITIONS = {
+    "messageEventDefinition": model.MESSAGE,
+    "timerEventDefinition": model.TIMER,
+    "errorEventDefinition": model.ERROR,
+}
+#: activities an error boundary event may be attached to
+_BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK)
+
+
+class BpmnParseError(ValueError):
+    """A resource is not a valid, supported BPMN model.
+
+    Attributes:
+        resource_name: The resource the problems were found in.
+        problems: One line per problem, each naming the element where it applies.
+    """
+
+    def __init__(self, resource_name: str, problems: List[str]) -> None:
+        self.resource_name = resource_name
+        self.problems = list(problems)
+        super().__init__(f"'{resource_name}': " + "; ".join(self.problems))
+
+
+def checksum(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def parse_resource(resource_name: str, content: bytes) -> List[model.Process]:
+    """Parse one BPMN resource into its executable processes.
+
+    Args:
+        resource_name: Used in error messages.
+        content: The XML bytes.
+
+    Returns:
+        One :class:`~.model.Process` per executable process, in document order.
+
+    Raises:
+        BpmnParseError: The XML is broken or unsafe, or the model is invalid or unsupported.
+    """
+    try:
+        root = SafeET.fromstring(content)
+    except defusedxml.DefusedXmlException as exc:
+        raise BpmnParseError(resource_name, [
+            f"refused unsafe XML ({type(exc).__name__}): entity declarations and external "
+            "references are not allowed in BPMN resources; remove the DOCTYPE"
+        ]) from exc
+    except ParseError as exc:
+        raise BpmnParseError(resource_name, [f"failed to parse XML: {exc}"]) from exc
+    if root.tag != _B + "definitions":
+        raise BpmnParseError(resource_name, [
+            f"root element must be '{{{BPMN_NS}}}definitions', but was '{root.tag}'; "
+            "is this a BPMN 2.0 file?"
+        ])
+    return _Parser(resource_name, root).parse()
+
+
+def _local(tag: str) -> Tuple[str, str]:
+    if tag.startswith("{"):
+        ns, _, name = tag[1:].partition("}")
+        return ns, name
+    return "", tag
+
+
+class _Parser:
+    def __init__(self, resource_name: str, root: XmlElement) -> None:
+        self.resource_name = resource_name
+        self.root = root
+        self.problems: List[str] = []
+        self.messages: Dict[str, model.MessageRef] = {}
+        self.message_has_key: Dict[str, bool] = {}
+        self.errors: Dict[str, Optional[str]] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def problem(self, text: str) -> None:
+        self.problems.append(text)
+
+    def value(self, text: Optional[str], where: str) -> Optional[Value]:
+        if text is None:
+            return None
+        try:
+            return compile_value(text)
+        except ExpressionSyntaxError as exc:
+            self.problem(f"{where}: {exc}")
+            return None
+
+    @staticmethod
+    def ext(node: XmlElement, name: str) -> List[XmlElement]:
+        ext = node.find(_B + "extensionElements")
+        if ext is None:
+            return []
+        return ext.findall(_Z + name)
+
+    # ------------------------------------------------------------------ top level
+    def parse(self) -> List[model.Process]:
+        for msg in self.root.findall(_B + "message"):
+            self.parse_message(msg)
+        for err in self.root.findall(_B + "error"):
+            if err.get("id"):
+                self.errors[err.get("id", "")] = err.get("errorCode")
+        processes = []
+        for proc in self.root.findall(_B + "process"):
+            if proc.get("isExecutable", "false").strip().lower() != "true":
+                continue
+            built = self.parse_process(proc)
+            if built is not None:
+                processes.append(built)
+        if not processes and not self.problems:
+            self.problem("Must contain at least one executable process")
+        if self.problems:
+            raise BpmnParseError(self.resource_name, self.problems)
+        return processes
+
+    def parse_message(self, msg: XmlElement) -> None:
+        mid = msg.get("id", "")
+        where = f"Message '{mid}'"
+        name = self.value(msg.get("name"), where) if msg.get("name") else None
+        subs = self.ext(msg, "subscription")
+        key = None
+        if subs:
+            key_text = subs[0].get("correlationKey")
+            key = self.value(key_text, where) if key_text else None
+        if name is None:
+            name = Value("", "", None)
+            self.message_has_key[mid] = False
+        self.messages[mid] = model.MessageRef(mid, name, key)
+        self.message_has_key[mid] = key is not None and bool(msg.get("name"))
+
+    def parse_process(self, proc: XmlElement) -> Optional[model.Process]:
+        pid = proc.get("id", "")
+        if not pid:
+            self.problem("Process: attribute 'id' must be present")
+            return None
+        flows: Dict[str, model.SequenceFlow] = {}
+        for flow in proc.findall(_B + "sequenceFlow"):
+            fid = flow.get("id", "")
+            cond_node = flow.find(_B + "conditionExpression")
+            cond = None
+            if cond_node is not None and (cond_node.text or "").strip():
+                cond = self.value(cond_node.text.strip(), f"Sequence flow '{fid}'")
+            flows[fid] = model.SequenceFlow(fid, flow.get("sourceRef", ""), flow.get("targetRef", ""), cond)
+
+        raw: Dict[str, dict] = {}
+        for child in proc:
+            ns, name = _local(child.tag)
+            if ns != BPMN_NS:
+                continue
+            if name in _IGNORED_PROCESS_CHILDREN:
+                continue
+            eid = child.get("id", "")
+            if name not in _FLOW_NODES:
+                self.problem(
+                    f"Element '{eid}' of type '{name}' is not supported by the embedded engine "
+                    "(supported: " + ", ".join(sorted(_FLOW_NODES)) + ")"
+                )
+                continue
+            if eid in raw:
+                self.problem(f"Element '{eid}': duplicate id")
+                continue
+            raw[eid] = self.parse_node(child, name, eid)
+
+        for fid, flow in flows.items():
+            for end, ref in (("sourceRef", flow.source), ("targetRef", flow.target)):
+                if ref not in raw:
+                    self.problem(f"Sequence flow '{fid}': {end} '{ref}' does not name a flow node of process '{pid}'")
+        for fid, flow in flows.items():
+            if flow.source in raw:
+                raw[flow.source]["outgoing"].append(fid)
+            if flow.target in raw:
+                raw[flow.target]["incoming"].append(fid)
+
+        for eid, data in raw.items():
+            self.check_node(eid, data, raw, flows)
+        # boundary events hang on their host activity
+        for eid, data in raw.items():
+            host = data.get("attached_to")
+            if data["kind"] == model.BOUNDARY_EVENT and host in raw:
+                raw[host]["boundary_events"].append(eid)
+        for eid, data in raw.items():
+            if data["boundary_events"]:
+                self.check_boundaries(eid, data["boundary_events"], raw)
+
+        starts = [e for e, d in raw.items() if d["kind"] == model.START_EVENT]
+        if not starts:
+            self.problem(f"Process '{pid}': Must have at least one start event")
+        none_starts = [e for e in starts if raw[e]["event"] == model.NONE]
+        if len(none_starts) > 1:
+            self.problem(f"Process '{pid}': Must have at most one none start event, found {none_starts}")
+        message_starts = tuple(e for e in starts if raw[e]["event"] == model.MESSAGE)
+        names = [raw[e]["message"].name.text for e in message_starts if raw[e].get("message")]
+        if len(set(names)) != len(names):
+            self.problem(f"Process '{pid}': Multiple message start events with the same name are not allowed")
+
+        elements = {}
+        for eid, data in raw.items():
+            data = dict(data)
+            data["incoming"] = tuple(data["incoming"])
+            data["outgoing"] = tuple(data["outgoing"])
+            data["boundary_events"] = tuple(data["boundary_events"])
+            elements[eid] = model.Element(id=eid, **data)
+        return model.Process(
+            bpmn_process_id=pid,
+            name=proc.get("name", ""),
+            elements=elements,
+            flows=flows,
+            none_start=none_starts[0] if none_starts else None,
+            message_starts=message_starts,
+        )
+
+    # ------------------------------------------------------------------ flow nodes
+    def parse_node(self, node: XmlElement, tag: str, eid: str) -> dict:
+        kind = _FLOW_NODES[tag]
+        where = f"Element '{eid}' of type '{tag}'"
+        data: dict = {"kind": kind, "name": node.get("name", ""), "incoming": [], "outgoing": [],
+                      "boundary_events": []}
+        definitions = [c for c in node if _local(c.tag)[0] == BPMN_NS and _local(c.tag)[1].endswith("EventDefinition")]
+        event = model.NONE
+        if len(definitions) > 1:
+            self.problem(f"{where}: Must have at most one event definition")
+        elif definitions:
+            dname = _local(definitions[0].tag)[1]
+            event = _EVENT_DEFINITIONS.get(dname, "")
+            if not event:
+                self.problem(f"{where}: event definition '{dname}' is not supported by the embedded engine")
+                event = model.NONE
+        data["event"] = event
+        definition = definitions[0] if definitions else None
+
+        allowed = {
+            model.START_EVENT: (model.NONE, model.MESSAGE),
+            model.END_EVENT: (model.NONE, model.ERROR),
+            model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
+            model.INTERMEDIATE_THROW: (model.NONE,),
+            model.BOUNDARY_EVENT: (model.ERROR,),
+        }.get(kind, (model.NONE,))
+        if event not in allowed:
+            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
+            self.problem(
+                f"{where}: a {kinds.get(event, event)} {tag} is not supported by the embedded engine "
+                f"(supported here: {', '.join(kinds[a] for a in allowed)})"
+            )
+
+        if kind in (model.SERVICE_TASK,):
+            defs = self.ext(node, "taskDefinition")
+            if len(defs) != 1:
+                self.problem(f"{where}: Must have exactly one 'zeebe:taskDefinition' extension element")
+            else:
+                jtype = defs[0].get("type", "").strip()
+                if not jtype:
+                    self.problem(f"{where}: Attribute 'type' of 'zeebe:taskDefinition' must be present and not empty")
+                else:
+                    data["job_type"] = self.value(jtype, where)
+                retries = defs[0].get("retries", "3").strip() or "3"
+                rv = self.value(retries, where)
+                if rv is not None and not rv.is_expression:
+                    try:
+                        rv = Value(retries, int(retries), None)
+                    except ValueError:
+                        self.problem(f"{where}: retries '{retries}' must be an integer or an expression")
+                        rv = None
+                data["job_retries"] = rv
+            headers = []
+            for hs in self.ext(node, "taskHeaders"):
+                for h in hs.findall(_Z + "header"):
+                    headers.append((h.get("key", ""), h.get("value", "")))
+            data["headers"] = tuple(headers)
+
+        mappings = self.ext(node, "ioMapping")
+        if len(mappings) > 1:
+            self.problem(f"{where}: Must have at most one 'zeebe:ioMapping' extension element")
+        if mappings:
+            if kind in (model.EXCLUSIVE_GATEWAY, model.PARALLEL_GATEWAY):
+                self.problem(f"{where}: 'zeebe:ioMapping' is not allowed on gateways")
+            data["inputs"] = self.parse_mappings(mappings[0], "input", where)
+            data["outputs"] = self.parse_mappings(mappings[0], "output", where)
+
+        if kind == model.EXCLUSIVE_GATEWAY:
+            data["default_flow"] = node.get("default")
+
+        if event == model.MESSAGE or kind == model.RECEIVE_TASK:
+            ref = node.get("messageRef") if kind == model.RECEIVE_TASK else (
+                definition.get("messageRef") if definition is not None else None)
+            msg = self.messages.get(ref or "")
+            if msg is None:
+                self.problem(f"{where}: Must reference a message (messageRef '{ref or ''}' not found)")
+            else:
+                if not msg.name.text:
+                    self.problem(f"{where}: Message '{msg.id}' must have a name")
+                if kind != model.START_EVENT and msg.correlation_key is None:
+                    self.problem(
+                        f"{where}: Message '{msg.id}' must have a 'zeebe:subscription' with a correlationKey"
+                    )
+                data["message"] = msg
+
+        if event == model.TIMER and definition is not None:
+            duration = definition.find(_B + "timeDuration")
+            if duration is None or not (duration.text or "").strip():
+                self.problem(f"{where}: only timer durations ('timeDuration') are supported by the embedded "
+                             "engine (timeDate and timeCycle are not)")
+            else:
+                text = duration.text.strip()
+                dv = self.value(text, where)
+                if dv is not None and not dv.is_expression:
+                    try:
+                        _duration_check(text)
+                    except ValueError as exc:
+                        self.problem(f"{where}: {exc}")
+                data["timer_duration"] = dv
+
+        if event == model.ERROR and definition is not None:
+            ref = definition.get("errorRef")
+            if kind == model.END_EVENT:
+                if not ref or ref not in self.errors or not self.errors.get(ref):
+                    self.problem(f"{where}: Must reference an error with an errorCode (errorRef '{ref or ''}')")
+                else:
+                    data["error_code"] = self.value(self.errors[ref] or "", where)
+            elif kind == model.BOUNDARY_EVENT:
+                if ref:
+                    if ref not in self.errors:
+                        self.problem(f"{where}: errorRef '{ref}' does not name a bpmn:error")
+                    else:
+                        code = self.errors[ref]
+                        if code and code.strip().startswith("="):
+                            self.problem(f"{where}: the errorCode of a catching error event must be static")
+                        data["catch_error_code"] = code or None
+
+        if kind == model.BOUNDARY_EVENT:
+            data["attached_to"] = node.get("attachedToRef")
+            if node.get("cancelActivity", "true").strip().lower() == "false":
+                self.problem(f"{where}: an error boundary event is always interrupting (cancelActivity='false' not allowed)")
+
+        if kind == model.CALL_ACTIVITY:
+            called = self.ext(node, "calledElement")
+            if len(called) != 1 or not called[0].get("processId", "").strip():
+                self.problem(f"{where}: Must have exactly one 'zeebe:calledElement' extension element with a processId")
+            else:
+                data["called_process_id"] = self.value(called[0].get("processId", "").strip(), where)
+                data["propagate_all_child_variables"] = (
+                    called[0].get("propagateAllChildVariables", "true").strip().lower() != "false")
+                data["propagate_all_parent_variables"] = (
+                    called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
+        return data
+
+    def parse_mappings(self, io: XmlElement, tag: str, where: str) -> Tuple[model.Mapping, ...]:
+        out = []
+        for m in io.findall(_Z + tag):
+            source, target = m.get("source"), (m.get("target") or "").strip()
+            if not target:
+                self.problem(f"{where}: every zeebe:{tag} needs a 'target'")
+                continue
+            value = self.value(source if source is not None else "=null", where)
+            if value is not None:
+                out.append(model.Mapping(value, target))
+        return tuple(out)
+
+    def check_node(self, eid: str, data: dict, raw: Dict[str, dict], flows: Dict[str, model.SequenceFlow]) -> None:
+        kind = data["kind"]
+        where = f"Element '{eid}' of type '{kind}'"
+        if kind == model.START_EVENT and data["incoming"]:
+            self.problem(f"{where}: Start events must not have incoming sequence flows")
+        if kind == model.BOUNDARY_EVENT:
+            if data["incoming"]:
+                self.problem(f"{where}: Boundary events must not have incoming sequence flows")
+            host = data.get("attached_to")
+            if host not in raw:
+                self.problem(f"{where}: attachedToRef '{host}' does not name an activity of this process")
+            elif raw[host]["kind"] not in _BOUNDARY_HOSTS:
+                self.problem(f"{where}: error boundary events are supported on service tasks, receive tasks "
+                             f"and call activities, not on '{raw[host]['kind']}'")
+        if kind == model.END_EVENT and data["outgoing"]:
+            self.problem(f"{where}: End events must not have outgoing sequence flows")
+        for fid in data["outgoing"]:
+            flow = flows[fid]
+            if flow.condition is not None and kind != model.EXCLUSIVE_GATEWAY:
+                self.problem(f"Sequence flow '{fid}': conditions are only supported on flows leaving an "
+                             "exclusive gateway")
+        if kind == model.EXCLUSIVE_GATEWAY:
+            default = data.get("default_flow")
+            if default and default not in data["outgoing"]:
+                self.problem(f"{where}: default flow '{default}' must be an outgoing sequence flow of the gateway")
+            if len(data["outgoing"]) > 1 or default:
+                for fid in data["outgoing"]:
+                    if fid != default and flows[fid].condition is None:
+                        self.problem(f"Sequence flow '{fid}': Must have a condition expression, because it "
+                                     f"leaves exclusive gateway '{eid}' and is not its default flow")
+
+    def check_boundaries(self, host: str, boundary_ids: List[str], raw: Dict[str, dict]) -> None:
+        codes = [raw[b].get("catch_error_code") for b in boundary_ids]
+        catch_all = [b for b, c in zip(boundary_ids, codes) if c is None]
+        if len(catch_all) > 1:
+            self.problem(f"Element '{host}': Must not have more than one catch-all error boundary event")
+        specific = [c for c in codes if c is not None]
+        if len(set(specific)) != len(specific):
+            self.problem(f"Element '{host}': Multiple error catch events with the same error code are not allowed")
+
+
+def _duration_check(text: str) -> None:
+    from .expressions import feel
+
+    try:
+        feel.parse_duration(text)
+    except Exception as exc:  # FEEL's own error type; the text says what was wrong
+        raise ValueError(f"invalid timer duration '{text}': expected an ISO-8601 duration such as "
+                         f"PT10S or P1DT2H ({exc})") from exc

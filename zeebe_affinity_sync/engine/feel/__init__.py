@@ -1,0 +1,160 @@
+"""The FEEL subset of the embedded engine: conditions, mappings, correlation keys, timers.
+
+Compile once (at deploy time), evaluate many times (on every token pass)::
+
+    condition = compile_expression("= totalPrice > 100")   # FeelSyntaxError if it cannot parse
+    condition.evaluate({"totalPrice": 150})                  # True
+    condition.variable_names()                               # frozenset({'totalPrice'})
+
+FEEL never fails on a missing variable or a type mismatch: it answers ``null`` (``None``). The
+engine decides what a wrong result type means (Zeebe raises an incident naming
+:func:`feel_type_name` of the result). The supported subset is listed in ``docs/feel.md``.
+
+Thread safety: an :class:`Expression` is immutable once compiled; any number of threads may
+evaluate the same one at once. :func:`evaluate` keeps a small LRU cache of compiled expressions
+(``functools.lru_cache``, which has its own lock).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, FrozenSet, Mapping
+
+from zeebe_affinity_sync import defaults
+from zeebe_affinity_sync.engine.feel.exceptions import FeelEvaluationError, FeelSyntaxError
+from zeebe_affinity_sync.engine.feel.nodes import Node, walk_names
+from zeebe_affinity_sync.engine.feel.parser import parse
+from zeebe_affinity_sync.engine.feel.values import (
+    Duration,
+    UnsupportedValue,
+    feel_type_name,
+    parse_duration,
+    to_json,
+    to_string,
+)
+
+__all__ = [
+    "FeelSyntaxError",
+    "FeelEvaluationError",
+    "Expression",
+    "Duration",
+    "is_expression",
+    "compile_expression",
+    "evaluate",
+    "parse_duration",
+    "feel_type_name",
+    "to_string",
+    "to_json",
+]
+
+
+def is_expression(text: str) -> bool:
+    """True if ``text`` (after leading whitespace) starts with ``=``, i.e. is a FEEL expression
+    rather than a static value (a non-string is never an expression)."""
+    return isinstance(text, str) and text.lstrip().startswith("=")
+
+
+class Expression:
+    """A compiled FEEL expression. Immutable and safe to share between threads.
+
+    Attributes:
+        source: The text as given to :func:`compile_expression` (with its ``=`` if it had one).
+    """
+
+    __slots__ = ("source", "_root", "_names")
+
+    source: str
+    _root: Node
+    _names: FrozenSet[str]
+
+    def __init__(self, source: str, root: Node) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "_root", root)
+        object.__setattr__(self, "_names", walk_names(root))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Expression is immutable (tried to set {name!r})")
+
+    def __repr__(self) -> str:
+        return f"Expression({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expression) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        """Evaluate against variables.
+
+        Args:
+            context: Variable name -> JSON value (a ``dict`` or any read-only ``Mapping``; it is
+                never modified).
+
+        Returns:
+            A JSON-compatible value (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``)
+            or a :class:`Duration`. Integral numbers are ``int``. A result may share lists and
+            dicts with ``context``: copy it (or pass it through :func:`to_json`) before mutating.
+
+        Raises:
+            TypeError: ``context`` is not a mapping.
+            FeelEvaluationError: A variable the expression uses holds a non-JSON value, or the
+                evaluation nested too deeply. Everything else FEEL answers with ``None``.
+        """
+        if not isinstance(context, Mapping):
+            raise TypeError(f"FEEL variables must be a mapping (a dict), not {type(context).__name__}")
+        try:
+            return self._root.ev(context)
+        except UnsupportedValue as exc:
+            raise FeelEvaluationError(self.source, str(exc)) from None
+        except RecursionError:
+            raise FeelEvaluationError(self.source, "evaluation nested too deeply") from None
+
+    def variable_names(self) -> FrozenSet[str]:
+        """The top-level variable names the expression reads (``a`` for ``a.b.c``).
+
+        May include a few names that turn out to be entries of filtered list items (``x`` in
+        ``orders[x > 1]``): a superset is safe for ``fetchVariables``.
+        """
+        return self._names
+
+
+def compile_expression(text: str) -> Expression:
+    """Parse a FEEL expression once.
+
+    Args:
+        text: ``"= expr"`` (as in BPMN attributes) or the bare ``"expr"``.
+
+    Returns:
+        The compiled :class:`Expression`; nothing is cached globally.
+
+    Raises:
+        TypeError: ``text`` is not a string.
+        FeelSyntaxError: The expression does not parse or uses something outside the subset; the
+            message quotes the expression and gives the position (0-based, counted in the text
+            after the ``=``).
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a FEEL expression must be a string, not {type(text).__name__}")
+    stripped = text.lstrip()
+    body = stripped[1:] if stripped.startswith("=") else text
+    if not body.strip():
+        raise FeelSyntaxError(text, "the expression is empty (write a value after '=')")
+    return Expression(text, parse(text, body))
+
+
+@functools.lru_cache(maxsize=defaults.FEEL_EVALUATE_CACHE_SIZE)
+def _cached(text: str) -> Expression:
+    return compile_expression(text)
+
+
+def evaluate(text: str, context: Mapping[str, Any]) -> Any:
+    """Compile (through a small LRU cache) and evaluate in one call.
+
+    Raises:
+        TypeError: ``text`` is not a string or ``context`` not a mapping.
+        FeelSyntaxError: As :func:`compile_expression`.
+        FeelEvaluationError: As :meth:`Expression.evaluate`.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a FEEL expression must be a string, not {type(text).__name__}")
+    return _cached(text).evaluate(context)

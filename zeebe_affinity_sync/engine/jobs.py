@@ -1,0 +1,353 @@
+"""Jobs: creation, activation (polling, long polling, streaming), completion, failure, errors.
+
+A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`: every method runs under the
+engine lock (public ones take it). Dispatch is push-based: the moment a job becomes activatable
+(created, failed with retries, backoff elapsed, timed out, incident resolved, given back) it is
+handed to an open job stream of its type, else to the oldest parked long poll of its type, else
+queued in ``_activatable[type]`` (an insertion-ordered dict: O(1) pop of the oldest and O(1)
+removal by key). A parked request's own gRPC thread is woken through its ``Event``.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import time
+from collections import OrderedDict, deque
+from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional
+
+from . import rejections, state
+from .expressions import type_name
+from .variables import select, set_local, visible
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Engine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ActivatedJobData", "JobsMixin"]
+
+
+class ActivatedJobData:
+    """What an ActivatedJob message carries; built under the lock, serialised outside it."""
+
+    __slots__ = ("key", "type", "process_instance_key", "bpmn_process_id", "process_definition_version",
+                 "process_definition_key", "element_id", "element_instance_key", "custom_headers",
+                 "worker", "retries", "deadline", "variables")
+
+    def __init__(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class JobsMixin:
+    def __init__(self) -> None:
+        # all guarded by the engine lock
+        self._jobs: Dict[int, state.Job] = {}
+        self._activatable: Dict[str, "OrderedDict[int, state.Job]"] = {}
+        self._pollers: Dict[str, Deque[state.JobRequest]] = {}
+        self._streams: Dict[str, List[state.JobRequest]] = {}
+        self._stream_turn = itertools.count()
+
+    # ------------------------------------------------------------------ creation and dispatch
+    def _create_job(self: "Engine", ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.job_type is not None
+        context = None
+        job_type = element.job_type.static
+        if element.job_type.is_expression:
+            context = visible(ei)
+            job_type = element.job_type.evaluate(context)
+            if not isinstance(job_type, str) or not job_type:
+                raise state.StepFailure("EXTRACT_VALUE_ERROR",
+                               f"Expected result of the expression '{element.job_type.expression_text}' to be "
+                               f"'STRING', but was '{type_name(job_type)}'.")
+        retries_value = element.job_retries
+        retries = 3
+        if retries_value is not None:
+            retries = retries_value.static
+            if retries_value.is_expression:
+                retries = retries_value.evaluate(context if context is not None else visible(ei))
+                if isinstance(retries, bool) or not isinstance(retries, (int, float)):
+                    raise state.StepFailure("EXTRACT_VALUE_ERROR",
+                                   f"Expected result of the expression '{retries_value.expression_text}' to be "
+                                   f"'NUMBER', but was '{type_name(retries)}'.")
+        headers = json.dumps(dict(element.headers)) if element.headers else "{}"
+        job = state.Job(self._next_key(), job_type, int(retries), ei, headers)
+        ei.job = job
+        ei.phase = state.ACTIVATED_ELEMENT
+        self._jobs[job.key] = job
+        self._job_activatable(job)
+
+    def _job_activatable(self: "Engine", job: state.Job) -> None:
+        """Make ``job`` activatable and hand it to a waiting stream or long poll at once."""
+        job.state = state.ACTIVATABLE
+        job.worker = ""
+        job.deadline = 0
+        streams = self._streams.get(job.type)
+        if streams:
+            request = streams[next(self._stream_turn) % len(streams)]
+            request.jobs.append(self._activate(job, request))
+            request.event.set()
+            return
+        pollers = self._pollers.get(job.type)
+        if pollers:
+            request = pollers[0]
+            request.jobs.append(self._activate(job, request))
+            if len(request.jobs) >= request.max_jobs:
+                pollers.popleft()
+                if not pollers:
+                    del self._pollers[job.type]
+            request.event.set()
+            return
+        queue = self._activatable.get(job.type)
+        if queue is None:
+            queue = self._activatable[job.type] = OrderedDict()
+        queue[job.key] = job
+
+    def _activate(self: "Engine", job: state.Job, request: state.JobRequest) -> ActivatedJobData:
+        job.state = state.ACTIVATED
+        job.worker = request.worker
+        job.deadline = int(time.time() * 1000) + request.timeout_ms
+        job.timeout_handle = self._scheduler.call_later(request.timeout_ms / 1000.0, self._job_timed_out,
+                                                        job.key, job.deadline)
+        ei = job.element_instance
+        definition = ei.instance.definition
+        variables = visible(ei)
+        if request.fetch:
+            variables = select(variables, request.fetch)
+        return ActivatedJobData(
+            key=job.key, type=job.type, process_instance_key=ei.instance.key,
+            bpmn_process_id=definition.bpmn_process_id, process_definition_version=definition.version,
+            process_definition_key=definition.key, element_id=ei.element.id if ei.element else "",
+            element_instance_key=ei.key, custom_headers=job.headers, worker=job.worker,
+            retries=job.retries, deadline=job.deadline, variables=variables,
+        )
+
+    def _take_activatable(self: "Engine", request: state.JobRequest) -> None:
+        queue = self._activatable.get(request.type)
+        while queue and len(request.jobs) < request.max_jobs:
+            _, job = queue.popitem(last=False)
+            request.jobs.append(self._activate(job, request))
+        if queue is not None and not queue:
+            del self._activatable[request.type]
+
+    def _remove_job(self: "Engine", job: state.Job) -> None:
+        self._jobs.pop(job.key, None)
+        queue = self._activatable.get(job.type)
+        if queue is not None and queue.pop(job.key, None) is not None and not queue:
+            del self._activatable[job.type]
+        self._scheduler.cancel(job.timeout_handle)
+        self._scheduler.cancel(job.backoff_handle)
+        job.timeout_handle = job.backoff_handle = None
+        if job.incident is not None:
+            self._incidents.pop(job.incident.key, None)
+            job.element_instance.incident = None
+            job.incident = None
+
+    def _job_timed_out(self: "Engine", job_key: int, deadline: int) -> None:
+        with self._lock:
+            job = self._jobs.get(job_key)
+            if job is None or job.state != state.ACTIVATED or job.deadline != deadline:
+                return
+            job.timeout_handle = None
+            logger.debug("job %d (%s) timed out at worker '%s'", job.key, job.type, job.worker)
+            self._job_activatable(job)
+
+    def _backoff_elapsed(self: "Engine", job_key: int) -> None:
+        with self._lock:
+            job = self._jobs.get(job_key)
+            if job is None or job.state != state.FAILED or job.incident is not None or job.retries <= 0:
+                return
+            job.backoff_handle = None
+            self._job_activatable(job)
+
+    # ------------------------------------------------------------------ activation requests
+    def activate_jobs(self: "Engine", request: state.JobRequest, long_poll: Optional[float]) -> List[ActivatedJobData]:
+        """Activate up to ``request.max_jobs`` jobs; park up to ``long_poll`` seconds if none.
+
+        Returns as soon as at least one job was handed over, at the long-poll timeout, or when
+        ``request.event`` is set from outside (client gone, server stopping).
+        """
+        with self._lock:
+            self._take_activatable(request)
+            if request.jobs or long_poll is None or long_poll <= 0 or self._closed:
+                request.closed = True
+                return list(request.jobs)
+            self._pollers.setdefault(request.type, deque()).append(request)
+        request.event.wait(long_poll)
+        with self._lock:
+            request.closed = True
+            pollers = self._pollers.get(request.type)
+            if pollers is not None:
+                try:
+                    pollers.remove(request)
+                except ValueError:
+                    pass
+                if not pollers:
+                    del self._pollers[request.type]
+            return list(request.jobs)
+
+    def give_back(self, jobs: Iterable[ActivatedJobData]) -> None:
+        """Return jobs whose requester went away: activatable again, retries unchanged."""
+        with self._lock:
+            for data in jobs:
+                job = self._jobs.get(data.key)
+                if job is not None and job.state == state.ACTIVATED and job.deadline == data.deadline:
+                    self._scheduler.cancel(job.timeout_handle)
+                    job.timeout_handle = None
+                    logger.debug("job %d given back (its requester went away)", job.key)
+                    self._job_activatable(job)  # type: ignore[attr-defined]
+
+    def open_stream(self: "Engine", request: state.JobRequest) -> None:
+        with self._lock:
+            self._streams.setdefault(request.type, []).append(request)
+
+    def stream_take(self: "Engine", request: state.JobRequest, timeout: Optional[float]) -> List[ActivatedJobData]:
+        """Wait for pushed jobs (or until the event is set from outside); take them all."""
+        request.event.wait(timeout)
+        with self._lock:
+            request.event.clear()
+            jobs = list(request.jobs)
+            request.jobs.clear()
+            if request.closed:
+                request.event.set()
+            return jobs
+
+    def close_stream(self: "Engine", request: state.JobRequest) -> None:
+        with self._lock:
+            request.closed = True
+            streams = self._streams.get(request.type)
+            if streams is not None and request in streams:
+                streams.remove(request)
+                if not streams:
+                    del self._streams[request.type]
+            leftover = list(request.jobs)
+            request.jobs.clear()
+        if leftover:
+            self.give_back(leftover)
+
+    def _wake_all_requests(self: "Engine") -> None:
+        for pollers in self._pollers.values():
+            for request in pollers:
+                request.event.set()
+        for streams in self._streams.values():
+            for request in streams:
+                request.closed = True
+                request.event.set()
+
+    # ------------------------------------------------------------------ job commands
+    def _job(self: "Engine", job_key: int, intent: str, verb: str) -> state.Job:
+        job = self._jobs.get(job_key)
+        if job is None:
+            raise rejections.job_not_found(
+                intent, f"Expected to {verb} job with key '{job_key}', but no such job was found")
+        return job
+
+    @staticmethod
+    def _require_active(job: state.Job, intent: str, verb: str) -> None:
+        if job.state in (state.FAILED, state.ERROR_THROWN):
+            raise rejections.invalid_state(
+                intent, f"Expected to {verb} job with key '{job.key}', but it is in state '{job.state}'")
+
+    def complete_job(self: "Engine", job_key: int, variables: Dict[str, Any]) -> None:
+        """CompleteJob. Raises JobNotFoundError / FailedPreconditionError."""
+        with self._lock:
+            job = self._job(job_key, "COMPLETE", "complete")
+            self._require_active(job, "COMPLETE", "complete")
+            self._remove_job(job)
+            ei = job.element_instance
+            ei.job = None
+            self._complete(ei, variables or None)
+            self._drain()
+
+    def fail_job(self: "Engine", job_key: int, retries: int, error_message: str = "", retry_backoff_ms: int = 0,
+                 variables: Optional[Dict[str, Any]] = None) -> None:
+        """FailJob: new retries, optional backoff; an incident when no retries are left."""
+        with self._lock:
+            job = self._job(job_key, "FAIL", "fail")
+            self._require_active(job, "FAIL", "fail")
+            queue = self._activatable.get(job.type)
+            if queue is not None and queue.pop(job.key, None) is not None and not queue:
+                del self._activatable[job.type]
+            self._scheduler.cancel(job.timeout_handle)
+            job.timeout_handle = None
+            job.retries = retries
+            job.error_message = error_message
+            job.worker = ""
+            job.deadline = 0
+            if variables:
+                set_local(job.element_instance, variables)
+            if retries > 0 and retry_backoff_ms > 0:
+                job.state = state.FAILED
+                job.backoff_handle = self._scheduler.call_later(retry_backoff_ms / 1000.0, self._backoff_elapsed,
+                                                                job.key)
+            elif retries > 0:
+                self._job_activatable(job)
+            else:
+                job.state = state.FAILED
+                self._raise_incident(job.element_instance, "JOB_NO_RETRIES",
+                                     error_message or "No more retries left.", job)
+
+    def throw_error(self: "Engine", job_key: int, error_code: str, error_message: str = "",
+                    variables: Optional[Dict[str, Any]] = None) -> None:
+        """ThrowError: caught by an error boundary event, else an UNHANDLED_ERROR_EVENT incident."""
+        with self._lock:
+            job = self._job(job_key, "THROW_ERROR", "throw an error for")
+            self._require_active(job, "THROW_ERROR", "throw an error for")
+            if self._throw_error(job.element_instance, error_code, variables):
+                self._remove_job(job)
+                self._drain()
+                return
+            queue = self._activatable.get(job.type)
+            if queue is not None and queue.pop(job.key, None) is not None and not queue:
+                del self._activatable[job.type]
+            self._scheduler.cancel(job.timeout_handle)
+            job.timeout_handle = None
+            job.state = state.ERROR_THROWN
+            job.error_message = error_message
+            with_message = f" with message '{error_message}'" if error_message else ""
+            self._raise_incident(
+                job.element_instance, "UNHANDLED_ERROR_EVENT",
+                f"Expected to throw an error event with the code '{error_code}'{with_message}, but it was not "
+                "caught. No error events are available in the scope.", job)
+
+    def update_job_retries(self: "Engine", job_key: int, retries: int) -> None:
+        with self._lock:
+            job = self._job(job_key, "UPDATE_RETRIES", "update retries for")
+            if retries < 1:
+                raise rejections.invalid(
+                    "UPDATE_RETRIES", f"Expected to update retries for job with key '{job_key}' with a positive "
+                    f"amount of retries, but the amount given was '{retries}'")
+            job.retries = retries
+
+    def update_job_timeout(self: "Engine", job_key: int, timeout_ms: int) -> None:
+        with self._lock:
+            job = self._job(job_key, "UPDATE_TIMEOUT", "update the timeout of")
+            if job.state != state.ACTIVATED:
+                raise rejections.invalid_state(
+                    "UPDATE_TIMEOUT", f"Expected to update the timeout of job with key '{job_key}', but it is "
+                    f"not active (state '{job.state}')")
+            self._scheduler.cancel(job.timeout_handle)
+            job.deadline = int(time.time() * 1000) + timeout_ms
+            job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key,
+                                                            job.deadline)
+
+    def jobs(self: "Engine") -> List[Dict[str, Any]]:
+        """Every live job as a plain dict (inspection)."""
+        with self._lock:
+            out = []
+            for job in self._jobs.values():
+                ei = job.element_instance
+                out.append({
+                    "key": job.key, "type": job.type, "state": job.state, "retries": job.retries,
+                    "worker": job.worker, "deadline": job.deadline, "error_message": job.error_message,
+                    "process_instance_key": ei.instance.key, "element_id": ei.element.id if ei.element else "",
+                    "element_instance_key": ei.key, "custom_headers": json.loads(job.headers),
+                    "incident_key": job.incident.key if job.incident is not None else None,
+                })
+            return out
+

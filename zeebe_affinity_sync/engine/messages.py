@@ -1,0 +1,204 @@
+"""Message correlation: subscriptions, TTL buffering, messageId uniqueness, message start events.
+
+A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`; everything runs under the engine
+lock. Indexes (all guarded by it):
+
+- ``_subscriptions[(name, correlation_key)]``: open catch subscriptions, in opening order.
+- ``_buffer[(name, correlation_key)]``: messages with TTL left, oldest first.
+- ``_message_ids[(name, correlation_key, message_id)]``: buffered ids (uniqueness check).
+- ``_start_subscriptions[name][bpmn_process_id]``: message start events of the latest versions.
+- ``_message_started[(bpmn_process_id, correlation_key)]``: active message-started instances.
+
+A message correlates at most once per bpmnProcessId; expiry runs on the scheduler thread.
+"""
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+
+from . import model, rejections, state
+from .expressions import feel, type_name
+from .variables import visible
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Engine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["MessagesMixin", "correlation_key_text"]
+
+_Key = Tuple[str, str]
+
+
+def correlation_key_text(value: Any, expression: str) -> str:
+    """A correlation key value as Zeebe uses it: strings as they are, numbers in string form.
+
+    Raises:
+        StepFailure: Not a string or number (EXTRACT_VALUE_ERROR incident).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return feel.to_string(value)
+    if hasattr(value, "is_integer") and not isinstance(value, bool):  # Decimal from FEEL
+        return str(int(value)) if value == int(value) else str(value)
+    raise state.StepFailure(
+        "EXTRACT_VALUE_ERROR",
+        f"Failed to extract the correlation key for '{expression}': The value must be either a string or a "
+        f"number, but was '{type_name(value)}'.")
+
+
+class MessagesMixin:
+    def __init__(self) -> None:
+        self._subscriptions: Dict[_Key, "OrderedDict[int, state.Subscription]"] = {}
+        self._buffer: Dict[_Key, "OrderedDict[int, state.Message]"] = {}
+        self._message_ids: Dict[Tuple[str, str, str], int] = {}
+        self._start_subscriptions: Dict[str, Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
+        self._message_started: Dict[_Key, int] = {}
+
+    # ------------------------------------------------------------------ catch subscriptions
+    def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.message is not None
+        message = element.message
+        context = visible(ei)
+        name = message.name.evaluate(context)
+        if not isinstance(name, str):
+            name = feel.to_string(name)
+        assert message.correlation_key is not None
+        key = correlation_key_text(message.correlation_key.evaluate(context), message.correlation_key.text.strip())
+        subscription = state.Subscription(name, key, ei)
+        ei.subscription = subscription
+        ei.phase = state.ACTIVATED_ELEMENT
+        buffered = self._buffer.get((name, key))
+        if buffered:
+            for msg in buffered.values():
+                if subscription.bpmn_process_id not in msg.correlated:
+                    msg.correlated.add(subscription.bpmn_process_id)
+                    ei.subscription = None
+                    logger.debug("buffered message %d correlated to instance %d", msg.key, ei.instance.key)
+                    self._agenda.append((self._complete, (ei, dict(msg.variables) or None)))
+                    return
+        bucket = self._subscriptions.get((name, key))
+        if bucket is None:
+            bucket = self._subscriptions[(name, key)] = OrderedDict()
+        bucket[ei.key] = subscription
+
+    def _close_subscription(self: "Engine", subscription: state.Subscription) -> None:
+        bucket_key = (subscription.name, subscription.correlation_key)
+        bucket = self._subscriptions.get(bucket_key)
+        if bucket is not None:
+            bucket.pop(subscription.element_instance.key, None)
+            if not bucket:
+                del self._subscriptions[bucket_key]
+
+    # ------------------------------------------------------------------ start subscriptions
+    def _open_start_subscriptions(self: "Engine", definition: model.ProcessDefinition) -> None:
+        bpmn_id = definition.bpmn_process_id
+        for name in list(self._start_subscriptions):
+            by_process = self._start_subscriptions[name]
+            if by_process.pop(bpmn_id, None) is not None and not by_process:
+                del self._start_subscriptions[name]
+        for element_id in definition.process.message_starts:
+            message = definition.process.elements[element_id].message
+            assert message is not None
+            name = message.name.evaluate({})
+            if not isinstance(name, str):
+                name = feel.to_string(name)
+            self._start_subscriptions.setdefault(name, {})[bpmn_id] = (definition, element_id)
+
+    def _start_by_message(self: "Engine", definition: model.ProcessDefinition, element_id: str,
+                          msg: state.Message) -> None:
+        instance = self._new_instance(definition, msg.variables)
+        if msg.correlation_key:
+            instance.message_start_key = msg.correlation_key
+            self._message_started[(definition.bpmn_process_id, msg.correlation_key)] = instance.key
+        msg.correlated.add(definition.bpmn_process_id)
+        logger.debug("message %d ('%s') started instance %d of '%s'", msg.key, msg.name, instance.key,
+                     definition.bpmn_process_id)
+        self._start_at(instance, [element_id])
+
+    def _message_instance_ended(self: "Engine", instance: state.ProcessInstance) -> None:
+        bpmn_id = instance.definition.bpmn_process_id
+        key = instance.message_start_key
+        assert key is not None
+        if self._message_started.get((bpmn_id, key)) == instance.key:
+            del self._message_started[(bpmn_id, key)]
+        # a buffered message held back by this instance may start the next one now
+        for name, by_process in self._start_subscriptions.items():
+            entry = by_process.get(bpmn_id)
+            if entry is None:
+                continue
+            for msg in (self._buffer.get((name, key)) or {}).values():
+                if bpmn_id not in msg.correlated:
+                    self._start_by_message(entry[0], entry[1], msg)
+                    return
+
+    # ------------------------------------------------------------------ publish
+    def publish_message(self: "Engine", name: str, correlation_key: str, time_to_live_ms: int = 0,
+                        message_id: str = "", variables: Optional[Dict[str, Any]] = None) -> int:
+        """PublishMessage: correlate now, start message-start instances, buffer for the TTL.
+
+        Returns:
+            The message key (also when nothing correlated).
+
+        Raises:
+            AlreadyExistsError: A message with this id, name and key is still buffered.
+        """
+        with self._lock:
+            if message_id and (name, correlation_key, message_id) in self._message_ids:
+                raise rejections.already_exists(
+                    "PUBLISH", f"Expected to publish a new message with id '{message_id}', but a message with "
+                    "that id was already published")
+            msg = state.Message(self._next_key(), name, correlation_key, dict(variables or {}), message_id)
+            bucket = self._subscriptions.get((name, correlation_key))
+            if bucket:
+                for subscription in list(bucket.values()):
+                    if subscription.bpmn_process_id in msg.correlated:
+                        continue
+                    msg.correlated.add(subscription.bpmn_process_id)
+                    del bucket[subscription.element_instance.key]
+                    ei = subscription.element_instance
+                    ei.subscription = None
+                    self._agenda.append((self._complete, (ei, dict(msg.variables) or None)))
+                if not bucket:
+                    self._subscriptions.pop((name, correlation_key), None)
+            for bpmn_id, (definition, element_id) in list(self._start_subscriptions.get(name, {}).items()):
+                if bpmn_id in msg.correlated:
+                    continue
+                if correlation_key and (bpmn_id, correlation_key) in self._message_started:
+                    continue
+                self._start_by_message(definition, element_id, msg)
+            if time_to_live_ms > 0:
+                buffered = self._buffer.get((name, correlation_key))
+                if buffered is None:
+                    buffered = self._buffer[(name, correlation_key)] = OrderedDict()
+                buffered[msg.key] = msg
+                if message_id:
+                    self._message_ids[(name, correlation_key, message_id)] = msg.key
+                msg.expiry = self._scheduler.call_later(time_to_live_ms / 1000.0, self._message_expired,
+                                                        msg.key, name, correlation_key)
+            self._drain()
+            return msg.key
+
+    def _message_expired(self: "Engine", message_key: int, name: str, correlation_key: str) -> None:
+        with self._lock:
+            buffered = self._buffer.get((name, correlation_key))
+            msg = buffered.pop(message_key, None) if buffered is not None else None
+            if buffered is not None and not buffered:
+                del self._buffer[(name, correlation_key)]
+            if msg is not None and msg.message_id:
+                if self._message_ids.get((name, correlation_key, msg.message_id)) == message_key:
+                    del self._message_ids[(name, correlation_key, msg.message_id)]
+
+    def messages(self: "Engine") -> list:
+        """Buffered messages (inspection), oldest first per name/key."""
+        with self._lock:
+            return [
+                {"key": m.key, "name": m.name, "correlation_key": m.correlation_key, "message_id": m.message_id,
+                 "variables": dict(m.variables), "correlated_to": sorted(m.correlated)}
+                for bucket in self._buffer.values() for m in bucket.values()
+            ]

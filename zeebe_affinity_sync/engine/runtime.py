@@ -1,0 +1,730 @@
+"""The in-memory Zeebe state machine: deployments, instances, token flow, incidents.
+
+Concurrency: **one lock** (``Engine._lock``, an ``RLock``) guards every piece of runtime state
+(all dicts below and every record in :mod:`.state`). Each public command takes it, does its work
+(including the token flow it triggers, run from the ``_agenda`` queue so nothing recurses
+deeply) and releases it; nothing blocks on I/O while holding it. Parsing BPMN and serialising
+JSON happen outside it. Threads that wait (parked ActivateJobs, with-result callers) wait on their
+own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
+like any command.
+
+Job handling lives in :mod:`.jobs` and message correlation in :mod:`.messages` (mixins on the same
+lock and state); this module has the core: deploy, create, token flow, cancel, variables,
+incidents and the inspection API.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+
+from .. import defaults
+from . import model, rejections, state
+from .bpmn import BpmnParseError, checksum, parse_resource
+from .expressions import ExpressionError, feel, type_name
+from .jobs import JobsMixin
+from .messages import MessagesMixin
+from .scheduler import Scheduler
+from .variables import propagate, select, set_local, set_target, visible
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Engine", "KEY_BASE"]
+
+#: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
+KEY_BASE = 1 << 51
+
+_BPMN_SUFFIXES = (".bpmn", ".xml")
+
+
+_Failure = state.StepFailure
+
+
+class Engine(JobsMixin, MessagesMixin):
+    """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
+
+    Args:
+        history_size: Finished process instances kept for inspection (oldest dropped first).
+    """
+
+    def __init__(self, *, history_size: int = defaults.ENGINE_HISTORY_SIZE) -> None:
+        self._lock = threading.RLock()
+        self._scheduler = Scheduler()
+        # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
+        self._counter = 0
+        self._definitions: Dict[int, model.ProcessDefinition] = {}
+        self._versions: Dict[str, List[model.ProcessDefinition]] = {}
+        self._instances: Dict[int, state.ProcessInstance] = {}
+        self._element_instances: Dict[int, state.ElementInstance] = {}  # roots included
+        self._incidents: Dict[int, state.Incident] = {}
+        self._result_waiters: Dict[int, List[state.ResultWaiter]] = {}
+        self._history: Deque[Dict[str, Any]] = deque(maxlen=max(0, history_size))
+        self._agenda: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]] = deque()
+        self._closed = False
+        JobsMixin.__init__(self)
+        MessagesMixin.__init__(self)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def close(self) -> None:
+        """Stop the scheduler and wake every waiting request (they answer with what they have)."""
+        with self._lock:
+            self._closed = True
+            self._wake_all_requests()
+            for waiters in self._result_waiters.values():
+                for waiter in waiters:
+                    waiter.event.set()
+        self._scheduler.stop()
+        self._scheduler.join(5.0)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _next_key(self) -> int:
+        self._counter += 1
+        return KEY_BASE + self._counter
+
+    def _drain(self) -> None:
+        """Run queued token-flow steps until none are left (caller holds the lock)."""
+        agenda = self._agenda
+        while agenda:
+            step, args = agenda.popleft()
+            try:
+                step(*args)
+            except Exception:  # a bug in one step must not wedge the engine
+                logger.exception("engine step %s%r failed", getattr(step, "__name__", step), args)
+
+    # ------------------------------------------------------------------ deployments
+    def deploy(self, resources: Sequence[Tuple[str, bytes]]) -> Tuple[int, List[model.ProcessDefinition]]:
+        """Deploy BPMN resources atomically.
+
+        Returns:
+            The deployment key and one definition per executable process (existing ones for
+            duplicates).
+
+        Raises:
+            InvalidArgumentError: No resources, an unsupported resource type, or invalid BPMN.
+        """
+        if not resources:
+            raise rejections.invalid("CREATE", "Expected to deploy at least one resource, but none given")
+        problems: List[str] = []
+        parsed: List[Tuple[str, bytes, List[model.Process]]] = []
+        seen: Dict[str, str] = {}
+        for name, content in resources:
+            if not name.lower().endswith(_BPMN_SUFFIXES):
+                problems.append(f"'{name}': the embedded engine deploys BPMN only; name the resource "
+                                "'*.bpmn' or '*.xml' (DMN and forms are not supported)")
+                continue
+            try:
+                processes = parse_resource(name, content)
+            except BpmnParseError as exc:
+                problems.append(str(exc))
+                continue
+            for proc in processes:
+                if proc.bpmn_process_id in seen:
+                    problems.append(f"Duplicated process id in resources '{seen[proc.bpmn_process_id]}' "
+                                    f"and '{name}'")
+                seen[proc.bpmn_process_id] = name
+            parsed.append((name, content, processes))
+        if problems:
+            raise rejections.invalid(
+                "CREATE",
+                "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(problems),
+            )
+        with self._lock:
+            deployment_key = self._next_key()
+            result = []
+            for name, content, processes in parsed:
+                digest = checksum(content)
+                for proc in processes:
+                    versions = self._versions.setdefault(proc.bpmn_process_id, [])
+                    latest = versions[-1] if versions else None
+                    if latest is not None and latest.resource_name == name and latest.checksum == digest:
+                        result.append(latest)
+                        continue
+                    definition = model.ProcessDefinition(
+                        key=self._next_key(), bpmn_process_id=proc.bpmn_process_id,
+                        version=len(versions) + 1, resource_name=name, checksum=digest,
+                        process=proc, deployment_key=deployment_key, resource=content,
+                    )
+                    versions.append(definition)
+                    self._definitions[definition.key] = definition
+                    self._open_start_subscriptions(definition)
+                    result.append(definition)
+                    logger.info("deployed process '%s' version %d (key %d) from '%s'",
+                                definition.bpmn_process_id, definition.version, definition.key, name)
+            return deployment_key, result
+
+    def _latest(self, bpmn_process_id: str) -> Optional[model.ProcessDefinition]:
+        versions = self._versions.get(bpmn_process_id)
+        return versions[-1] if versions else None
+
+    def _find_definition(self, bpmn_process_id: str, version: int, key: int) -> model.ProcessDefinition:
+        if bpmn_process_id:
+            versions = self._versions.get(bpmn_process_id, [])
+            if version < 0:
+                if versions:
+                    return versions[-1]
+                raise rejections.process_not_found(
+                    "CREATE", f"Expected to find process definition with process ID '{bpmn_process_id}', "
+                    "but none found")
+            if 1 <= version <= len(versions):
+                return versions[version - 1]
+            raise rejections.process_not_found(
+                "CREATE", f"Expected to find process definition with process ID '{bpmn_process_id}' and "
+                f"version '{version}', but none found")
+        if key >= 0:
+            definition = self._definitions.get(key)
+            if definition is None:
+                raise rejections.process_not_found(
+                    "CREATE", f"Expected to find process definition with key '{key}', but none found")
+            return definition
+        raise rejections.invalid(
+            "CREATE", "Expected at least a bpmnProcessId or a key greater than -1, but none given")
+
+    # ------------------------------------------------------------------ instances
+    def create_instance(
+        self,
+        bpmn_process_id: str = "",
+        *,
+        version: int = -1,
+        definition_key: int = -1,
+        variables: Optional[Dict[str, Any]] = None,
+        start_elements: Sequence[str] = (),
+        await_result: Optional[List[str]] = None,
+    ) -> Tuple[Dict[str, Any], Optional[state.ResultWaiter]]:
+        """Create and start a process instance.
+
+        Args:
+            await_result: If not ``None``, register a waiter for the instance's completion that
+                will carry these variables (all if empty).
+
+        Returns:
+            A summary dict (``process_instance_key``, ``process_definition_key``,
+            ``bpmn_process_id``, ``version``) and the waiter (or ``None``).
+
+        Raises:
+            ProcessNotFoundError, InvalidArgumentError, FailedPreconditionError.
+        """
+        with self._lock:
+            definition = self._find_definition(bpmn_process_id, version, definition_key)
+            process = definition.process
+            if start_elements:
+                for element_id in start_elements:
+                    element = process.elements.get(element_id)
+                    if element is None:
+                        raise rejections.invalid(
+                            "CREATE", f"Expected to create instance of process with start instructions but "
+                            f"no element found with id '{element_id}'.")
+                    if element.kind in (model.START_EVENT, model.BOUNDARY_EVENT):
+                        raise rejections.invalid(
+                            "CREATE", f"Expected to create instance of process with start instructions but "
+                            f"the element with id '{element_id}' targets a {element.kind}, which is not allowed.")
+                targets = list(start_elements)
+            elif process.none_start is None:
+                raise rejections.invalid_state(
+                    "CREATE", "Expected to create instance of process with none start event, but there is "
+                    "no such event")
+            else:
+                targets = [process.none_start]
+            instance = self._new_instance(definition, variables or {})
+            waiter = None
+            if await_result is not None:
+                waiter = state.ResultWaiter(list(await_result))
+                self._result_waiters.setdefault(instance.key, []).append(waiter)
+            logger.debug("created instance %d of '%s' v%d", instance.key, definition.bpmn_process_id,
+                         definition.version)
+            self._start_at(instance, targets)
+            self._drain()
+            return self._summary(instance), waiter
+
+    def forget_waiter(self, process_instance_key: int, waiter: state.ResultWaiter) -> None:
+        """Drop a with-result waiter that gave up (timeout or client gone)."""
+        with self._lock:
+            waiters = self._result_waiters.get(process_instance_key)
+            if waiters and waiter in waiters:
+                waiters.remove(waiter)
+                if not waiters:
+                    del self._result_waiters[process_instance_key]
+
+    @staticmethod
+    def _summary(instance: state.ProcessInstance) -> Dict[str, Any]:
+        d = instance.definition
+        return {"process_instance_key": instance.key, "process_definition_key": d.key,
+                "bpmn_process_id": d.bpmn_process_id, "version": d.version}
+
+    def _new_instance(self, definition: model.ProcessDefinition, variables: Dict[str, Any],
+                      parent: Optional[state.ElementInstance] = None) -> state.ProcessInstance:
+        instance = state.ProcessInstance(self._next_key(), definition, time.time())
+        instance.root.variables = dict(variables)
+        instance.root.phase = state.ACTIVATED_ELEMENT
+        instance.parent_element = parent
+        self._instances[instance.key] = instance
+        self._element_instances[instance.key] = instance.root
+        return instance
+
+    def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
+        for element_id in element_ids:
+            instance.active += 1
+            self._agenda.append((self._activate_element, (instance, instance.definition.process.elements[element_id])))
+
+    def cancel_instance(self, process_instance_key: int) -> None:
+        """Cancel a root process instance.
+
+        Raises:
+            ProcessNotFoundError: No such active instance.
+            FailedPreconditionError: It was started by a call activity.
+        """
+        with self._lock:
+            instance = self._instances.get(process_instance_key)
+            if instance is None:
+                raise rejections.process_not_found(
+                    "CANCEL", f"Expected to cancel a process instance with key '{process_instance_key}', but "
+                    "no such process was found")
+            if instance.parent_element is not None:
+                root = instance
+                while root.parent_element is not None:
+                    root = root.parent_element.instance
+                raise rejections.invalid_state(
+                    "CANCEL", f"Expected to cancel a process instance with key '{process_instance_key}', but "
+                    f"it is created by a parent process instance. Cancel the root process instance "
+                    f"'{root.key}' instead.")
+            self._terminate_instance(instance, "CANCELED")
+            logger.debug("canceled instance %d", process_instance_key)
+            self._drain()
+
+    def set_variables(self, element_instance_key: int, variables: Dict[str, Any], local: bool = False) -> int:
+        """SetVariables: merge ``variables`` into a scope (locally or by propagation).
+
+        Returns:
+            The key of this variable document.
+
+        Raises:
+            NotFoundError: No such active element instance.
+        """
+        with self._lock:
+            scope = self._element_instances.get(element_instance_key)
+            if scope is None:
+                raise rejections.not_found(
+                    "UPDATE", f"Expected to update variables for element with key '{element_instance_key}', "
+                    "but no such element was found")
+            if local:
+                set_local(scope, variables)
+            else:
+                propagate(scope, variables)
+            return self._next_key()
+
+    # ------------------------------------------------------------------ token flow
+    def _activate_element(self, instance: state.ProcessInstance, element: model.Element) -> None:
+        if instance.state != "ACTIVE":
+            return
+        ei = state.ElementInstance(self._next_key(), element, instance, instance.root)
+        instance.elements[ei.key] = ei
+        self._element_instances[ei.key] = ei
+        self._enter(ei)
+
+    def _enter(self, ei: state.ElementInstance) -> None:
+        """Activate ``ei`` (again, when an incident on its activation is resolved)."""
+        ei.phase = state.ACTIVATING
+        element = ei.element
+        assert element is not None
+        try:
+            if element.inputs:
+                context = visible(ei.parent)
+                results: Dict[str, Any] = {}
+                for mapping in element.inputs:
+                    try:
+                        value = feel.to_json(mapping.source.evaluate({**context, **results}))
+                    except ExpressionError as exc:
+                        raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
+                    set_target(results, mapping.target, value, context)
+                ei.variables.update(results)
+            kind = element.kind
+            if kind == model.SERVICE_TASK:
+                self._create_job(ei)
+            elif kind == model.RECEIVE_TASK or (kind == model.INTERMEDIATE_CATCH and element.event == model.MESSAGE):
+                self._open_subscription(ei)
+            elif kind == model.INTERMEDIATE_CATCH and element.event == model.TIMER:
+                self._start_timer(ei)
+            elif kind == model.CALL_ACTIVITY:
+                self._start_child(ei)
+            elif kind == model.END_EVENT and element.event == model.ERROR:
+                self._throw_from_end_event(ei)
+            else:
+                ei.phase = state.ACTIVATED_ELEMENT
+                self._complete(ei, None)
+        except _Failure as failure:
+            self._raise_incident(ei, failure.error_type, str(failure))
+        except ExpressionError as exc:
+            self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+
+    def _complete(self, ei: state.ElementInstance, event_variables: Optional[Dict[str, Any]]) -> None:
+        """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
+        ei.phase = state.COMPLETING
+        element = ei.element
+        assert element is not None
+        try:
+            if element.outputs:
+                if event_variables:
+                    ei.variables.update(event_variables)
+                context = visible(ei)
+                results: Dict[str, Any] = {}
+                for mapping in element.outputs:
+                    try:
+                        value = feel.to_json(mapping.source.evaluate({**context, **results}))
+                    except ExpressionError as exc:
+                        raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
+                    set_target(results, mapping.target, value, context)
+                propagate(ei.parent, results)
+            elif event_variables:
+                propagate(ei, event_variables)
+            flows = self._select_flows(ei)
+        except (_Failure, ExpressionError) as exc:
+            ei.pending_variables = event_variables
+            error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+            self._raise_incident(ei, error_type, str(exc))
+            return
+        instance = ei.instance
+        self._leave(ei)
+        for flow in flows:
+            self._take_flow(instance, flow)
+        self._check_done(instance)
+
+    def _select_flows(self, ei: state.ElementInstance) -> List[model.SequenceFlow]:
+        element = ei.element
+        assert element is not None
+        flows = ei.instance.definition.process.flows
+        if element.kind != model.EXCLUSIVE_GATEWAY or not element.outgoing:
+            return [flows[f] for f in element.outgoing]
+        context = visible(ei)
+        for flow_id in element.outgoing:
+            if flow_id == element.default_flow:
+                continue
+            flow = flows[flow_id]
+            if flow.condition is None:
+                return [flow]
+            value = flow.condition.evaluate(context)
+            if not isinstance(value, bool):
+                raise _Failure(
+                    "EXTRACT_VALUE_ERROR",
+                    f"Expected result of the expression '{flow.condition.expression_text}' to be 'BOOLEAN', "
+                    f"but was '{type_name(value)}'.")
+            if value:
+                return [flow]
+        if element.default_flow:
+            return [flows[element.default_flow]]
+        raise _Failure("CONDITION_ERROR", "Expected at least one condition to evaluate to true, or to have a "
+                       f"default flow (exclusive gateway '{element.id}')")
+
+    def _take_flow(self, instance: state.ProcessInstance, flow: model.SequenceFlow) -> None:
+        target = instance.definition.process.elements[flow.target]
+        if target.kind == model.PARALLEL_GATEWAY and len(target.incoming) > 1:
+            counts = instance.joins.setdefault(target.id, {})
+            counts[flow.id] = counts.get(flow.id, 0) + 1
+            instance.waiting += 1
+            if all(counts.get(f, 0) > 0 for f in target.incoming):
+                for f in target.incoming:
+                    counts[f] -= 1
+                instance.waiting -= len(target.incoming)
+                instance.active += 1
+                self._agenda.append((self._activate_element, (instance, target)))
+            return
+        instance.active += 1
+        self._agenda.append((self._activate_element, (instance, target)))
+
+    def _leave(self, ei: state.ElementInstance) -> None:
+        instance = ei.instance
+        if instance.elements.pop(ei.key, None) is not None:
+            instance.active -= 1
+        self._element_instances.pop(ei.key, None)
+
+    def _check_done(self, instance: state.ProcessInstance) -> None:
+        if instance.state == "ACTIVE" and instance.active <= 0 and instance.waiting <= 0:
+            self._complete_instance(instance)
+
+    def _complete_instance(self, instance: state.ProcessInstance) -> None:
+        instance.state = "COMPLETED"
+        self._retire(instance)
+        logger.debug("instance %d of '%s' completed", instance.key, instance.definition.bpmn_process_id)
+        parent = instance.parent_element
+        if parent is not None and parent.key in self._element_instances:
+            parent.child = None
+            element = parent.element
+            assert element is not None
+            variables = dict(instance.root.variables) if element.propagate_all_child_variables else {}
+            self._agenda.append((self._complete, (parent, variables)))
+        waiters = self._result_waiters.pop(instance.key, None)
+        if waiters:
+            for waiter in waiters:
+                waiter.variables = select(instance.root.variables, waiter.fetch)
+                waiter.event.set()
+
+    def _retire(self, instance: state.ProcessInstance) -> None:
+        """Remove a finished instance from the live maps and keep a summary in the history."""
+        self._instances.pop(instance.key, None)
+        self._element_instances.pop(instance.key, None)
+        if instance.message_start_key is not None:
+            self._message_instance_ended(instance)
+        if self._history.maxlen:
+            summary = self._instance_view(instance)
+            summary["ended"] = time.time()
+            self._history.append(summary)
+
+    def _terminate_instance(self, instance: state.ProcessInstance, final_state: str) -> None:
+        for ei in list(instance.elements.values()):
+            self._terminate_element(ei)
+        instance.state = final_state
+        instance.active = 0
+        instance.waiting = 0
+        instance.joins.clear()
+        # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
+        self._result_waiters.pop(instance.key, None)
+        self._retire(instance)
+
+    def _terminate_element(self, ei: state.ElementInstance) -> None:
+        if ei.job is not None:
+            self._remove_job(ei.job)
+            ei.job = None
+        if ei.subscription is not None:
+            self._close_subscription(ei.subscription)
+            ei.subscription = None
+        if ei.timer is not None:
+            self._scheduler.cancel(ei.timer)
+            ei.timer = None
+        if ei.incident is not None:
+            self._incidents.pop(ei.incident.key, None)
+            ei.incident = None
+        if ei.child is not None:
+            child, ei.child = ei.child, None
+            self._terminate_instance(child, "TERMINATED")
+        self._leave(ei)
+
+    # ------------------------------------------------------------------ timers
+    def _start_timer(self, ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.timer_duration is not None
+        value = element.timer_duration.evaluate(visible(ei))
+        seconds = _duration_seconds(value, element.timer_duration.text)
+        ei.phase = state.ACTIVATED_ELEMENT
+        ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
+
+    def _timer_fired(self, element_instance_key: int) -> None:
+        with self._lock:
+            ei = self._element_instances.get(element_instance_key)
+            if ei is None or ei.timer is None or ei.timer.cancelled:
+                return
+            ei.timer = None
+            self._complete(ei, None)
+            self._drain()
+
+    # ------------------------------------------------------------------ call activities
+    def _start_child(self, ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.called_process_id is not None
+        context = visible(ei)
+        process_id = element.called_process_id.evaluate(context)
+        if not isinstance(process_id, str) or not process_id:
+            raise _Failure("EXTRACT_VALUE_ERROR",
+                           f"Expected the called element's process id to be a non-empty STRING, but was "
+                           f"'{type_name(process_id)}'.")
+        definition = self._latest(process_id)
+        if definition is None:
+            raise _Failure("CALLED_ELEMENT_ERROR",
+                           f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.")
+        if definition.process.none_start is None:
+            raise _Failure("CALLED_ELEMENT_ERROR",
+                           f"Expected process with BPMN process id '{process_id}' to have a none start event, "
+                           "but not found.")
+        variables = context if element.propagate_all_parent_variables else dict(ei.variables)
+        child = self._new_instance(definition, variables, parent=ei)
+        ei.child = child
+        ei.phase = state.ACTIVATED_ELEMENT
+        self._start_at(child, [definition.process.none_start])
+
+    # ------------------------------------------------------------------ errors
+    def _throw_error(self, source: state.ElementInstance, code: str,
+                     variables: Optional[Dict[str, Any]]) -> bool:
+        """Find the catching error boundary event, walking out through call activities.
+
+        Returns:
+            True if caught (the host activity is terminated and the boundary event taken).
+        """
+        host: Optional[state.ElementInstance] = source
+        boundary = None
+        while host is not None:
+            boundary = self._matching_boundary(host, code)
+            if boundary is not None:
+                break
+            host = host.instance.parent_element
+        if host is None or boundary is None:
+            return False
+        instance = host.instance
+        self._terminate_element(host)
+        catch = state.ElementInstance(self._next_key(), boundary, instance, instance.root)
+        instance.elements[catch.key] = catch
+        instance.active += 1
+        self._element_instances[catch.key] = catch
+        catch.phase = state.ACTIVATED_ELEMENT
+        logger.debug("error '%s' caught by '%s' in instance %d", code, boundary.id, instance.key)
+        self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))
+        return True
+
+    @staticmethod
+    def _matching_boundary(host: state.ElementInstance, code: str) -> Optional[model.Element]:
+        element = host.element
+        if element is None or not element.boundary_events:
+            return None
+        elements = host.instance.definition.process.elements
+        catch_all = None
+        for boundary_id in element.boundary_events:
+            boundary = elements[boundary_id]
+            if boundary.catch_error_code is None:
+                catch_all = boundary
+            elif boundary.catch_error_code == code:
+                return boundary
+        return catch_all
+
+    def _throw_from_end_event(self, ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.error_code is not None
+        code = element.error_code.evaluate(visible(ei))
+        if not isinstance(code, str):
+            code = feel.to_string(code)
+        ei.phase = state.ACTIVATED_ELEMENT
+        if not self._throw_error(ei, code, None):
+            raise _Failure("UNHANDLED_ERROR_EVENT",
+                           f"Expected to throw an error event with the code '{code}', but it was not caught. "
+                           "No error events are available in the scope.")
+
+    # ------------------------------------------------------------------ incidents
+    def _raise_incident(self, ei: state.ElementInstance, error_type: str, message: str,
+                        job: Optional[state.Job] = None) -> state.Incident:
+        incident = state.Incident(self._next_key(), error_type, message, ei, job, time.time())
+        self._incidents[incident.key] = incident
+        ei.incident = incident
+        if job is not None:
+            job.incident = incident
+        logger.info("incident %d (%s) in instance %d at '%s': %s", incident.key, error_type,
+                    ei.instance.key, ei.element.id if ei.element else "?", message)
+        return incident
+
+    def resolve_incident(self, incident_key: int) -> None:
+        """ResolveIncident: retry the failed step (or make the job activatable again).
+
+        Raises:
+            NotFoundError: No such incident.
+        """
+        with self._lock:
+            incident = self._incidents.pop(incident_key, None)
+            if incident is None:
+                raise rejections.not_found(
+                    "RESOLVE", f"Expected to resolve incident with key '{incident_key}', but no such incident "
+                    "was found")
+            ei = incident.element_instance
+            ei.incident = None
+            logger.info("incident %d resolved", incident_key)
+            job = incident.job
+            if job is not None:
+                job.incident = None
+                if job.state == state.ERROR_THROWN or (job.state == state.FAILED and job.retries > 0):
+                    self._job_activatable(job)
+            elif ei.phase == state.ACTIVATING:
+                self._enter(ei)
+            elif ei.phase == state.COMPLETING:
+                self._complete(ei, ei.pending_variables)
+            self._drain()
+
+    # ------------------------------------------------------------------ inspection
+    def incidents(self) -> List[Dict[str, Any]]:
+        """Open incidents, oldest first, as plain dicts."""
+        with self._lock:
+            out = []
+            for inc in self._incidents.values():
+                ei = inc.element_instance
+                out.append({
+                    "key": inc.key, "error_type": inc.error_type, "error_message": inc.message,
+                    "process_instance_key": ei.instance.key,
+                    "bpmn_process_id": ei.instance.definition.bpmn_process_id,
+                    "element_id": ei.element.id if ei.element else "",
+                    "element_instance_key": ei.key,
+                    "job_key": inc.job.key if inc.job is not None else None,
+                    "created": inc.created,
+                })
+            return out
+
+    def process_instances(self, include_finished: bool = True) -> List[Dict[str, Any]]:
+        """Active instances, then (if asked) the bounded history of finished ones, as dicts."""
+        with self._lock:
+            out = [self._instance_view(i) for i in self._instances.values()]
+            if include_finished:
+                out.extend(dict(h) for h in self._history)
+            return out
+
+    def process_instance(self, process_instance_key: int) -> Optional[Dict[str, Any]]:
+        """One instance (active or in the history) or ``None``."""
+        with self._lock:
+            instance = self._instances.get(process_instance_key)
+            if instance is not None:
+                return self._instance_view(instance)
+            for summary in reversed(self._history):
+                if summary["process_instance_key"] == process_instance_key:
+                    return dict(summary)
+            return None
+
+    def variables(self, process_instance_key: int) -> Dict[str, Any]:
+        """Root variables of an instance (active or in the history).
+
+        Raises:
+            ProcessNotFoundError: Unknown instance (or dropped from the history).
+        """
+        view = self.process_instance(process_instance_key)
+        if view is None:
+            raise rejections.process_not_found(
+                "GET", f"Expected to find process instance with key '{process_instance_key}', but none found")
+        return view["variables"]
+
+    def _instance_view(self, instance: state.ProcessInstance) -> Dict[str, Any]:
+        d = instance.definition
+        parent = instance.parent_element
+        return {
+            "process_instance_key": instance.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
+            "process_definition_key": d.key, "state": instance.state,
+            "variables": dict(instance.root.variables),
+            "parent_process_instance_key": parent.instance.key if parent is not None else None,
+            "elements": [
+                {"key": ei.key, "element_id": ei.element.id if ei.element else "",
+                 "type": ei.element.kind if ei.element else "", "phase": ei.phase}
+                for ei in instance.elements.values()
+            ],
+            "created": instance.created,
+        }
+
+    def definitions(self) -> List[Dict[str, Any]]:
+        with self._lock:
+            return [{"key": d.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
+                     "resource_name": d.resource_name} for d in self._definitions.values()]
+
+
+def _duration_seconds(value: Any, text: str) -> float:
+    if isinstance(value, str):
+        try:
+            return float(feel.parse_duration(value))
+        except Exception as exc:  # FEEL's own error; re-worded for the incident
+            raise _Failure("EXTRACT_VALUE_ERROR",
+                           f"Expected timer duration '{text}' to be an ISO-8601 duration like PT10S, "
+                           f"but was '{value}'") from exc
+    total = getattr(value, "total_seconds", None)
+    if callable(total):
+        return float(total())
+    seconds = getattr(value, "seconds", None)
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return float(seconds)
+    raise _Failure("EXTRACT_VALUE_ERROR",
+                   f"Expected result of the expression '{text}' to be 'DURATION' or 'STRING', but was "
+                   f"'{type_name(value)}'.")
+

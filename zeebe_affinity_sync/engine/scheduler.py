@@ -1,0 +1,118 @@
+"""One background thread that runs callbacks at given monotonic times (heap + Condition).
+
+Used by the runtime for timer catch events, job deadlines, retry backoffs and message TTLs. No
+polling: the thread sleeps on a :class:`threading.Condition` until the earliest entry is due or a
+new, earlier entry arrives. Callbacks run on this thread, *without* the scheduler's lock held, so
+they may take the engine lock (lock order: engine lock -> scheduler lock, never the reverse).
+Cancelled entries are dropped lazily and the heap is compacted when they pile up, so entries for
+jobs that completed long before their deadline do not accumulate.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from typing import Any, Callable, List, Optional, Tuple
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Scheduler", "Handle"]
+
+
+class Handle:
+    """A scheduled call; :meth:`Scheduler.cancel` it to drop it."""
+
+    __slots__ = ("due", "callback", "args", "cancelled")
+
+    def __init__(self, due: float, callback: Callable[..., Any], args: Tuple[Any, ...]) -> None:
+        self.due = due
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+
+class Scheduler:
+    """Runs ``callback(*args)`` at ``time.monotonic() >= due`` on one daemon thread."""
+
+    _COMPACT_MIN = 1024  # entries; below this the heap is never compacted
+
+    def __init__(self, name: str = "zeebe-engine-scheduler") -> None:
+        self._name = name
+        self._cond = threading.Condition(threading.Lock())
+        # _heap, _cancelled, _stopping: guarded by _cond; the heap is consumed by the scheduler thread
+        self._heap: List[Tuple[float, int, Handle]] = []
+        self._seq = itertools.count()
+        self._cancelled = 0
+        self._stopping = False
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        with self._cond:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Handle:
+        """Schedule ``callback(*args)`` in ``delay`` seconds (<= 0: as soon as possible)."""
+        return self.call_at(time.monotonic() + max(0.0, delay), callback, *args)
+
+    def call_at(self, due: float, callback: Callable[..., Any], *args: Any) -> Handle:
+        handle = Handle(due, callback, args)
+        with self._cond:
+            first = not self._heap or due < self._heap[0][0]
+            heapq.heappush(self._heap, (due, next(self._seq), handle))
+            if first:
+                self._cond.notify()
+        return handle
+
+    def cancel(self, handle: Optional[Handle]) -> None:
+        if handle is None or handle.cancelled:
+            return
+        handle.cancelled = True
+        with self._cond:
+            self._cancelled += 1
+            if self._cancelled > self._COMPACT_MIN and self._cancelled * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].cancelled]
+                heapq.heapify(self._heap)
+                self._cancelled = 0
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._heap) - self._cancelled
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopping:
+                        return
+                    while self._heap and self._heap[0][2].cancelled:
+                        heapq.heappop(self._heap)
+                        self._cancelled = max(0, self._cancelled - 1)
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    delay = self._heap[0][0] - time.monotonic()
+                    if delay > 0:
+                        self._cond.wait(delay)
+                        continue
+                    handle = heapq.heappop(self._heap)[2]
+                    break
+            try:
+                handle.callback(*handle.args)
+            except Exception:  # a failing callback must not kill the scheduler
+                logger.exception("scheduled callback %r failed", handle.callback)

@@ -1,0 +1,224 @@
+"""``EmbeddedZeebe``: the in-memory engine served over real gRPC, plus gRPC health checking."""
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from zeebe_grpc import gateway_pb2_grpc as pb_grpc
+
+from .. import defaults
+from ..errors import ConfigurationError
+from .runtime import Engine
+from .servicer import GatewayServicer
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["EmbeddedZeebe"]
+
+_GATEWAY_SERVICE = "gateway_protocol.Gateway"
+
+Resource = Union[str, Tuple[str, bytes]]
+
+
+class EmbeddedZeebe:
+    """An in-process Zeebe gateway + engine for tests, demos and laptops without a broker.
+
+    Real Zeebe clients (zbctl, pyzeebe, zeebe-node, :class:`~zeebe_affinity_sync.ZeebeClient`)
+    talk to it over plaintext gRPC; see ``docs/engine.md`` for what it supports.
+
+    Each parked ActivateJobs long poll and each open job stream holds one server thread while it
+    waits, so the pool is sized generously (``server_threads``, default 256): with more parked
+    requests than threads, further RPCs queue until one answers (at most the long-poll timeout).
+
+    Args:
+        host: Interface to bind (default ``127.0.0.1``).
+        port: TCP port; 0 picks a free one (read it back from :attr:`port`).
+        long_poll_timeout_ms: Long poll of an ActivateJobs request that says ``requestTimeout=0``.
+        with_result_timeout_ms: Wait of CreateProcessInstanceWithResult when the request says <= 0.
+        server_threads: Size of the gRPC thread pool.
+        max_message_bytes: gRPC send/receive limit.
+        history_size: Finished instances kept for :meth:`process_instances`.
+
+    Example::
+
+        with EmbeddedZeebe() as zeebe:
+            client = ZeebeClient(zeebe.address)
+    """
+
+    def __init__(
+        self,
+        host: str = defaults.ENGINE_HOST,
+        port: int = 0,
+        *,
+        long_poll_timeout_ms: int = defaults.ENGINE_LONG_POLL_TIMEOUT_MS,
+        with_result_timeout_ms: int = defaults.ENGINE_WITH_RESULT_TIMEOUT_MS,
+        server_threads: int = defaults.ENGINE_SERVER_THREADS,
+        max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
+        history_size: int = defaults.ENGINE_HISTORY_SIZE,
+    ) -> None:
+        if not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
+        if long_poll_timeout_ms < 1 or with_result_timeout_ms < 1:
+            raise ConfigurationError("long_poll_timeout_ms and with_result_timeout_ms must be positive (ms)")
+        if server_threads < 4:
+            raise ConfigurationError(f"server_threads must be at least 4, got {server_threads}")
+        self.host = host
+        self._requested_port = port
+        self._long_poll_timeout_ms = long_poll_timeout_ms
+        self._with_result_timeout_ms = with_result_timeout_ms
+        self._server_threads = server_threads
+        self._max_message_bytes = max_message_bytes
+        self.engine = Engine(history_size=history_size)
+        self._state_lock = threading.Lock()
+        # _server, _port, _state: guarded by _state_lock; changed only by start()/stop()
+        self._server: Optional[grpc.Server] = None
+        self._port: Optional[int] = None
+        self._state = "new"
+        self._health: Optional[health.HealthServicer] = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "EmbeddedZeebe":
+        """Bind and start serving. Returns ``self``.
+
+        Raises:
+            RuntimeError: Already started or stopped (an engine is started once).
+            OSError: The port could not be bound.
+        """
+        with self._state_lock:
+            if self._state != "new":
+                raise RuntimeError(f"EmbeddedZeebe is {self._state}; create a new one to start again")
+            options = [
+                ("grpc.max_send_message_length", self._max_message_bytes),
+                ("grpc.max_receive_message_length", self._max_message_bytes),
+                ("grpc.so_reuseport", 0),
+            ]
+            server = grpc.server(
+                ThreadPoolExecutor(max_workers=self._server_threads, thread_name_prefix="zeebe-engine-rpc"),
+                options=options,
+                maximum_concurrent_rpcs=None,
+            )
+            try:
+                bound = server.add_insecure_port(f"{self.host}:{self._requested_port}")
+            except RuntimeError:  # grpc's way of saying the bind failed
+                bound = 0
+            if not bound:
+                server.stop(None)
+                raise OSError(f"could not bind the embedded Zeebe engine to {self.host}:{self._requested_port}; "
+                              "is the port in use? (use port=0 for a free one)")
+            servicer = GatewayServicer(
+                self.engine, long_poll_timeout_ms=self._long_poll_timeout_ms,
+                with_result_timeout_ms=self._with_result_timeout_ms, host=self.host, port=bound,
+            )
+            pb_grpc.add_GatewayServicer_to_server(servicer, server)
+            self._health = health.HealthServicer()
+            health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+            self.engine.start()
+            server.start()
+            for service in (_GATEWAY_SERVICE, ""):
+                self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
+            self._server = server
+            self._port = bound
+            self._state = "running"
+        logger.info("embedded Zeebe engine listening on %s", self.address)
+        return self
+
+    def stop(self, grace: Optional[float] = defaults.ENGINE_STOP_GRACE) -> None:
+        """Stop serving: parked requests answer at once, in-flight RPCs get ``grace`` seconds.
+
+        Idempotent; the scheduler thread and the server threads are gone when it returns.
+        """
+        with self._state_lock:
+            if self._state != "running":
+                self._state = "stopped"
+                return
+            self._state = "stopped"
+            server = self._server
+            self._server = None
+        if self._health is not None:
+            self._health.enter_graceful_shutdown()
+        self.engine.close()  # wakes parked long polls / streams / with-result callers
+        assert server is not None
+        server.stop(grace).wait()
+        logger.info("embedded Zeebe engine on %s:%s stopped", self.host, self._port)
+
+    def __enter__(self) -> "EmbeddedZeebe":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._state == "running"
+
+    @property
+    def port(self) -> int:
+        """The bound port.
+
+        Raises:
+            RuntimeError: Not started yet.
+        """
+        if self._port is None:
+            raise RuntimeError("EmbeddedZeebe is not started: call start() (or use it as a context manager)")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        """``host:port`` to give a Zeebe client."""
+        return f"{self.host}:{self.port}"
+
+    # ------------------------------------------------------------------ convenience + inspection
+    def deploy(self, *resources: Resource) -> List[Dict[str, Any]]:
+        """Deploy BPMN files (paths or ``(name, bytes)``) without going through gRPC.
+
+        Raises:
+            InvalidArgumentError: Invalid or unsupported BPMN.
+        """
+        loaded = []
+        for resource in resources:
+            if isinstance(resource, tuple):
+                loaded.append((resource[0], resource[1]))
+            else:
+                with open(resource, "rb") as fh:
+                    loaded.append((str(resource).replace("\\", "/").rsplit("/", 1)[-1], fh.read()))
+        _, definitions = self.engine.deploy(loaded)
+        return [{"bpmn_process_id": d.bpmn_process_id, "version": d.version, "process_definition_key": d.key,
+                 "resource_name": d.resource_name} for d in definitions]
+
+    def incidents(self) -> List[Dict[str, Any]]:
+        """Open incidents (``key``, ``error_type``, ``error_message``, ``process_instance_key``,
+        ``element_id``, ``job_key``...). Resolve one with ResolveIncident / :meth:`resolve_incident`."""
+        return self.engine.incidents()
+
+    def resolve_incident(self, incident_key: int) -> None:
+        self.engine.resolve_incident(incident_key)
+
+    def process_instances(self, include_finished: bool = True) -> List[Dict[str, Any]]:
+        """Active instances then the bounded history of finished ones (``state`` says which)."""
+        return self.engine.process_instances(include_finished)
+
+    def process_instance(self, process_instance_key: int) -> Optional[Dict[str, Any]]:
+        return self.engine.process_instance(process_instance_key)
+
+    def variables(self, process_instance_key: int) -> Dict[str, Any]:
+        """Root variables of an active or recently finished instance."""
+        return self.engine.variables(process_instance_key)
+
+    def jobs(self) -> List[Dict[str, Any]]:
+        """Live jobs with their ``state`` (ACTIVATABLE, ACTIVATED, FAILED, ERROR_THROWN)."""
+        return self.engine.jobs()
+
+    def messages(self) -> List[Dict[str, Any]]:
+        """Buffered messages (published with a TTL and not yet expired)."""
+        return self.engine.messages()
+
+    def definitions(self) -> Sequence[Dict[str, Any]]:
+        return self.engine.definitions()
+
+    def __repr__(self) -> str:
+        where = f"{self.host}:{self._port}" if self._port else f"{self.host}:{self._requested_port}"
+        return f"<EmbeddedZeebe {where} {self._state}>"

@@ -1,0 +1,309 @@
+"""The gRPC ``gateway_protocol.Gateway`` service, mapped onto the in-memory :class:`Engine`.
+
+Each RPC validates its request the way the Zeebe gateway does (JSON variables, tenant ids,
+activation parameters), calls the engine, and turns the library's :class:`ZeebeError` into the
+matching gRPC status. JSON is parsed and serialised here, outside the engine lock.
+
+Threads: every RPC runs on a thread of the gRPC server's pool. A parked ActivateJobs long poll and
+an open StreamActivatedJobs stream each hold one of those threads while they wait on their own
+``Event``; a client that goes away wakes its request through ``context.add_callback`` and any
+jobs already activated for it are given back.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Iterator, List, Optional, TypeVar
+
+import grpc
+from zeebe_grpc import gateway_pb2 as pb
+from zeebe_grpc import gateway_pb2_grpc as pb_grpc
+
+from .. import defaults
+from ..errors import ZeebeError
+from . import rejections, state
+from .jobs import ActivatedJobData
+from .runtime import Engine
+from .variables import dumps, parse_document
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GatewayServicer", "DEFAULT_TENANT", "GATEWAY_VERSION"]
+
+DEFAULT_TENANT = "<default>"
+GATEWAY_VERSION = "8.4.13-embedded"
+
+_T = TypeVar("_T")
+
+
+def _check_tenant(tenant_id: str, intent: str) -> None:
+    if tenant_id not in ("", DEFAULT_TENANT):
+        raise rejections.invalid(
+            intent, f"Expected to handle request with tenant identifier '{tenant_id}', but multi-tenancy is "
+            f"disabled in the embedded engine; leave the tenant id empty or use '{DEFAULT_TENANT}'")
+
+
+def _job_message(data: ActivatedJobData) -> pb.ActivatedJob:
+    return pb.ActivatedJob(
+        key=data.key, type=data.type, processInstanceKey=data.process_instance_key,
+        bpmnProcessId=data.bpmn_process_id, processDefinitionVersion=data.process_definition_version,
+        processDefinitionKey=data.process_definition_key, elementId=data.element_id,
+        elementInstanceKey=data.element_instance_key, customHeaders=data.custom_headers,
+        worker=data.worker, retries=data.retries, deadline=data.deadline,
+        variables=dumps(data.variables), tenantId=DEFAULT_TENANT,
+    )
+
+
+class GatewayServicer(pb_grpc.GatewayServicer):
+    """Zeebe's Gateway service over an :class:`Engine`.
+
+    Args:
+        engine: The runtime.
+        long_poll_timeout_ms: ActivateJobs long-poll time when the request says 0.
+        with_result_timeout_ms: CreateProcessInstanceWithResult wait when the request says <= 0.
+        host / port: What Topology reports.
+    """
+
+    def __init__(self, engine: Engine, *, long_poll_timeout_ms: int = defaults.ENGINE_LONG_POLL_TIMEOUT_MS,
+                 with_result_timeout_ms: int = defaults.ENGINE_WITH_RESULT_TIMEOUT_MS,
+                 host: str = "0.0.0.0", port: int = 26500) -> None:
+        self.engine = engine
+        self.long_poll_timeout_ms = long_poll_timeout_ms
+        self.with_result_timeout_ms = with_result_timeout_ms
+        self.host = host
+        self.port = port
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _call(context: grpc.ServicerContext, fn: Callable[[], _T]) -> _T:
+        try:
+            return fn()
+        except ZeebeError as exc:
+            context.abort(exc.grpc_code or grpc.StatusCode.INTERNAL, str(exc))
+            raise  # unreachable: abort raises
+
+    # ------------------------------------------------------------------ cluster
+    def Topology(self, request: pb.TopologyRequest, context: grpc.ServicerContext) -> pb.TopologyResponse:
+        partition = pb.Partition(partitionId=1, role=pb.Partition.LEADER, health=pb.Partition.HEALTHY)
+        broker = pb.BrokerInfo(nodeId=0, host=self.host, port=self.port, partitions=[partition],
+                               version=GATEWAY_VERSION)
+        return pb.TopologyResponse(brokers=[broker], clusterSize=1, partitionsCount=1, replicationFactor=1,
+                                   gatewayVersion=GATEWAY_VERSION)
+
+    # ------------------------------------------------------------------ deployment
+    def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.ServicerContext) -> pb.DeployResourceResponse:
+        def run() -> pb.DeployResourceResponse:
+            _check_tenant(request.tenantId, "CREATE")
+            key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources])
+            return pb.DeployResourceResponse(key=key, tenantId=DEFAULT_TENANT, deployments=[
+                pb.Deployment(process=pb.ProcessMetadata(
+                    bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
+                    resourceName=d.resource_name, tenantId=DEFAULT_TENANT))
+                for d in definitions
+            ])
+
+        return self._call(context, run)
+
+    def DeployProcess(self, request: pb.DeployProcessRequest, context: grpc.ServicerContext) -> pb.DeployProcessResponse:
+        def run() -> pb.DeployProcessResponse:
+            key, definitions = self.engine.deploy([(p.name, bytes(p.definition)) for p in request.processes])
+            return pb.DeployProcessResponse(key=key, processes=[
+                pb.ProcessMetadata(bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
+                                   resourceName=d.resource_name, tenantId=DEFAULT_TENANT)
+                for d in definitions
+            ])
+
+        return self._call(context, run)
+
+    # ------------------------------------------------------------------ instances
+    def _create(self, request: pb.CreateProcessInstanceRequest, await_result: Optional[List[str]]) -> Any:
+        _check_tenant(request.tenantId, "CREATE")
+        variables = parse_document(request.variables)
+        return self.engine.create_instance(
+            request.bpmnProcessId, version=request.version, definition_key=request.processDefinitionKey,
+            variables=variables, start_elements=[s.elementId for s in request.startInstructions],
+            await_result=await_result,
+        )
+
+    def CreateProcessInstance(self, request: pb.CreateProcessInstanceRequest,
+                              context: grpc.ServicerContext) -> pb.CreateProcessInstanceResponse:
+        summary, _ = self._call(context, lambda: self._create(request, None))
+        return pb.CreateProcessInstanceResponse(
+            processDefinitionKey=summary["process_definition_key"], bpmnProcessId=summary["bpmn_process_id"],
+            version=summary["version"], processInstanceKey=summary["process_instance_key"],
+            tenantId=DEFAULT_TENANT)
+
+    def CreateProcessInstanceWithResult(self, request: pb.CreateProcessInstanceWithResultRequest,
+                                        context: grpc.ServicerContext) -> pb.CreateProcessInstanceWithResultResponse:
+        fetch = list(request.fetchVariables)
+        summary, waiter = self._call(context, lambda: self._create(request.request, fetch))
+        assert waiter is not None
+        timeout_ms = request.requestTimeout if request.requestTimeout > 0 else self.with_result_timeout_ms
+        context.add_callback(waiter.event.set)  # client gone: stop waiting at once
+        waiter.event.wait(timeout_ms / 1000.0)
+        key = summary["process_instance_key"]
+        if waiter.variables is None:
+            self.engine.forget_waiter(key, waiter)
+            if not context.is_active():
+                context.abort(grpc.StatusCode.CANCELLED, "the client cancelled the request")
+            context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                f"Time out between gateway and broker: Request ProtocolRequest{{id=0, subject=command-api-1, "
+                f"sender=0.0.0.0:26502}} to 0.0.0.0:26501 timed out in PT{timeout_ms / 1000.0:g}S "
+                f"(process instance {key} is still running)")
+        return pb.CreateProcessInstanceWithResultResponse(
+            processDefinitionKey=summary["process_definition_key"], bpmnProcessId=summary["bpmn_process_id"],
+            version=summary["version"], processInstanceKey=key, variables=dumps(waiter.variables),
+            tenantId=DEFAULT_TENANT)
+
+    def CancelProcessInstance(self, request: pb.CancelProcessInstanceRequest,
+                              context: grpc.ServicerContext) -> pb.CancelProcessInstanceResponse:
+        self._call(context, lambda: self.engine.cancel_instance(request.processInstanceKey))
+        return pb.CancelProcessInstanceResponse()
+
+    def SetVariables(self, request: pb.SetVariablesRequest, context: grpc.ServicerContext) -> pb.SetVariablesResponse:
+        def run() -> int:
+            variables = parse_document(request.variables)
+            return self.engine.set_variables(request.elementInstanceKey, variables, request.local)
+
+        return pb.SetVariablesResponse(key=self._call(context, run))
+
+    def ResolveIncident(self, request: pb.ResolveIncidentRequest,
+                        context: grpc.ServicerContext) -> pb.ResolveIncidentResponse:
+        self._call(context, lambda: self.engine.resolve_incident(request.incidentKey))
+        return pb.ResolveIncidentResponse()
+
+    # ------------------------------------------------------------------ jobs
+    @staticmethod
+    def _check_activation(job_type: str, timeout: int, tenant_ids: Any, max_jobs: Optional[int]) -> None:
+        if max_jobs is not None and max_jobs < 1:
+            raise rejections.invalid(
+                "ACTIVATE", "Expected to activate job batch with max jobs to activate to be greater than zero, "
+                f"but it was '{max_jobs}'")
+        if timeout < 1:
+            raise rejections.invalid(
+                "ACTIVATE", f"Expected to activate job batch with timeout to be greater than zero, but it was "
+                f"'{timeout}'")
+        if not job_type.strip():
+            raise rejections.invalid(
+                "ACTIVATE", "Expected to activate job batch with type to be present, but it was blank")
+        for tenant in tenant_ids:
+            _check_tenant(tenant, "ACTIVATE")
+
+    def ActivateJobs(self, request: pb.ActivateJobsRequest,
+                     context: grpc.ServicerContext) -> Iterator[pb.ActivateJobsResponse]:
+        self._call(context, lambda: self._check_activation(
+            request.type, request.timeout, request.tenantIds, request.maxJobsToActivate))
+        job_request = state.JobRequest(request.type, request.worker, request.timeout,
+                                       request.maxJobsToActivate, list(request.fetchVariable))
+        if request.requestTimeout < 0:
+            long_poll: Optional[float] = None
+        elif request.requestTimeout == 0:
+            long_poll = self.long_poll_timeout_ms / 1000.0
+        else:
+            long_poll = request.requestTimeout / 1000.0
+        if long_poll is not None:
+            context.add_callback(job_request.event.set)  # client gone or deadline: stop parking
+        jobs = self.engine.activate_jobs(job_request, long_poll)
+        if not jobs:
+            return
+        if not context.is_active():
+            self.engine.give_back(jobs)
+            return
+        messages = [_job_message(j) for j in jobs]
+        yield pb.ActivateJobsResponse(jobs=messages)
+
+    def StreamActivatedJobs(self, request: pb.StreamActivatedJobsRequest,
+                            context: grpc.ServicerContext) -> Iterator[pb.ActivatedJob]:
+        self._call(context, lambda: self._check_activation(request.type, request.timeout, request.tenantIds, None))
+        job_request = state.JobRequest(request.type, request.worker, request.timeout, 1 << 30,
+                                       list(request.fetchVariable), stream=True)
+
+        def gone() -> None:
+            job_request.closed = True
+            job_request.event.set()
+
+        context.add_callback(gone)
+        self.engine.open_stream(job_request)
+        try:
+            while not job_request.closed and not self.engine.closed:
+                jobs = self.engine.stream_take(job_request, None)
+                for index, data in enumerate(jobs):
+                    if not context.is_active():
+                        self.engine.give_back(jobs[index:])
+                        return
+                    yield _job_message(data)
+        finally:
+            self.engine.close_stream(job_request)
+
+    def CompleteJob(self, request: pb.CompleteJobRequest, context: grpc.ServicerContext) -> pb.CompleteJobResponse:
+        def run() -> None:
+            variables = parse_document(request.variables)
+            self.engine.complete_job(request.jobKey, variables)
+
+        self._call(context, run)
+        return pb.CompleteJobResponse()
+
+    def FailJob(self, request: pb.FailJobRequest, context: grpc.ServicerContext) -> pb.FailJobResponse:
+        def run() -> None:
+            variables = parse_document(request.variables)
+            self.engine.fail_job(request.jobKey, request.retries, request.errorMessage, request.retryBackOff,
+                                 variables)
+
+        self._call(context, run)
+        return pb.FailJobResponse()
+
+    def ThrowError(self, request: pb.ThrowErrorRequest, context: grpc.ServicerContext) -> pb.ThrowErrorResponse:
+        def run() -> None:
+            variables = parse_document(request.variables)
+            if not request.errorCode.strip():
+                raise rejections.invalid(
+                    "THROW_ERROR", "Expected to throw an error with a non-empty errorCode, but it was blank")
+            self.engine.throw_error(request.jobKey, request.errorCode, request.errorMessage, variables)
+
+        self._call(context, run)
+        return pb.ThrowErrorResponse()
+
+    def UpdateJobRetries(self, request: pb.UpdateJobRetriesRequest,
+                         context: grpc.ServicerContext) -> pb.UpdateJobRetriesResponse:
+        self._call(context, lambda: self.engine.update_job_retries(request.jobKey, request.retries))
+        return pb.UpdateJobRetriesResponse()
+
+    def UpdateJobTimeout(self, request: pb.UpdateJobTimeoutRequest,
+                         context: grpc.ServicerContext) -> pb.UpdateJobTimeoutResponse:
+        self._call(context, lambda: self.engine.update_job_timeout(request.jobKey, request.timeout))
+        return pb.UpdateJobTimeoutResponse()
+
+    # ------------------------------------------------------------------ messages
+    def PublishMessage(self, request: pb.PublishMessageRequest,
+                       context: grpc.ServicerContext) -> pb.PublishMessageResponse:
+        def run() -> int:
+            _check_tenant(request.tenantId, "PUBLISH")
+            variables = parse_document(request.variables)
+            if not request.name:
+                raise rejections.invalid("PUBLISH", "Expected to publish a message with a name, but it was empty")
+            return self.engine.publish_message(request.name, request.correlationKey, request.timeToLive,
+                                               request.messageId, variables)
+
+        return pb.PublishMessageResponse(key=self._call(context, run), tenantId=DEFAULT_TENANT)
+
+    # ------------------------------------------------------------------ unsupported
+    def _unimplemented(self, name: str, context: grpc.ServicerContext) -> Any:
+        context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                      f"{name} is not supported by the embedded Zeebe engine (zeebe-affinity-sync); "
+                      "use a real Zeebe broker for it")
+
+    def EvaluateDecision(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unimplemented("EvaluateDecision", context)
+
+    def ModifyProcessInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unimplemented("ModifyProcessInstance", context)
+
+    def MigrateProcessInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unimplemented("MigrateProcessInstance", context)
+
+    def DeleteResource(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unimplemented("DeleteResource", context)
+
+    def BroadcastSignal(self, request: Any, context: grpc.ServicerContext) -> Any:
+        return self._unimplemented("BroadcastSignal", context)
+

@@ -1,0 +1,161 @@
+"""Mutable runtime records. Every field is guarded by the engine lock (``Engine._lock``);
+nothing here is touched by any thread without holding it."""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Dict, List, Optional, Set
+
+from . import model
+from .scheduler import Handle
+
+# job states (Zeebe's names)
+ACTIVATABLE = "ACTIVATABLE"
+ACTIVATED = "ACTIVATED"
+FAILED = "FAILED"
+ERROR_THROWN = "ERROR_THROWN"
+
+# element instance phases, to know what ResolveIncident has to retry
+ACTIVATING = "ACTIVATING"
+ACTIVATED_ELEMENT = "ACTIVATED"
+COMPLETING = "COMPLETING"
+
+
+class StepFailure(Exception):
+    """A token-flow step could not be taken; the runtime turns it into an incident of ``error_type``."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+
+
+class ProcessInstance:
+    __slots__ = ("key", "definition", "root", "elements", "active", "waiting", "joins",
+                 "parent_element", "state", "message_start_key", "created")
+
+    def __init__(self, key: int, definition: model.ProcessDefinition, created: float) -> None:
+        self.key = key
+        self.definition = definition
+        self.root: "ElementInstance" = ElementInstance(key, None, self, None)
+        self.elements: Dict[int, ElementInstance] = {}   # active flow-node instances
+        self.active = 0                                   # flow-node instances alive
+        self.waiting = 0                                  # tokens parked at parallel joins
+        self.joins: Dict[str, Dict[str, int]] = {}        # gateway id -> flow id -> tokens
+        self.parent_element: Optional[ElementInstance] = None  # call activity that started us
+        self.state = "ACTIVE"
+        self.message_start_key: Optional[str] = None      # correlation key if message-started
+        self.created = created
+
+
+class ElementInstance:
+    """A flow-node instance, and a variable scope (the process root is one too)."""
+
+    __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
+                 "subscription", "timer", "child", "incident", "pending_variables")
+
+    def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
+                 parent: Optional["ElementInstance"]) -> None:
+        self.key = key
+        self.element = element
+        self.instance = instance
+        self.parent = parent
+        self.variables: Dict[str, Any] = {}
+        self.phase = ACTIVATING
+        self.job: Optional[Job] = None
+        self.subscription: Optional[Subscription] = None
+        self.timer: Optional[Handle] = None
+        self.child: Optional[ProcessInstance] = None       # call activity's child instance
+        self.incident: Optional[Incident] = None
+        self.pending_variables: Optional[Dict[str, Any]] = None  # event variables of a retried completion
+
+
+class Job:
+    __slots__ = ("key", "type", "retries", "state", "worker", "deadline", "error_message",
+                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident")
+
+    def __init__(self, key: int, job_type: str, retries: int, element_instance: ElementInstance,
+                 headers: str) -> None:
+        self.key = key
+        self.type = job_type
+        self.retries = retries
+        self.state = ACTIVATABLE
+        self.worker = ""
+        self.deadline = 0                     # epoch ms, while ACTIVATED
+        self.error_message = ""
+        self.element_instance = element_instance
+        self.headers = headers                # JSON text
+        self.timeout_handle: Optional[Handle] = None
+        self.backoff_handle: Optional[Handle] = None
+        self.incident: Optional[Incident] = None
+
+
+class Incident:
+    __slots__ = ("key", "error_type", "message", "element_instance", "job", "created")
+
+    def __init__(self, key: int, error_type: str, message: str, element_instance: ElementInstance,
+                 job: Optional[Job], created: float) -> None:
+        self.key = key
+        self.error_type = error_type
+        self.message = message
+        self.element_instance = element_instance
+        self.job = job
+        self.created = created
+
+
+class Subscription:
+    __slots__ = ("name", "correlation_key", "element_instance", "bpmn_process_id")
+
+    def __init__(self, name: str, correlation_key: str, element_instance: ElementInstance) -> None:
+        self.name = name
+        self.correlation_key = correlation_key
+        self.element_instance = element_instance
+        self.bpmn_process_id = element_instance.instance.definition.bpmn_process_id
+
+
+class Message:
+    __slots__ = ("key", "name", "correlation_key", "variables", "message_id", "correlated",
+                 "expiry")
+
+    def __init__(self, key: int, name: str, correlation_key: str, variables: Dict[str, Any],
+                 message_id: str) -> None:
+        self.key = key
+        self.name = name
+        self.correlation_key = correlation_key
+        self.variables = variables
+        self.message_id = message_id
+        self.correlated: Set[str] = set()     # bpmn process ids it already went to
+        self.expiry: Optional[Handle] = None
+
+
+class JobRequest:
+    """A parked ActivateJobs long poll, or an open StreamActivatedJobs stream.
+
+    ``jobs`` is filled by whichever thread makes a job activatable (under the engine lock); the
+    request's own gRPC thread waits on ``event`` and takes them.
+    """
+
+    __slots__ = ("type", "worker", "timeout_ms", "max_jobs", "fetch", "jobs", "event", "closed",
+                 "stream")
+
+    def __init__(self, job_type: str, worker: str, timeout_ms: int, max_jobs: int,
+                 fetch: List[str], stream: bool = False) -> None:
+        self.type = job_type
+        self.worker = worker
+        self.timeout_ms = timeout_ms
+        self.max_jobs = max_jobs
+        self.fetch = fetch
+        self.jobs: deque = deque()           # ActivatedJobData waiting to be sent
+        self.event = threading.Event()
+        self.closed = False
+        self.stream = stream
+
+
+class ResultWaiter:
+    """A CreateProcessInstanceWithResult caller waiting for the root instance to complete."""
+
+    __slots__ = ("fetch", "event", "variables")
+
+    def __init__(self, fetch: List[str]) -> None:
+        self.fetch = fetch
+        self.event = threading.Event()
+        self.variables: Optional[Dict[str, Any]] = None

@@ -1,0 +1,114 @@
+"""Variable documents and scopes: JSON validation, lookup, propagation, dotted targets.
+
+Stored values are treated as immutable: nothing here mutates a value in place (dotted targets
+copy the containers they go through), so a shallow copy of a scope taken under the engine lock
+may be serialised after the lock is released.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+import grpc
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["parse_document", "dumps", "visible", "propagate", "set_local", "set_target"]
+
+_JSON_TYPES = {dict: "OBJECT", list: "ARRAY", str: "STRING", bool: "BOOLEAN", int: "NUMBER",
+               float: "NUMBER", type(None): "NIL"}
+
+
+def parse_document(text: str, field: str = "variables") -> Dict[str, Any]:
+    """Parse a request's JSON variables string the way the Zeebe gateway does.
+
+    Empty or whitespace-only means no variables.
+
+    Raises:
+        InvalidArgumentError: Not JSON, or its root is not an object.
+    """
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise InvalidArgumentError(
+            f"Property '{field}' is invalid: Invalid JSON value: {text[:200]} ({exc}); "
+            "send a JSON object such as {\"orderId\": 42}",
+            grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
+        ) from exc
+    if not isinstance(value, dict):
+        kind = _JSON_TYPES.get(type(value), "UNKNOWN")
+        raise InvalidArgumentError(
+            f"Property '{field}' is invalid: Expected document to be a root level object, but was '{kind}'",
+            grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
+        )
+    return value
+
+
+def dumps(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def visible(scope: Any) -> Dict[str, Any]:
+    """All variables visible from ``scope`` (nearest scope wins), as a new dict."""
+    chain = []
+    while scope is not None:
+        chain.append(scope.variables)
+        scope = scope.parent
+    if len(chain) == 1:
+        return dict(chain[0])
+    merged: Dict[str, Any] = {}
+    for variables in reversed(chain):
+        merged.update(variables)
+    return merged
+
+
+def propagate(scope: Any, document: Mapping[str, Any]) -> None:
+    """Merge ``document`` from ``scope`` upward: update where the name exists, else at the root."""
+    for name, value in document.items():
+        current = scope
+        root = scope
+        while current is not None:
+            if name in current.variables:
+                current.variables[name] = value
+                break
+            root = current
+            current = current.parent
+        else:
+            root.variables[name] = value
+
+
+def set_local(scope: Any, document: Mapping[str, Any]) -> None:
+    scope.variables.update(document)
+
+
+def set_target(result: Dict[str, Any], target: str, value: Any, context: Optional[Mapping[str, Any]] = None) -> None:
+    """Set ``target`` (a name or dotted path) in ``result``, creating nested objects.
+
+    A dotted path starts from the current value of its first name (in ``result``, else in
+    ``context``) and copies each object it passes through.
+    """
+    parts = target.split(".")
+    if len(parts) == 1:
+        result[target] = value
+        return
+    head = parts[0]
+    base = result.get(head, (context or {}).get(head))
+    root = dict(base) if isinstance(base, dict) else {}
+    node = root
+    for part in parts[1:-1]:
+        child = node.get(part)
+        child = dict(child) if isinstance(child, dict) else {}
+        node[part] = child
+        node = child
+    node[parts[-1]] = value
+    result[head] = root
+
+
+def select(variables: Mapping[str, Any], names: Iterable[str]) -> Dict[str, Any]:
+    """Only the named variables (missing names are absent); all of them if ``names`` is empty."""
+    names = list(names)
+    if not names:
+        return dict(variables)
+    return {n: variables[n] for n in names if n in variables}

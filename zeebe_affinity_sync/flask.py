@@ -1,0 +1,346 @@
+"""``ZeebeAffinity``: the Flask extension.
+
+A view returns the variables; the extension starts the process, waits for its outcome and answers
+with it::
+
+    from flask import Flask, request
+    from zeebe_affinity_sync.flask import ZeebeAffinity
+
+    affinity = ZeebeAffinity()
+
+    def create_app():
+        app = Flask(__name__)
+        app.config["ZEEBE_AFFINITY_URL"] = "ws://hub:8089"
+        affinity.init_app(app)
+
+        @app.post("/orders")
+        @affinity.process("order-process", timeout=10)
+        def order():
+            return request.get_json()
+
+        return app
+
+Errors become JSON answers (504 timeout, 503 overload / gateway down, 404 unknown process, 400 bad
+variables, 422 process failed...), see :mod:`zeebe_affinity_sync.web` for the table. The same
+mapping is registered as an app error handler, so custom views calling ``affinity.client``
+directly get it too.
+
+One client serves every request thread of a process. It is created on first use in the process
+that uses it (fork-safe under gunicorn ``--preload``).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Optional, TypeVar, Union, cast
+
+from flask import Flask, Response, current_app, jsonify, make_response
+from werkzeug.wrappers import Response as BaseResponse
+
+from . import defaults
+from .errors import AffinityError, AffinityTimeout, ConfigurationError, ZeebeError
+from .web import (
+    ClientHolder,
+    HttpAnswer,
+    MessageRound,
+    WebSettings,
+    build_client,
+    check_variables,
+    error_response,
+    still_pending_response,
+    publish_round,
+    success_response,
+)
+
+__all__ = ["ZeebeAffinity", "MessageRound", "EXTENSION_KEY", "CONFIG_DEFAULTS"]
+
+logger = logging.getLogger(__name__)
+
+#: Key of the extension's state in ``app.extensions``.
+EXTENSION_KEY = "zeebe_affinity"
+
+#: Config keys and their defaults, applied with ``app.config.setdefault`` by ``init_app``.
+CONFIG_DEFAULTS: Dict[str, Any] = {
+    "ZEEBE_ADDRESS": None,
+    "ZEEBE_AFFINITY_URL": None,
+    "ZEEBE_AFFINITY_TOKEN": None,
+    "ZEEBE_AFFINITY_TIMEOUT": defaults.AFFINITY_TIMEOUT,
+    "ZEEBE_AFFINITY_MODE": defaults.WEB_MODE,
+    "ZEEBE_AFFINITY_REDIS_URL": None,
+    "ZEEBE_AFFINITY_FAILURE_STATUS": defaults.WEB_FAILURE_STATUS,
+    "ZEEBE_AFFINITY_OUTCOME_URL": None,
+    "ZEEBE_AFFINITY_CLIENT_OPTIONS": {},
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+ClientFactory = Callable[[WebSettings], Any]
+
+
+@dataclass
+class _State:
+    """What one app holds in ``app.extensions["zeebe_affinity"]``."""
+
+    settings: WebSettings
+    holder: ClientHolder
+
+
+def _to_flask(answer: HttpAnswer) -> Response:
+    response = jsonify(answer.body)
+    response.status_code = answer.status
+    for name, value in answer.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _handle_error(exc: Exception) -> Any:
+    state = current_app.extensions.get(EXTENSION_KEY)
+    answer = error_response(exc, state.settings) if state is not None else None
+    if answer is None:
+        raise exc
+    logger.info("answering %d for %s: %s", answer.status, type(exc).__name__, exc)
+    return _to_flask(answer)
+
+
+def _passthrough(result: Any) -> Optional[Response]:
+    # A view may still answer by itself (e.g. a validation error) instead of starting a process.
+    if isinstance(result, BaseResponse):
+        return cast(Response, result)
+    if isinstance(result, tuple):
+        return make_response(result)
+    return None
+
+
+class ZeebeAffinity:
+    """The Flask extension: configuration, one affinity client per process, view decorators.
+
+    Args:
+        app: The app to initialise now; leave it out with the app-factory pattern and call
+            :meth:`init_app` later.
+        client_factory: ``callable(settings) -> client`` replacing the built-in client
+            construction (for a custom client, or a fake in unit tests).
+    """
+
+    def __init__(self, app: Optional[Flask] = None, *, client_factory: Optional[ClientFactory] = None):
+        self._client_factory = client_factory
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension on ``app``, reading its configuration.
+
+        Set the configuration before calling this. Keys (defaults applied with ``setdefault``):
+
+        - ``ZEEBE_ADDRESS``: gateway ``host:port``; ``None`` falls back to the ``ZEEBE_ADDRESS``
+          environment variable, then ``localhost:26500``.
+        - ``ZEEBE_AFFINITY_URL``: hub websocket URL (``ws://`` or ``wss://``); ``None`` falls
+          back to the ``ZEEBE_AFFINITY_URL`` environment variable.
+        - ``ZEEBE_AFFINITY_TOKEN``: hub token; ``None`` falls back to ``ZEEBE_AFFINITY_TOKEN``.
+        - ``ZEEBE_AFFINITY_TIMEOUT``: seconds a view waits for its outcome (default 30).
+        - ``ZEEBE_AFFINITY_MODE``: ``"hub"`` (default), ``"redis"`` or ``"with_result"``.
+        - ``ZEEBE_AFFINITY_REDIS_URL``: Redis URL, required with mode ``"redis"``.
+        - ``ZEEBE_AFFINITY_FAILURE_STATUS``: HTTP status of a failure outcome (default 422).
+        - ``ZEEBE_AFFINITY_OUTCOME_URL``: URL template with ``{key}``; when set, a timeout
+          answers ``202`` with ``Location`` pointing there instead of ``504``.
+        - ``ZEEBE_AFFINITY_CLIENT_OPTIONS``: dict of extra keyword arguments for the client.
+
+        Raises:
+            RuntimeError: The extension is already registered on this app.
+            ConfigurationError: A setting has a wrong value (the message says which and why).
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                "ZeebeAffinity is already registered on this app: create one ZeebeAffinity and "
+                "call init_app once per app"
+            )
+        for key, value in CONFIG_DEFAULTS.items():
+            app.config.setdefault(key, dict(value) if isinstance(value, dict) else value)
+        settings = self._settings(app.config)
+        holder = ClientHolder(functools.partial(build_client, settings))
+        app.extensions[EXTENSION_KEY] = _State(settings, holder)
+        app.register_error_handler(AffinityError, _handle_error)
+        app.register_error_handler(ZeebeError, _handle_error)
+
+    def _settings(self, config: Any) -> WebSettings:
+        def number(key: str) -> Any:
+            value = config[key]
+            if isinstance(value, str):
+                try:
+                    return int(value) if value.strip().isdigit() else float(value)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"{key} = {value!r} is not a number: give it as a number"
+                    ) from None
+            return value
+
+        try:
+            return WebSettings(
+                zeebe_address=config["ZEEBE_ADDRESS"],
+                mode=config["ZEEBE_AFFINITY_MODE"],
+                affinity_url=config["ZEEBE_AFFINITY_URL"],
+                affinity_token=config["ZEEBE_AFFINITY_TOKEN"],
+                timeout=number("ZEEBE_AFFINITY_TIMEOUT"),
+                redis_url=config["ZEEBE_AFFINITY_REDIS_URL"],
+                failure_status=number("ZEEBE_AFFINITY_FAILURE_STATUS"),
+                outcome_url=config["ZEEBE_AFFINITY_OUTCOME_URL"],
+                client_options=config["ZEEBE_AFFINITY_CLIENT_OPTIONS"],
+                client_factory=self._client_factory,
+            )
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"Flask config for ZeebeAffinity: {exc}") from None
+
+    # ----------------------------------------------------------------------- state access
+
+    def _state(self, app: Optional[Flask] = None) -> _State:
+        if app is None:
+            try:
+                app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+            except RuntimeError:
+                raise RuntimeError(
+                    "ZeebeAffinity needs an application context: use it inside a request, or "
+                    "inside `with app.app_context():`"
+                ) from None
+        state = app.extensions.get(EXTENSION_KEY)
+        if state is None:
+            raise RuntimeError(
+                f"ZeebeAffinity is not registered on app {app.name!r}: call affinity.init_app(app)"
+            )
+        return cast(_State, state)
+
+    @property
+    def client(self) -> Any:
+        """The current app's affinity client (``ZBAffinityClient`` or ``RedisAffinity``).
+
+        Created on first use in this process. Needs an application context.
+        """
+        return self._state().holder.get()
+
+    def settings(self, app: Optional[Flask] = None) -> WebSettings:
+        """The settings read from the app's config by :meth:`init_app`."""
+        return self._state(app).settings
+
+    def close(self, app: Optional[Flask] = None) -> None:
+        """Close this process's client of ``app`` (default: the current app).
+
+        The next use creates a new one. Call it at shutdown, or between tests.
+        """
+        self._state(app).holder.close()
+
+    # ----------------------------------------------------------------------- decorators
+
+    def process(
+        self, bpmn_process_id: str, *, timeout: Optional[float] = None, version: Optional[int] = None
+    ) -> Callable[[F], F]:
+        """Decorate a view that returns the variables ``dict`` of a new process instance.
+
+        The decorated view answers ``200`` with the outcome variables as JSON and the instance
+        key in the ``X-Process-Instance-Key`` header. A view returning a ``Response`` or a
+        ``(body, status)`` tuple instead answers with it unchanged (e.g. a validation error).
+
+        Args:
+            bpmn_process_id: The process to start.
+            timeout: Seconds to wait for the outcome (default: ``ZEEBE_AFFINITY_TIMEOUT``).
+            version: Process version to start (default: the latest).
+
+        Raises:
+            TypeError: (at request time) the view returned something else than a dict, a response
+                or a tuple.
+        """
+
+        def decorator(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                result = view(*args, **kwargs)
+                direct = _passthrough(result)
+                if direct is not None:
+                    return direct
+                variables = check_variables(view.__name__, result)
+                state = self._state()
+                wait = state.settings.timeout if timeout is None else timeout
+                try:
+                    outcome = state.holder.get().create_process_instance_with_affinity(
+                        bpmn_process_id, variables, version=version, timeout=wait
+                    )
+                except (AffinityError, ZeebeError) as exc:
+                    return _handle_error(exc)
+                return _to_flask(success_response(outcome))
+
+            return cast(F, wrapper)
+
+        return decorator
+
+    def message(
+        self, name: str, *, timeout: Optional[float] = None
+    ) -> Callable[[F], F]:
+        """Decorate a view that returns a :class:`MessageRound` for a running instance.
+
+        The extension publishes message ``name`` with the round's correlation key and variables,
+        waits for the instance's next outcome (a relay task after the message catch event) and
+        answers with it, as :meth:`process` does.
+
+        Args:
+            name: The message name of the catch event.
+            timeout: Seconds to wait for the outcome (default: ``ZEEBE_AFFINITY_TIMEOUT``).
+
+        Raises:
+            TypeError: (at request time) the view returned something else than a
+                ``MessageRound``, a response or a tuple.
+        """
+
+        def decorator(view: F) -> F:
+            @functools.wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                result = view(*args, **kwargs)
+                direct = _passthrough(result)
+                if direct is not None:
+                    return direct
+                if not isinstance(result, MessageRound):
+                    raise TypeError(
+                        f"view {view.__name__!r} must return a MessageRound(correlation_key, "
+                        f"process_instance_key, variables), got {type(result).__name__}"
+                    )
+                state = self._state()
+                wait = state.settings.timeout if timeout is None else timeout
+                try:
+                    outcome = publish_round(state.holder.get(), name, result, wait)
+                except (AffinityError, ZeebeError) as exc:
+                    return _handle_error(exc)
+                return _to_flask(success_response(outcome))
+
+            return cast(F, wrapper)
+
+        return decorator
+
+    def collect(self, process_instance_key: Union[int, str], *, timeout: Optional[float] = None) -> Response:
+        """Answer with the outcome of an instance whose request timed out (collect later).
+
+        Use it in the view behind ``ZEEBE_AFFINITY_OUTCOME_URL``. ``200`` with the outcome when
+        it is there, ``202`` + ``Location`` while it is still pending.
+
+        Args:
+            process_instance_key: The key from the earlier 202/504 answer.
+            timeout: Seconds to wait for it (default 0: answer at once).
+        """
+        try:
+            key = int(process_instance_key)
+        except (TypeError, ValueError):
+            return _to_flask(
+                HttpAnswer(
+                    400,
+                    {
+                        "error": "invalid-argument",
+                        "message": f"process instance key {process_instance_key!r} is not an "
+                        "integer: use the processInstanceKey of the earlier answer",
+                    },
+                )
+            )
+        state = self._state()
+        wait = defaults.WEB_COLLECT_TIMEOUT if timeout is None else timeout
+        try:
+            outcome = state.holder.get().get_outcome(key, timeout=wait)
+        except AffinityTimeout as exc:
+            return _to_flask(still_pending_response(key, state.settings, str(exc)))
+        except (AffinityError, ZeebeError) as exc:
+            return _handle_error(exc)
+        return _to_flask(success_response(outcome))
+

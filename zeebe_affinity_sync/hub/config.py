@@ -1,0 +1,144 @@
+"""The hub's settings as one validated, frozen value object.
+
+:class:`HubConfig` is built from keyword arguments (the CLI does that) or from the environment
+(:meth:`HubConfig.from_env`, which ``server/wsgi.py`` uses). Every bad value raises
+:class:`~zeebe_affinity_sync.errors.ConfigurationError` naming the setting and what to give instead,
+before any socket is opened.
+
+Environment variables (all optional)::
+
+    ZEEBE_AFFINITY_TOKEN            shared token(s), comma-separated for rotation
+    ZEEBE_AFFINITY_REDIS_URL        redis://... turns on scale-out over Redis
+    ZEEBE_AFFINITY_OUTCOME_TTL      seconds an unclaimed outcome is held (default 30)
+    ZEEBE_AFFINITY_BROADCAST        "0"/"false" turns off the seed-style broadcast
+    ZEEBE_AFFINITY_MAX_FRAME_BYTES  largest frame accepted (default 1 MiB)
+    ZEEBE_AFFINITY_PING_INTERVAL    seconds between keepalive pings (default 20)
+    ZEEBE_AFFINITY_STATS_INTERVAL   seconds between stats log lines (default 300)
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Iterable, Mapping, Optional, Tuple
+
+from .. import defaults
+from ..errors import ConfigurationError
+
+__all__ = ["HubConfig", "parse_tokens"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def parse_tokens(values: Iterable[str]) -> Tuple[str, ...]:
+    """Split comma-separated token lists, strip blanks, keep order, drop duplicates."""
+    tokens = []
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and part not in tokens:
+                tokens.append(part)
+    return tuple(tokens)
+
+
+@dataclasses.dataclass(frozen=True)
+class HubConfig:
+    """Settings of one hub process (each gunicorn worker holds the same copy).
+
+    Attributes:
+        tokens: Accepted bearer tokens; empty means no authentication.
+        redis_url: ``redis://`` URL for scale-out, or ``None`` for a single process hub.
+        outcome_ttl: Seconds an outcome nobody subscribed to yet is held (default 30).
+        max_held: Count bound of held outcomes.
+        max_held_bytes: Byte bound of held outcomes (frame text length).
+        max_frame_bytes: Largest frame accepted; a larger one closes the socket with 1009.
+        max_subscriptions: Keys one connection may subscribe to at once.
+        max_protocol_errors: Bad frames tolerated before the connection is closed with 1008.
+        ping_interval: Seconds between keepalive pings; a peer that misses one pong is reaped.
+        send_timeout: Seconds a send to one peer may block before the peer is dropped as stuck.
+        stats_interval: Seconds between stats log lines (0 turns the line off).
+        broadcast: Send every outcome to registered clients that never subscribed (seed clients).
+        channel_prefix: Prefix of the Redis keys and channel.
+    """
+
+    tokens: Tuple[str, ...] = ()
+    redis_url: Optional[str] = None
+    outcome_ttl: float = defaults.HUB_OUTCOME_TTL
+    max_held: int = defaults.HUB_MAX_HELD_OUTCOMES
+    max_held_bytes: int = defaults.HUB_MAX_HELD_BYTES
+    max_frame_bytes: int = defaults.HUB_MAX_FRAME_BYTES
+    max_subscriptions: int = defaults.HUB_MAX_SUBSCRIPTIONS
+    max_protocol_errors: int = defaults.HUB_MAX_PROTOCOL_ERRORS
+    ping_interval: float = defaults.HUB_PING_INTERVAL
+    send_timeout: float = defaults.HUB_SEND_TIMEOUT
+    stats_interval: float = defaults.HUB_STATS_INTERVAL
+    broadcast: bool = True
+    channel_prefix: str = defaults.REDIS_CHANNEL_PREFIX
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tokens, str):
+            object.__setattr__(self, "tokens", parse_tokens([self.tokens]))
+        else:
+            object.__setattr__(self, "tokens", parse_tokens(self.tokens))
+        for name in ("outcome_ttl", "ping_interval", "send_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ConfigurationError(
+                    f"hub setting {name} must be a positive number of seconds, got {value!r}"
+                )
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.stats_interval, (int, float)) or self.stats_interval < 0:
+            raise ConfigurationError(
+                f"hub setting stats_interval must be >= 0 seconds (0 = off), got {self.stats_interval!r}"
+            )
+        for name in ("max_held", "max_held_bytes", "max_frame_bytes", "max_subscriptions",
+                     "max_protocol_errors"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"hub setting {name} must be an integer >= 1, got {value!r}")
+        if self.redis_url is not None:
+            url = str(self.redis_url)
+            if not url.startswith(("redis://", "rediss://", "unix://")):
+                raise ConfigurationError(
+                    f"hub redis_url must start with redis://, rediss:// or unix://, got {url!r}"
+                )
+        if not self.channel_prefix:
+            raise ConfigurationError("hub channel_prefix must not be empty")
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None, **overrides: Any) -> "HubConfig":
+        """Build the settings from ``ZEEBE_AFFINITY_*`` environment variables plus ``overrides``.
+
+        Raises:
+            ConfigurationError: a variable holds a value of the wrong kind.
+        """
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        token = env.get("ZEEBE_AFFINITY_TOKEN")
+        if token:
+            values["tokens"] = parse_tokens([token])
+        if env.get("ZEEBE_AFFINITY_REDIS_URL"):
+            values["redis_url"] = env["ZEEBE_AFFINITY_REDIS_URL"]
+        numbers = {
+            "ZEEBE_AFFINITY_OUTCOME_TTL": ("outcome_ttl", float),
+            "ZEEBE_AFFINITY_MAX_FRAME_BYTES": ("max_frame_bytes", int),
+            "ZEEBE_AFFINITY_PING_INTERVAL": ("ping_interval", float),
+            "ZEEBE_AFFINITY_STATS_INTERVAL": ("stats_interval", float),
+        }
+        for var, (name, kind) in numbers.items():
+            raw = env.get(var)
+            if raw:
+                try:
+                    values[name] = kind(raw)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"{var} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
+                    ) from None
+        raw = env.get("ZEEBE_AFFINITY_BROADCAST")
+        if raw is not None:
+            low = raw.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise ConfigurationError(f"ZEEBE_AFFINITY_BROADCAST must be 1/0 or true/false, got {raw!r}")
+            values["broadcast"] = low in _TRUE
+        values.update(overrides)
+        return cls(**values)

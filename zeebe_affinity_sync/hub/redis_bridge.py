@@ -1,0 +1,208 @@
+"""Scale-out: several hub processes (gunicorn workers, hosts) share outcomes over Redis.
+
+How an outcome travels (``P`` = the key prefix, ``hub`` section)::
+
+    hub A gets PROCESS_OUTCOME, keys K
+      local subscriber on A?  yes -> deliver on A (and publish a broadcast-only copy for the
+                                     seed clients of the other hubs, if broadcast is on)
+                              no  -> one pipelined round trip:
+                                       SET    P:hub:out:<oid>  <frame>   PX ttl
+                                       RPUSH  P:hub:key:<k>    <oid>     (each k in K) + PEXPIRE
+                                       PUBLISH P:hub:outcomes  <oid, K, frame>
+    every hub (A included) gets the message; a hub with a local subscriber for one of K claims
+    it with DEL P:hub:out:<oid>: only the one DEL that returns 1 delivers.
+    SUBSCRIBE k on any hub: register locally first, then a Lua script takes (GET + DEL) every
+    stored outcome indexed under k: an outcome is consumed once, by the claim or by the take.
+
+Because the SET happens before the PUBLISH and a subscriber registers locally before it takes,
+an outcome stored while B's client subscribes is either seen by B's listener (B has the
+subscriber by then, claims it) or found by B's take (it was stored before): never neither.
+Redis expires what nobody claimed after the TTL.
+
+Concurrency: the redis-py client (a connection pool) is thread-safe and shared by the handler
+threads; the pub/sub connection belongs to the listener thread alone.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from typing import Callable, List, Optional
+
+import redis
+
+from .. import defaults
+
+__all__ = ["RedisBridge"]
+
+log = logging.getLogger(__name__)
+
+_TAKE = """
+local out = {}
+for i = 1, #KEYS do
+  local ids = redis.call('LRANGE', KEYS[i], 0, -1)
+  if #ids > 0 then
+    redis.call('DEL', KEYS[i])
+    for _, id in ipairs(ids) do
+      local frame = redis.call('GET', ARGV[1] .. id)
+      if frame then
+        redis.call('DEL', ARGV[1] .. id)
+        table.insert(out, frame)
+      end
+    end
+  end
+end
+return out
+"""
+
+OnMessage = Callable[[Optional[str], List[str], str, str], None]
+
+
+class RedisBridge:
+    """Publishes, stores, claims and takes outcomes on Redis for one hub process.
+
+    Args:
+        url: ``redis://`` URL.
+        prefix: Key / channel prefix (default ``zeebe-affinity``).
+        ttl: Seconds an unclaimed outcome stays in Redis.
+        hub_id: This hub's id (random if not given).
+        on_message: Called on the listener thread with ``(outcome_id or None, keys, frame,
+            origin hub id)`` for every outcome published by any hub.
+        on_resync: Called on the listener thread after a (re)subscription to the channel, so
+            the hub can take what was stored while it was not listening.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = defaults.REDIS_CHANNEL_PREFIX,
+        ttl: float = defaults.HUB_OUTCOME_TTL,
+        hub_id: Optional[str] = None,
+        on_message: Optional[OnMessage] = None,
+        on_resync: Optional[Callable[[], None]] = None,
+    ) -> None:
+        self.url = url
+        self.hub_id = hub_id or uuid.uuid4().hex[:12]
+        self.ttl_ms = max(1, int(ttl * 1000))
+        self.channel = f"{prefix}:hub:outcomes"
+        self._out_prefix = f"{prefix}:hub:out:"
+        self._key_prefix = f"{prefix}:hub:key:"
+        self.on_message = on_message
+        self.on_resync = on_resync
+        self._client = redis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=5.0, socket_connect_timeout=5.0,
+            health_check_interval=30,
+        )
+        self._take = self._client.register_script(_TAKE)
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.connected = threading.Event()  # set while the listener is subscribed
+
+    # ------------------------------------------------------------------ outcome path
+
+    def publish(self, keys: List[str], frame: str, *, store: bool) -> Optional[str]:
+        """Publish an outcome to every hub; with ``store`` keep it claimable for ``ttl``.
+
+        Returns:
+            The outcome id when stored, else ``None``.
+
+        Raises:
+            redis.RedisError: Redis cannot be reached (the hub then holds the outcome locally).
+        """
+        outcome_id = uuid.uuid4().hex if store else None
+        header = json.dumps({"o": outcome_id, "k": keys, "h": self.hub_id}, separators=(",", ":"))
+        pipe = self._client.pipeline(transaction=False)
+        if outcome_id is not None:
+            pipe.set(self._out_prefix + outcome_id, frame, px=self.ttl_ms)
+            for key in keys:
+                pipe.rpush(self._key_prefix + key, outcome_id)
+                pipe.pexpire(self._key_prefix + key, self.ttl_ms)
+        pipe.publish(self.channel, header + "\n" + frame)
+        pipe.execute()
+        return outcome_id
+
+    def claim(self, outcome_id: str) -> bool:
+        """Atomically claim a stored outcome: only one caller over all hubs gets ``True``."""
+        return bool(self._client.delete(self._out_prefix + outcome_id))
+
+    def take(self, keys: List[str]) -> List[str]:
+        """Remove and return the stored outcomes indexed under any of ``keys`` (atomic)."""
+        result = self._take(keys=[self._key_prefix + k for k in keys], args=[self._out_prefix])
+        return [str(frame) for frame in result or ()]
+
+    def ping(self) -> bool:
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False
+
+    # ------------------------------------------------------------------ listener
+
+    def start(self) -> "RedisBridge":
+        """Start the listener thread (idempotent)."""
+        if self._thread is not None and self._thread.is_alive():
+            return self
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="zas-hub-redis-listener",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the listener to stop (it notices within half a second); see :meth:`join`."""
+        self._stop.set()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        if not (self._thread and self._thread.is_alive()):
+            self._client.close()
+
+    def _run(self) -> None:
+        backoff = defaults.AFFINITY_RECONNECT_INITIAL
+        while not self._stop.is_set():
+            pubsub = None
+            try:
+                pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(self.channel)
+                self.connected.set()
+                backoff = defaults.AFFINITY_RECONNECT_INITIAL
+                log.info("hub %s listening on Redis channel %s", self.hub_id, self.channel)
+                if self.on_resync is not None:
+                    self.on_resync()
+                while not self._stop.is_set():
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is not None and message.get("type") == "message":
+                        self._dispatch(message["data"])
+            except (redis.RedisError, OSError) as exc:
+                self.connected.clear()
+                log.warning("Redis pub/sub lost (%s): retrying in %.1fs", exc, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, defaults.AFFINITY_RECONNECT_MAX)
+            except Exception:
+                self.connected.clear()
+                log.exception("Redis listener failed; restarting it")
+                self._stop.wait(backoff)
+            finally:
+                if pubsub is not None:
+                    try:
+                        pubsub.close()
+                    except Exception:
+                        pass
+        self.connected.clear()
+
+    def _dispatch(self, data: str) -> None:
+        header, sep, frame = str(data).partition("\n")
+        if not sep:
+            log.warning("ignored a malformed message on %s", self.channel)
+            return
+        try:
+            meta = json.loads(header)
+            outcome_id, keys, origin = meta.get("o"), list(meta["k"]), str(meta.get("h", ""))
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed message on %s", self.channel)
+            return
+        if self.on_message is not None:
+            self.on_message(outcome_id, keys, frame, origin)

@@ -1,0 +1,416 @@
+"""Framework-neutral glue shared by the Flask and Django integrations.
+
+Both integrations read the same settings (under their own key spelling), build the affinity client
+the same way, and turn the library's exceptions into the same HTTP answers. Keeping that here means
+a Flask app and a Django app behind one load balancer answer a timeout or an overload identically.
+
+The error mapping (:func:`error_response`):
+
+=====================================  ======  ===============================================
+exception                              status  body / headers
+=====================================  ======  ===============================================
+``AffinityTimeout``                    504     ``processInstanceKey``; 202 + ``Location`` when an
+                                               outcome URL is configured
+``ZeebeTimeoutError``                  504     (a with-result call ran out of time)
+``AffinityOverloaded``                 503     ``Retry-After``
+``BackpressureError``                  503     ``Retry-After``
+``AffinityUnavailable``                503
+``GatewayUnavailableError``            503
+``NotFoundError`` (unknown process)    404
+``InvalidArgumentError``               400     (bad variables, bad request)
+``ProcessFailed``                      422     configurable; ``variables`` carries the outcome
+other ``ZeebeError``                   502
+=====================================  ======  ===============================================
+
+Every error body is a JSON object ``{"error": <code>, "message": <text>, ...}``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional
+
+from . import defaults
+from .errors import (
+    AffinityError,
+    AffinityOverloaded,
+    AffinityTimeout,
+    AffinityUnavailable,
+    BackpressureError,
+    ConfigurationError,
+    GatewayUnavailableError,
+    InvalidArgumentError,
+    NotFoundError,
+    ProcessFailed,
+    ZeebeError,
+    ZeebeTimeoutError,
+)
+
+__all__ = [
+    "MODES",
+    "MessageRound",
+    "WebSettings",
+    "HttpAnswer",
+    "ClientHolder",
+    "build_client",
+    "error_response",
+    "success_response",
+    "pending_response",
+    "still_pending_response",
+    "check_variables",
+    "publish_round",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The client strategies an integration can be configured with.
+MODES = ("hub", "redis", "with_result")
+
+#: Response header carrying the process instance key of a successful call.
+INSTANCE_KEY_HEADER = "X-Process-Instance-Key"
+
+
+@dataclass(frozen=True)
+class MessageRound:
+    """What a message-driven view returns: the message to publish and the instance to wait for.
+
+    Args:
+        correlation_key: Matched against the correlation key of the instance's message catch event.
+        process_instance_key: The instance whose next outcome answers the request.
+        variables: Message variables (a ``dict``), merged into the instance when it correlates.
+        time_to_live: Seconds the message stays buffered if no subscription waits yet
+            (``None``: the client's default).
+        message_id: Optional id making the publication idempotent.
+    """
+
+    correlation_key: str
+    process_instance_key: int
+    variables: Optional[Dict[str, Any]] = None
+    time_to_live: Optional[float] = None
+    message_id: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The integration settings, whatever framework they came from.
+
+    Attributes:
+        zeebe_address: ``host:port`` of the gateway; ``None`` lets the client read ``ZEEBE_ADDRESS``.
+        mode: ``"hub"`` (ZBAffinityClient over the hub), ``"redis"`` (RedisAffinity) or
+            ``"with_result"`` (Zeebe's CreateProcessInstanceWithResult, no relay).
+        affinity_url: Hub websocket URL; ``None`` lets the client read ``ZEEBE_AFFINITY_URL``.
+        affinity_token: Hub token; ``None`` lets the client read ``ZEEBE_AFFINITY_TOKEN``.
+        timeout: Seconds a view waits for its outcome unless its decorator says otherwise.
+        redis_url: Redis URL for ``mode="redis"``.
+        failure_status: HTTP status answered for a ``ProcessFailed`` outcome.
+        outcome_url: URL template with ``{key}``; when set, a timeout answers 202 + ``Location``.
+        client_options: Extra keyword arguments for the client constructor.
+        client_factory: ``callable(settings) -> client`` replacing the built-in construction.
+    """
+
+    zeebe_address: Optional[str] = None
+    mode: str = defaults.WEB_MODE
+    affinity_url: Optional[str] = None
+    affinity_token: Optional[str] = None
+    timeout: float = defaults.AFFINITY_TIMEOUT
+    redis_url: Optional[str] = None
+    failure_status: int = defaults.WEB_FAILURE_STATUS
+    outcome_url: Optional[str] = None
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+    client_factory: Optional[Callable[["WebSettings"], Any]] = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ConfigurationError(
+                f"affinity mode {self.mode!r} is not one of {', '.join(MODES)}: "
+                "use 'hub' (default), 'redis' or 'with_result'"
+            )
+        try:
+            timeout = float(self.timeout)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"affinity timeout {self.timeout!r} is not a number: give seconds, e.g. 30"
+            ) from None
+        if not timeout > 0 or math.isinf(timeout):
+            raise ConfigurationError(
+                f"affinity timeout must be a finite number of seconds > 0, got {self.timeout!r}"
+            )
+        object.__setattr__(self, "timeout", timeout)
+        status = self.failure_status
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            raise ConfigurationError(
+                f"failure status {status!r} is not an HTTP error status: give an int in 400..599"
+            )
+        if self.outcome_url is not None and "{key}" not in self.outcome_url:
+            raise ConfigurationError(
+                f"outcome URL {self.outcome_url!r} has no '{{key}}' placeholder: "
+                "e.g. '/outcomes/{key}'"
+            )
+        if not isinstance(self.client_options, Mapping):
+            raise ConfigurationError(
+                f"client options must be a dict of keyword arguments, got "
+                f"{type(self.client_options).__name__}"
+            )
+        if (
+            self.mode == "hub"
+            and not self.affinity_url
+            and not os.environ.get("ZEEBE_AFFINITY_URL")
+            and self.client_factory is None
+        ):
+            raise ConfigurationError(
+                "affinity mode 'hub' needs the hub's URL: set the URL setting (Flask: "
+                "ZEEBE_AFFINITY_URL) or the ZEEBE_AFFINITY_URL environment variable, e.g. "
+                "ws://localhost:8089, or choose mode 'with_result' or 'redis'"
+            )
+        if self.mode == "redis" and not self.redis_url and self.client_factory is None:
+            raise ConfigurationError(
+                "affinity mode 'redis' needs a Redis URL: set the REDIS_URL setting "
+                "(Flask: ZEEBE_AFFINITY_REDIS_URL), e.g. redis://localhost:6379/0"
+            )
+
+
+def build_client(settings: WebSettings) -> Any:
+    """Create the affinity client the settings describe (no network I/O happens here).
+
+    Raises:
+        ConfigurationError: The mode needs an extra that is not installed.
+    """
+    if settings.client_factory is not None:
+        return settings.client_factory(settings)
+    options: Dict[str, Any] = dict(settings.client_options)
+    if settings.mode == "redis":
+        try:
+            from .affinity.redis import RedisAffinity
+        except ImportError as exc:  # pragma: no cover - depends on the installed extras
+            raise ConfigurationError(
+                f"affinity mode 'redis' needs redis-py ({exc}): pip install \"zeebe-affinity-sync[redis]\""
+            ) from exc
+        options.setdefault("affinity_timeout", settings.timeout)
+        return RedisAffinity(settings.zeebe_address, redis_url=settings.redis_url, **options)
+    from .affinity.client import ZBAffinityClient
+
+    options.setdefault("affinity_timeout", settings.timeout)
+    if settings.mode == "with_result":
+        options.setdefault("strategy", "with_result")
+    else:
+        options.setdefault("affinity_url", settings.affinity_url)
+        options.setdefault("affinity_token", settings.affinity_token)
+    return ZBAffinityClient(settings.zeebe_address, **options)
+
+
+# --------------------------------------------------------------------------- one client per process
+
+#: Every live holder, so a fork can reset their locks. Guarded by the GIL (WeakSet ops are atomic
+#: enough for add/iterate here); touched by whichever thread creates a holder, and by the forking
+#: thread in the child.
+_HOLDERS: "weakref.WeakSet[ClientHolder]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for holder in list(_HOLDERS):
+        holder._forget_parent()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class ClientHolder:
+    """Owns the affinity client of one process and creates it on first use.
+
+    Under gunicorn ``--preload`` the app is imported in the master and the workers are forked from
+    it: a client created before the fork would carry dead threads and a shared gRPC channel into
+    every worker. So the client is created lazily, and a holder that finds itself in a new process
+    forgets the parent's client (without closing it: its threads live in the parent) and makes its
+    own.
+
+    Args:
+        factory: Called without arguments to create the client.
+    """
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        #: the client of process ``_pid``; guarded by ``_lock``, shared by every request thread
+        self._client: Any = None
+        self._pid: Optional[int] = None
+        _HOLDERS.add(self)
+
+    def get(self) -> Any:
+        """The client of this process, created on first call (thread-safe)."""
+        client, pid = self._client, self._pid
+        if client is not None and pid == os.getpid():
+            return client
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                self._client = self._factory()
+                self._pid = os.getpid()
+                logger.debug("created affinity client %r in pid %d", self._client, self._pid)
+            return self._client
+
+    @property
+    def created(self) -> bool:
+        """Whether this process already has its client."""
+        return self._client is not None and self._pid == os.getpid()
+
+    def close(self) -> None:
+        """Close this process's client (if any). The next :meth:`get` makes a new one."""
+        with self._lock:
+            client, pid = self._client, self._pid
+            self._client, self._pid = None, None
+        if client is not None and pid == os.getpid():
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+
+    def _forget_parent(self) -> None:
+        # In a freshly forked child: the lock may have been held by a parent thread that does not
+        # exist here, and the client belongs to the parent.
+        self._lock = threading.Lock()
+        self._client, self._pid = None, None
+
+
+# --------------------------------------------------------------------------- HTTP answers
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """A framework-neutral HTTP response: status, JSON body and extra headers."""
+
+    status: int
+    body: Dict[str, Any]
+    headers: Dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> str:
+        return json.dumps(self.body, separators=(",", ":"))
+
+
+def _key(value: Any) -> Optional[str]:
+    # Zeebe keys exceed 2**53 on high partitions: strings keep them exact in JavaScript.
+    return None if value is None else str(value)
+
+
+def _retry_after(seconds: Optional[float]) -> str:
+    if seconds is None or seconds <= 0:
+        seconds = defaults.WEB_RETRY_AFTER
+    return str(max(1, int(math.ceil(seconds))))
+
+
+def success_response(outcome: Any) -> HttpAnswer:
+    """200 with the outcome variables as the body and the instance key in a header."""
+    headers = {}
+    key = getattr(outcome, "process_instance_key", None)
+    if key is not None:
+        headers[INSTANCE_KEY_HEADER] = str(key)
+    return HttpAnswer(200, dict(outcome.variables), headers)
+
+
+def pending_response(process_instance_key: Any, settings: WebSettings, message: str) -> HttpAnswer:
+    """202 + ``Location`` (outcome URL configured) or 504, for an outcome that has not come yet."""
+    key = _key(process_instance_key)
+    if settings.outcome_url is not None and process_instance_key is not None:
+        location = settings.outcome_url.format(key=process_instance_key)
+        body = {"status": "pending", "message": message, "processInstanceKey": key, "location": location}
+        return HttpAnswer(202, body, {"Location": location, "Retry-After": _retry_after(None)})
+    body = {"error": "timeout", "message": message, "processInstanceKey": key}
+    return HttpAnswer(defaults.WEB_TIMEOUT_STATUS, body)
+
+
+def still_pending_response(process_instance_key: Any, settings: WebSettings, message: str) -> HttpAnswer:
+    """202 for an outcome collection that found nothing yet (with ``Location`` to poll again)."""
+    body: Dict[str, Any] = {
+        "status": "pending",
+        "message": message,
+        "processInstanceKey": _key(process_instance_key),
+    }
+    headers = {"Retry-After": _retry_after(None)}
+    if settings.outcome_url is not None:
+        headers["Location"] = body["location"] = settings.outcome_url.format(key=process_instance_key)
+    return HttpAnswer(202, body, headers)
+
+
+def error_response(exc: BaseException, settings: WebSettings) -> Optional[HttpAnswer]:
+    """The HTTP answer for one of the library's errors, or ``None`` if it is not one we map.
+
+    Args:
+        exc: The exception a view (or the client it called) raised.
+        settings: Decide the failure status and whether a timeout answers 202.
+    """
+    if isinstance(exc, AffinityTimeout):
+        return pending_response(exc.process_instance_key, settings, str(exc))
+    if isinstance(exc, ProcessFailed):
+        return HttpAnswer(
+            settings.failure_status,
+            {
+                "error": "process-failed",
+                "message": str(exc),
+                "processInstanceKey": _key(exc.process_instance_key),
+                "variables": dict(exc.variables),
+            },
+        )
+    if isinstance(exc, AffinityOverloaded):
+        return HttpAnswer(
+            503,
+            {"error": "overloaded", "message": str(exc), "retryAfter": exc.retry_after},
+            {"Retry-After": _retry_after(exc.retry_after)},
+        )
+    if isinstance(exc, AffinityUnavailable):
+        return HttpAnswer(503, {"error": "affinity-unavailable", "message": str(exc)})
+    if isinstance(exc, AffinityError):
+        return HttpAnswer(503, {"error": "affinity-error", "message": str(exc)})
+    if isinstance(exc, ZeebeTimeoutError):
+        return HttpAnswer(504, {"error": "timeout", "message": str(exc), "processInstanceKey": None})
+    if isinstance(exc, BackpressureError):
+        return HttpAnswer(
+            503, {"error": "backpressure", "message": str(exc)}, {"Retry-After": _retry_after(None)}
+        )
+    if isinstance(exc, GatewayUnavailableError):
+        return HttpAnswer(503, {"error": "gateway-unavailable", "message": str(exc)})
+    if isinstance(exc, NotFoundError):
+        return HttpAnswer(404, {"error": "not-found", "message": str(exc)})
+    if isinstance(exc, InvalidArgumentError):
+        return HttpAnswer(400, {"error": "invalid-argument", "message": str(exc)})
+    if isinstance(exc, ZeebeError):
+        return HttpAnswer(502, {"error": "zeebe-error", "message": str(exc)})
+    return None
+
+
+def check_variables(view_name: str, value: Any) -> Dict[str, Any]:
+    """Return ``value`` if it is a JSON-serialisable dict, else raise a :class:`TypeError`.
+
+    A view decorated to start a process must return the variables ``dict``; anything else is a
+    programming error, reported with the view's name.
+    """
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"view {view_name!r} must return the process variables as a dict (or a response to "
+            f"send as is), got {type(value).__name__}"
+        )
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"view {view_name!r} returned variables that are not JSON-serialisable: {exc}"
+        ) from exc
+    return value
+
+
+def publish_round(client: Any, name: str, round_: MessageRound, timeout: float) -> Any:
+    """Publish the round's message with ``client`` and return the instance's next outcome."""
+    options: Dict[str, Any] = {"timeout": timeout}
+    if round_.time_to_live is not None:
+        options["time_to_live"] = round_.time_to_live
+    if round_.message_id is not None:
+        options["message_id"] = round_.message_id
+    return client.publish_message_with_affinity(
+        name,
+        round_.correlation_key,
+        round_.process_instance_key,
+        dict(round_.variables or {}),
+        **options,
+    )

@@ -1,0 +1,37 @@
+"""The synchronous Zeebe client and job worker, over the raw ``zeebe-grpc`` stub.
+
+- :class:`ZeebeClient` (``client.py``): every gateway call the library needs, thread-safe.
+- :class:`JobWorker` (``worker.py``): pollers and a bounded handler pool.
+- ``types.py``: the frozen dataclasses both hand out (no protobuf leaks out).
+- ``config.py`` / ``channel.py`` / ``oauth.py`` / ``retry.py``: settings, the lazy per-process
+  channel, OAuth client credentials, and backoff.
+"""
+from __future__ import annotations
+
+from .client import ZeebeClient
+from .types import (
+    BrokerInfo,
+    DeployedProcess,
+    Deployment,
+    Job,
+    PartitionInfo,
+    ProcessInstance,
+    ProcessInstanceResult,
+    PublishedMessage,
+    Topology,
+)
+from .worker import JobWorker
+
+__all__ = [
+    "ZeebeClient",
+    "JobWorker",
+    "Job",
+    "Topology",
+    "BrokerInfo",
+    "PartitionInfo",
+    "Deployment",
+    "DeployedProcess",
+    "ProcessInstance",
+    "ProcessInstanceResult",
+    "PublishedMessage",
+]

@@ -1,0 +1,520 @@
+"""``JobWorker``: run Python functions as Zeebe job handlers, on a bounded pool of threads.
+
+Threads and who owns what:
+
+- one **poller** per task type (``zeebe-worker-poll[<type>]``): takes free handler slots, asks
+  ActivateJobs for at most that many jobs (long poll), hands each job to the pool the moment it
+  arrives and gives back the slots it did not use. It never activates a job it cannot start at
+  once, so no job waits (and times out) in a local queue. An idle type reserves one slot for its
+  long poll; a busy one doubles its ask after each batch, so types sharing the pool don't starve.
+- ``max_running_jobs`` **handler** threads (``zeebe-worker-job[<name>]-<i>``): run a handler, then
+  complete the job with what it returned, throw a BPMN error (``errors.BpmnError``) or fail it
+  with ``retries - 1``, the exception text and the task's ``retry_backoff``.
+
+``stop()`` sets the stop event (the pollers' only sleep), cancels in-flight long polls, joins the
+pollers, lets handlers finish the jobs they hold, then joins the handler threads. A gateway
+outage makes a poller back off (capped exponential with jitter) and resume on its own.
+
+Example::
+
+    worker = JobWorker(client, max_running_jobs=8)
+
+    @worker.task("transform")
+    def transform(variables):
+        return {"upper": variables["text"].upper()}
+
+    with worker:
+        ...  # jobs are handled until the block ends
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .. import defaults
+from ..errors import (
+    BpmnError,
+    ConfigurationError,
+    JobNotFoundError,
+    ZeebeAffinityError,
+    ZeebeError,
+)
+from .client import ActivationStream, ZeebeClient
+from .retry import Backoff
+from .types import Job
+
+__all__ = ["JobWorker", "TaskHandler"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Optional[Dict[str, Any]]]
+
+
+def _wants_job(handler: Handler) -> Optional[bool]:
+    """True: pass the Job; False: pass the variables; None: pass nothing."""
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [
+        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+    ]
+    if not positional:
+        return None
+    first = positional[0]
+    annotation = first.annotation
+    if annotation is Job:
+        return True
+    if isinstance(annotation, str) and annotation.split(".")[-1].strip("'\"") == "Job":
+        return True
+    return first.name == "job"
+
+
+@dataclass(frozen=True)
+class TaskHandler:
+    """A registered task type and how its jobs are fetched and handled."""
+
+    task_type: str
+    handler: Handler
+    timeout: float
+    fetch_variables: Optional[Sequence[str]]
+    max_jobs_to_activate: int
+    retry_backoff: float
+    wants_job: Optional[bool]
+
+    def call(self, job: Job) -> Any:
+        if self.wants_job is None:
+            return self.handler()
+        return self.handler(job if self.wants_job else dict(job.variables))
+
+
+class _Slots:
+    """Counting semaphore for handler slots that can take several at once and be woken on stop."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size  # guarded by _cond
+        self._cond = threading.Condition()
+
+    def take(self, most: int, stop: threading.Event) -> int:
+        """Wait for at least one free slot and take up to ``most``; 0 if stopped."""
+        with self._cond:
+            while self._free == 0 and not stop.is_set():
+                self._cond.wait()
+            if stop.is_set():
+                return 0
+            n = min(most, self._free)
+            self._free -= n
+            return n
+
+    def give(self, n: int = 1) -> None:
+        if n <= 0:
+            return
+        with self._cond:
+            self._free += n
+            self._cond.notify_all()
+
+    def wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def free(self) -> int:
+        return self._free
+
+
+_SENTINEL = object()
+
+
+class JobWorker:
+    """Polls Zeebe for jobs of the registered task types and runs their handlers.
+
+    Args:
+        client: The client to use; if ``None`` one is built from ``client_kwargs`` (and closed
+            by ``stop()``).
+        name: Worker name recorded on activated jobs.
+        max_running_jobs: Handler threads, i.e. jobs running at once (default 32).
+        timeout: Default job lock in seconds (default 300).
+        poll_request_timeout: Long-poll duration of one ActivateJobs request, seconds (default 10).
+        **client_kwargs: Passed to :class:`ZeebeClient` when ``client`` is ``None``.
+
+    Raises:
+        ConfigurationError: A bad value, or ``client_kwargs`` together with ``client``.
+    """
+
+    def __init__(
+        self,
+        client: Optional[ZeebeClient] = None,
+        *,
+        name: str = defaults.WORKER_NAME,
+        max_running_jobs: int = defaults.WORKER_MAX_RUNNING_JOBS,
+        timeout: float = defaults.WORKER_JOB_TIMEOUT,
+        poll_request_timeout: float = defaults.WORKER_POLL_REQUEST_TIMEOUT,
+        error_backoff_initial: float = defaults.WORKER_ERROR_BACKOFF_INITIAL,
+        error_backoff_max: float = defaults.WORKER_ERROR_BACKOFF_MAX,
+        **client_kwargs: Any,
+    ) -> None:
+        if client is not None and client_kwargs:
+            raise ConfigurationError(
+                f"pass either a client or client settings ({', '.join(client_kwargs)}), not both"
+            )
+        if isinstance(max_running_jobs, bool) or not isinstance(max_running_jobs, int) or max_running_jobs < 1:
+            raise ConfigurationError(f"max_running_jobs must be an int >= 1, got {max_running_jobs!r}")
+        if not timeout > 0:
+            raise ConfigurationError(f"timeout (job lock) must be > 0 seconds, got {timeout!r}")
+        if not poll_request_timeout > 0:
+            raise ConfigurationError(f"poll_request_timeout must be > 0 seconds, got {poll_request_timeout!r}")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"name must be a non-empty str, got {name!r}")
+        self._owns_client = client is None
+        self._client = client if client is not None else ZeebeClient(**client_kwargs)
+        self.name = name
+        self.max_running_jobs = max_running_jobs
+        self.timeout = float(timeout)
+        self.poll_request_timeout = float(poll_request_timeout)
+        self._backoff_initial = error_backoff_initial
+        self._backoff_max = error_backoff_max
+
+        self._lock = threading.Lock()  # guards _tasks, _pollers, _streams, _state
+        self._tasks: Dict[str, TaskHandler] = {}  # task type -> handler; under _lock
+        self._pollers: Dict[str, threading.Thread] = {}  # one per task type; under _lock
+        self._streams: Dict[str, ActivationStream] = {}  # in-flight poll per type; under _lock
+        self._state = "new"  # new -> running -> stopping -> stopped; under _lock
+        self._stop = threading.Event()  # set once by stop(); every wait of ours watches it
+        self._slots = _Slots(max_running_jobs)
+        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # pollers -> handler threads
+        self._handlers: List[threading.Thread] = []  # written by start() only
+        self._stats_lock = threading.Lock()
+        self.stats = {"activated": 0, "completed": 0, "failed": 0, "errors_thrown": 0}  # under _stats_lock
+
+    # ----------------------------------------------------------------- registration
+
+    @property
+    def client(self) -> ZeebeClient:
+        """The client this worker uses (shared with callers who want it)."""
+        return self._client
+
+    @property
+    def running(self) -> bool:
+        """True between ``start()`` and ``stop()``."""
+        return self._state == "running"
+
+    @property
+    def task_types(self) -> List[str]:
+        with self._lock:
+            return list(self._tasks)
+
+    def task(
+        self,
+        task_type: str,
+        *,
+        timeout: Optional[float] = None,
+        fetch_variables: Optional[Sequence[str]] = None,
+        max_jobs_to_activate: Optional[int] = None,
+        retry_backoff: float = defaults.WORKER_RETRY_BACKOFF,
+    ) -> Callable[[Handler], Handler]:
+        """Decorator form of :meth:`register`; returns the function unchanged."""
+
+        def decorate(handler: Handler) -> Handler:
+            self.register(
+                task_type,
+                handler,
+                timeout=timeout,
+                fetch_variables=fetch_variables,
+                max_jobs_to_activate=max_jobs_to_activate,
+                retry_backoff=retry_backoff,
+            )
+            return handler
+
+        return decorate
+
+    def register(
+        self,
+        task_type: str,
+        handler: Handler,
+        *,
+        timeout: Optional[float] = None,
+        fetch_variables: Optional[Sequence[str]] = None,
+        max_jobs_to_activate: Optional[int] = None,
+        retry_backoff: float = defaults.WORKER_RETRY_BACKOFF,
+    ) -> None:
+        """Register ``handler`` for jobs of ``task_type`` (also while running).
+
+        Args:
+            task_type: The ``zeebe:taskDefinition type``.
+            handler: Gets the :class:`Job` if its first parameter is named ``job`` or annotated
+                ``Job``, otherwise the variables ``dict``; returns a ``dict`` (or ``None``) to
+                complete the job with.
+            timeout: Job lock for this type, seconds (default: the worker's).
+            fetch_variables: Only fetch these variables.
+            max_jobs_to_activate: Cap of one activation (default: ``max_running_jobs``).
+            retry_backoff: Seconds before a failed job is retried.
+
+        Raises:
+            ConfigurationError: The type is already registered, or a bad value.
+        """
+        if not isinstance(task_type, str) or not task_type.strip():
+            raise ConfigurationError(f"task_type must be a non-empty str, got {task_type!r}")
+        if not callable(handler):
+            raise ConfigurationError(f"the handler for {task_type!r} is not callable: {handler!r}")
+        if isinstance(fetch_variables, str):
+            raise ConfigurationError(f"fetch_variables must be a list of names, not a str: use [{fetch_variables!r}]")
+        most = self.max_running_jobs if max_jobs_to_activate is None else max_jobs_to_activate
+        if isinstance(most, bool) or not isinstance(most, int) or most < 1:
+            raise ConfigurationError(f"max_jobs_to_activate must be an int >= 1, got {max_jobs_to_activate!r}")
+        lock_time = self.timeout if timeout is None else timeout
+        if not lock_time > 0:
+            raise ConfigurationError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if retry_backoff < 0:
+            raise ConfigurationError(f"retry_backoff must be >= 0 seconds, got {retry_backoff!r}")
+        spec = TaskHandler(
+            task_type=task_type,
+            handler=handler,
+            timeout=float(lock_time),
+            fetch_variables=list(fetch_variables) if fetch_variables is not None else None,
+            max_jobs_to_activate=most,
+            retry_backoff=float(retry_backoff),
+            wants_job=_wants_job(handler),
+        )
+        with self._lock:
+            if task_type in self._tasks:
+                raise ConfigurationError(f"task type {task_type!r} already has a handler on this worker")
+            if self._state in ("stopping", "stopped"):
+                raise RuntimeError("this JobWorker is stopped: create a new one")
+            self._tasks[task_type] = spec
+            if self._state == "running":
+                self._start_poller_locked(spec)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> "JobWorker":
+        """Start the handler threads and one poller per registered task type.
+
+        Raises:
+            RuntimeError: Already started, or stopped (a worker runs once).
+        """
+        with self._lock:
+            if self._state != "new":
+                raise RuntimeError(f"JobWorker.start(): the worker is {self._state}; a worker runs once")
+            self._state = "running"
+            for i in range(self.max_running_jobs):
+                thread = threading.Thread(
+                    target=self._handler_loop, name=f"zeebe-worker-job[{self.name}]-{i}", daemon=True
+                )
+                self._handlers.append(thread)
+                thread.start()
+            for spec in self._tasks.values():
+                self._start_poller_locked(spec)
+        log.info(
+            "job worker %r started: %s, %d handler threads, gateway %s",
+            self.name, ", ".join(self._tasks) or "no task types yet", self.max_running_jobs, self._client.address,
+        )
+        return self
+
+    def _start_poller_locked(self, spec: TaskHandler) -> None:
+        thread = threading.Thread(
+            target=self._poll_loop, args=(spec,), name=f"zeebe-worker-poll[{spec.task_type}]", daemon=True
+        )
+        self._pollers[spec.task_type] = thread
+        thread.start()
+
+    def stop(self, timeout: float = defaults.WORKER_STOP_TIMEOUT) -> bool:
+        """Stop polling, let running handlers finish, join every thread.
+
+        Args:
+            timeout: Seconds to wait for pollers and running handlers in total.
+
+        Returns:
+            True if every thread ended in time (False leaves a warning in the log).
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            if self._state == "stopped":
+                return True
+            if self._state == "new":
+                self._state = "stopped"
+                self._close_client()
+                return True
+            first = self._state == "running"
+            if first:
+                self._state = "stopping"
+                self._stop.set()
+                for stream in self._streams.values():
+                    stream.cancel()  # ends the long poll now instead of after poll_request_timeout
+            pollers = list(self._pollers.values())
+        self._slots.wake_all()
+        if first:
+            # pollers first: once they are gone no job can be queued behind the sentinels
+            self._join_threads(pollers, deadline)
+            if any(t.is_alive() for t in pollers):
+                log.warning("job worker %r: a poller did not stop in time; jobs it still "
+                            "activates will time out at the gateway", self.name)
+            for _ in self._handlers:
+                self._queue.put(_SENTINEL)  # behind every job already queued: those still run
+        done = self.join(max(0.0, deadline - time.monotonic()))
+        if done:
+            with self._lock:
+                self._state = "stopped"
+            self._close_client()
+            log.info("job worker %r stopped", self.name)
+        else:
+            alive = [t.name for t in self._threads() if t.is_alive()]
+            log.warning("job worker %r: still running after %.1fs: %s", self.name, timeout, ", ".join(alive))
+        return done
+
+    def _threads(self) -> List[threading.Thread]:
+        with self._lock:
+            return list(self._pollers.values()) + list(self._handlers)
+
+    def _close_client(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every thread has ended (after ``stop()``, possibly from another thread).
+
+        Returns:
+            True if all ended within ``timeout`` seconds (``None``: wait as long as it takes).
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        return self._join_threads(self._threads(), deadline)
+
+    @staticmethod
+    def _join_threads(threads: List[threading.Thread], deadline: Optional[float]) -> bool:
+        me = threading.current_thread()
+        for thread in threads:
+            if thread is me:  # stop() called from a handler: that thread ends after it returns
+                continue
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                return False
+        return True
+
+    def __enter__(self) -> "JobWorker":
+        if self._state == "new":
+            self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- poller
+
+    def _poll_loop(self, spec: TaskHandler) -> None:
+        backoff = Backoff(self._backoff_initial, self._backoff_max)
+        task_type = spec.task_type
+        # Slots reserved for a long poll are idle until jobs come, so an idle task type asks for
+        # one job only and a busy one doubles its ask after each full batch (1, 2, 4, ... up to
+        # max_jobs_to_activate): task types sharing the pool cannot starve each other.
+        ask = 1
+        while not self._stop.is_set():
+            taken = self._slots.take(ask, self._stop)
+            if taken == 0:
+                break
+            used = 0
+            try:
+                stream = self._client.activate_jobs_stream(
+                    task_type,
+                    worker=self.name,
+                    timeout=spec.timeout,
+                    max_jobs_to_activate=taken,
+                    request_timeout=self.poll_request_timeout,
+                    fetch_variables=spec.fetch_variables,
+                )
+                with self._lock:
+                    self._streams[task_type] = stream
+                    stopping = self._stop.is_set()
+                if stopping:
+                    stream.cancel()
+                for job in stream:
+                    if used >= taken:  # a gateway sending more than asked: hand the extra back
+                        log.warning("%s: gateway sent more jobs than requested; job %d left to time out",
+                                    task_type, job.key)
+                        continue
+                    used += 1
+                    self._queue.put((spec, job))
+                backoff.reset()
+                ask = min(spec.max_jobs_to_activate, max(1, 2 * used))
+            except (ZeebeAffinityError, RuntimeError) as exc:
+                if self._stop.is_set():
+                    break
+                delay = backoff.next_delay()
+                level = logging.WARNING if backoff.attempt <= 3 or backoff.attempt % 10 == 0 else logging.DEBUG
+                log.log(level, "%s: polling failed (%s); retrying in %.2fs", task_type, exc, delay)
+                self._stop.wait(delay)
+            except Exception:  # a bug must not kill the poller silently
+                log.exception("%s: unexpected error while polling", task_type)
+                self._stop.wait(backoff.next_delay())
+            finally:
+                with self._lock:
+                    self._streams.pop(task_type, None)
+                self._slots.give(taken - used)
+            if used:
+                with self._stats_lock:
+                    self.stats["activated"] += used
+        log.debug("%s: poller ended", task_type)
+
+    # ----------------------------------------------------------------- handlers
+
+    def _handler_loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _SENTINEL:
+                return
+            spec, job = item
+            try:
+                self._run_job(spec, job)
+            except BaseException:  # keep the thread (and its slot) alive whatever happens
+                log.exception("%s: job %d: error while reporting the outcome", spec.task_type, job.key)
+            finally:
+                self._slots.give(1)
+
+    def _run_job(self, spec: TaskHandler, job: Job) -> None:
+        client = self._client
+        try:
+            result = spec.call(job)
+            if result is not None and not isinstance(result, dict):
+                raise TypeError(
+                    f"the handler of {spec.task_type!r} returned {type(result).__name__}; "
+                    "return a dict of variables (or None) to complete the job"
+                )
+            # encode before reporting so a bad value fails the job instead of losing it
+            client.complete_job(job.key, result)
+        except BpmnError as exc:
+            self._report(spec, job, "throw", exc)
+        except JobNotFoundError as exc:
+            log.warning("%s: job %d is gone (timed out or cancelled?): %s", spec.task_type, job.key, exc)
+        except ZeebeError as exc:
+            log.error("%s: could not complete job %d: %s", spec.task_type, job.key, exc)
+        except Exception as exc:
+            self._report(spec, job, "fail", exc)
+        else:
+            with self._stats_lock:
+                self.stats["completed"] += 1
+
+    def _report(self, spec: TaskHandler, job: Job, how: str, exc: BaseException) -> None:
+        client = self._client
+        try:
+            if how == "throw":
+                assert isinstance(exc, BpmnError)
+                log.info("%s: job %d throws BPMN error %r", spec.task_type, job.key, exc.error_code)
+                client.throw_error(job.key, exc.error_code, exc.error_message, exc.variables or None)
+                key = "errors_thrown"
+            else:
+                message = f"{type(exc).__name__}: {exc}"[:2000]
+                retries = max(job.retries - 1, 0)
+                log.warning(
+                    "%s: job %d failed (%d retries left): %s", spec.task_type, job.key, retries, message,
+                    exc_info=exc,
+                )
+                client.fail_job(job.key, retries, message, retry_backoff=spec.retry_backoff)
+                key = "failed"
+        except ZeebeError as report_exc:
+            log.error("%s: could not report job %d (%s): %s", spec.task_type, job.key, how, report_exc)
+            return
+        with self._stats_lock:
+            self.stats[key] += 1
