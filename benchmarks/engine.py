@@ -19,6 +19,11 @@ unless ``--address`` points at a gateway elsewhere), so the figures are a floor 
 not a property of Zeebe. Handlers do no work, so the figures are the library's own overhead plus
 the engine's.
 
+To see the library without the engine sharing its GIL, run the engine in its own process::
+
+    zeebe-affinity engine --port 26500 &
+    python benchmarks/engine.py --address 127.0.0.1:26500
+
 Usage::
 
     python benchmarks/engine.py                       # starts an EmbeddedZeebe on a free port
@@ -36,7 +41,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from zeebe_affinity_sync.zeebe import JobWorker, ZeebeClient
 

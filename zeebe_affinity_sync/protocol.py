@@ -41,6 +41,18 @@ __all__ = [
     "ack",
     "error",
     "routing_keys",
+    "ACK_DELIVERED",
+    "ACK_HELD",
+    "ACK_PUBLISHED",
+    "ERROR_BAD_JSON",
+    "ERROR_BAD_FRAME",
+    "ERROR_UNKNOWN_TYPE",
+    "ERROR_TOO_MANY_SUBSCRIPTIONS",
+    "ERROR_HUB_FULL",
+    "ERROR_UNSUPPORTED_VERSION",
+    "CLOSE_GOING_AWAY",
+    "CLOSE_POLICY_VIOLATION",
+    "CLOSE_MESSAGE_TOO_BIG",
 ]
 
 #: Bumped on any incompatible change; sent in ``HELLO`` by both sides.
@@ -60,6 +72,25 @@ ERROR = "ERROR"
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
+
+#: ``ACK.status`` for a PROCESS_OUTCOME: handed to a subscriber / held by this hub for
+#: ``outcomeTtl`` / stored and published on Redis (scale-out) for any hub's subscriber.
+ACK_DELIVERED = "delivered"
+ACK_HELD = "held"
+ACK_PUBLISHED = "published"
+
+#: ``ERROR.code`` values sent by the hub.
+ERROR_BAD_JSON = "bad-json"
+ERROR_BAD_FRAME = "bad-frame"
+ERROR_UNKNOWN_TYPE = "unknown-type"
+ERROR_TOO_MANY_SUBSCRIPTIONS = "too-many-subscriptions"
+ERROR_HUB_FULL = "hub-full"
+ERROR_UNSUPPORTED_VERSION = "unsupported-version"
+
+#: Websocket close codes the hub uses (RFC 6455 section 7.4.1).
+CLOSE_GOING_AWAY = 1001        # the hub is shutting down: reconnect (to another hub)
+CLOSE_POLICY_VIOLATION = 1008  # too many bad frames, or missed ping/pong
+CLOSE_MESSAGE_TOO_BIG = 1009   # a frame larger than the hub's maxFrameBytes
 
 FRAME_TYPES = frozenset(
     {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR}
@@ -147,6 +178,8 @@ def _validate_keys(frame: Frame) -> None:
             f'e.g. {{"type":"{frame["type"]}","keys":["2251799813685249"]}}'
         )
     frame["keys"] = [_key(k, "each key") for k in keys]
+    if frame.get("id") is not None:
+        frame["id"] = _key(frame["id"], "id")
 
 
 def _validate_outcome(frame: Frame) -> None:
@@ -214,14 +247,24 @@ def register_worker() -> Frame:
     return {"type": REGISTER_WORKER}
 
 
-def subscribe(keys: Iterable[Any]) -> Frame:
-    """Deliver outcomes routed under any of ``keys`` to this connection."""
-    return {"type": SUBSCRIBE, "keys": [str(k) for k in keys]}
+def subscribe(keys: Iterable[Any], frame_id: Optional[str] = None) -> Frame:
+    """Deliver outcomes routed under any of ``keys`` to this connection.
+
+    With ``frame_id`` the hub answers ``ACK{id}`` after handing over every outcome it held for
+    these keys, so the ACK means "subscribed, and nothing older is waiting".
+    """
+    frame: Frame = {"type": SUBSCRIBE, "keys": [str(k) for k in keys]}
+    if frame_id is not None:
+        frame["id"] = str(frame_id)
+    return frame
 
 
-def unsubscribe(keys: Iterable[Any]) -> Frame:
-    """Stop delivering outcomes routed under ``keys`` to this connection."""
-    return {"type": UNSUBSCRIBE, "keys": [str(k) for k in keys]}
+def unsubscribe(keys: Iterable[Any], frame_id: Optional[str] = None) -> Frame:
+    """Stop delivering outcomes routed under ``keys`` to this connection (ACKed with ``frame_id``)."""
+    frame: Frame = {"type": UNSUBSCRIBE, "keys": [str(k) for k in keys]}
+    if frame_id is not None:
+        frame["id"] = str(frame_id)
+    return frame
 
 
 def process_outcome(

@@ -9,7 +9,6 @@ at them through the environment; the autoreloader's child inherits that environm
 """
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import signal
@@ -23,19 +22,30 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-    if len(sys.argv) > 1 and sys.argv[1] == "runserver" and not os.environ.get("ZEEBE_ADDRESS"):
-        from zeebe_affinity_sync.demo.stack import LocalStack
-
-        logging.basicConfig(level=logging.INFO, format="%(levelname)-7s %(name)s: %(message)s")
-        logging.info("ZEEBE_ADDRESS is not set: starting the embedded engine, a hub and the workers")
-        stack = LocalStack().start()
-        atexit.register(stack.stop)
-        os.environ.update(stack.environ())
-        # SIGTERM as Ctrl-C: runserver exits normally, so atexit stops the hub and the engine
-        signal.signal(signal.SIGTERM, _interrupt)
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    if len(sys.argv) < 2 or sys.argv[1] != "runserver" or os.environ.get("ZEEBE_ADDRESS"):
+        execute_from_command_line(sys.argv)
+        return
+
+    from zeebe_affinity_sync.demo.stack import LocalStack
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)-7s %(name)s: %(message)s")
+    logging.info("ZEEBE_ADDRESS is not set: starting the embedded engine, a hub and the workers")
+    # SIGTERM as Ctrl-C, so that the finally below stops the stack (not atexit: by then the
+    # interpreter has already shut the gRPC server's thread pool down)
+    signal.signal(signal.SIGTERM, _interrupt)
+    stack = LocalStack().start()
+    try:
+        os.environ.update(stack.environ())
+        execute_from_command_line(sys.argv)
+    except KeyboardInterrupt:
+        logging.info("stopping")
+    finally:
+        from zeebe_affinity_sync.django import close_client
+
+        close_client()  # this process's client first: its hub is about to go
+        stack.stop()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import os
 import signal
 from typing import Any, List, Optional
 
-from zeebe_affinity_sync.demo.flask_app import create_app
+from zeebe_affinity_sync.demo.flask_app import affinity, create_app
 from zeebe_affinity_sync.demo.stack import LocalStack
 
 
@@ -53,6 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             logging.info("stopping")
         finally:
             server.server_close()
+            affinity.close(app)  # this process's client, before its hub goes away
     finally:
         if stack is not None:
             stack.stop()

@@ -2,7 +2,7 @@
 gateway beside it, and a clean environment (no ZEEBE_* / CAMUNDA_* leaking in from the shell)."""
 from __future__ import annotations
 
-import os
+import threading
 from typing import Iterator
 
 import pytest
@@ -26,6 +26,14 @@ ENV_VARS = (
 def clean_zeebe_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def no_worker_threads_left() -> Iterator[None]:
+    """Every test must leave no worker thread behind (stop() joins them all)."""
+    yield
+    left = [t.name for t in threading.enumerate() if t.name.startswith("zeebe-worker-") and t.is_alive()]
+    assert left == [], f"worker threads still running after the test: {left}"
 
 
 @pytest.fixture

@@ -158,3 +158,15 @@ def test_client_built_before_fork_works_in_parent_and_child(fake: FakeServer) ->
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert len(fake.gateway.calls_of("Topology")) == 2
+
+
+def test_activate_jobs_is_retried_and_converted(fake: FakeServer) -> None:
+    fake.gateway.fail("ActivateJobs", grpc.StatusCode.UNAVAILABLE, times=1)
+    keys = fake.gateway.add_jobs("t", 2)
+    with ZeebeClient(fake.address, retry_policy=FAST_RETRY) as client:
+        jobs = client.activate_jobs("t", worker="w", timeout=7.5, max_jobs_to_activate=5, fetch_variables=["n"])
+    assert [j.key for j in jobs] == keys
+    assert jobs[0].variables == {"n": keys[0]} and jobs[0].deadline == 1_700_000_000.0
+    request = fake.gateway.calls_of("ActivateJobs")[-1]
+    assert (request.worker, request.timeout, request.maxJobsToActivate, list(request.fetchVariable),
+            request.requestTimeout) == ("w", 7500, 5, ["n"], -1)

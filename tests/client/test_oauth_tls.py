@@ -209,3 +209,21 @@ def test_tls_refuses_an_unknown_certificate(tls_files: Tuple[Path, Path], tmp_pa
             with pytest.raises(GatewayUnavailableError):
                 client.topology()
     assert server.gateway.calls == []
+
+
+def test_unauthenticated_answer_drops_the_cached_token(fake: FakeServer, token_endpoint: TokenEndpoint) -> None:
+    import grpc
+
+    from zeebe_affinity_sync.errors import PermissionDeniedError
+
+    fake.gateway.fail("Topology", grpc.StatusCode.UNAUTHENTICATED)
+    fake.gateway.fail("ActivateJobs", grpc.StatusCode.UNAUTHENTICATED)
+    with ZeebeClient(fake.address, **oauth_kwargs(token_endpoint)) as client:
+        with pytest.raises(PermissionDeniedError):
+            client.topology()
+        client.topology()
+        with pytest.raises(PermissionDeniedError):
+            client.activate_jobs("t")
+        client.activate_jobs("t")
+    tokens = [md["authorization"] for md in fake.gateway.metadata_of("Topology") + fake.gateway.metadata_of("ActivateJobs")]
+    assert tokens == ["Bearer tok-1", "Bearer tok-2", "Bearer tok-2", "Bearer tok-3"]

@@ -125,3 +125,24 @@ def test_stop_is_prompt_against_the_real_long_poll(engine: EmbeddedZeebe) -> Non
     wait_until(lambda: bool(worker._streams))  # a long poll is in flight
     assert worker.stop(timeout=60) is True
     assert not [t for t in threading.enumerate() if t.name.startswith("zeebe-worker-") and t.is_alive()]
+
+
+def test_worker_name_job_timeout_and_fetch_variables(client: ZeebeClient, engine: EmbeddedZeebe) -> None:
+    import time
+
+    pid, job_type = unique("fetch"), unique("picky")
+    client.deploy_resource(("p.bpmn", processes.single_task(pid, job_type)))
+    seen = []
+    worker = JobWorker(client, name="picky-worker", poll_request_timeout=5)
+
+    @worker.task(job_type, timeout=12.5, fetch_variables=["a"])
+    def picky(job: Job):
+        seen.append((job, time.time()))
+        return {"b": job.variables["a"] + 1}
+
+    with worker:
+        result = client.create_process_instance_with_result(pid, {"a": 1, "secret": "x"}, timeout=20)
+    (job, when), = seen
+    assert job.worker == "picky-worker" and job.variables == {"a": 1}
+    assert 0 < job.deadline - when <= 12.5  # locked for the task's timeout, not the worker's 300 s
+    assert result.variables == {"a": 1, "secret": "x", "b": 2}

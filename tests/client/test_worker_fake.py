@@ -11,7 +11,7 @@ import pytest
 
 from tests.client.fake_gateway import FakeServer
 from tests.support.net import wait_until
-from zeebe_affinity_sync.errors import BpmnError, ConfigurationError
+from zeebe_affinity_sync.errors import BpmnError, ConfigurationError, GatewayUnavailableError
 from zeebe_affinity_sync.zeebe import Job, JobWorker, ZeebeClient
 
 
@@ -58,11 +58,17 @@ def test_errors_fail_or_throw(fake: FakeServer, fake_client: ZeebeClient) -> Non
     worker.register("bpmn", lambda v: (_ for _ in ()).throw(BpmnError("E42", "no stock", {"sku": "x"})))
     worker.register("wrong-return", lambda v: ["not", "a", "dict"])
     worker.register("bad-json", lambda v: {"when": object()})
-    keys = {t: fake.gateway.add_jobs(t, 1)[0] for t in ("boom", "bpmn", "wrong-return", "bad-json")}
+
+    def calls_zeebe(variables):
+        raise GatewayUnavailableError("Zeebe call failed: the handler's own call")
+
+    worker.register("zeebe-err", calls_zeebe)
+    keys = {t: fake.gateway.add_jobs(t, 1)[0] for t in ("boom", "bpmn", "wrong-return", "bad-json", "zeebe-err")}
     with worker:
-        wait_until(lambda: len(finished(fake)) == 4, timeout=30)
+        wait_until(lambda: len(finished(fake)) == 5, timeout=30)
     fails = {f.jobKey: f for f in fake.gateway.calls_of("FailJob")}
-    assert set(fails) == {keys["boom"], keys["wrong-return"], keys["bad-json"]}
+    assert set(fails) == {keys["boom"], keys["wrong-return"], keys["bad-json"], keys["zeebe-err"]}
+    assert "the handler's own call" in fails[keys["zeebe-err"]].errorMessage
     boom = fails[keys["boom"]]
     assert boom.errorMessage.startswith("ZeroDivisionError:")
     assert (boom.retries, boom.retryBackOff) == (2, 2500)  # the fake's jobs have 3 retries
@@ -70,7 +76,7 @@ def test_errors_fail_or_throw(fake: FakeServer, fake_client: ZeebeClient) -> Non
     assert "JSON-serialisable" in fails[keys["bad-json"]].errorMessage
     (thrown,) = fake.gateway.calls_of("ThrowError")
     assert (thrown.errorCode, thrown.errorMessage, json.loads(thrown.variables)) == ("E42", "no stock", {"sku": "x"})
-    assert worker.stats["failed"] == 3 and worker.stats["errors_thrown"] == 1
+    assert worker.stats["failed"] == 4 and worker.stats["errors_thrown"] == 1
 
 
 def test_never_activates_more_jobs_than_free_slots(fake: FakeServer, fake_client: ZeebeClient) -> None:
@@ -162,5 +168,10 @@ def test_register_while_running_and_refusals(fake: FakeServer, fake_client: Zeeb
         JobWorker(fake_client, max_running_jobs=0)
     with pytest.raises(ConfigurationError, match="fetch_variables"):
         JobWorker(fake_client).register("t", lambda v: {}, fetch_variables="one")
+    async def coroutine(variables):
+        return {}
+
+    with pytest.raises(ConfigurationError, match="async"):
+        JobWorker(fake_client).register("t", coroutine)
     assert worker.client is fake_client
     assert not fake_client.closed  # a client passed in belongs to the caller

@@ -137,7 +137,18 @@ def test_no_resources_and_foreign_tenant(stub):
      '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "invalid timer duration 'soon'"),
     ('<bpmn:receiveTask id="w" messageRef="nowhere"/>', "messageRef 'nowhere' not found"),
     ('<bpmn:callActivity id="w"/>', "zeebe:calledElement"),
+    ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess' is not supported"),
+    ('<bpmn:intermediateThrowEvent id="w"><bpmn:messageEventDefinition/></bpmn:intermediateThrowEvent>',
+     "a message intermediateThrowEvent is not supported"),
 ])
 def test_invalid_element_configuration(stub, snippet, text):
     body = '<bpmn:startEvent id="s"/>' + snippet + '<bpmn:endEvent id="e"/>' + m.chain("s", "w", "e")
     assert text in refused(stub, "x.bpmn", m.process("x", body))
+
+
+def test_message_boundary_event_is_refused(stub):
+    body = ('<bpmn:startEvent id="s"/>' + m.service_task("t", "x") + '<bpmn:endEvent id="e"/>'
+            '<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:messageEventDefinition messageRef="msg"/>'
+            '</bpmn:boundaryEvent>' + m.chain("s", "t", "e"))
+    details = refused(stub, "b.bpmn", m.process("b", body, extra=m.message("msg", "msg")))
+    assert "Element 'b' of type 'boundaryEvent': a message boundaryEvent is not supported" in details

@@ -288,3 +288,67 @@ def test_with_result_times_out_with_deadline_exceeded(zeebe, stub, two_tasks):
     assert "Time out between gateway and broker" in details
     # the instance keeps running
     assert [i["state"] for i in zeebe.process_instances()] == ["ACTIVE"]
+
+
+def test_stream_request_validation(stub):
+    details = rpc_error(lambda: list(stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(
+        type="", worker="w", timeout=1000), timeout=10)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "type to be present" in details
+
+
+def test_closed_stream_gives_its_pending_jobs_back(zeebe, stub, two_tasks):
+    stream = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(type="transform", worker="s", timeout=60_000),
+                                      timeout=30)
+    from tests.support.net import wait_until
+
+    wait_until(lambda: zeebe.stats()["job_streams"] == 1)
+    stream.cancel()
+    wait_until(lambda: zeebe.stats()["job_streams"] == 0)
+    create(stub, "demo")
+    assert activate_one(stub, "transform").worker == "test-worker"
+
+
+def test_job_commands_on_unknown_keys(stub):
+    for call in (
+        lambda: stub.FailJob(pb.FailJobRequest(jobKey=5, retries=1)),
+        lambda: stub.ThrowError(pb.ThrowErrorRequest(jobKey=5, errorCode="x")),
+        lambda: stub.UpdateJobRetries(pb.UpdateJobRetriesRequest(jobKey=5, retries=1)),
+    ):
+        assert "no such job was found" in rpc_error(call, grpc.StatusCode.NOT_FOUND)
+
+
+def test_throw_error_needs_a_code(stub, two_tasks):
+    create(stub, "demo")
+    job = activate_one(stub, "transform")
+    details = rpc_error(lambda: stub.ThrowError(pb.ThrowErrorRequest(jobKey=job.key, errorCode=" ")),
+                        grpc.StatusCode.INVALID_ARGUMENT)
+    assert "errorCode" in details
+
+
+def test_large_batches_are_split_and_oversized_jobs_raise_incidents():
+    from zeebe_affinity_sync.engine import EmbeddedZeebe
+    from .helpers import Stub
+
+    with EmbeddedZeebe(max_message_bytes=64 * 1024) as small:
+        channel = grpc.insecure_channel(small.address)
+        try:
+            stub = Stub(channel)
+            deploy(stub, "demo.bpmn", m.tasks_process("demo", ["transform"]))
+            for _ in range(3):
+                create(stub, "demo", {"blob": "x" * 25_000})
+            request = pb.ActivateJobsRequest(type="transform", worker="w", timeout=60_000, maxJobsToActivate=10,
+                                             requestTimeout=-1)
+            responses = list(stub.ActivateJobs(request, timeout=10))
+            assert [len(r.jobs) for r in responses] == [2, 1]
+            key = create(stub, "demo", {"blob": "x" * 40_000})
+            stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=key, variables=json.dumps({"more": "y" * 40_000})))
+            assert list(stub.ActivateJobs(request, timeout=10)) == []
+            [incident] = small.incidents()
+            assert incident["error_type"] == "MESSAGE_SIZE_EXCEEDED" and incident["process_instance_key"] == key
+            stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=key, variables='{"more": null}'))
+            stub.ResolveIncident(pb.ResolveIncidentRequest(incidentKey=incident["key"]))
+            [response] = list(stub.ActivateJobs(request, timeout=10))
+            assert [j.processInstanceKey for j in response.jobs] == [key]
+        finally:
+            small.stop()
+            channel.close()

@@ -78,7 +78,7 @@ def main_hub() -> Iterator[HubProcess]:
     """Token auth, broadcast on, small limits so the limit tests are cheap."""
     hub = HubProcess(token=TOKEN, threads=48, extra_args=(
         "--max-subscriptions", "50", "--max-frame-bytes", "65536",
-        "--max-protocol-errors", "4", "--stats-interval", "0",
+        "--max-protocol-errors", "4", "--stats-interval", "0", "--send-timeout", "1",
     ))
     with hub:
         yield hub

@@ -137,3 +137,25 @@ def test_no_broadcast_hub_sends_seed_clients_nothing(tiny_hub, connect):
     assert owner.recv()["requestId"] == key
     assert seed.fence() == []
     assert tiny_hub.stats()["connections"]["broadcast"] == 0
+
+
+def test_stuck_subscriber_is_dropped_and_its_outcome_held(main_hub, connect):
+    """A subscriber that stops reading fills its socket; the send times out, the peer goes."""
+    stuck, worker = connect(main_hub), connect(main_hub)
+    key = unique("stuck")
+    stuck.subscribe(key)
+    wait_until(lambda: main_hub.stats()["connections"]["total"] == 2, timeout=20)
+    before = main_hub.stats()["sendFailures"]
+    blob = "x" * 60_000
+    statuses = []
+    for i in range(1000):  # up to 60 MB: far beyond any loopback socket buffer
+        worker.outcome(str(i), {"blob": blob}, request_id=key, frame_id=str(i))
+        statuses.append(worker.recv()["status"])
+        if statuses[-1] != "delivered":
+            break
+    assert statuses[-1] == "held"  # could not be written to the stuck peer: kept for later
+    assert main_hub.stats()["sendFailures"] > before
+    wait_until(lambda: main_hub.stats()["connections"]["total"] == 1, timeout=15)  # worker only
+    assert main_hub.stats()["subscriptions"] == 0
+    handed = connect(main_hub).subscribe(key)
+    assert [f["processInstanceKey"] for f in handed] == [str(len(statuses) - 1)]

@@ -170,7 +170,9 @@ class AffinityClientBase(ZeebeClient):
 
     # ------------------------------------------------------------------ for subclasses
 
-    def _make_transport(self, deliver: Callable[[Dict[str, Any]], bool], pending_keys: Callable[[], List[str]]) -> Transport:
+    def _make_transport(self, deliver: Callable[[Dict[str, Any]], bool], registry: WaiterRegistry) -> Transport:
+        """Build this flavour's transport: ``deliver(frame)`` hands it outcomes (returns False if
+        nobody waited); ``registry`` tells which keys are awaited (for re-subscribing)."""
         raise NotImplementedError
 
     @property
@@ -201,7 +203,7 @@ class AffinityClientBase(ZeebeClient):
             if start_transport and state.transport is None:
                 registry = state.registry
                 transport = self._make_transport(
-                    lambda frame, _s=state: self._on_outcome(_s, frame), registry.pending_keys
+                    lambda frame, _s=state: self._on_outcome(_s, frame), registry
                 )
                 transport.start()
                 state.transport = transport

@@ -24,6 +24,7 @@ from .. import defaults, protocol
 from ..errors import ConfigurationError
 from .base import AffinityClientBase, Transport
 from .hub_connection import HubConnection
+from .waiters import WaiterRegistry
 
 __all__ = ["ZBAffinityClient"]
 
@@ -128,7 +129,7 @@ class ZBAffinityClient(AffinityClientBase):
         return "hub"
 
     def _make_transport(
-        self, deliver: Callable[[Dict[str, Any]], bool], pending_keys: Callable[[], List[str]]
+        self, deliver: Callable[[Dict[str, Any]], bool], registry: WaiterRegistry
     ) -> Transport:
         if self.affinity_url is None:
             raise ConfigurationError(
@@ -151,7 +152,8 @@ class ZBAffinityClient(AffinityClientBase):
             self.affinity_url,
             token=self.affinity_token,
             on_outcome=on_outcome,
-            pending_keys=pending_keys,
+            pending_keys=registry.pending_keys,
+            is_pending=registry.is_pending,
             connect_timeout=min(self._connect_timeout, self.affinity_timeout),
             ping_interval=self._ping_interval,
             reconnect_initial=self._reconnect_initial,

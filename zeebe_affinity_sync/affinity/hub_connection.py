@@ -5,11 +5,18 @@ Two daemon threads per connection:
 * the **reader** (``<name>-reader``) connects, reconnects with capped exponential backoff and
   jitter, reads frames and dispatches them (outcomes to ``on_outcome``, ACKs to the worker side
   waiting in :meth:`HubConnection.publish_outcome`);
-* the **writer** (``<name>-writer``) is the only thread that sends. Request threads hand it frames
-  through a queue (:meth:`HubConnection.send` never blocks), it batches consecutive SUBSCRIBE /
-  UNSUBSCRIBE frames into one, sends keepalive pings, and after each (re)connect re-subscribes
-  every key the owner still waits for (``pending_keys()``), in queue order, so an UNSUBSCRIBE
-  queued after a key was dropped can never be overtaken by a stale re-subscribe.
+* the **writer** (``<name>-writer``) sends what request threads hand it through a queue
+  (:meth:`HubConnection.send` never blocks): it batches consecutive SUBSCRIBE frames into one,
+  sends keepalive pings, and after each (re)connect re-subscribes every key the owner still waits
+  for (``pending_keys()``). It asks ``is_pending(key)`` at send time, so a key that stopped being
+  awaited is never subscribed late, whatever the order of the queued frames.
+
+UNSUBSCRIBEs are not urgent (a stray outcome for a finished request is handed back for
+collection by the owner), so they do not wake the writer: they ride along with its next batch,
+or go out when enough have piled up or at the next keepalive. That keeps the writer asleep at the
+moment an outcome arrives, when the request thread it wakes needs the CPU. Relay workers send
+their outcomes themselves (:meth:`HubConnection.publish_outcome`); websocket-client serialises
+concurrent sends.
 
 Frames queued while disconnected are dropped: subscriptions are covered by the re-subscribe after
 the next connect, and an outcome frame is reported lost to its :meth:`publish_outcome` call, which
@@ -41,6 +48,7 @@ _BATCH = 256
 
 _STOP = object()
 _RESUBSCRIBE = object()
+_FLUSH = object()
 
 
 class _AckSlot:
@@ -64,6 +72,7 @@ class HubConnection:
         on_outcome: Called on the reader thread with each validated ``PROCESS_OUTCOME`` frame;
             must be quick (set events, hand callbacks to an executor).
         pending_keys: Returns the routing keys to re-subscribe after a (re)connect.
+        is_pending: Whether a key is still awaited (default: always).
         role: Sent in the ``HELLO`` frame (informational).
         connect_timeout: Seconds for one connect attempt (TCP + websocket handshake).
         ping_interval: Seconds between keepalive pings; the connection is considered dead after
@@ -80,6 +89,7 @@ class HubConnection:
         token: Optional[str] = None,
         on_outcome: Callable[[Dict[str, Any]], None],
         pending_keys: Callable[[], List[str]],
+        is_pending: Optional[Callable[[str], bool]] = None,
         role: str = "client",
         connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
@@ -91,6 +101,9 @@ class HubConnection:
         self._token = token
         self._on_outcome = on_outcome
         self._pending_keys = pending_keys
+        self._is_pending = is_pending or (lambda key: True)
+        self._unsub_lock = threading.Lock()
+        self._unsub: List[str] = []  # keys to UNSUBSCRIBE with the next batch; under _unsub_lock
         self._role = role
         self._connect_timeout = connect_timeout
         self._ping_interval = ping_interval
@@ -180,7 +193,12 @@ class HubConnection:
         self._queue.put(protocol.subscribe(keys))
 
     def unsubscribe(self, keys: Iterable[Any]) -> None:
-        self._queue.put(protocol.unsubscribe(keys))
+        """Queue keys to unsubscribe; sent with the writer's next batch (see the module doc)."""
+        with self._unsub_lock:
+            self._unsub.extend(str(k) for k in keys)
+            full = len(self._unsub) >= _KEYS_PER_FRAME
+        if full:
+            self._queue.put(_FLUSH)
 
     def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
         """Send an outcome and block until the hub ACKs it (delivered or safely held).
@@ -210,7 +228,7 @@ class HubConnection:
                 with self._acks_lock:
                     slot.event.clear()
                     slot.lost = False
-                self._queue.put(frame)
+                self._send_now(frame)
                 slot.event.wait(max(0.0, deadline - time.monotonic()))
                 with self._acks_lock:
                     acked, lost, error = slot.acked, slot.lost, slot.error
@@ -227,6 +245,21 @@ class HubConnection:
         finally:
             with self._acks_lock:
                 self._acks.pop(frame_id, None)
+
+    def _send_now(self, frame: Dict[str, Any]) -> None:
+        """Send on the calling thread (a relay worker's handler: latency matters, and it may
+        block, unlike a request thread). websocket-client serialises concurrent sends."""
+        with self._ws_lock:
+            ws = self._ws
+        if ws is None:
+            self._drop([frame])
+            return
+        try:
+            ws.send(protocol.encode(frame))
+        except Exception as exc:
+            logger.debug("sending an outcome to affinity hub failed: %s", _describe(exc))
+            self._drop([frame])
+            ws.abort()  # the reader notices, reconnects and re-subscribes
 
     # ------------------------------------------------------------------ reader thread
 
@@ -352,9 +385,11 @@ class HubConnection:
                     break
             if any(item is _STOP for item in batch):
                 return
+            with self._unsub_lock:
+                unsub, self._unsub = self._unsub, []
             with self._ws_lock:
                 ws = self._ws
-            frames = self._coalesce(batch)
+            frames = self._coalesce(unsub, batch)
             if ws is None:
                 self._drop(frames)
                 continue
@@ -371,25 +406,31 @@ class HubConnection:
                 self._drop(frames[sent:])
                 ws.abort()  # the reader notices, reconnects and re-subscribes
 
-    def _coalesce(self, batch: List[Any]) -> List[Dict[str, Any]]:
-        """Turn queued items into frames, merging runs of SUBSCRIBE (or UNSUBSCRIBE) frames."""
+    def _coalesce(self, unsub: List[str], batch: List[Any]) -> List[Dict[str, Any]]:
+        """Turn queued items into frames: the unsubscriptions first (minus keys awaited again),
+        then the batch, SUBSCRIBE runs merged and filtered to keys still awaited."""
         frames: List[Dict[str, Any]] = []
+        gone = [k for k in dict.fromkeys(unsub) if not self._is_pending(k)]
+        for start in range(0, len(gone), _KEYS_PER_FRAME):
+            frames.append(protocol.unsubscribe(gone[start:start + _KEYS_PER_FRAME]))
         for item in batch:
+            if item is _FLUSH:
+                continue
             if item is _RESUBSCRIBE:
                 keys = self._pending_keys()
                 for start in range(0, len(keys), _KEYS_PER_FRAME):
                     frames.append(protocol.subscribe(keys[start:start + _KEYS_PER_FRAME]))
                 continue
             kind = item.get("type")
-            if (
-                kind in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE)
-                and frames
-                and frames[-1]["type"] == kind
-                and len(frames[-1]["keys"]) < _KEYS_PER_FRAME
-            ):
-                frames[-1]["keys"].extend(item["keys"])
-            elif kind in (protocol.SUBSCRIBE, protocol.UNSUBSCRIBE):
-                frames.append({"type": kind, "keys": list(item["keys"])})
+            if kind == protocol.SUBSCRIBE:
+                keys = [k for k in item["keys"] if self._is_pending(k)]
+                if not keys:
+                    continue
+                last = frames[-1] if frames else None
+                if last is not None and last["type"] == kind and len(last["keys"]) < _KEYS_PER_FRAME:
+                    last["keys"].extend(keys)
+                else:
+                    frames.append(protocol.subscribe(keys))
             else:
                 frames.append(item)
         return frames

@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from .. import defaults, protocol
 from ..errors import AffinityUnavailable, ConfigurationError, ProtocolError
 from .base import AffinityClientBase, Transport
+from .waiters import WaiterRegistry
 
 __all__ = ["RedisAffinity"]
 
@@ -405,13 +406,13 @@ class RedisAffinity(AffinityClientBase):
         return "Redis"
 
     def _make_transport(
-        self, deliver: Callable[[Dict[str, Any]], bool], pending_keys: Callable[[], List[str]]
+        self, deliver: Callable[[Dict[str, Any]], bool], registry: WaiterRegistry
     ) -> Transport:
         return _RedisTransport(
             self.redis_url,
             prefix=self.channel_prefix,
             deliver=deliver,
-            pending_keys=pending_keys,
+            pending_keys=registry.pending_keys,
             connect_timeout=min(self._connect_timeout, self.affinity_timeout),
             command_timeout=self.ack_timeout,
             outcome_ttl=max(self.collect_ttl, 1.0),

@@ -215,6 +215,11 @@ class WaiterRegistry:
             self._expire(self._clock())
             return len(self._late)
 
+    def is_pending(self, key: str) -> bool:
+        """Whether some waiter still waits under ``key``."""
+        with self._lock:
+            return key in self._by_key
+
     def pending_keys(self) -> List[str]:
         """Snapshot of the keys to (re-)subscribe to."""
         with self._lock:

@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"(default {defaults.HUB_MAX_PROTOCOL_ERRORS})")
     parser.add_argument("--ping-interval", type=float, default=None,
                         help=f"seconds between keepalive pings (default {defaults.HUB_PING_INTERVAL:g})")
+    parser.add_argument("--send-timeout", type=float, default=None,
+                        help="seconds a send to one peer may block before that peer is dropped "
+                             f"(default {defaults.HUB_SEND_TIMEOUT:g})")
     parser.add_argument("--stats-interval", type=float, default=None,
                         help=f"seconds between stats log lines, 0 = off (default {defaults.HUB_STATS_INTERVAL:g})")
     parser.add_argument("--certfile", default=None, help="TLS certificate (serves wss://)")
@@ -65,7 +68,7 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.no_broadcast:
         overrides["broadcast"] = False
     for name in ("outcome_ttl", "max_frame_bytes", "max_subscriptions", "max_held",
-                 "max_protocol_errors", "ping_interval", "stats_interval"):
+                 "max_protocol_errors", "ping_interval", "send_timeout", "stats_interval"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value

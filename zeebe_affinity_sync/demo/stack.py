@@ -46,7 +46,7 @@ class LocalStack:
         workers: bool = True,
     ) -> None:
         self.workers = workers
-        self.token = token if token is not None else secrets.token_urlsafe(24)
+        self.token = token if token is not None else secrets.token_hex(20)  # hex: never starts with "-"
         self.bpmn_files = tuple(bpmn_files)
         self.registrars = tuple(registrars)
         self.max_running_jobs = max_running_jobs

@@ -202,6 +202,23 @@ class JobsMixin:
                     logger.debug("job %d given back (its requester went away)", job.key)
                     self._job_activatable(job)  # type: ignore[attr-defined]
 
+    def job_too_large(self: "Engine", job_key: int, size: int, limit: int) -> None:
+        """An activated job does not fit a gRPC message: fail it with a MESSAGE_SIZE_EXCEEDED incident."""
+        with self._lock:
+            job = self._jobs.get(job_key)
+            if job is None or job.state != state.ACTIVATED:
+                return
+            self._scheduler.cancel(job.timeout_handle)
+            job.timeout_handle = None
+            job.state = state.FAILED
+            job.worker = ""
+            job.deadline = 0
+            self._raise_incident(
+                job.element_instance, "MESSAGE_SIZE_EXCEEDED",
+                f"The job with key '{job_key}' can not be activated: it is {size} bytes, more than the {limit} "
+                "bytes a gRPC message may carry. Reduce its variables (or fetch fewer) and resolve the incident.",
+                job)
+
     def open_stream(self: "Engine", request: state.JobRequest) -> None:
         with self._lock:
             self._streams.setdefault(request.type, []).append(request)

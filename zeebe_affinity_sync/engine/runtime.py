@@ -662,7 +662,7 @@ class Engine(JobsMixin, MessagesMixin):
         with self._lock:
             out = [self._instance_view(i) for i in self._instances.values()]
             if include_finished:
-                out.extend(dict(h) for h in self._history)
+                out.extend(dict(h, variables=dict(h["variables"])) for h in self._history)
             return out
 
     def process_instance(self, process_instance_key: int) -> Optional[Dict[str, Any]]:
@@ -673,7 +673,7 @@ class Engine(JobsMixin, MessagesMixin):
                 return self._instance_view(instance)
             for summary in reversed(self._history):
                 if summary["process_instance_key"] == process_instance_key:
-                    return dict(summary)
+                    return dict(summary, variables=dict(summary["variables"]))
             return None
 
     def variables(self, process_instance_key: int) -> Dict[str, Any]:
@@ -703,6 +703,24 @@ class Engine(JobsMixin, MessagesMixin):
             ],
             "created": instance.created,
         }
+
+    def stats(self) -> Dict[str, int]:
+        """Sizes of the live structures (for monitoring and leak checks)."""
+        with self._lock:
+            return {
+                "process_instances": len(self._instances),
+                "element_instances": len(self._element_instances),
+                "jobs": len(self._jobs),
+                "activatable_jobs": sum(len(q) for q in self._activatable.values()),
+                "parked_polls": sum(len(p) for p in self._pollers.values()),
+                "job_streams": sum(len(s) for s in self._streams.values()),
+                "incidents": len(self._incidents),
+                "subscriptions": sum(len(b) for b in self._subscriptions.values()),
+                "buffered_messages": sum(len(b) for b in self._buffer.values()),
+                "result_waiters": sum(len(w) for w in self._result_waiters.values()),
+                "scheduled": len(self._scheduler),
+                "history": len(self._history),
+            }
 
     def definitions(self) -> List[Dict[str, Any]]:
         with self._lock:

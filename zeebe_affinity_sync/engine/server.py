@@ -64,6 +64,8 @@ class EmbeddedZeebe:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
         if long_poll_timeout_ms < 1 or with_result_timeout_ms < 1:
             raise ConfigurationError("long_poll_timeout_ms and with_result_timeout_ms must be positive (ms)")
+        if max_message_bytes < 64 * 1024:
+            raise ConfigurationError(f"max_message_bytes must be at least 65536, got {max_message_bytes}")
         if server_threads < 4:
             raise ConfigurationError(f"server_threads must be at least 4, got {server_threads}")
         self.host = host
@@ -112,6 +114,7 @@ class EmbeddedZeebe:
             servicer = GatewayServicer(
                 self.engine, long_poll_timeout_ms=self._long_poll_timeout_ms,
                 with_result_timeout_ms=self._with_result_timeout_ms, host=self.host, port=bound,
+                max_message_bytes=self._max_message_bytes,
             )
             pb_grpc.add_GatewayServicer_to_server(servicer, server)
             self._health = health.HealthServicer()
@@ -217,7 +220,12 @@ class EmbeddedZeebe:
         return self.engine.messages()
 
     def definitions(self) -> Sequence[Dict[str, Any]]:
+        """Deployed process versions."""
         return self.engine.definitions()
+
+    def stats(self) -> Dict[str, int]:
+        """Sizes of the engine's live structures: instances, jobs, parked polls, timers..."""
+        return self.engine.stats()
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self._port}" if self._port else f"{self.host}:{self._requested_port}"

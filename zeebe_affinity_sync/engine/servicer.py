@@ -33,6 +33,8 @@ DEFAULT_TENANT = "<default>"
 GATEWAY_VERSION = "8.4.13-embedded"
 
 _T = TypeVar("_T")
+_RESPONSE_OVERHEAD = 1024  # bytes kept free in a message for framing
+_FIELD_OVERHEAD = 8        # bytes of tag + length prefix per job in a response
 
 
 def _check_tenant(tenant_id: str, intent: str) -> None:
@@ -61,12 +63,15 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         long_poll_timeout_ms: ActivateJobs long-poll time when the request says 0.
         with_result_timeout_ms: CreateProcessInstanceWithResult wait when the request says <= 0.
         host / port: What Topology reports.
+        max_message_bytes: Largest response message; bigger job batches are split.
     """
 
     def __init__(self, engine: Engine, *, long_poll_timeout_ms: int = defaults.ENGINE_LONG_POLL_TIMEOUT_MS,
                  with_result_timeout_ms: int = defaults.ENGINE_WITH_RESULT_TIMEOUT_MS,
-                 host: str = "0.0.0.0", port: int = 26500) -> None:
+                 host: str = "0.0.0.0", port: int = 26500,
+                 max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES) -> None:
         self.engine = engine
+        self.max_message_bytes = max_message_bytes
         self.long_poll_timeout_ms = long_poll_timeout_ms
         self.with_result_timeout_ms = with_result_timeout_ms
         self.host = host
@@ -145,6 +150,9 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             self.engine.forget_waiter(key, waiter)
             if not context.is_active():
                 context.abort(grpc.StatusCode.CANCELLED, "the client cancelled the request")
+            if self.engine.closed:
+                context.abort(grpc.StatusCode.UNAVAILABLE,
+                              f"the embedded Zeebe engine is stopping; process instance {key} was not finished")
             context.abort(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"Time out between gateway and broker: Request ProtocolRequest{{id=0, subject=command-api-1, "
@@ -209,8 +217,31 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         if not context.is_active():
             self.engine.give_back(jobs)
             return
-        messages = [_job_message(j) for j in jobs]
-        yield pb.ActivateJobsResponse(jobs=messages)
+        for batch in self._batches(jobs):
+            yield pb.ActivateJobsResponse(jobs=batch)
+
+    def _batches(self, jobs: List[ActivatedJobData]) -> Iterator[List[pb.ActivatedJob]]:
+        """Split activated jobs into responses that fit the message size limit.
+
+        A job that cannot fit a message by itself gets a MESSAGE_SIZE_EXCEEDED incident instead
+        (as Zeebe does); reduce its variables (SetVariables / fetchVariables) and resolve it.
+        """
+        limit = self.max_message_bytes - _RESPONSE_OVERHEAD
+        batch: List[pb.ActivatedJob] = []
+        size = 0
+        for data in jobs:
+            message = _job_message(data)
+            job_size = message.ByteSize() + _FIELD_OVERHEAD
+            if job_size > limit:
+                self.engine.job_too_large(data.key, job_size, limit)
+                continue
+            if batch and size + job_size > limit:
+                yield batch
+                batch, size = [], 0
+            batch.append(message)
+            size += job_size
+        if batch:
+            yield batch
 
     def StreamActivatedJobs(self, request: pb.StreamActivatedJobsRequest,
                             context: grpc.ServicerContext) -> Iterator[pb.ActivatedJob]:
@@ -231,7 +262,11 @@ class GatewayServicer(pb_grpc.GatewayServicer):
                     if not context.is_active():
                         self.engine.give_back(jobs[index:])
                         return
-                    yield _job_message(data)
+                    message = _job_message(data)
+                    if message.ByteSize() + _FIELD_OVERHEAD > self.max_message_bytes:
+                        self.engine.job_too_large(data.key, message.ByteSize(), self.max_message_bytes)
+                        continue
+                    yield message
         finally:
             self.engine.close_stream(job_request)
 

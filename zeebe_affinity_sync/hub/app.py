@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import struct
 import threading
 from typing import Any, Optional
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "zeebe_affinity_hub"
 READER_THREAD_PREFIX = "zas-hub-ws-reader"
+_CLOSE_LINGER = 1.0  # s, wait for the peer's close reply before shutting the socket down
 
 
 class _ReaderThread(threading.Thread):
@@ -36,14 +38,6 @@ class _ReaderThread(threading.Thread):
 
     def __init__(self, target: Any = None, **kwargs: Any) -> None:
         super().__init__(target=target, name=READER_THREAD_PREFIX, daemon=True)
-
-    @property  # simple-websocket renames its thread; keep ours
-    def name(self) -> str:  # type: ignore[override]
-        return READER_THREAD_PREFIX
-
-    @name.setter
-    def name(self, value: str) -> None:
-        pass
 
 
 class _LockedSocket:
@@ -81,11 +75,11 @@ def _text_frame(payload: bytes) -> bytes:
 class _WsPeer:
     """A :class:`~zeebe_affinity_sync.hub.core.Peer` over a simple-websocket server connection."""
 
-    __slots__ = ("_ws", "_sock")
+    __slots__ = ("_ws", "_sock", "_raw")
 
     def __init__(self, ws: Any, send_timeout: float) -> None:
         self._ws = ws
-        raw = ws.sock
+        self._raw = raw = ws.sock
         raw.settimeout(send_timeout)  # a stuck peer fails our send instead of blocking it forever
         self._sock = _LockedSocket(raw)
         ws.sock = self._sock
@@ -100,6 +94,40 @@ class _WsPeer:
             self._ws.close(reason=code, message=reason)
         finally:
             self._ws.event.set()  # wake the handler blocked in receive()
+
+    def abort(self) -> None:
+        """Drop the connection without a close handshake (its socket is stuck or broken)."""
+        self._ws.connected = False
+        try:
+            self._raw.shutdown(socket.SHUT_RDWR)  # wakes the reader thread, which then exits
+        except OSError:
+            pass
+        self._ws.event.set()
+
+    def finish(self, linger: float) -> None:
+        """End the connection for good before the handler returns to gunicorn.
+
+        Waits up to ``linger`` seconds for the peer to answer our close (the reader thread then
+        closes the socket), else shuts the socket down so the reader wakes and exits. Gunicorn
+        then finds the socket closed: without this it would drain a still-open socket for up to
+        2 s on its main loop thread, stalling every accept of this worker.
+        """
+        ws = self._ws
+        if ws.connected:
+            try:
+                ws.close(reason=1000, message="bye")
+            except Exception:
+                pass
+        reader = getattr(ws, "thread", None)
+        if reader is None or reader is threading.current_thread():
+            return
+        reader.join(linger)
+        if reader.is_alive():
+            try:
+                self._raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            reader.join(linger)
 
 
 class Hub:
@@ -225,5 +253,6 @@ def create_app(config: Optional[HubConfig] = None) -> Flask:
             log.exception("websocket handler of %r failed", conn)
         finally:
             core.close(conn)
+            peer.finish(_CLOSE_LINGER)
 
     return app

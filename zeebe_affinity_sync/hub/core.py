@@ -35,13 +35,14 @@ __all__ = ["Peer", "Connection", "HubCore", "CLOSE_GOING_AWAY", "CLOSE_POLICY_VI
 
 log = logging.getLogger(__name__)
 
-CLOSE_GOING_AWAY = 1001
-CLOSE_POLICY_VIOLATION = 1008
-CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_GOING_AWAY = protocol.CLOSE_GOING_AWAY
+CLOSE_POLICY_VIOLATION = protocol.CLOSE_POLICY_VIOLATION
+CLOSE_MESSAGE_TOO_BIG = protocol.CLOSE_MESSAGE_TOO_BIG
 
 ROLE_CLIENT = "client"
 ROLE_WORKER = "worker"
 
+_REFUSED = "refused"  # internal: not held (store full); the sender gets ERROR hub-full
 _RATE_WINDOW = 5.0  # s, rates in /stats are averaged over this window
 
 
@@ -53,6 +54,9 @@ class Peer(Protocol):
 
     def close(self, code: int, reason: str) -> None:
         """Close the connection with a websocket close code."""
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (a send to it failed)."""
 
 
 class Connection:
@@ -201,7 +205,7 @@ class HubCore:
             conn.version = frame.get("version", protocol.PROTOCOL_VERSION)
             if conn.version != protocol.PROTOCOL_VERSION:
                 self._send(conn, protocol.encode(protocol.error(
-                    "unsupported-version",
+                    protocol.ERROR_UNSUPPORTED_VERSION,
                     f"this hub speaks protocol version {protocol.PROTOCOL_VERSION}, the peer "
                     f"announced {conn.version}: upgrade the older side",
                 )))
@@ -231,9 +235,17 @@ class HubCore:
             conn.peer.send(text)
             return True
         except Exception as exc:
+            # A failed or timed-out send may have left half a frame on the wire: the connection
+            # is unusable, drop it (its handler then unregisters it).
             log.debug("send to %r failed: %s", conn, exc)
             with self._lock:
                 self._n.send_failures += 1
+            abort = getattr(conn.peer, "abort", None)
+            if abort is not None:
+                try:
+                    abort()
+                except Exception:
+                    pass
             return False
 
     def _subscribe(self, conn: Connection, frame: Dict[str, Any]) -> None:
@@ -259,7 +271,7 @@ class HubCore:
                 self._n.held_delivered += len(held)
         if too_many:
             self._send(conn, protocol.encode(protocol.error(
-                "too-many-subscriptions",
+                protocol.ERROR_TOO_MANY_SUBSCRIPTIONS,
                 f"a connection may subscribe to at most {limit} keys; it has {len(conn.keys)} "
                 f"and asked for {len(new)} more: UNSUBSCRIBE keys it no longer waits for",
                 frame_id=None if frame_id is None else str(frame_id),
@@ -330,7 +342,7 @@ class HubCore:
                     self._n.refused += 1
             if seeds:
                 self._n.broadcast += len(seeds)
-        status = "delivered"
+        status = protocol.ACK_DELIVERED
         if targets:
             sent = 0
             for target in targets:
@@ -343,16 +355,16 @@ class HubCore:
         elif bridge is not None:
             status = self._hold_or_publish(keys, text)
         elif held:
-            status = "held"
+            status = protocol.ACK_HELD
         else:
-            status = "refused"
+            status = _REFUSED
         for seed in seeds:
             if seed is not conn:
                 self._send(seed, text)
         if frame_id is not None:
-            if status == "refused":
+            if status == _REFUSED:
                 self._send(conn, protocol.encode(protocol.error(
-                    "hub-full",
+                    protocol.ERROR_HUB_FULL,
                     f"outcome {frame_id} was not delivered: nobody subscribed to {keys} and the "
                     f"hub already holds {self.config.max_held} outcomes / "
                     f"{self.config.max_held_bytes} bytes: retry later",
@@ -362,20 +374,20 @@ class HubCore:
                 with self._lock:
                     self._n.acks += 1
                 self._send(conn, protocol.encode(protocol.ack(str(frame_id), status=status)))
-        elif status == "refused":
+        elif status == _REFUSED:
             log.warning("dropped outcome for %s: the held store is full", keys)
 
     def _hold_or_publish(self, keys: List[str], text: str) -> str:
         """No local subscriber took the outcome: store it in Redis (or hold it here)."""
         if self.bridge is not None and self._publish(keys, text, stored=True):
-            return "published"
+            return protocol.ACK_PUBLISHED
         with self._lock:
             held = self._held.put(keys, text)
             if held:
                 self._n.held += 1
             else:
                 self._n.refused += 1
-        return "held" if held else "refused"
+        return protocol.ACK_HELD if held else _REFUSED
 
     def _publish(self, keys: List[str], text: str, *, stored: bool) -> bool:
         try:

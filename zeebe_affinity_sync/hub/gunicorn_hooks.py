@@ -34,7 +34,6 @@ def post_worker_init(worker: Any) -> None:
     if hub is None:
         return
     hub.ensure_started()
-    import faulthandler, sys; faulthandler.register(signal.SIGUSR2, file=sys.stderr, all_threads=True)  # DEBUG-TMP
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:

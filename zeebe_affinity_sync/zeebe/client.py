@@ -19,15 +19,14 @@ import json
 import logging
 import math
 import os
-import threading
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
 from zeebe_grpc import gateway_pb2 as pb
 
 from .. import defaults
-from ..errors import OAuthError, PermissionDeniedError, ZeebeError, from_grpc_error
+from ..errors import PermissionDeniedError, ZeebeError, from_grpc_error
 from .channel import LazyChannel
 from .config import ClientConfig, resolve_config
 from .oauth import OAuthTokenProvider
@@ -49,8 +48,6 @@ from .types import (
 __all__ = ["ZeebeClient", "ActivationStream", "encode_variables"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 Resource = Union[str, "os.PathLike[str]", Tuple[str, bytes]]
 
@@ -155,8 +152,9 @@ class ActivationStream:
     (``GatewayUnavailableError`` after ``cancel()``).
     """
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None) -> None:
         self._call = call
+        self._on_error = on_error
 
     def __iter__(self) -> Iterator[Job]:
         try:
@@ -164,7 +162,10 @@ class ActivationStream:
                 for job in response.jobs:
                     yield _from_activated_job(job)
         except grpc.RpcError as exc:
-            raise from_grpc_error(exc, operation="ActivateJobs", subject="job") from exc
+            error = from_grpc_error(exc, operation="ActivateJobs", subject="job")
+            if self._on_error is not None:
+                self._on_error(error)
+            raise error from exc
 
     def cancel(self) -> None:
         """End the call (the gateway hands back jobs it could not deliver)."""
@@ -486,7 +487,7 @@ class ZeebeClient:
             call = stub.ActivateJobs(request, timeout=self._activation_deadline(request_timeout))
         except grpc.RpcError as exc:  # an interceptor can fail before the call starts
             raise from_grpc_error(exc, operation="ActivateJobs", subject="job") from exc
-        return ActivationStream(call)
+        return ActivationStream(call, self._after_error)
 
     def activate_jobs(
         self,
@@ -513,27 +514,21 @@ class ZeebeClient:
             InvalidArgumentError: The gateway refused the request.
             ZeebeError: Any other gateway error (retried first if UNAVAILABLE).
         """
+        request = self._activate_request(
+            task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables
+        )
+        deadline = self._activation_deadline(request_timeout)
+
         def once() -> List[Job]:
-            stream = self.activate_jobs_stream(
-                task_type,
-                worker=worker,
-                timeout=timeout,
-                max_jobs_to_activate=max_jobs_to_activate,
-                request_timeout=request_timeout,
-                fetch_variables=fetch_variables,
-            )
-            try:
-                return list(stream)
-            except ZeebeError as exc:
-                cause = exc.__cause__
-                if isinstance(cause, grpc.RpcError):
-                    raise cause  # let the retry policy see the gRPC code
-                raise
+            call = self._channel.stub().ActivateJobs(request, timeout=deadline)
+            return [_from_activated_job(job) for response in call for job in response.jobs]
 
         try:
             return self.retry_policy.call(once, operation="ActivateJobs")
         except grpc.RpcError as exc:
-            raise from_grpc_error(exc, operation="ActivateJobs", subject="job") from exc
+            error = from_grpc_error(exc, operation="ActivateJobs", subject="job")
+            self._after_error(error)
+            raise error from exc
 
     def complete_job(self, job_key: int, variables: Optional[Dict[str, Any]] = None) -> None:
         """Complete a job, merging ``variables`` into the process.

@@ -1,17 +1,12 @@
 """Client configuration: arguments first, then the environment variables Camunda's clients read.
 
-==================================  ==========================  ==============================
-argument                            environment variable        when neither is set
-==================================  ==========================  ==============================
-``gateway_address``                 ``ZEEBE_ADDRESS``           ``localhost:26500``
-``secure``                          ``CAMUNDA_SECURE_CONNECTION``  TLS if a CA file is given, else plaintext
-``ca_certificate_path``             ``ZEEBE_CA_CERTIFICATE_PATH``  system roots (when secure)
-``oauth_disabled``                  ``CAMUNDA_OAUTH_DISABLED``  ``False``
-``client_id``                       ``ZEEBE_CLIENT_ID``         no OAuth
-``client_secret``                   ``ZEEBE_CLIENT_SECRET``     no OAuth
-``authorization_server_url``        ``ZEEBE_AUTHORIZATION_SERVER_URL``  no OAuth
-``token_audience``                  ``ZEEBE_TOKEN_AUDIENCE``    the gateway host (as the Java client)
-==================================  ==========================  ==============================
+- ``gateway_address`` / ``ZEEBE_ADDRESS``: default ``localhost:26500``.
+- ``secure`` / ``CAMUNDA_SECURE_CONNECTION``: default TLS if a CA file is given, else plaintext.
+- ``ca_certificate_path`` / ``ZEEBE_CA_CERTIFICATE_PATH``: default the system roots (with TLS).
+- ``oauth_disabled`` / ``CAMUNDA_OAUTH_DISABLED``: default ``False``.
+- ``client_id`` / ``ZEEBE_CLIENT_ID``, ``client_secret`` / ``ZEEBE_CLIENT_SECRET``,
+  ``authorization_server_url`` / ``ZEEBE_AUTHORIZATION_SERVER_URL``: default unset (no OAuth).
+- ``token_audience`` / ``ZEEBE_TOKEN_AUDIENCE``: default the gateway host (as the Java client).
 
 OAuth is on when client id, secret and token URL are all set and OAuth is not disabled; setting
 only some of them is a :class:`~zeebe_affinity_sync.errors.ConfigurationError`, as is any value

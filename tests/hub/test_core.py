@@ -1,0 +1,223 @@
+"""Unit tests of the routing core and the held store, with plain peer objects (no sockets).
+
+These sit beside the real-hub tests: they pin the exact routing rules and the subscribe /
+outcome race quickly; the same rules are checked end to end through gunicorn in test_routing.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+from zeebe_affinity_sync.errors import ConfigurationError
+from zeebe_affinity_sync.hub.config import HubConfig
+from zeebe_affinity_sync.hub.core import HubCore
+from zeebe_affinity_sync.hub.held import HeldStore
+
+
+class Peer:
+    def __init__(self) -> None:
+        self.frames: List[Dict[str, Any]] = []
+        self.closed: Optional[Tuple[int, str]] = None
+        self.lock = threading.Lock()
+
+    def send(self, text: str) -> None:
+        if self.closed:
+            raise ConnectionError("closed")
+        with self.lock:
+            self.frames.append(json.loads(text))
+
+    def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+    def take(self) -> List[Dict[str, Any]]:
+        with self.lock:
+            frames, self.frames = self.frames, []
+        return frames
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def outcome(key: str, request_id: Optional[str] = None, frame_id: Optional[str] = None,
+            **variables: Any) -> str:
+    frame: Dict[str, Any] = {"type": "PROCESS_OUTCOME", "processInstanceKey": key,
+                             "variables": variables}
+    if request_id:
+        frame["requestId"] = request_id
+    if frame_id:
+        frame["id"] = frame_id
+    return json.dumps(frame)
+
+
+@pytest.fixture
+def core():
+    return HubCore(HubConfig(max_subscriptions=3, max_protocol_errors=2, max_held=2))
+
+
+def test_targeted_routing_and_one_copy_per_connection(core):
+    a, b, w = Peer(), Peer(), Peer()
+    ca, cb, cw = core.open(a), core.open(b), core.open(w)
+    core.receive(ca, json.dumps({"type": "SUBSCRIBE", "keys": ["r1", "100"]}))
+    core.receive(cb, json.dumps({"type": "SUBSCRIBE", "keys": ["r2"]}))
+    core.receive(cw, outcome("100", "r1", "f1", x=1))
+    assert a.take() == [{"type": "PROCESS_OUTCOME", "processInstanceKey": "100",
+                         "requestId": "r1", "variables": {"x": 1}}]
+    assert b.take() == []
+    assert w.take() == [{"type": "ACK", "id": "f1", "status": "delivered"}]
+
+
+def test_broadcast_to_registered_clients_until_they_subscribe(core):
+    seed, w = Peer(), Peer()
+    cs, cw = core.open(seed), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(cw, outcome("1"))
+    assert [f["processInstanceKey"] for f in seed.take()] == ["1"]
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["mine"]}))
+    core.receive(cw, outcome("2"))
+    assert seed.take() == []  # a subscriber is no seed client any more
+
+
+def test_broadcast_off():
+    core = HubCore(HubConfig(broadcast=False))
+    seed, w = Peer(), Peer()
+    cs, cw = core.open(seed), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(cw, outcome("1"))
+    assert seed.take() == []
+
+
+def test_held_until_subscribe_then_consumed_under_every_key(core):
+    w, a, b = Peer(), Peer(), Peer()
+    cw, ca, cb = core.open(w), core.open(a), core.open(b)
+    core.receive(cw, outcome("100", "r1", "f1"))
+    assert w.take() == [{"type": "ACK", "id": "f1", "status": "held"}]
+    core.receive(ca, json.dumps({"type": "SUBSCRIBE", "keys": ["100"], "id": "s"}))
+    frames = a.take()
+    assert [f["type"] for f in frames] == ["PROCESS_OUTCOME", "ACK"]
+    core.receive(cb, json.dumps({"type": "SUBSCRIBE", "keys": ["r1"], "id": "s"}))
+    assert b.take() == [{"type": "ACK", "id": "s"}]
+
+
+def test_full_store_refuses_with_error(core):
+    w = Peer()
+    cw = core.open(w)
+    for i in range(3):
+        core.receive(cw, outcome(str(i), frame_id=f"f{i}"))
+    frames = w.take()
+    assert [f.get("status") for f in frames[:2]] == ["held", "held"]
+    assert frames[2]["type"] == "ERROR" and frames[2]["code"] == "hub-full"
+    assert core.stats()["dropped"] == 1
+
+
+def test_subscription_limit(core):
+    p = Peer()
+    c = core.open(p)
+    core.receive(c, json.dumps({"type": "SUBSCRIBE", "keys": ["a", "b", "c", "d"], "id": "x"}))
+    assert p.take()[0]["code"] == "too-many-subscriptions"
+    assert core.stats()["subscriptions"] == 0
+
+
+def test_bad_frames_then_close(core):
+    p = Peer()
+    c = core.open(p)
+    core.receive(c, "nope")
+    assert p.closed is None
+    core.receive(c, '{"type": "WHAT"}')
+    assert [f["code"] for f in p.take()] == ["bad-json", "unknown-type"]
+    assert p.closed is not None and p.closed[0] == 1008
+
+
+def test_close_forgets_everything(core):
+    p = Peer()
+    c = core.open(p)
+    core.receive(c, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(c, json.dumps({"type": "SUBSCRIBE", "keys": ["a", "b"]}))
+    core.close(c)
+    core.close(c)  # idempotent
+    stats = core.stats()
+    assert stats["connections"]["total"] == 0
+    assert stats["subscriptions"] == 0 and stats["subscribedKeys"] == 0
+
+
+def test_failed_delivery_is_held_again(core):
+    gone, w, later = Peer(), Peer(), Peer()
+    cg, cw, cl = core.open(gone), core.open(w), core.open(later)
+    core.receive(cg, json.dumps({"type": "SUBSCRIBE", "keys": ["k"]}))
+    gone.closed = (1006, "vanished")
+    core.receive(cw, outcome("1", "k", "f"))
+    assert w.take()[0]["status"] == "held"
+    core.receive(cl, json.dumps({"type": "SUBSCRIBE", "keys": ["k"]}))
+    assert [f["requestId"] for f in later.take()] == ["k"]
+
+
+def test_subscribe_racing_outcomes_delivers_each_exactly_once():
+    core = HubCore(HubConfig())
+    n = 400
+    subscriber, worker = Peer(), Peer()
+    cs, cw = core.open(subscriber), core.open(worker)
+    start = threading.Barrier(2)
+
+    def subscribe() -> None:
+        start.wait()
+        for i in range(n):
+            core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": [f"r{i}"]}))
+
+    def send() -> None:
+        start.wait()
+        for i in range(n):
+            core.receive(cw, outcome(str(i), f"r{i}", str(i)))
+
+    threads = [threading.Thread(target=subscribe), threading.Thread(target=send)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = sorted(f["requestId"] for f in subscriber.take())
+    assert got == sorted(f"r{i}" for i in range(n))
+    assert core.stats()["held"] == 0
+
+
+def test_held_store_ttl_and_bounds():
+    clock = Clock()
+    store = HeldStore(ttl=10, max_count=10, max_bytes=20, clock=clock)
+    assert store.put(["a", "b"], "x" * 8)
+    assert store.put(["c"], "y" * 8)
+    assert not store.put(["d"], "z" * 8)  # 24 > 20 bytes
+    clock.now += 11
+    assert store.expire() == 2 and store.expired == 2
+    assert len(store) == 0 and store.bytes == 0
+    assert store.put(["a"], "1") and store.put(["a"], "2")
+    assert store.take(["a", "zzz"]) == ["1", "2"]
+    assert store.take(["a"]) == []
+
+
+def test_held_store_take_skips_expired_entries_not_yet_swept():
+    clock = Clock()
+    store = HeldStore(ttl=1, max_count=10, max_bytes=100, clock=clock)
+    store.put(["k"], "old")
+    clock.now += 2
+    assert store.take(["k"]) == []
+    assert store.expired == 1
+
+
+@pytest.mark.parametrize("kwargs", [{"outcome_ttl": 0}, {"max_held": 0}, {"ping_interval": -1},
+                                    {"redis_url": "http://x"}, {"max_frame_bytes": "big"}])
+def test_bad_settings_are_refused(kwargs):
+    with pytest.raises(ConfigurationError):
+        HubConfig(**kwargs)
+
+
+def test_config_from_env():
+    config = HubConfig.from_env({"ZEEBE_AFFINITY_TOKEN": "a, b,a", "ZEEBE_AFFINITY_BROADCAST": "0",
+                                 "ZEEBE_AFFINITY_OUTCOME_TTL": "5"})
+    assert config.tokens == ("a", "b") and config.broadcast is False and config.outcome_ttl == 5.0
+    with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_OUTCOME_TTL"):
+        HubConfig.from_env({"ZEEBE_AFFINITY_OUTCOME_TTL": "soon"})

@@ -1,0 +1,105 @@
+"""Scale-out: hubs joined by a real redis-server deliver across each other, exactly once."""
+from __future__ import annotations
+
+import threading
+from typing import Dict, Iterator, List, Tuple
+
+import pytest
+import redis
+
+from tests.hub.conftest import Client, unique
+from tests.support.net import wait_until
+from zeebe_affinity_sync.hub.runner import HubProcess
+
+
+@pytest.fixture(scope="module")
+def hub_pair(redis_server) -> Iterator[Tuple[HubProcess, HubProcess]]:
+    """Hub A runs two gunicorn workers; hub B one. All three processes share one Redis."""
+    args = ("--stats-interval", "0")
+    with HubProcess(redis_url=redis_server.url, workers=2, threads=32, extra_args=args) as a, \
+            HubProcess(redis_url=redis_server.url, threads=32, extra_args=args) as b:
+        yield a, b
+
+
+def test_outcome_handed_to_a_reaches_subscriber_on_b(hub_pair, connect):
+    a, b = hub_pair
+    owner, worker = connect(b), connect(a)
+    assert owner.hello["scaleOut"] is True
+    key = unique("x")
+    owner.subscribe(key)
+    worker.outcome("2251799813700001", {"via": "redis"}, request_id=key, frame_id="r1")
+    ack = worker.recv()
+    assert ack["type"] == "ACK" and ack["status"] in ("published", "delivered")
+    got = owner.recv()
+    assert got["requestId"] == key and got["variables"] == {"via": "redis"}
+    assert owner.fence() == []
+
+
+def test_outcome_held_in_redis_is_consumed_once(hub_pair, connect):
+    a, b = hub_pair
+    worker = connect(a)
+    key = unique("held")
+    worker.outcome("2251799813700002", {"n": 1}, request_id=key, frame_id="r2")
+    assert worker.recv()["status"] == "published"
+    first = connect(b).subscribe(key)
+    assert [f["variables"] for f in first] == [{"n": 1}]
+    assert connect(a).subscribe(key) == []
+    assert connect(b).subscribe("2251799813700002") == []
+
+
+def test_racing_subscriptions_get_each_outcome_exactly_once(hub_pair, connect, redis_server):
+    """Subscriptions on B race the outcomes sent to A: held, claimed or live, never twice."""
+    a, b = hub_pair
+    n = 150
+    keys = [unique("race") for _ in range(n)]
+    owners = [connect(b) for _ in range(3)]
+    worker = connect(a)
+    received: Dict[str, int] = {}
+    lock = threading.Lock()
+
+    def subscribe_all(owner: Client, mine: List[str]) -> None:
+        for key in mine:
+            owner.send({"type": "SUBSCRIBE", "keys": [key]})
+
+    subscribers = [threading.Thread(target=subscribe_all, args=(o, keys[i::3]))
+                   for i, o in enumerate(owners)]
+    for t in subscribers:
+        t.start()
+    for i, key in enumerate(keys):
+        worker.outcome(str(i), {"i": i}, request_id=key, frame_id=str(i))
+    for t in subscribers:
+        t.join()
+    acks = [worker.recv() for _ in range(n)]
+    assert all(f["type"] == "ACK" for f in acks)
+
+    def drain(owner: Client, count: int) -> None:
+        for _ in range(count):
+            frame = owner.recv()
+            with lock:
+                received[frame["requestId"]] = received.get(frame["requestId"], 0) + 1
+
+    readers = [threading.Thread(target=drain, args=(o, len(keys[i::3])))
+               for i, o in enumerate(owners)]
+    for t in readers:
+        t.start()
+    for t in readers:
+        t.join()
+    assert sorted(received) == sorted(keys)
+    assert set(received.values()) == {1}
+    for owner in owners:
+        assert owner.fence() == []  # and no late duplicate is queued behind
+    leftover = redis.Redis.from_url(redis_server.url).keys("zeebe-affinity:hub:out:*")
+    assert leftover == []
+
+
+def test_hub_restart_keeps_outcomes_held_in_redis(redis_server, connect):
+    with HubProcess(redis_url=redis_server.url, threads=8,
+                    extra_args=("--stats-interval", "0")) as hub:
+        worker = connect(hub)
+        key = unique("restart")
+        worker.outcome("3", {"kept": True}, request_id=key, frame_id="k")
+        assert worker.recv()["status"] == "published"
+        worker.close()
+        hub.restart()
+        handed = connect(hub).subscribe(key)
+        assert [f["variables"] for f in handed] == [{"kept": True}]
