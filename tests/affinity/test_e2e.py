@@ -32,6 +32,12 @@ def test_100_threads_1000_requests_each_get_their_own_outcome(flavour: Flavour) 
             future.result()
     assert client.pending_count == 0
     assert client.watched_key_count == 0
+    if flavour.name == "hub":  # and the hub forgets every subscription of the run
+        import requests
+
+        hub = flavour.hub
+        wait_until(lambda: requests.get(hub.http_url + "/stats", timeout=5).json()["subscriptions"] == 0,
+                   timeout=10)
 
 
 def test_relay_task_first_outcome_exists_before_the_instance_is_even_returned(
@@ -82,9 +88,10 @@ def test_chat_loop_over_rounds_with_a_timed_out_round(flavour: Flavour, gates: G
     assert client.pending_count == 0  # the timed-out wait is gone
     # the next round is published while the slow one still runs: its message waits in the
     # buffer, and the slow round's late outcome must not answer it
-    later = ThreadPoolExecutor(max_workers=1).submit(say, "two")
-    gates.open(slow)
-    assert later.result(timeout=60).variables["answer"] == "you said two"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        later = pool.submit(say, "two")
+        gates.open(slow)
+        assert later.result(timeout=60).variables["answer"] == "you said two"
     assert say("three").variables["answer"] == "you said three"
     # the late outcome of the timed-out round can still be collected, from another replica
     other = flavour.make_client()
@@ -168,9 +175,10 @@ def test_timeout_then_collect_later_from_another_replica(flavour: Flavour, gates
     assert isinstance(key, int)
     assert client.pending_count == 0 and client.watched_key_count == 0
     replica = flavour.make_client()
-    collector = ThreadPoolExecutor(max_workers=1).submit(replica.get_outcome, key, 30)
-    gates.open(name)
-    collected = collector.result(timeout=60)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        collector = pool.submit(replica.get_outcome, key, 30)
+        gates.open(name)
+        collected = collector.result(timeout=60)
     assert collected.process_instance_key == key
     assert collected.variables == {"gate": name, "passed": name}
     # once it has arrived it can be collected again (kept for the collect TTL)
@@ -178,6 +186,31 @@ def test_timeout_then_collect_later_from_another_replica(flavour: Flavour, gates
     with pytest.raises(AffinityTimeout):
         replica.get_outcome(1, timeout=0.2)
     assert replica.pending_count == 0 and replica.watched_key_count == 0
+
+
+def test_collect_with_zero_timeout_returns_an_outcome_already_kept(
+    flavour: Flavour, gates: Gates, engine: Any
+) -> None:
+    name = unique("kept")
+    with pytest.raises(AffinityTimeout) as info:
+        flavour.client.create_process_instance_with_affinity(flavour.pid("gated"), {"gate": name}, timeout=0.3)
+    key = info.value.process_instance_key
+    assert isinstance(key, int)
+    gates.open(name)
+    wait_until(lambda: (engine.process_instance(key) or {}).get("state") == "COMPLETED", timeout=30)
+    poller = flavour.make_client()  # a replica that never saw this request
+    found: List[ProcessOutcome] = []
+
+    def poll() -> bool:  # what a "202 Accepted, poll this URL" endpoint does
+        try:
+            found.append(poller.get_outcome(key, timeout=0))
+        except AffinityTimeout:
+            return False  # the requester may still be handing it back: poll again
+        return True
+
+    wait_until(poll, timeout=30, interval=0.05)
+    assert found[0].variables == {"gate": name, "passed": name}
+    assert poller.pending_count == 0
 
 
 def test_callback_style_gets_outcome_or_timeout_error(flavour: Flavour, gates: Gates) -> None:
@@ -208,3 +241,21 @@ def test_callback_style_gets_outcome_or_timeout_error(flavour: Flavour, gates: G
     assert errors[0].process_instance_key == started.process_instance_key  # type: ignore[union-attr]
     assert client.pending_count == 0
     gates.open(stuck)  # let the instance finish
+
+
+def test_outcome_of_a_requester_that_went_away_is_collected_elsewhere(
+    flavour: Flavour, gates: Gates, engine: Any
+) -> None:
+    requester = flavour.make_client()
+    name = unique("gone")
+    started = requester.create_process_instance_with_affinity(
+        flavour.pid("gated"), {"gate": name}, cb=lambda outcome: None
+    )
+    assert gates.reached(name)
+    requester.close()  # the web process died with the request in flight
+    gates.open(name)
+    key = started.process_instance_key
+    # completed = handed over: kept by the hub / stored in Redis, as nobody listened for it
+    wait_until(lambda: (engine.process_instance(key) or {}).get("state") == "COMPLETED", timeout=30)
+    replica = flavour.make_client()
+    assert replica.get_outcome(key, timeout=30).variables == {"gate": name, "passed": name}

@@ -21,11 +21,15 @@ def deploy_variant(engine: Any, suffix: str, relay_type: str) -> None:
         client.deploy_resource(*[variant(p, suffix, relay_type) for p in BPMN_FILES])
 
 
-def test_hub_restarted_during_load_answers_every_request(engine: Any, helper_workers: None) -> None:
+def test_hub_restarted_during_load_answers_every_request(
+    engine: Any, helper_workers: None, redis_server: RedisServer
+) -> None:
+    """The hub keeps what it holds in Redis (as deployed for restarts without loss): an outcome
+    it acknowledged as held just before it went down is still handed over after the restart."""
     from zeebe_affinity_sync.hub.runner import HubProcess
 
     deploy_variant(engine, "-restart", "publish-outcome-restart")
-    with HubProcess(token=TOKEN) as hub:
+    with HubProcess(token=TOKEN, redis_url=redis_server.url.replace("/0", "/3")) as hub:
         options = dict(reconnect_initial=0.05, reconnect_max=0.5)
         service = ZBAffinityClient(engine.address, hub.url, TOKEN, 10.0, **options)
         client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0, **options)
@@ -97,6 +101,33 @@ def test_redis_restarted_with_requests_in_flight(
     finally:
         client.close()
         service.close()
+
+
+def test_relay_job_fails_when_the_hub_is_gone_and_nothing_is_completed(
+    engine: Any, helper_workers: None
+) -> None:
+    """No ACK, no completion: the job is failed with a clear message, retried, and becomes an
+    incident when its retries run out (as in the seed)."""
+    from zeebe_affinity_sync.hub.runner import HubProcess
+
+    deploy_variant(engine, "-down", "publish-outcome-down")
+    with HubProcess(token=TOKEN) as hub:
+        service = ZBAffinityClient(engine.address, hub.url, TOKEN, 10.0, ack_timeout=0.3)
+        try:
+            service.create_affinity_worker("publish-outcome-down", retry_backoff=0.0)
+            hub.stop()
+            with ZeebeClient(engine.address) as plain:
+                key = plain.create_process_instance("relay-first-down", {"n": 1}).process_instance_key
+
+            def incident() -> Any:
+                return next((i for i in engine.incidents() if i["process_instance_key"] == key), None)
+
+            wait_until(lambda: incident() is not None, timeout=60)
+            message = incident()["error_message"]
+            assert "not handed over" in message and hub.url in message
+            assert engine.process_instance(key)["state"] == "ACTIVE"  # the job was never completed
+        finally:
+            service.close()
 
 
 def test_hub_down_at_start_up_is_a_clear_error(engine: Any) -> None:

@@ -163,3 +163,16 @@ def test_outcome_from_frame_strips_reserved_variables() -> None:
     assert result == ProcessOutcome(12, {"a": 1}, "error", "x")
     assert result.failed
     assert strip_reserved(None) == {}
+
+
+def test_deadline_watcher_does_not_keep_answered_waiters() -> None:
+    import time
+
+    registry = WaiterRegistry(5000)
+    watcher = DeadlineWatcher(lambda w: None, name="test-compact")  # never started: no expiry
+    far = time.monotonic() + 3600
+    for i in range(3000):
+        waiter = registry.register([f"k{i}"], deadline=far)
+        watcher.watch(waiter)
+        registry.deliver(outcome(i), [f"k{i}"])
+    assert watcher.watched_count < 1100  # answered waiters were dropped, not kept for an hour

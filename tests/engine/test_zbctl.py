@@ -54,10 +54,10 @@ class Engine:
     def zbctl_json(self, *args: str) -> dict:
         return json.loads(self.zbctl(*args).stdout)
 
-    def worker(self, job_type: str, handler: str) -> subprocess.Popen:
+    def worker(self, job_type: str, handler: str, *flags: str) -> subprocess.Popen:
         assert ZBCTL is not None
         return subprocess.Popen([ZBCTL, "--insecure", "--address", f"127.0.0.1:{self.port}", "create", "worker",
-                                 job_type, "--handler", handler], stdout=subprocess.PIPE,
+                                 job_type, "--handler", handler, *flags], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
 
 
@@ -127,11 +127,12 @@ def test_deploy_create_activate_complete_fail(engine, resources):
     assert retried["key"] == second["key"] and retried["retries"] == 1
 
 
-def test_workers_with_handlers_and_create_with_result(engine, resources):
+@pytest.mark.parametrize("flags", [(), ("--streamEnabled",)], ids=["polling", "streaming"])
+def test_workers_with_handlers_and_create_with_result(engine, resources, flags):
     engine.zbctl("deploy", "resource", str(resources / "zb-worker.bpmn"))
     workers: List[subprocess.Popen] = [
-        engine.worker("zbw-transform", "cat"),
-        engine.worker("zbw-publish", str(resources / "handler.py")),
+        engine.worker("zbw-transform", "cat", *flags),
+        engine.worker("zbw-publish", str(resources / "handler.py"), *flags),
     ]
     try:
         result = engine.zbctl_json("create", "instance", "zb-worker", "--withResult", "--variables",

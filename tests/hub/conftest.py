@@ -47,6 +47,12 @@ class Client:
                 return before
             before.append(frame)
 
+    def register(self, kind: str = "REGISTER_CLIENT") -> None:
+        """REGISTER_CLIENT / REGISTER_WORKER, waiting for the hub's ACK (so it is in effect)."""
+        frame_id = unique("reg")
+        self.send({"type": kind, "id": frame_id})
+        assert self.recv() == {"type": "ACK", "id": frame_id}
+
     def fence(self) -> List[Dict[str, Any]]:
         """Everything the hub queued for us so far (frames sent before a fresh ACK)."""
         key = unique("fence")

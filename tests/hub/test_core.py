@@ -221,3 +221,20 @@ def test_config_from_env():
     assert config.tokens == ("a", "b") and config.broadcast is False and config.outcome_ttl == 5.0
     with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_OUTCOME_TTL"):
         HubConfig.from_env({"ZEEBE_AFFINITY_OUTCOME_TTL": "soon"})
+
+
+def test_encode_ack_matches_the_builder():
+    from zeebe_affinity_sync import protocol
+
+    for frame_id, status in (("w-1", "delivered"), ('quo"te\n', None), ("ünï", "held")):
+        expected = protocol.ack(frame_id, status=status) if status else protocol.ack(frame_id)
+        assert json.loads(protocol.encode_ack(frame_id, status)) == expected
+
+
+def test_capacity_warning_when_sockets_near_the_thread_count(caplog):
+    core = HubCore(HubConfig(threads=4))
+    conns = [core.open(Peer()) for _ in range(2)]
+    assert "gunicorn threads" in caplog.text
+    assert core.stats()["threadCapacity"] == 4
+    for conn in conns:
+        core.close(conn)

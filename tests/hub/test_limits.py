@@ -53,6 +53,8 @@ def test_oversize_frame_closes_with_1009(main_hub, connect):
     client.send({"type": "PROCESS_OUTCOME", "processInstanceKey": "1",
                  "variables": {"blob": "x" * 70_000}})
     assert _close_code(client.ws) == 1009
+    client.close()
+    wait_until(lambda: main_hub.stats()["connections"]["total"] == 0, timeout=20)
 
 
 def test_malformed_json_gets_an_error_frame(main_hub, connect):
@@ -74,9 +76,10 @@ def test_unknown_type_gets_an_error_frame(main_hub, connect):
 
 def test_invalid_outcome_gets_an_error_frame(main_hub, connect):
     client = connect(main_hub)
-    client.send({"type": "PROCESS_OUTCOME", "variables": {}})
+    client.send({"type": "PROCESS_OUTCOME", "variables": {}, "id": "w-1"})
     error = client.recv()
     assert error["code"] == "bad-frame" and "processInstanceKey" in error["message"]
+    assert error["id"] == "w-1"  # so the worker knows which outcome was refused
 
 
 def test_repeated_abuse_closes_with_1008(main_hub, connect):
@@ -86,6 +89,8 @@ def test_repeated_abuse_closes_with_1008(main_hub, connect):
     codes = [client.recv()["code"] for _ in range(4)]
     assert codes == ["bad-frame"] * 4
     assert _close_code(client.ws) == 1008
+    client.close()
+    wait_until(lambda: main_hub.stats()["connections"]["total"] == 0, timeout=20)
 
 
 def test_dead_peer_is_reaped_with_its_subscriptions(tiny_hub):
@@ -127,8 +132,8 @@ def test_full_held_store_refuses_with_an_error(tiny_hub, connect):
 
 def test_no_broadcast_hub_sends_seed_clients_nothing(tiny_hub, connect):
     seed, worker = connect(tiny_hub), connect(tiny_hub)
-    seed.send({"type": "REGISTER_CLIENT"})
-    worker.send({"type": "REGISTER_WORKER"})
+    seed.register()
+    worker.register("REGISTER_WORKER")
     key = unique("nb")
     owner = connect(tiny_hub)
     owner.subscribe(key)

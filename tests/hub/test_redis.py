@@ -103,3 +103,37 @@ def test_hub_restart_keeps_outcomes_held_in_redis(redis_server, connect):
         hub.restart()
         handed = connect(hub).subscribe(key)
         assert [f["variables"] for f in handed] == [{"kept": True}]
+
+
+def test_redis_outage_falls_back_to_local_holding(fresh_redis, connect):
+    with HubProcess(redis_url=fresh_redis.url, threads=8,
+                    extra_args=("--stats-interval", "0")) as hub:
+        worker = connect(hub)
+        fresh_redis.stop()
+        key = unique("down")
+        worker.outcome("4", {"local": True}, request_id=key, frame_id="d1")
+        assert worker.recv()["status"] == "held"  # Redis is gone: kept in this hub instead
+        assert [f["variables"] for f in connect(hub).subscribe(key)] == [{"local": True}]
+        fresh_redis.start()
+        wait_until(lambda: hub.stats()["redisConnected"], timeout=30)
+        back = unique("back")
+        worker.outcome("5", {"back": True}, request_id=back, frame_id="d2")
+        assert worker.recv()["status"] == "published"  # Redis is used again
+        assert [f["variables"] for f in connect(hub).subscribe(back)] == [{"back": True}]
+
+
+def test_seed_client_on_one_hub_gets_outcomes_routed_on_another(hub_pair, connect):
+    a, b = hub_pair
+    seed = connect(a)
+    seed.register()
+    wait_until(lambda: b.stats()["remoteSeedClients"], timeout=20)
+    owner, worker = connect(b), connect(b)
+    key = unique("seed")
+    owner.subscribe(key)
+    worker.outcome("2251799813700009", {"to": "all"}, request_id=key, frame_id="sd")
+    assert worker.recv()["status"] == "delivered"
+    assert owner.recv()["variables"] == {"to": "all"}
+    copy = seed.recv()
+    while copy["processInstanceKey"] != "2251799813700009":  # copies of other tests' outcomes
+        copy = seed.recv()
+    assert copy["requestId"] == key

@@ -21,7 +21,7 @@ def test_outcome_goes_only_to_its_subscriber(main_hub, connect):
     request_id, other_key = unique("req"), unique("req")
     assert owner.subscribe(request_id) == []
     assert other.subscribe(other_key) == []
-    worker.send({"type": "REGISTER_WORKER"})
+    worker.register("REGISTER_WORKER")
     worker.outcome("2251799813685249", {"answer": 42}, request_id=request_id, frame_id="o1")
 
     assert worker.recv() == {"type": "ACK", "id": "o1", "status": "delivered"}
@@ -47,11 +47,11 @@ def test_instance_key_is_a_routing_key_and_each_connection_gets_one_copy(main_hu
 
 def test_seed_client_gets_the_broadcast(main_hub, connect):
     seed, subscriber, worker = connect(main_hub), connect(main_hub), connect(main_hub)
-    seed.send({"type": "REGISTER_CLIENT"})
-    subscriber.send({"type": "REGISTER_CLIENT"})
+    seed.register()
+    subscriber.register()
     key = unique("req")
     subscriber.subscribe(key)
-    worker.send({"type": "REGISTER_WORKER"})
+    worker.register("REGISTER_WORKER")
     worker.outcome("2251799813690002", {"seed": True}, request_id=key, frame_id="o3")
     assert worker.recv()["status"] == "delivered"
     assert subscriber.recv()["variables"] == {"seed": True}
@@ -63,8 +63,8 @@ def test_seed_client_gets_the_broadcast(main_hub, connect):
 
 def test_seed_frames_without_id_are_relayed_without_ack(main_hub, connect):
     seed, worker = connect(main_hub), connect(main_hub)
-    seed.send({"type": "REGISTER_CLIENT"})
-    worker.send({"type": "REGISTER_WORKER"})
+    seed.register()
+    worker.register("REGISTER_WORKER")
     worker.send_text('{"type":"PROCESS_OUTCOME","processInstanceKey":"777","variables":{"v":1}}')
     assert seed.recv() == {"type": "PROCESS_OUTCOME", "processInstanceKey": "777", "variables": {"v": 1}}
     assert worker.fence() == []  # no ACK was asked for, none came

@@ -1,7 +1,6 @@
 """``zeebe-affinity demo`` as a real process: a full run, and Ctrl-C in the middle of one."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess

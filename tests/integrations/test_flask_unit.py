@@ -285,3 +285,23 @@ def test_a_forked_process_gets_its_own_client():
     os.waitpid(pid, 0)
     assert answer == b"1"
     assert holder.get() is parent_client
+
+
+def test_decorators_work_in_blueprints_of_any_app(fake):
+    from flask import Blueprint
+
+    affinity = ZeebeAffinity(client_factory=lambda settings: fake)
+    shop = Blueprint("shop", __name__, url_prefix="/shop")
+
+    @shop.post("/orders")
+    @affinity.process("order-process")
+    def order():
+        return {"n": 1}
+
+    app = Flask(__name__)
+    affinity.init_app(app)
+    app.register_blueprint(shop)
+    response = app.test_client().post("/shop/orders")
+    assert response.status_code == 200
+    assert response.get_json()["echo"] == {"n": 1}
+    assert fake.calls[0][2]["timeout"] == 30.0  # the configured default

@@ -34,6 +34,7 @@ from ..errors import (
 )
 from ..zeebe.client import ZeebeClient, encode_variables
 from ..zeebe.types import Job, ProcessInstance, PublishedMessage
+from ..zeebe.worker import JobWorker
 from .outcome import ProcessOutcome, strip_reserved
 from .waiters import DeadlineWatcher, Waiter, WaiterRegistry
 
@@ -109,7 +110,7 @@ class _ProcessState:
         self.lock = threading.Lock()  # guards executor and watcher creation
         self.executor: Optional[ThreadPoolExecutor] = None  # created on the first callback
         self.watcher: Optional[DeadlineWatcher] = None  # created on the first cb= call
-        self.workers: List[Any] = []  # relay workers started by this process; under lock
+        self.workers: List[JobWorker] = []  # relay workers started by this process; under lock
 
 
 class AffinityClientBase(ZeebeClient):
@@ -274,7 +275,9 @@ class AffinityClientBase(ZeebeClient):
             strategy: Override the client's strategy for this call.
 
         Returns:
-            The :class:`ProcessOutcome` (or, with ``cb``, the :class:`ProcessInstance`).
+            The :class:`ProcessOutcome`. With ``cb``: the :class:`ProcessInstance` (with
+            ``strategy="with_result"`` and ``cb``: a ``concurrent.futures.Future``, as no
+            instance key is known before the process ends).
 
         Raises:
             TypeError: ``variables`` is not a JSON-serialisable dict.
@@ -380,7 +383,11 @@ class AffinityClientBase(ZeebeClient):
         """Collect the outcome of an instance whose request timed out (from any replica).
 
         The outcome may already have arrived (it is kept for a while by the hub / Redis and by
-        this process) or may still come; this waits up to ``timeout`` seconds for it.
+        this process) or may still come; this waits up to ``timeout`` seconds for it. With
+        ``timeout=0`` it only looks at what is kept, which still takes one round trip to the hub
+        / Redis (bounded by ``ack_timeout``, like connecting at first use). With the hub, an
+        outcome kept there is handed to the first replica that collects it; that replica keeps it
+        too (``collect_ttl``), so collecting it again there returns it again.
 
         Raises:
             AffinityTimeout: Nothing within ``timeout`` (default ``affinity_timeout``).
@@ -396,7 +403,8 @@ class AffinityClientBase(ZeebeClient):
         kept = state.registry.take_late(key)
         if kept is not None:
             return _result(kept)
-        state, transport = self._ready_transport(max(wait, 0.001))
+        # even timeout=0 ("only what is kept now") needs the connection and one round trip
+        state, transport = self._ready_transport(max(wait, self.ack_timeout))
         waiter = self._begin(state, transport, (key,), deadline, None, None, collect=True)
         waiter.process_instance_key = process_instance_key
         kept = state.registry.take_late(key)  # arrived between the first look and register()
@@ -407,7 +415,7 @@ class AffinityClientBase(ZeebeClient):
 
     # ------------------------------------------------------------------ the relay worker
 
-    def create_affinity_worker(self, task_type: str = defaults.AFFINITY_TASK_TYPE, **worker_options: Any) -> Any:
+    def create_affinity_worker(self, task_type: str = defaults.AFFINITY_TASK_TYPE, **worker_options: Any) -> JobWorker:
         """Start a worker that relays each job's variables to the waiting request.
 
         The handler sends the outcome the moment the job arrives, routed by the job's
@@ -430,8 +438,6 @@ class AffinityClientBase(ZeebeClient):
         Raises:
             AffinityUnavailable: The hub / Redis cannot be reached within ``affinity_timeout``.
         """
-        from ..zeebe.worker import JobWorker
-
         task_options = {
             k: worker_options.pop(k)
             for k in ("timeout", "fetch_variables", "max_jobs_to_activate", "retry_backoff")
@@ -487,8 +493,11 @@ class AffinityClientBase(ZeebeClient):
             keys, callback=cb, on_error=on_error, deadline=deadline if cb is not None else None,
             keep=collect,
         )
+        # a collecting wait looks at what is already kept even with timeout=0: that takes one
+        # confirmed round trip, bounded like a hand-over (ack_timeout)
+        confirm = max(deadline - time.monotonic(), self.ack_timeout if collect else 0.0)
         try:
-            stored = transport.watch(keys, collect=collect, timeout=max(0.0, deadline - time.monotonic()))
+            stored = transport.watch(keys, collect=collect, timeout=confirm)
         except BaseException:
             self._abandon(state, transport, waiter)
             raise

@@ -50,8 +50,13 @@ class _HubTransport(Transport):
         return self.connection.wait_connected(timeout)
 
     def watch(self, keys: Sequence[str], *, collect: bool = False, timeout: float = 0.0) -> Optional[Dict[str, Any]]:
-        # No confirmation round trip: the hub handles one connection's frames in order and holds
-        # outcomes that arrive before any subscription, handing them to the first subscriber.
+        if collect:
+            # get_outcome: wait until what the hub holds for the keys is here (one round trip)
+            self.connection.subscribe_confirmed(keys, timeout)
+            return None
+        # No confirmation round trip for a new request: the hub handles one connection's frames
+        # in order and holds outcomes that arrive before any subscription, handing them to the
+        # first subscriber.
         self.connection.subscribe(keys)
         return None
 

@@ -5,7 +5,7 @@ Two daemon threads per connection:
 * the **reader** (``<name>-reader``) connects, reconnects with capped exponential backoff and
   jitter, reads frames and dispatches them (outcomes to ``on_outcome``, ACKs to the worker side
   waiting in :meth:`HubConnection.publish_outcome`);
-* the **writer** (``<name>-writer``) sends what request threads hand it through a queue
+* the **writer** (``<name>-writer``) sends what other threads hand it through a queue
   (:meth:`HubConnection.send` never blocks): it batches consecutive SUBSCRIBE frames into one,
   sends keepalive pings, and after each (re)connect re-subscribes every key the owner still waits
   for (``pending_keys()``). It asks ``is_pending(key)`` at send time, so a key that stopped being
@@ -13,10 +13,12 @@ Two daemon threads per connection:
 
 UNSUBSCRIBEs are not urgent (a stray outcome for a finished request is handed back for
 collection by the owner), so they do not wake the writer: they ride along with its next batch,
-or go out when enough have piled up or at the next keepalive. That keeps the writer asleep at the
-moment an outcome arrives, when the request thread it wakes needs the CPU. Relay workers send
-their outcomes themselves (:meth:`HubConnection.publish_outcome`); websocket-client serialises
-concurrent sends.
+or go out when enough have piled up, 50 ms after the last activity, or at once if the writer
+is idle. That keeps the writer asleep at the
+moment an outcome arrives, when the request thread it wakes needs the CPU. A request's SUBSCRIBE
+is sent by the request thread itself when the send lock is free and the socket writable (it
+never waits), else queued. Relay workers send their outcomes themselves
+(:meth:`HubConnection.publish_outcome`).
 
 Frames queued while disconnected are dropped: subscriptions are covered by the re-subscribe after
 the next connect, and an outcome frame is reported lost to its :meth:`publish_outcome` call, which
@@ -27,6 +29,7 @@ from __future__ import annotations
 import logging
 import queue
 import random
+import select
 import threading
 import time
 import uuid
@@ -45,6 +48,8 @@ logger = logging.getLogger(__name__)
 _KEYS_PER_FRAME = 500
 #: Frames the writer takes from its queue per batch.
 _BATCH = 256
+#: Seconds the writer waits after activity before sending the last UNSUBSCRIBEs of a burst.
+_LINGER = 0.05
 
 _STOP = object()
 _RESUBSCRIBE = object()
@@ -104,6 +109,7 @@ class HubConnection:
         self._is_pending = is_pending or (lambda key: True)
         self._unsub_lock = threading.Lock()
         self._unsub: List[str] = []  # keys to UNSUBSCRIBE with the next batch; under _unsub_lock
+        self._writer_idle = True  # the writer is in its long sleep (written by it, read racily)
         self._role = role
         self._connect_timeout = connect_timeout
         self._ping_interval = ping_interval
@@ -118,8 +124,10 @@ class HubConnection:
         self.refused = False  # the hub answered 401/403 on the last attempt; under _state_cond
         self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # any thread puts, writer gets
         self._ws_lock = threading.Lock()
+        # held while sending (writer batches, relay outcomes, direct subscribes): a request thread
+        # only ever try-acquires it, so it never waits behind another sender
+        self._send_lock = threading.Lock()
         self._ws: Optional[websocket.WebSocket] = None  # guarded by _ws_lock; set by the reader
-        self._generation = 0  # connects so far; guarded by _ws_lock
         self._acks_lock = threading.Lock()
         self._acks: Dict[str, _AckSlot] = {}  # frame id -> slot; guarded by _acks_lock
         self.last_error: Optional[str] = None  # why the last connect / connection failed
@@ -190,15 +198,63 @@ class HubConnection:
         self._queue.put(frame)
 
     def subscribe(self, keys: Iterable[Any]) -> None:
-        self._queue.put(protocol.subscribe(keys))
+        """Subscribe to ``keys`` (which the owner's ``pending_keys()`` already lists); never blocks.
+
+        Sent right here when nobody else is sending and the socket can take it at once (no
+        writer wake-up on a request's path); otherwise queued for the writer. While disconnected
+        nothing is sent: the re-subscribe after the next connect includes the keys.
+        """
+        frame = protocol.subscribe(keys)
+        if self._send_lock.acquire(blocking=False):
+            try:
+                with self._ws_lock:
+                    ws = self._ws
+                if ws is None:
+                    return  # covered by the re-subscribe queued at the next connect
+                if _writable(ws):
+                    try:
+                        ws.send(protocol.encode(frame))
+                    except Exception as exc:
+                        logger.debug("sending to affinity hub failed: %s", _describe(exc))
+                        ws.abort()  # the reader reconnects, then everything pending is re-subscribed
+                    return
+            finally:
+                self._send_lock.release()
+        self._queue.put(frame)
 
     def unsubscribe(self, keys: Iterable[Any]) -> None:
         """Queue keys to unsubscribe; sent with the writer's next batch (see the module doc)."""
         with self._unsub_lock:
             self._unsub.extend(str(k) for k in keys)
             full = len(self._unsub) >= _KEYS_PER_FRAME
-        if full:
-            self._queue.put(_FLUSH)
+        if full or self._writer_idle:
+            self._queue.put(_FLUSH)  # a full frame's worth, or nothing else would send it soon
+
+    def subscribe_confirmed(self, keys: Iterable[Any], timeout: float) -> bool:
+        """Subscribe, then wait until every outcome the hub held for ``keys`` has been received.
+
+        Two frames: the SUBSCRIBE (the hub hands held outcomes over while handling it) and a
+        second SUBSCRIBE of the same keys asking for an ACK. The hub handles one connection's
+        frames in order, so the ACK comes after the held outcomes, which the reader thread has
+        delivered by the time this returns True.
+
+        Returns:
+            False if no confirmation came within ``timeout`` seconds (e.g. disconnected).
+        """
+        keys = [str(k) for k in keys]
+        frame_id = uuid.uuid4().hex
+        slot = _AckSlot()
+        with self._acks_lock:
+            self._acks[frame_id] = slot
+        try:
+            self._queue.put(protocol.subscribe(keys))
+            self._queue.put(dict(protocol.subscribe(keys), id=frame_id))
+            slot.event.wait(timeout)
+            with self._acks_lock:
+                return slot.acked
+        finally:
+            with self._acks_lock:
+                self._acks.pop(frame_id, None)
 
     def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
         """Send an outcome and block until the hub ACKs it (delivered or safely held).
@@ -255,7 +311,8 @@ class HubConnection:
             self._drop([frame])
             return
         try:
-            ws.send(protocol.encode(frame))
+            with self._send_lock:
+                ws.send(protocol.encode(frame))
         except Exception as exc:
             logger.debug("sending an outcome to affinity hub failed: %s", _describe(exc))
             self._drop([frame])
@@ -303,7 +360,10 @@ class HubConnection:
             backoff = self._reconnect_initial
             with self._ws_lock:
                 self._ws = ws
-                self._generation += 1
+            if self._stopping.is_set():
+                # stop() ran while we were connecting; it may have missed this socket
+                ws.shutdown()
+                return
             self._queue.put(_RESUBSCRIBE)
             with self._state_cond:
                 self.refused = False
@@ -372,11 +432,16 @@ class HubConnection:
 
     def _write_loop(self) -> None:
         last_ping = time.monotonic()
+        busy = False
         while True:
+            # After activity, wake once more shortly after it ends, to send the UNSUBSCRIBEs of
+            # the last requests of a burst; when idle, sleep until the next keepalive.
+            self._writer_idle = not busy
             try:
-                item = self._queue.get(timeout=self._ping_interval)
+                item = self._queue.get(timeout=_LINGER if busy else self._ping_interval)
             except queue.Empty:
                 item = None
+            busy = item is not None
             batch: List[Any] = [] if item is None else [item]
             while len(batch) < _BATCH:
                 try:
@@ -395,12 +460,13 @@ class HubConnection:
                 continue
             sent = 0
             try:
-                for frame in frames:
-                    ws.send(protocol.encode(frame))
-                    sent += 1
-                if time.monotonic() - last_ping >= self._ping_interval:
-                    ws.ping()
-                    last_ping = time.monotonic()
+                with self._send_lock:
+                    for frame in frames:
+                        ws.send(protocol.encode(frame))
+                        sent += 1
+                    if time.monotonic() - last_ping >= self._ping_interval:
+                        ws.ping()
+                        last_ping = time.monotonic()
             except Exception as exc:
                 logger.debug("sending to affinity hub failed: %s", _describe(exc))
                 self._drop(frames[sent:])
@@ -422,7 +488,7 @@ class HubConnection:
                     frames.append(protocol.subscribe(keys[start:start + _KEYS_PER_FRAME]))
                 continue
             kind = item.get("type")
-            if kind == protocol.SUBSCRIBE:
+            if kind == protocol.SUBSCRIBE and "id" not in item:
                 keys = [k for k in item["keys"] if self._is_pending(k)]
                 if not keys:
                     continue
@@ -443,6 +509,21 @@ class HubConnection:
                     if slot is not None and not slot.acked:
                         slot.lost = True
                         slot.event.set()
+
+
+def _writable(ws: websocket.WebSocket) -> bool:
+    """Whether a small frame can be sent on ``ws`` without blocking."""
+    sock = ws.sock
+    if sock is None:
+        return False
+    try:
+        if hasattr(select, "poll"):
+            poller = select.poll()
+            poller.register(sock, select.POLLOUT)
+            return bool(poller.poll(0))
+        return bool(select.select([], [sock], [], 0)[1])
+    except (OSError, ValueError):
+        return False
 
 
 def _status(exc: BaseException) -> int:

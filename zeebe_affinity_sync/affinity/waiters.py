@@ -266,6 +266,9 @@ class WaiterRegistry:
             del self._late[key]
 
 
+_COMPACT_MIN = 1024
+
+
 class DeadlineWatcher:
     """One thread that expires callback-style waiters when their deadline passes.
 
@@ -281,6 +284,7 @@ class DeadlineWatcher:
         # (deadline, seq, waiter) min-heap; guarded by _cond, pushed by request threads
         self._heap: List[Tuple[float, int, Waiter]] = []
         self._seq = itertools.count()
+        self._compact_at = _COMPACT_MIN  # heap size that triggers dropping finished waiters
         self._stopping = False  # guarded by _cond
         self._thread: Optional[threading.Thread] = None
 
@@ -296,6 +300,11 @@ class DeadlineWatcher:
         if waiter.deadline is None:
             return
         with self._cond:
+            if len(self._heap) >= self._compact_at:
+                # waiters answered long before their deadline would pile up until it: drop them
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+                self._compact_at = max(_COMPACT_MIN, 2 * len(self._heap))
             heapq.heappush(self._heap, (waiter.deadline, next(self._seq), waiter))
             if self._heap[0][2] is waiter:
                 self._cond.notify()

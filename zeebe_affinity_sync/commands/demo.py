@@ -18,7 +18,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
+
+import flask  # noqa: F401  (the demo needs the "all" extra: the CLI prints an install hint)
 
 from .. import defaults
 

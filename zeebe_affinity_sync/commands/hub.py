@@ -60,7 +60,7 @@ def build_config(args: argparse.Namespace) -> Any:
     """The :class:`HubConfig` the arguments (and the environment) describe."""
     from ..hub.config import HubConfig, parse_tokens
 
-    overrides: Dict[str, Any] = {}
+    overrides: Dict[str, Any] = {"threads": args.threads}
     if args.token:
         overrides["tokens"] = parse_tokens(args.token)
     if args.redis:
@@ -112,8 +112,8 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = build_config(args)
         options = gunicorn_options(args)
+        config = build_config(args)
         if args.workers > 1 and not config.redis_url:
             raise ConfigurationError(
                 f"--workers {args.workers} needs --redis URL: without Redis each worker process "

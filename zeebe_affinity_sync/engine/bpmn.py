@@ -115,7 +115,6 @@ class _Parser:
         self.root = root
         self.problems: List[str] = []
         self.messages: Dict[str, model.MessageRef] = {}
-        self.message_has_key: Dict[str, bool] = {}
         self.errors: Dict[str, Optional[str]] = {}
 
     # ------------------------------------------------------------------ helpers
@@ -169,9 +168,7 @@ class _Parser:
             key = self.value(key_text, where) if key_text else None
         if name is None:
             name = Value("", "", None)
-            self.message_has_key[mid] = False
         self.messages[mid] = model.MessageRef(mid, name, key)
-        self.message_has_key[mid] = key is not None and bool(msg.get("name"))
 
     def parse_process(self, proc: XmlElement) -> Optional[model.Process]:
         pid = proc.get("id", "")

@@ -7,7 +7,6 @@ does), and evaluates them against a variable context at run time. Evaluation fai
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional
 
 from . import feel
@@ -76,7 +75,3 @@ def compile_value(text: str) -> Value:
 def type_name(value: Any) -> str:
     """Zeebe's upper-case name of a value's type, for incident messages ('BOOLEAN', 'NULL'...)."""
     return feel.feel_type_name(value).upper()
-
-
-def to_json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))

@@ -8,9 +8,10 @@ JSON happen outside it. Threads that wait (parked ActivateJobs, with-result call
 own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
 like any command.
 
-Job handling lives in :mod:`.jobs` and message correlation in :mod:`.messages` (mixins on the same
-lock and state); this module has the core: deploy, create, token flow, cancel, variables,
-incidents and the inspection API.
+Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in :mod:`.messages`, error events and
+incidents in :mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same
+lock and state); this module has the core: create, token flow, timers, call activities,
+cancel and variables.
 """
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults
 from . import model, rejections, state
-from .bpmn import BpmnParseError, checksum, parse_resource
+from .deployments import DeploymentsMixin
 from .expressions import ExpressionError, feel, type_name
+from .incidents import IncidentsMixin
+from .inspection import InspectionMixin
 from .jobs import JobsMixin
 from .messages import MessagesMixin
 from .scheduler import Scheduler
@@ -36,13 +39,11 @@ __all__ = ["Engine", "KEY_BASE"]
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
 KEY_BASE = 1 << 51
 
-_BPMN_SUFFIXES = (".bpmn", ".xml")
-
 
 _Failure = state.StepFailure
 
 
-class Engine(JobsMixin, MessagesMixin):
+class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, InspectionMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -98,94 +99,6 @@ class Engine(JobsMixin, MessagesMixin):
                 step(*args)
             except Exception:  # a bug in one step must not wedge the engine
                 logger.exception("engine step %s%r failed", getattr(step, "__name__", step), args)
-
-    # ------------------------------------------------------------------ deployments
-    def deploy(self, resources: Sequence[Tuple[str, bytes]]) -> Tuple[int, List[model.ProcessDefinition]]:
-        """Deploy BPMN resources atomically.
-
-        Returns:
-            The deployment key and one definition per executable process (existing ones for
-            duplicates).
-
-        Raises:
-            InvalidArgumentError: No resources, an unsupported resource type, or invalid BPMN.
-        """
-        if not resources:
-            raise rejections.invalid("CREATE", "Expected to deploy at least one resource, but none given")
-        problems: List[str] = []
-        parsed: List[Tuple[str, bytes, List[model.Process]]] = []
-        seen: Dict[str, str] = {}
-        for name, content in resources:
-            if not name.lower().endswith(_BPMN_SUFFIXES):
-                problems.append(f"'{name}': the embedded engine deploys BPMN only; name the resource "
-                                "'*.bpmn' or '*.xml' (DMN and forms are not supported)")
-                continue
-            try:
-                processes = parse_resource(name, content)
-            except BpmnParseError as exc:
-                problems.append(str(exc))
-                continue
-            for proc in processes:
-                if proc.bpmn_process_id in seen:
-                    problems.append(f"Duplicated process id in resources '{seen[proc.bpmn_process_id]}' "
-                                    f"and '{name}'")
-                seen[proc.bpmn_process_id] = name
-            parsed.append((name, content, processes))
-        if problems:
-            raise rejections.invalid(
-                "CREATE",
-                "Expected to deploy new resources, but encountered the following errors:\n" + "\n".join(problems),
-            )
-        with self._lock:
-            deployment_key = self._next_key()
-            result = []
-            for name, content, processes in parsed:
-                digest = checksum(content)
-                for proc in processes:
-                    versions = self._versions.setdefault(proc.bpmn_process_id, [])
-                    latest = versions[-1] if versions else None
-                    if latest is not None and latest.resource_name == name and latest.checksum == digest:
-                        result.append(latest)
-                        continue
-                    definition = model.ProcessDefinition(
-                        key=self._next_key(), bpmn_process_id=proc.bpmn_process_id,
-                        version=len(versions) + 1, resource_name=name, checksum=digest,
-                        process=proc, deployment_key=deployment_key, resource=content,
-                    )
-                    versions.append(definition)
-                    self._definitions[definition.key] = definition
-                    self._open_start_subscriptions(definition)
-                    result.append(definition)
-                    logger.info("deployed process '%s' version %d (key %d) from '%s'",
-                                definition.bpmn_process_id, definition.version, definition.key, name)
-            return deployment_key, result
-
-    def _latest(self, bpmn_process_id: str) -> Optional[model.ProcessDefinition]:
-        versions = self._versions.get(bpmn_process_id)
-        return versions[-1] if versions else None
-
-    def _find_definition(self, bpmn_process_id: str, version: int, key: int) -> model.ProcessDefinition:
-        if bpmn_process_id:
-            versions = self._versions.get(bpmn_process_id, [])
-            if version < 0:
-                if versions:
-                    return versions[-1]
-                raise rejections.process_not_found(
-                    "CREATE", f"Expected to find process definition with process ID '{bpmn_process_id}', "
-                    "but none found")
-            if 1 <= version <= len(versions):
-                return versions[version - 1]
-            raise rejections.process_not_found(
-                "CREATE", f"Expected to find process definition with process ID '{bpmn_process_id}' and "
-                f"version '{version}', but none found")
-        if key >= 0:
-            definition = self._definitions.get(key)
-            if definition is None:
-                raise rejections.process_not_found(
-                    "CREATE", f"Expected to find process definition with key '{key}', but none found")
-            return definition
-        raise rejections.invalid(
-            "CREATE", "Expected at least a bpmnProcessId or a key greater than -1, but none given")
 
     # ------------------------------------------------------------------ instances
     def create_instance(
@@ -545,187 +458,6 @@ class Engine(JobsMixin, MessagesMixin):
         ei.child = child
         ei.phase = state.ACTIVATED_ELEMENT
         self._start_at(child, [definition.process.none_start])
-
-    # ------------------------------------------------------------------ errors
-    def _throw_error(self, source: state.ElementInstance, code: str,
-                     variables: Optional[Dict[str, Any]]) -> bool:
-        """Find the catching error boundary event, walking out through call activities.
-
-        Returns:
-            True if caught (the host activity is terminated and the boundary event taken).
-        """
-        host: Optional[state.ElementInstance] = source
-        boundary = None
-        while host is not None:
-            boundary = self._matching_boundary(host, code)
-            if boundary is not None:
-                break
-            host = host.instance.parent_element
-        if host is None or boundary is None:
-            return False
-        instance = host.instance
-        self._terminate_element(host)
-        catch = state.ElementInstance(self._next_key(), boundary, instance, instance.root)
-        instance.elements[catch.key] = catch
-        instance.active += 1
-        self._element_instances[catch.key] = catch
-        catch.phase = state.ACTIVATED_ELEMENT
-        logger.debug("error '%s' caught by '%s' in instance %d", code, boundary.id, instance.key)
-        self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))
-        return True
-
-    @staticmethod
-    def _matching_boundary(host: state.ElementInstance, code: str) -> Optional[model.Element]:
-        element = host.element
-        if element is None or not element.boundary_events:
-            return None
-        elements = host.instance.definition.process.elements
-        catch_all = None
-        for boundary_id in element.boundary_events:
-            boundary = elements[boundary_id]
-            if boundary.catch_error_code is None:
-                catch_all = boundary
-            elif boundary.catch_error_code == code:
-                return boundary
-        return catch_all
-
-    def _throw_from_end_event(self, ei: state.ElementInstance) -> None:
-        element = ei.element
-        assert element is not None and element.error_code is not None
-        code = element.error_code.evaluate(visible(ei))
-        if not isinstance(code, str):
-            code = feel.to_string(code)
-        ei.phase = state.ACTIVATED_ELEMENT
-        if not self._throw_error(ei, code, None):
-            raise _Failure("UNHANDLED_ERROR_EVENT",
-                           f"Expected to throw an error event with the code '{code}', but it was not caught. "
-                           "No error events are available in the scope.")
-
-    # ------------------------------------------------------------------ incidents
-    def _raise_incident(self, ei: state.ElementInstance, error_type: str, message: str,
-                        job: Optional[state.Job] = None) -> state.Incident:
-        incident = state.Incident(self._next_key(), error_type, message, ei, job, time.time())
-        self._incidents[incident.key] = incident
-        ei.incident = incident
-        if job is not None:
-            job.incident = incident
-        logger.info("incident %d (%s) in instance %d at '%s': %s", incident.key, error_type,
-                    ei.instance.key, ei.element.id if ei.element else "?", message)
-        return incident
-
-    def resolve_incident(self, incident_key: int) -> None:
-        """ResolveIncident: retry the failed step (or make the job activatable again).
-
-        Raises:
-            NotFoundError: No such incident.
-        """
-        with self._lock:
-            incident = self._incidents.pop(incident_key, None)
-            if incident is None:
-                raise rejections.not_found(
-                    "RESOLVE", f"Expected to resolve incident with key '{incident_key}', but no such incident "
-                    "was found")
-            ei = incident.element_instance
-            ei.incident = None
-            logger.info("incident %d resolved", incident_key)
-            job = incident.job
-            if job is not None:
-                job.incident = None
-                if job.state == state.ERROR_THROWN or (job.state == state.FAILED and job.retries > 0):
-                    self._job_activatable(job)
-            elif ei.phase == state.ACTIVATING:
-                self._enter(ei)
-            elif ei.phase == state.COMPLETING:
-                self._complete(ei, ei.pending_variables)
-            self._drain()
-
-    # ------------------------------------------------------------------ inspection
-    def incidents(self) -> List[Dict[str, Any]]:
-        """Open incidents, oldest first, as plain dicts."""
-        with self._lock:
-            out = []
-            for inc in self._incidents.values():
-                ei = inc.element_instance
-                out.append({
-                    "key": inc.key, "error_type": inc.error_type, "error_message": inc.message,
-                    "process_instance_key": ei.instance.key,
-                    "bpmn_process_id": ei.instance.definition.bpmn_process_id,
-                    "element_id": ei.element.id if ei.element else "",
-                    "element_instance_key": ei.key,
-                    "job_key": inc.job.key if inc.job is not None else None,
-                    "created": inc.created,
-                })
-            return out
-
-    def process_instances(self, include_finished: bool = True) -> List[Dict[str, Any]]:
-        """Active instances, then (if asked) the bounded history of finished ones, as dicts."""
-        with self._lock:
-            out = [self._instance_view(i) for i in self._instances.values()]
-            if include_finished:
-                out.extend(dict(h, variables=dict(h["variables"])) for h in self._history)
-            return out
-
-    def process_instance(self, process_instance_key: int) -> Optional[Dict[str, Any]]:
-        """One instance (active or in the history) or ``None``."""
-        with self._lock:
-            instance = self._instances.get(process_instance_key)
-            if instance is not None:
-                return self._instance_view(instance)
-            for summary in reversed(self._history):
-                if summary["process_instance_key"] == process_instance_key:
-                    return dict(summary, variables=dict(summary["variables"]))
-            return None
-
-    def variables(self, process_instance_key: int) -> Dict[str, Any]:
-        """Root variables of an instance (active or in the history).
-
-        Raises:
-            ProcessNotFoundError: Unknown instance (or dropped from the history).
-        """
-        view = self.process_instance(process_instance_key)
-        if view is None:
-            raise rejections.process_not_found(
-                "GET", f"Expected to find process instance with key '{process_instance_key}', but none found")
-        return view["variables"]
-
-    def _instance_view(self, instance: state.ProcessInstance) -> Dict[str, Any]:
-        d = instance.definition
-        parent = instance.parent_element
-        return {
-            "process_instance_key": instance.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-            "process_definition_key": d.key, "state": instance.state,
-            "variables": dict(instance.root.variables),
-            "parent_process_instance_key": parent.instance.key if parent is not None else None,
-            "elements": [
-                {"key": ei.key, "element_id": ei.element.id if ei.element else "",
-                 "type": ei.element.kind if ei.element else "", "phase": ei.phase}
-                for ei in instance.elements.values()
-            ],
-            "created": instance.created,
-        }
-
-    def stats(self) -> Dict[str, int]:
-        """Sizes of the live structures (for monitoring and leak checks)."""
-        with self._lock:
-            return {
-                "process_instances": len(self._instances),
-                "element_instances": len(self._element_instances),
-                "jobs": len(self._jobs),
-                "activatable_jobs": sum(len(q) for q in self._activatable.values()),
-                "parked_polls": sum(len(p) for p in self._pollers.values()),
-                "job_streams": sum(len(s) for s in self._streams.values()),
-                "incidents": len(self._incidents),
-                "subscriptions": sum(len(b) for b in self._subscriptions.values()),
-                "buffered_messages": sum(len(b) for b in self._buffer.values()),
-                "result_waiters": sum(len(w) for w in self._result_waiters.values()),
-                "scheduled": len(self._scheduler),
-                "history": len(self._history),
-            }
-
-    def definitions(self) -> List[Dict[str, Any]]:
-        with self._lock:
-            return [{"key": d.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-                     "resource_name": d.resource_name} for d in self._definitions.values()]
 
 
 def _duration_seconds(value: Any, text: str) -> float:

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["GatewayServicer", "DEFAULT_TENANT", "GATEWAY_VERSION"]
 
 DEFAULT_TENANT = "<default>"
-GATEWAY_VERSION = "8.4.13-embedded"
+GATEWAY_VERSION = "8.4.13"  # plain semver: clients may parse it
 
 _T = TypeVar("_T")
 _RESPONSE_OVERHEAD = 1024  # bytes kept free in a message for framing

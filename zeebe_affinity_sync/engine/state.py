@@ -131,7 +131,9 @@ class JobRequest:
     """A parked ActivateJobs long poll, or an open StreamActivatedJobs stream.
 
     ``jobs`` is filled by whichever thread makes a job activatable (under the engine lock); the
-    request's own gRPC thread waits on ``event`` and takes them.
+    request's own gRPC thread waits on ``event`` and takes them. ``closed`` is set under the
+    engine lock, except by the gRPC "client gone" callback, which only ever sets it to True
+    (a single store) and then sets ``event``.
     """
 
     __slots__ = ("type", "worker", "timeout_ms", "max_jobs", "fetch", "jobs", "event", "closed",

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 EXTENSION_KEY = "zeebe_affinity_hub"
 READER_THREAD_PREFIX = "zas-hub-ws-reader"
 _CLOSE_LINGER = 1.0  # s, wait for the peer's close reply before shutting the socket down
+_RECEIVE_POLL = 1.0  # s, an idle handler re-checks that its connection is still alive
 
 
 class _ReaderThread(threading.Thread):
@@ -246,7 +247,14 @@ def create_app(config: Optional[HubConfig] = None) -> Flask:
             receive = ws.receive
             handle = core.receive
             while not conn.closed:
-                handle(conn, receive())
+                data = receive(_RECEIVE_POLL)
+                if data is None:
+                    # simple-websocket can close (e.g. on an oversize frame) without waking a
+                    # blocked receive(): look at the connection ourselves now and then.
+                    if not ws.connected or not ws.thread.is_alive():
+                        break
+                    continue
+                handle(conn, data)
         except (ConnectionClosed, OSError):
             pass
         except Exception:

@@ -14,6 +14,7 @@ Environment variables (all optional)::
     ZEEBE_AFFINITY_MAX_FRAME_BYTES  largest frame accepted (default 1 MiB)
     ZEEBE_AFFINITY_PING_INTERVAL    seconds between keepalive pings (default 20)
     ZEEBE_AFFINITY_STATS_INTERVAL   seconds between stats log lines (default 300)
+    ZEEBE_AFFINITY_THREADS          gunicorn threads per worker (for the capacity warning)
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class HubConfig:
         stats_interval: Seconds between stats log lines (0 turns the line off).
         broadcast: Send every outcome to registered clients that never subscribed (seed clients).
         channel_prefix: Prefix of the Redis keys and channel.
+        threads: gunicorn threads per worker, if known: each websocket holds one, so the hub
+            warns when open connections come close to it (new ones would wait for a thread).
     """
 
     tokens: Tuple[str, ...] = ()
@@ -74,6 +77,7 @@ class HubConfig:
     stats_interval: float = defaults.HUB_STATS_INTERVAL
     broadcast: bool = True
     channel_prefix: str = defaults.REDIS_CHANNEL_PREFIX
+    threads: Optional[int] = None
 
     def __post_init__(self) -> None:
         if isinstance(self.tokens, str):
@@ -102,6 +106,9 @@ class HubConfig:
                 raise ConfigurationError(
                     f"hub redis_url must start with redis://, rediss:// or unix://, got {url!r}"
                 )
+        if self.threads is not None and (isinstance(self.threads, bool)
+                                         or not isinstance(self.threads, int) or self.threads < 1):
+            raise ConfigurationError(f"hub setting threads must be an integer >= 1, got {self.threads!r}")
         if not self.channel_prefix:
             raise ConfigurationError("hub channel_prefix must not be empty")
 
@@ -124,6 +131,7 @@ class HubConfig:
             "ZEEBE_AFFINITY_MAX_FRAME_BYTES": ("max_frame_bytes", int),
             "ZEEBE_AFFINITY_PING_INTERVAL": ("ping_interval", float),
             "ZEEBE_AFFINITY_STATS_INTERVAL": ("stats_interval", float),
+            "ZEEBE_AFFINITY_THREADS": ("threads", int),
         }
         for var, (name, kind) in numbers.items():
             raw = env.get(var)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import json
 import logging
 import os
 import threading
@@ -25,7 +26,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tu
 
 
 
-from .. import protocol
+from .. import defaults, protocol
 from ..errors import ProtocolError
 from .config import HubConfig
 from .held import HeldStore
@@ -44,6 +45,18 @@ ROLE_WORKER = "worker"
 
 _REFUSED = "refused"  # internal: not held (store full); the sender gets ERROR hub-full
 _RATE_WINDOW = 5.0  # s, rates in /stats are averaged over this window
+
+
+def _frame_id_of(data: Any) -> Optional[str]:
+    """The ``id`` of a frame that failed validation, if it has a usable one (for the ERROR)."""
+    try:
+        frame = json.loads(data)
+    except (TypeError, ValueError):
+        return None
+    frame_id = frame.get("id") if isinstance(frame, dict) else None
+    if isinstance(frame_id, bool) or not isinstance(frame_id, (str, int)):
+        return None
+    return str(frame_id)[:protocol.MAX_KEY_LENGTH]
 
 
 class Peer(Protocol):
@@ -130,9 +143,12 @@ class HubCore:
         # Rate samples (time, received, routed): owned by the maintenance thread.
         self._samples: Deque[Tuple[float, int, int]] = collections.deque()
         self._rates = (0.0, 0.0)  # (received/s, routed/s); replaced whole, read without lock
+        # Whether another hub (over Redis) has seed clients; set by the maintenance thread.
+        self._remote_seeds = bridge is not None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._pid = os.getpid()
+        self._capacity_warned = 0.0  # monotonic time of the last capacity warning (racy, harmless)
         self.hello_text = protocol.encode(protocol.hello(
             "hub",
             hubId=self.hub_id,
@@ -153,6 +169,16 @@ class HubCore:
         with self._lock:
             self._conns[conn.id] = conn
             self._n.connections_opened += 1
+            count = len(self._conns)
+        capacity = self.config.threads
+        if capacity and count >= capacity - max(2, capacity // 10):
+            now = time.monotonic()
+            if now - self._capacity_warned > 10.0:  # at most one warning per 10 s
+                self._capacity_warned = now
+                log.warning(
+                    "%d open websockets and %d gunicorn threads: each socket holds a thread, so "
+                    "new connections will wait for one; raise --threads (ZEEBE_AFFINITY_THREADS) "
+                    "or add hub workers with --redis", count, capacity)
         return conn
 
     def close(self, conn: Connection) -> None:
@@ -183,7 +209,7 @@ class HubCore:
         try:
             frame = protocol.decode(data)
         except ProtocolError as exc:
-            self._protocol_error(conn, exc.code, str(exc))
+            self._protocol_error(conn, exc.code, str(exc), _frame_id_of(data))
             return
         kind = frame["type"]
         if kind == protocol.PROCESS_OUTCOME:
@@ -197,10 +223,12 @@ class HubCore:
                 conn.role = ROLE_CLIENT
                 if self.config.broadcast and not conn.subscribed and not conn.closed:
                     self._broadcast.add(conn)
+            self._ack_if_asked(conn, frame)
         elif kind == protocol.REGISTER_WORKER:
             with self._lock:
                 conn.role = ROLE_WORKER
                 self._broadcast.discard(conn)
+            self._ack_if_asked(conn, frame)
         elif kind == protocol.HELLO:
             conn.version = frame.get("version", protocol.PROTOCOL_VERSION)
             if conn.version != protocol.PROTOCOL_VERSION:
@@ -212,6 +240,11 @@ class HubCore:
         elif kind == protocol.ERROR:
             log.debug("peer %r reported an error: %s", conn, frame)
         # ACK from a peer needs nothing.
+
+    def _ack_if_asked(self, conn: Connection, frame: Dict[str, Any]) -> None:
+        frame_id = frame.get("id")
+        if frame_id is not None and isinstance(frame_id, (str, int)) and not isinstance(frame_id, bool):
+            self._send(conn, protocol.encode_ack(frame_id))
 
     def _protocol_error(self, conn: Connection, code: str, message: str,
                         frame_id: Optional[str] = None) -> None:
@@ -290,7 +323,7 @@ class HubCore:
                 self._hand_over(conn, keys, remote_held)
         if frame_id is not None:
             # After the held outcomes: "ACK" means "everything held for these keys is yours now".
-            self._send(conn, protocol.encode(protocol.ack(str(frame_id))))
+            self._send(conn, protocol.encode_ack(frame_id))
 
     def _hand_over(self, conn: Connection, keys: List[str], texts: List[str]) -> None:
         for i, text in enumerate(texts):
@@ -313,7 +346,7 @@ class HubCore:
                             del self._by_key[key]
         frame_id = frame.get("id")
         if frame_id is not None:
-            self._send(conn, protocol.encode(protocol.ack(str(frame_id))))
+            self._send(conn, protocol.encode_ack(frame_id))
 
     def _outcome(self, conn: Connection, frame: Dict[str, Any], text: str) -> None:
         keys = protocol.routing_keys(frame)
@@ -350,8 +383,8 @@ class HubCore:
                     sent += 1
             if not sent:
                 status = self._hold_or_publish(keys, text)
-            elif bridge is not None and self.config.broadcast:
-                self._publish(keys, text, stored=False)
+            elif bridge is not None and self.config.broadcast and self._remote_seeds:
+                self._publish(keys, text, stored=False)  # for the seed clients of other hubs
         elif bridge is not None:
             status = self._hold_or_publish(keys, text)
         elif held:
@@ -373,7 +406,7 @@ class HubCore:
             else:
                 with self._lock:
                     self._n.acks += 1
-                self._send(conn, protocol.encode(protocol.ack(str(frame_id), status=status)))
+                self._send(conn, protocol.encode_ack(frame_id, status))
         elif status == _REFUSED:
             log.warning("dropped outcome for %s: the held store is full", keys)
 
@@ -484,6 +517,15 @@ class HubCore:
         if span > 0:
             self._rates = ((sample[1] - first[1]) / span, (sample[2] - first[2]) / span)
 
+    def _heartbeat(self) -> None:
+        with self._lock:
+            seeds = len(self._broadcast)
+        try:
+            self._remote_seeds = self.bridge.heartbeat(seeds)
+        except Exception as exc:
+            self._remote_seeds = True  # unsure: keep publishing broadcast copies
+            log.debug("seed-client heartbeat on Redis failed: %s", exc)
+
     def start(self) -> "HubCore":
         """Start the maintenance thread (idempotent; restarts after a fork)."""
         if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
@@ -495,8 +537,6 @@ class HubCore:
         return self
 
     def _run(self) -> None:
-        from .. import defaults
-
         interval = min(defaults.HUB_REAP_INTERVAL, self.config.outcome_ttl / 4)
         next_stats = time.monotonic() + self.config.stats_interval
         while not self._stop.wait(interval):
@@ -505,6 +545,8 @@ class HubCore:
                 if dropped:
                     log.debug("dropped %d held outcomes at their TTL", dropped)
                 self.sample_rates()
+                if self.bridge is not None and self.config.broadcast:
+                    self._heartbeat()
                 if self.config.stats_interval and time.monotonic() >= next_stats:
                     next_stats = time.monotonic() + self.config.stats_interval
                     log.info("%s", self.stats_line())
@@ -582,8 +624,11 @@ class HubCore:
                 "routedPerSecond": round(routed_rate, 1),
             },
             "threads": threading.active_count(),
+            "threadCapacity": self.config.threads,
             "readerThreads": reader_threads,
             "scaleOut": self.bridge is not None,
+            "redisConnected": bool(self.bridge is not None and self.bridge.connected.is_set()),
+            "remoteSeedClients": bool(self.bridge is not None and self._remote_seeds),
             "broadcastEnabled": self.config.broadcast,
         }
 

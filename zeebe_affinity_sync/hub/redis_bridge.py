@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import uuid
 from typing import Callable, List, Optional
 
@@ -55,6 +56,9 @@ for i = 1, #KEYS do
 end
 return out
 """
+
+_DOWN_BACKOFF = 1.0  # s, after a failed publish Redis is skipped this long
+_SEED_ANNOUNCE_TTL = 5.0  # s, a hub's "I have seed clients" announcement lasts this long
 
 OnMessage = Callable[[Optional[str], List[str], str, str], None]
 
@@ -89,6 +93,7 @@ class RedisBridge:
         self.channel = f"{prefix}:hub:outcomes"
         self._out_prefix = f"{prefix}:hub:out:"
         self._key_prefix = f"{prefix}:hub:key:"
+        self._seeds_key = f"{prefix}:hub:seed-clients"
         self.on_message = on_message
         self.on_resync = on_resync
         self._client = redis.Redis.from_url(
@@ -99,6 +104,7 @@ class RedisBridge:
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.connected = threading.Event()  # set while the listener is subscribed
+        self._down_until = 0.0  # monotonic time before which Redis is not tried; racy by design
 
     # ------------------------------------------------------------------ outcome path
 
@@ -111,6 +117,7 @@ class RedisBridge:
         Raises:
             redis.RedisError: Redis cannot be reached (the hub then holds the outcome locally).
         """
+        self._check_up()
         outcome_id = uuid.uuid4().hex if store else None
         header = json.dumps({"o": outcome_id, "k": keys, "h": self.hub_id}, separators=(",", ":"))
         pipe = self._client.pipeline(transaction=False)
@@ -120,8 +127,49 @@ class RedisBridge:
                 pipe.rpush(self._key_prefix + key, outcome_id)
                 pipe.pexpire(self._key_prefix + key, self.ttl_ms)
         pipe.publish(self.channel, header + "\n" + frame)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except (redis.RedisError, OSError):
+            self._down_until = time.monotonic() + _DOWN_BACKOFF
+            raise
         return outcome_id
+
+    def _check_up(self) -> None:
+        # After a failure, skip Redis for a moment instead of making every outcome wait for
+        # its own connect timeout (the hub holds outcomes locally meanwhile).
+        if self._down_until and time.monotonic() < self._down_until:
+            raise redis.ConnectionError("Redis failed a moment ago; not retrying yet")
+
+    def heartbeat(self, local_seed_clients: int) -> bool:
+        """Announce whether this hub has seed clients; return whether any *other* hub has.
+
+        Called every second by the hub's maintenance thread. A hub publishes broadcast-only
+        copies of outcomes it delivered locally only while another hub has seed clients, so a
+        deployment without seed clients pays no Redis round trip for locally routed outcomes.
+        """
+        now = time.time()
+        pipe = self._client.pipeline(transaction=False)
+        if local_seed_clients:
+            pipe.hset(self._seeds_key, self.hub_id, repr(now + _SEED_ANNOUNCE_TTL))
+        else:
+            pipe.hdel(self._seeds_key, self.hub_id)
+        pipe.hgetall(self._seeds_key)
+        pipe.expire(self._seeds_key, int(_SEED_ANNOUNCE_TTL * 4))
+        announced = pipe.execute()[1] or {}
+        stale = []
+        others = False
+        for hub_id, until in announced.items():
+            try:
+                alive = float(until) > now
+            except ValueError:
+                alive = False
+            if not alive:
+                stale.append(hub_id)
+            elif hub_id != self.hub_id:
+                others = True
+        if stale:
+            self._client.hdel(self._seeds_key, *stale)
+        return others
 
     def claim(self, outcome_id: str) -> bool:
         """Atomically claim a stored outcome: only one caller over all hubs gets ``True``."""
@@ -129,6 +177,7 @@ class RedisBridge:
 
     def take(self, keys: List[str]) -> List[str]:
         """Remove and return the stored outcomes indexed under any of ``keys`` (atomic)."""
+        self._check_up()
         result = self._take(keys=[self._key_prefix + k for k in keys], args=[self._out_prefix])
         return [str(frame) for frame in result or ()]
 
@@ -168,6 +217,7 @@ class RedisBridge:
                 pubsub = self._client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(self.channel)
                 self.connected.set()
+                self._down_until = 0.0
                 backoff = defaults.AFFINITY_RECONNECT_INITIAL
                 log.info("hub %s listening on Redis channel %s", self.hub_id, self.channel)
                 if self.on_resync is not None:

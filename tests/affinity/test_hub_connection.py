@@ -1,0 +1,108 @@
+"""The hub connection on its own, against a real hub under gunicorn (no engine)."""
+from __future__ import annotations
+
+import threading
+from typing import Any, Dict, Iterator, List
+
+import pytest
+import requests
+
+from tests.affinity.conftest import TOKEN
+from tests.support.net import wait_until
+from zeebe_affinity_sync import protocol
+from zeebe_affinity_sync.affinity.hub_connection import HubConnection
+from zeebe_affinity_sync.errors import AffinityUnavailable
+
+
+@pytest.fixture
+def own_hub() -> Iterator[Any]:
+    from zeebe_affinity_sync.hub.runner import HubProcess
+
+    with HubProcess(token=TOKEN) as hub:
+        yield hub
+
+
+def stats(hub: Any) -> Dict[str, Any]:
+    return requests.get(hub.http_url + "/stats", timeout=5).json()
+
+
+def connection(hub: Any, keys: List[str], received: List[Dict[str, Any]], **options: Any) -> HubConnection:
+    options.setdefault("reconnect_initial", 0.05)
+    options.setdefault("reconnect_max", 0.5)
+    return HubConnection(hub.url, token=TOKEN, on_outcome=received.append,
+                         pending_keys=lambda: list(keys), is_pending=lambda k: k in keys, **options)
+
+
+def test_reconnects_and_resubscribes_after_a_hub_restart(own_hub: Any) -> None:
+    keys = ["req-1", "req-2"]
+    received: List[Dict[str, Any]] = []
+    client = connection(own_hub, keys, received).start()
+    worker = connection(own_hub, [], [], role="worker").start()
+    try:
+        assert client.wait_connected(10)
+        client.subscribe(keys)
+        wait_until(lambda: stats(own_hub)["subscriptions"] == 2)
+        own_hub.restart()
+        # nobody subscribes again by hand: the connection does it after reconnecting
+        wait_until(lambda: stats(own_hub)["subscriptions"] == 2, timeout=30)
+        assert worker.wait_connected(30)
+        worker.publish_outcome(protocol.process_outcome(7, {"a": 1}, request_id="req-2"), timeout=10)
+        wait_until(lambda: len(received) == 1)
+        assert received[0]["requestId"] == "req-2" and received[0]["variables"] == {"a": 1}
+        # keys no longer awaited are unsubscribed (lazily, but without further traffic)
+        keys.clear()
+        client.unsubscribe(["req-1", "req-2"])
+        wait_until(lambda: stats(own_hub)["subscriptions"] == 0)
+    finally:
+        client.stop()
+        worker.stop()
+    assert not client.running and not worker.running
+
+
+def test_publish_to_a_stopped_hub_fails_with_a_clear_message(own_hub: Any) -> None:
+    worker = connection(own_hub, [], [], role="worker").start()
+    try:
+        assert worker.wait_connected(10)
+        own_hub.stop()
+        with pytest.raises(AffinityUnavailable) as info:
+            worker.publish_outcome(protocol.process_outcome(1, {}), timeout=0.5)
+        assert own_hub.url in str(info.value) and "not handed over" in str(info.value)
+    finally:
+        worker.stop()
+
+
+def test_send_never_blocks_while_disconnected(own_hub: Any) -> None:
+    keys: List[str] = []
+    client = connection(own_hub, keys, [])
+    own_hub.stop()
+    client.start()
+    try:
+        done = threading.Event()
+
+        def burst() -> None:
+            for i in range(1000):
+                client.subscribe([f"k{i}"])
+                client.unsubscribe([f"k{i}"])
+            done.set()
+
+        threading.Thread(target=burst, daemon=True).start()
+        assert done.wait(30)
+        assert not client.wait_connected(0.2)
+        assert client.last_error
+    finally:
+        client.stop()
+
+
+def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
+    awaited = {"a", "b", "d"}
+    conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: sorted(awaited),
+                         is_pending=lambda k: k in awaited)
+    frames = conn._coalesce(
+        ["x", "a"],  # pending unsubscriptions: "a" is awaited again, so it stays
+        [protocol.subscribe(["a"]), protocol.subscribe(["b", "c"]), dict(protocol.subscribe(["d"]), id="1")],
+    )
+    assert frames == [
+        {"type": "UNSUBSCRIBE", "keys": ["x"]},
+        {"type": "SUBSCRIBE", "keys": ["a", "b"]},  # "c" is no longer awaited
+        {"type": "SUBSCRIBE", "keys": ["d"], "id": "1"},  # confirmed subscribes are never merged
+    ]

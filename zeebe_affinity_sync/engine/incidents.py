@@ -1,0 +1,119 @@
+"""Error events and incidents: where a thrown BPMN error is caught, and what resolving retries.
+
+A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`; everything runs under the engine
+lock. An error (ThrowError or an error end event) is caught by the nearest error boundary event,
+walking out of the task and then through the call activities that started the instance; a
+matching ``errorCode`` wins over a catch-all. Uncaught errors and failed steps become incidents;
+resolving one retries the step that failed (or makes the job activatable again).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Dict, Optional
+
+from . import model, rejections, state
+from .expressions import feel
+from .variables import visible
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .runtime import Engine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["IncidentsMixin"]
+
+
+class IncidentsMixin:
+    # ------------------------------------------------------------------ error events
+    def _throw_error(self: "Engine", source: state.ElementInstance, code: str,
+                     variables: Optional[Dict[str, Any]]) -> bool:
+        """Find the catching error boundary event, walking out through call activities.
+
+        Returns:
+            True if caught (the host activity is terminated and the boundary event taken).
+        """
+        host: Optional[state.ElementInstance] = source
+        boundary = None
+        while host is not None:
+            boundary = self._matching_boundary(host, code)
+            if boundary is not None:
+                break
+            host = host.instance.parent_element
+        if host is None or boundary is None:
+            return False
+        instance = host.instance
+        self._terminate_element(host)
+        catch = state.ElementInstance(self._next_key(), boundary, instance, instance.root)
+        instance.elements[catch.key] = catch
+        instance.active += 1
+        self._element_instances[catch.key] = catch
+        catch.phase = state.ACTIVATED_ELEMENT
+        logger.debug("error '%s' caught by '%s' in instance %d", code, boundary.id, instance.key)
+        self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))
+        return True
+
+    @staticmethod
+    def _matching_boundary(host: state.ElementInstance, code: str) -> Optional[model.Element]:
+        element = host.element
+        if element is None or not element.boundary_events:
+            return None
+        elements = host.instance.definition.process.elements
+        catch_all = None
+        for boundary_id in element.boundary_events:
+            boundary = elements[boundary_id]
+            if boundary.catch_error_code is None:
+                catch_all = boundary
+            elif boundary.catch_error_code == code:
+                return boundary
+        return catch_all
+
+    def _throw_from_end_event(self: "Engine", ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None and element.error_code is not None
+        code = element.error_code.evaluate(visible(ei))
+        if not isinstance(code, str):
+            code = feel.to_string(code)
+        ei.phase = state.ACTIVATED_ELEMENT
+        if not self._throw_error(ei, code, None):
+            raise state.StepFailure("UNHANDLED_ERROR_EVENT",
+                           f"Expected to throw an error event with the code '{code}', but it was not caught. "
+                           "No error events are available in the scope.")
+
+    # ------------------------------------------------------------------ incidents
+    def _raise_incident(self: "Engine", ei: state.ElementInstance, error_type: str, message: str,
+                        job: Optional[state.Job] = None) -> state.Incident:
+        incident = state.Incident(self._next_key(), error_type, message, ei, job, time.time())
+        self._incidents[incident.key] = incident
+        ei.incident = incident
+        if job is not None:
+            job.incident = incident
+        logger.info("incident %d (%s) in instance %d at '%s': %s", incident.key, error_type,
+                    ei.instance.key, ei.element.id if ei.element else "?", message)
+        return incident
+
+    def resolve_incident(self: "Engine", incident_key: int) -> None:
+        """ResolveIncident: retry the failed step (or make the job activatable again).
+
+        Raises:
+            NotFoundError: No such incident.
+        """
+        with self._lock:
+            incident = self._incidents.pop(incident_key, None)
+            if incident is None:
+                raise rejections.not_found(
+                    "RESOLVE", f"Expected to resolve incident with key '{incident_key}', but no such incident "
+                    "was found")
+            ei = incident.element_instance
+            ei.incident = None
+            logger.info("incident %d resolved", incident_key)
+            job = incident.job
+            if job is not None:
+                job.incident = None
+                if job.state == state.ERROR_THROWN or (job.state == state.FAILED and job.retries > 0):
+                    self._job_activatable(job)
+            elif ei.phase == state.ACTIVATING:
+                self._enter(ei)
+            elif ei.phase == state.COMPLETING:
+                self._complete(ei, ei.pending_variables)
+            self._drain()
