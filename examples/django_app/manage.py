@@ -35,6 +35,7 @@ def main() -> None:
     # SIGTERM as Ctrl-C, so that the finally below stops the stack (not atexit: by then the
     # interpreter has already shut the gRPC server's thread pool down)
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     stack = LocalStack().start()
     try:
         os.environ.update(stack.environ())

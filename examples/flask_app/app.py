@@ -37,6 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)  # even if started with SIGINT ignored (background job)
     stack = None
     if not os.environ.get("ZEEBE_ADDRESS"):
         logging.info("ZEEBE_ADDRESS is not set: starting the embedded engine, a hub and the workers")

@@ -106,3 +106,19 @@ def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
         {"type": "SUBSCRIBE", "keys": ["a", "b"]},  # "c" is no longer awaited
         {"type": "SUBSCRIBE", "keys": ["d"], "id": "1"},  # confirmed subscribes are never merged
     ]
+
+
+def test_an_outcome_over_the_hub_frame_limit_is_refused_before_sending(hub: Any) -> None:
+    from zeebe_affinity_sync.errors import AffinityError
+
+    worker = connection(hub, [], [], role="worker").start()
+    try:
+        assert worker.wait_connected(10)
+        wait_until(lambda: bool(worker.hub_hello))  # the hub announces its limits on connect
+        limit = worker.hub_hello["maxFrameBytes"]
+        with pytest.raises(AffinityError, match="frame limit"):
+            worker.publish_outcome(protocol.process_outcome(1, {"blob": "x" * limit}), timeout=5)
+        assert worker.connected  # the connection was not sacrificed
+        worker.publish_outcome(protocol.process_outcome(1, {"small": True}), timeout=5)
+    finally:
+        worker.stop()

@@ -216,3 +216,11 @@ def test_uncaught_error_end_event_raises_incident(zeebe, stub):
     create(stub, "ee")
     [incident] = zeebe.incidents()
     assert incident["error_type"] == "UNHANDLED_ERROR_EVENT" and "'BOOM'" in incident["error_message"]
+
+
+def test_intermediate_none_throw_event_passes_through(zeebe, stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:intermediateThrowEvent id="milestone"/>' + m.service_task("t", "after")
+            + '<bpmn:endEvent id="e"/>' + m.chain("s", "milestone", "t", "e"))
+    deploy(stub, "ms.bpmn", m.process("ms", body))
+    key = create(stub, "ms")
+    assert activate_one(stub, "after").processInstanceKey == key

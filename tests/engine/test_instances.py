@@ -122,3 +122,14 @@ def test_finished_instances_are_bounded(stub):
         finally:
             small.stop()
             ch.close()
+
+
+def test_with_result_caller_that_goes_away_leaves_nothing_behind(zeebe, stub, one_task):
+    from tests.support.net import wait_until
+
+    future = stub.CreateProcessInstanceWithResult.future(pb.CreateProcessInstanceWithResultRequest(
+        request=pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1), requestTimeout=60_000), timeout=30)
+    wait_until(lambda: zeebe.stats()["result_waiters"] == 1)
+    future.cancel()
+    wait_until(lambda: zeebe.stats()["result_waiters"] == 0)
+    assert zeebe.stats()["process_instances"] == 1  # the instance itself keeps running

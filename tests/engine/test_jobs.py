@@ -231,39 +231,30 @@ def test_client_that_went_away_gets_its_job_back(zeebe, stub, two_tasks):
 
 
 def test_stream_activated_jobs_pushes_new_jobs(zeebe, stub, two_tasks):
+    from tests.support.net import wait_until
+
+    waiting_before = create(stub, "demo", {"n": -1})  # jobs already waiting are not pushed
     stream = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(
         type="transform", worker="streamer", timeout=60_000, fetchVariable=["n"]), timeout=30)
     received = []
-    done = threading.Event()
 
     def read() -> None:
-        try:
-            for job in stream:
-                received.append(job)
-                if len(received) == 2:
-                    done.set()
-                    return
-        except grpc.RpcError:
-            done.set()
+        for job in stream:
+            received.append(job)
+            if len(received) == 2:
+                return
 
     reader = threading.Thread(target=read)
     reader.start()
-    # the stream is registered asynchronously: create instances until one is pushed
-    created = []
-    while not received and len(created) < 200:
-        created.append(create(stub, "demo", {"n": len(created)}))
-        if received:
-            break
-        done.wait(0.05)
-    created.append(create(stub, "demo", {"n": len(created)}))
-    done.wait(20)
+    wait_until(lambda: zeebe.stats()["job_streams"] == 1)
+    created = [create(stub, "demo", {"n": n, "other": True}) for n in range(2)]
+    reader.join(20)
     stream.cancel()
-    reader.join(10)
-    assert len(received) == 2
-    assert received[0].worker == "streamer"
-    assert set(json.loads(received[0].variables)) == {"n"}
+    assert [j.processInstanceKey for j in received] == created
+    assert received[0].worker == "streamer" and json.loads(received[0].variables) == {"n": 0}
     for job in received:
         complete(stub, job.key)
+    assert activate_one(stub, "transform").processInstanceKey == waiting_before
 
 
 def test_with_result_returns_variables_when_done(stub, two_tasks):

@@ -102,3 +102,36 @@ def test_python_deploy_and_inspection(tmp_path):
             engine.deploy(("bad.bpmn", b"<nope"))
         assert engine.definitions()[0]["version"] == 1
         assert engine.incidents() == [] and engine.jobs() == [] and engine.process_instances() == []
+
+
+def test_inspection_http_api(zeebe, stub):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from zeebe_affinity_sync.engine.inspect_http import InspectionServer
+
+    from .helpers import create, deploy
+
+    deploy(stub, "demo.bpmn", m.tasks_process("demo", ["a"]))
+    key = create(stub, "demo", {"x": 1})
+    server = InspectionServer(zeebe).start()
+    try:
+        def get(path):
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:
+                return json.loads(response.read())
+
+        assert get("/stats")["jobs"] == 1
+        assert [j["type"] for j in get("/jobs")] == ["a"]
+        assert get(f"/process-instances/{key}")["variables"] == {"x": 1}
+        assert [d["bpmn_process_id"] for d in get("/definitions")] == ["demo"]
+        assert "/incidents" in get("/")["endpoints"]
+        for path in ("/nope", "/process-instances/123"):
+            with pytest.raises(urllib.error.HTTPError) as info:
+                get(path)
+            assert info.value.code == 404
+            info.value.close()
+    finally:
+        server.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(server.url + "/stats", timeout=5)

@@ -12,8 +12,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Any, Iterator, List, Optional
 
 import pytest
 
@@ -39,9 +40,14 @@ pytestmark = pytest.mark.skipif(
 
 
 class Engine:
-    def __init__(self, port: int, process: subprocess.Popen) -> None:
+    def __init__(self, port: int, inspect_port: int, process: subprocess.Popen) -> None:
         self.port = port
+        self.inspect_port = inspect_port
         self.process = process
+
+    def inspect(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.inspect_port}{path}", timeout=10) as response:
+            return json.loads(response.read())
 
     def zbctl(self, *args: str, timeout: float = 30, check: bool = True) -> subprocess.CompletedProcess:
         assert ZBCTL is not None
@@ -63,14 +69,16 @@ class Engine:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory) -> Iterator[Engine]:
-    port = free_port()
+    port, inspect_port = free_port(), free_port()
     log = tmp_path_factory.mktemp("engine") / "engine.log"
     with open(log, "w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "zeebe_affinity_sync.cli", "engine", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "zeebe_affinity_sync.cli", "engine", "--port", str(port),
+                                    "--inspect-port", str(inspect_port)],
                                    stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))
     try:
         wait_for_port("127.0.0.1", port, timeout=30)
-        yield Engine(port, process)
+        wait_for_port("127.0.0.1", inspect_port, timeout=30)
+        yield Engine(port, inspect_port, process)
     finally:
         process.send_signal(signal.SIGINT)  # Ctrl-C: must stop cleanly
         try:
@@ -161,3 +169,20 @@ def test_broken_deploy_is_reported(engine, tmp_path):
     bad.write_bytes(b"<not-bpmn")
     result = engine.zbctl("deploy", "resource", str(bad), check=False)
     assert result.returncode != 0 and "InvalidArgument" in result.stderr and "failed to parse XML" in result.stderr
+
+
+def test_incident_seen_through_the_inspection_api_and_resolved_with_zbctl(engine, resources):
+    engine.zbctl("deploy", "resource", str(resources / "zb-demo.bpmn"))
+    created = engine.zbctl_json("create", "instance", "zb-demo", "--variables", '{"input": "y"}')
+    instance_key = int(created["processInstanceKey"])
+    jobs = engine.zbctl_json("activate", "jobs", "zb-transform", "--maxJobsToActivate", "10")["jobs"]
+    [job] = [j for j in jobs if int(j["processInstanceKey"]) == instance_key]
+    engine.zbctl("fail", "job", job["key"], "--retries", "0", "--errorMessage", "database down")
+    [incident] = [i for i in engine.inspect("/incidents") if i["process_instance_key"] == instance_key]
+    assert incident["error_type"] == "JOB_NO_RETRIES" and incident["error_message"] == "database down"
+    assert engine.inspect(f"/process-instances/{instance_key}")["state"] == "ACTIVE"
+    engine.zbctl("update", "retries", job["key"], "--retries", "2")
+    engine.zbctl("resolve", "incident", str(incident["key"]))
+    assert all(i["key"] != incident["key"] for i in engine.inspect("/incidents"))
+    again = engine.zbctl_json("activate", "jobs", "zb-transform", "--maxJobsToActivate", "10")["jobs"]
+    assert [j["retries"] for j in again if j["key"] == job["key"]] == [2]

@@ -444,8 +444,6 @@ class AffinityClientBase(ZeebeClient):
             if k in worker_options
         }
         task_options.setdefault("retry_backoff", defaults.AFFINITY_WORKER_RETRY_BACKOFF)
-        if "timeout" in task_options:  # the job lock: JobWorker takes it per task
-            worker_options.setdefault("timeout", task_options["timeout"])
         state, _ = self._ready_transport(self.affinity_timeout)
         worker = JobWorker(self, **worker_options)
         worker.register(task_type, self._relay, **task_options)

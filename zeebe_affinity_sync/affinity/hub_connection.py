@@ -38,7 +38,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 import websocket
 
 from .. import defaults, protocol
-from ..errors import AffinityUnavailable, ProtocolError
+from ..errors import AffinityError, AffinityUnavailable, ProtocolError
 
 __all__ = ["HubConnection"]
 
@@ -266,9 +266,19 @@ class HubConnection:
         Raises:
             AffinityUnavailable: not connected, no ACK, or the hub refused the frame, within
                 ``timeout`` seconds. The message says which.
+            AffinityError: the outcome is larger than the hub accepts (its HELLO says how large).
         """
         frame_id = uuid.uuid4().hex
         frame = dict(frame, id=frame_id)
+        size = len(protocol.encode(frame).encode("utf-8"))
+        limit = int(self.hub_hello.get("maxFrameBytes") or defaults.HUB_MAX_FRAME_BYTES)
+        if size > limit:
+            # sending it would only get the connection closed (1009), again on every retry
+            raise AffinityError(
+                f"outcome of process instance {frame.get('processInstanceKey')} is {size} bytes, over "
+                f"the hub's frame limit of {limit} bytes: fetch fewer variables in the relay task "
+                "(fetch_variables=...) or raise the hub's --max-frame-bytes"
+            )
         slot = _AckSlot()
         with self._acks_lock:
             self._acks[frame_id] = slot

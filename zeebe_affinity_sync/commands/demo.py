@@ -255,7 +255,8 @@ def run(args: argparse.Namespace) -> int:
     from ..demo.stack import LocalStack
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Both explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps it so.
+    previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
     stop = threading.Event()
     stack = LocalStack()
     try:
@@ -282,7 +283,8 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         stack.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     print(summary(result, args.requests, args.concurrency))
     ok = not result.errors and len(result.latencies) == args.requests
     return 0 if ok else 1

@@ -29,10 +29,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS", help="ActivateJobs long poll when the request says 0 (default %(default)s)")
     parser.add_argument("--threads", type=int, default=defaults.ENGINE_SERVER_THREADS,
                         help="gRPC server threads; each parked long poll holds one (default %(default)s)")
+    parser.add_argument("--inspect-port", type=int, default=None, metavar="PORT",
+                        help="also serve a read-only HTTP/JSON view (incidents, instances, jobs) on this port "
+                             "(0 = any free port; default: off)")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..engine import EmbeddedZeebe
+    from ..engine.inspect_http import InspectionServer
 
     try:
         zeebe = EmbeddedZeebe(args.host, args.port, long_poll_timeout_ms=max(1, int(args.long_poll_timeout * 1000)),
@@ -48,12 +52,18 @@ def run(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    inspection = None
     try:
+        if args.inspect_port is not None:
+            try:
+                inspection = InspectionServer(zeebe, args.host, args.inspect_port).start()
+            except OSError as exc:
+                print(f"zeebe-affinity engine: cannot serve the inspection API on port {args.inspect_port}: {exc}",
+                      file=sys.stderr)
+                return 2
         for path in args.deploy:
             try:
-                for d in zeebe.deploy(path):
-                    logger.info("deployed %s: process '%s' version %d (key %d)", path, d["bpmn_process_id"],
-                                d["version"], d["process_definition_key"])
+                zeebe.deploy(path)  # the engine logs each deployed process
             except (ZeebeAffinityError, OSError) as exc:
                 print(f"zeebe-affinity engine: cannot deploy {path}: {exc}", file=sys.stderr)
                 return 2
@@ -64,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             pass
         return 0
     finally:
+        if inspection is not None:
+            inspection.stop()
         zeebe.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

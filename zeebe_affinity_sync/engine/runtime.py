@@ -1,4 +1,4 @@
-"""The in-memory Zeebe state machine: deployments, instances, token flow, incidents.
+"""The in-memory Zeebe state machine: instances, token flow, timers, call activities.
 
 Concurrency: **one lock** (``Engine._lock``, an ``RLock``) guards every piece of runtime state
 (all dicts below and every record in :mod:`.state`). Each public command takes it, does its work
@@ -8,10 +8,10 @@ JSON happen outside it. Threads that wait (parked ActivateJobs, with-result call
 own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
 like any command.
 
-Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in :mod:`.messages`, error events and
-incidents in :mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same
-lock and state); this module has the core: create, token flow, timers, call activities,
-cancel and variables.
+Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in
+:mod:`.messages`, error events and incidents in :mod:`.incidents` and the read-only views in
+:mod:`.inspection` (mixins on the same lock and state); this module has the core: instances,
+token flow, timers, call activities, cancellation and variables.
 """
 from __future__ import annotations
 
@@ -38,7 +38,6 @@ __all__ = ["Engine", "KEY_BASE"]
 
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
 KEY_BASE = 1 << 51
-
 
 _Failure = state.StepFailure
 
@@ -278,6 +277,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
 
     def _complete(self, ei: state.ElementInstance, event_variables: Optional[Dict[str, Any]]) -> None:
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
+        if self._element_instances.get(ei.key) is not ei:
+            return  # terminated after this step was queued
         ei.phase = state.COMPLETING
         element = ei.element
         assert element is not None
