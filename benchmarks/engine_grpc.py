@@ -8,6 +8,7 @@ Measures, with the raw ``GatewayStub`` only (so the figures are the engine's + g
 2. **Wake-up latency**: a long poll is parked, an instance is created, and the time from the
    CreateProcessInstance answer to the poll's answer is taken, ``--wakeups`` times; prints
    p50 / p99 / max in ms.
+3. **Engine alone** (embedded only): the same process through the Python engine API, no gRPC.
 
 Everything shares one Python process (and its GIL) with the engine unless ``--address`` is given.
 
@@ -19,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import threading
 import time
@@ -110,7 +110,7 @@ def wakeups(stub: gateway_pb2_grpc.GatewayStub, count: int, zeebe: Optional[Embe
         thread = threading.Thread(target=poll)
         thread.start()
         if zeebe is not None:  # wait until the poll is parked inside the engine
-            while not zeebe.engine._pollers:
+            while not zeebe.stats()["parked_polls"]:
                 time.sleep(0.001)
         else:
             time.sleep(0.05)
@@ -119,6 +119,31 @@ def wakeups(stub: gateway_pb2_grpc.GatewayStub, count: int, zeebe: Optional[Embe
         thread.join(30)
         samples.append((answered[0] - created) * 1000)
     return samples
+
+
+def engine_only(instances: int) -> float:
+    """The same process driven through the Python engine API: the engine's own cost."""
+    from zeebe_affinity_sync.engine.runtime import Engine
+    from zeebe_affinity_sync.engine.state import JobRequest
+
+    engine = Engine(history_size=100)
+    engine.start()
+    try:
+        engine.deploy([("bench-raw.bpmn", BPMN.encode())])
+        began = time.perf_counter()
+        for n in range(instances):
+            engine.create_instance("bench-raw", variables={"n": n})
+        for job_type in ("raw-transform", "raw-publish-outcome"):
+            while True:
+                jobs = engine.activate_jobs(JobRequest(job_type, "bench", 60_000, 32, []), None)
+                if not jobs:
+                    break
+                for job in jobs:
+                    engine.complete_job(job.key, {"ok": True})
+        assert engine.stats()["process_instances"] == 0
+        return instances / (time.perf_counter() - began)
+    finally:
+        engine.close()
 
 
 def main() -> None:
@@ -144,8 +169,7 @@ def main() -> None:
         print(f"long-poll wake-up after CreateProcessInstance: p50 {statistics.median(samples):.2f} ms, "
               f"p99 {percentile(samples, 0.99):.2f} ms, max {max(samples):.2f} ms ({len(samples)} samples)")
         if zeebe is not None:
-            print(json.dumps({"live_instances": len(zeebe.process_instances(include_finished=False)),
-                              "scheduler_entries": len(zeebe.engine._scheduler)}))
+            print(f"engine alone (no gRPC, one thread): {engine_only(args.instances):.0f} instances/s")
     finally:
         if zeebe is not None:
             zeebe.stop()

@@ -146,9 +146,17 @@ def test_invalid_element_configuration(stub, snippet, text):
     assert text in refused(stub, "x.bpmn", m.process("x", body))
 
 
-def test_message_boundary_event_is_refused(stub):
+
+def test_non_interrupting_error_boundary_is_refused(stub):
     body = ('<bpmn:startEvent id="s"/>' + m.service_task("t", "x") + '<bpmn:endEvent id="e"/>'
-            '<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:messageEventDefinition messageRef="msg"/>'
+            '<bpmn:boundaryEvent id="b" attachedToRef="t" cancelActivity="false"><bpmn:errorEventDefinition/>'
             '</bpmn:boundaryEvent>' + m.chain("s", "t", "e"))
-    details = refused(stub, "b.bpmn", m.process("b", body, extra=m.message("msg", "msg")))
-    assert "Element 'b' of type 'boundaryEvent': a message boundaryEvent is not supported" in details
+    details = refused(stub, "b.bpmn", m.process("b", body))
+    assert "Element 'b' of type 'boundaryEvent': an error boundary event is always interrupting" in details
+
+
+def test_boundary_event_on_a_gateway_is_refused(stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:parallelGateway id="g"/><bpmn:endEvent id="e"/>'
+            '<bpmn:boundaryEvent id="b" attachedToRef="g"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1S'
+            '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>' + m.chain("s", "g", "e"))
+    assert "not on 'parallelGateway'" in refused(stub, "g.bpmn", m.process("g", body))

@@ -7,8 +7,10 @@ import threading
 import grpc
 from zeebe_grpc import gateway_pb2 as pb
 
+from tests.support.net import wait_until
+
 from . import bpmn_models as m
-from .helpers import activate, activate_one, complete, create, create_with_result, deploy, rpc_error, state_of
+from .helpers import activate, activate_one, complete, create, create_with_result, deploy, publish, rpc_error, state_of
 
 
 def gateway_process(default: bool = True) -> bytes:
@@ -224,3 +226,76 @@ def test_intermediate_none_throw_event_passes_through(zeebe, stub):
     deploy(stub, "ms.bpmn", m.process("ms", body))
     key = create(stub, "ms")
     assert activate_one(stub, "after").processInstanceKey == key
+
+
+def test_a_loop_without_wait_state_does_not_freeze_the_engine(zeebe, stub):
+    # start -> gw --(default)--> spin -> gw ... forever: the engine must stay responsive
+    body = ('<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw" default="again"/>'
+            '<bpmn:intermediateThrowEvent id="spin"/><bpmn:endEvent id="e"/>'
+            + m.flow("f0", "s", "gw") + m.flow("out", "gw", "e", "= stop = true") + m.flow("again", "gw", "spin")
+            + m.flow("back", "spin", "gw"))
+    deploy(stub, "loop.bpmn", m.process("loop", body))
+    deploy(stub, "demo.bpmn", m.tasks_process("demo", ["work"]))
+    looping = create(stub, "loop")
+    other = create(stub, "demo")  # answered while the loop spins
+    assert activate_one(stub, "work").processInstanceKey == other
+    stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=looping, variables='{"stop": true}'))
+    wait_until(lambda: state_of(zeebe, looping) == "COMPLETED")
+
+
+def boundary_process(definition: str, *, interrupting: bool = True) -> bytes:
+    flag = "" if interrupting else ' cancelActivity="false"'
+    body = ('<bpmn:startEvent id="s"/>' + m.service_task("work", "work") + '<bpmn:endEvent id="e"/>'
+            f'<bpmn:boundaryEvent id="b" attachedToRef="work"{flag}>{definition}</bpmn:boundaryEvent>'
+            + m.service_task("side", "side") + '<bpmn:endEvent id="e2"/>'
+            + m.chain("s", "work", "e") + m.chain("b", "side", "e2"))
+    return m.process("boundary", body, extra=m.message("ping", "ping", "=orderId"))
+
+
+TIMER = '<bpmn:timerEventDefinition><bpmn:timeDuration>{}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+MESSAGE = '<bpmn:messageEventDefinition messageRef="ping"/>'
+
+
+def test_interrupting_timer_boundary_event(zeebe, stub):
+    deploy(stub, "b.bpmn", boundary_process(TIMER.format("PT0.1S")))
+    key = create(stub, "boundary")
+    job = activate_one(stub, "work")
+    side = activate_one(stub, "side")  # parked until the timer fires
+    assert side.processInstanceKey == key
+    rpc_error(lambda: complete(stub, job.key), grpc.StatusCode.NOT_FOUND)  # the task was interrupted
+    complete(stub, side.key)
+    assert state_of(zeebe, key) == "COMPLETED"
+
+
+def test_non_interrupting_message_boundary_event(zeebe, stub):
+    deploy(stub, "b.bpmn", boundary_process(MESSAGE, interrupting=False))
+    key = create(stub, "boundary", {"orderId": "o-1"})
+    job = activate_one(stub, "work")
+    publish(stub, "ping", "o-1", {"pinged": 1})
+    side = activate_one(stub, "side")
+    assert json.loads(side.variables) == {"orderId": "o-1", "pinged": 1}
+    publish(stub, "ping", "o-1", {"pinged": 2})  # still subscribed: a second token
+    second = activate_one(stub, "side")
+    complete(stub, side.key)
+    complete(stub, second.key)
+    assert state_of(zeebe, key) == "ACTIVE"
+    complete(stub, job.key)  # the task kept running
+    assert state_of(zeebe, key) == "COMPLETED"
+    assert zeebe.stats()["subscriptions"] == 0  # closed with its task
+
+
+def test_interrupting_message_boundary_takes_a_buffered_message(zeebe, stub):
+    deploy(stub, "b.bpmn", boundary_process(MESSAGE))
+    publish(stub, "ping", "o-2", ttl_ms=60_000)
+    key = create(stub, "boundary", {"orderId": "o-2"})
+    assert activate_one(stub, "side").processInstanceKey == key
+    assert activate(stub, "work") == []
+
+
+def test_boundary_timer_is_cancelled_when_the_task_completes(zeebe, stub):
+    deploy(stub, "b.bpmn", boundary_process(TIMER.format("PT1H")))
+    key = create(stub, "boundary")
+    assert zeebe.stats()["scheduled"] == 1
+    complete(stub, activate_one(stub, "work").key)
+    assert state_of(zeebe, key) == "COMPLETED"
+    assert zeebe.stats()["scheduled"] == 0

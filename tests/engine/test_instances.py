@@ -7,6 +7,8 @@ import grpc
 import pytest
 from zeebe_grpc import gateway_pb2 as pb
 
+from tests.support.net import wait_until
+
 from . import bpmn_models as m
 from .helpers import activate_one, complete, create, create_with_result, deploy, rpc_error, state_of
 
@@ -125,8 +127,6 @@ def test_finished_instances_are_bounded(stub):
 
 
 def test_with_result_caller_that_goes_away_leaves_nothing_behind(zeebe, stub, one_task):
-    from tests.support.net import wait_until
-
     future = stub.CreateProcessInstanceWithResult.future(pb.CreateProcessInstanceWithResultRequest(
         request=pb.CreateProcessInstanceRequest(bpmnProcessId="one", version=-1), requestTimeout=60_000), timeout=30)
     wait_until(lambda: zeebe.stats()["result_waiters"] == 1)

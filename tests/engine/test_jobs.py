@@ -8,6 +8,8 @@ import grpc
 import pytest
 from zeebe_grpc import gateway_pb2 as pb
 
+from tests.support.net import wait_until
+
 from . import bpmn_models as m
 from .helpers import activate, activate_one, complete, create, create_with_result, deploy, rpc_error, state_of
 
@@ -50,23 +52,21 @@ def test_long_poll_times_out_empty_without_error(stub, two_tasks):
 
 def test_long_poll_is_answered_when_a_job_appears(zeebe, stub, two_tasks):
     # the poll asks for 60 s but must come back with the job long before its 30 s gRPC deadline
-    parked = threading.Event()
     result = {}
 
     def poll() -> None:
-        parked.set()
         result["jobs"] = activate(stub, "transform", request_timeout_ms=60_000, deadline=30)
 
     thread = threading.Thread(target=poll)
     thread.start()
-    parked.wait(10)
+    wait_until(lambda: zeebe.stats()["parked_polls"] == 1)
     key = create(stub, "demo")
     thread.join(30)
     assert not thread.is_alive()
     assert [j.processInstanceKey for j in result["jobs"]] == [key]
 
 
-def test_parked_polls_each_get_distinct_jobs(stub, two_tasks):
+def test_parked_polls_each_get_distinct_jobs(zeebe, stub, two_tasks):
     results = []
     lock = threading.Lock()
 
@@ -78,6 +78,7 @@ def test_parked_polls_each_get_distinct_jobs(stub, two_tasks):
     threads = [threading.Thread(target=poll) for _ in range(3)]
     for t in threads:
         t.start()
+    wait_until(lambda: zeebe.stats()["parked_polls"] == 3)
     for _ in range(3):
         create(stub, "demo")
     for t in threads:
@@ -231,8 +232,6 @@ def test_client_that_went_away_gets_its_job_back(zeebe, stub, two_tasks):
 
 
 def test_stream_activated_jobs_pushes_new_jobs(zeebe, stub, two_tasks):
-    from tests.support.net import wait_until
-
     waiting_before = create(stub, "demo", {"n": -1})  # jobs already waiting are not pushed
     stream = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(
         type="transform", worker="streamer", timeout=60_000, fetchVariable=["n"]), timeout=30)
@@ -290,8 +289,6 @@ def test_stream_request_validation(stub):
 def test_closed_stream_gives_its_pending_jobs_back(zeebe, stub, two_tasks):
     stream = stub.StreamActivatedJobs(pb.StreamActivatedJobsRequest(type="transform", worker="s", timeout=60_000),
                                       timeout=30)
-    from tests.support.net import wait_until
-
     wait_until(lambda: zeebe.stats()["job_streams"] == 1)
     stream.cancel()
     wait_until(lambda: zeebe.stats()["job_streams"] == 0)

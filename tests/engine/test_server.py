@@ -12,6 +12,8 @@ from zeebe_grpc import gateway_pb2_grpc
 from zeebe_affinity_sync import EmbeddedZeebe
 from zeebe_affinity_sync.errors import ConfigurationError, InvalidArgumentError
 
+from tests.support.net import wait_until
+
 from . import bpmn_models as m
 from .helpers import activate, rpc_error
 
@@ -81,9 +83,7 @@ def test_stop_answers_parked_long_polls_at_once():
     thread = threading.Thread(target=poll)
     thread.start()
     # wait until the poll is parked inside the engine, then stop
-    from tests.support.net import wait_until
-
-    wait_until(lambda: bool(engine.engine._pollers), timeout=10)
+    wait_until(lambda: engine.stats()["parked_polls"] == 1, timeout=10)
     engine.stop()
     thread.join(20)
     channel.close()

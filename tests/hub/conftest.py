@@ -92,9 +92,9 @@ def main_hub() -> Iterator[HubProcess]:
 
 @pytest.fixture(scope="session")
 def tiny_hub() -> Iterator[HubProcess]:
-    """No auth, no broadcast, 3 held outcomes at most, fast pings (dead peers reaped quickly)."""
+    """No auth, no broadcast, 3 held outcomes at most."""
     with HubProcess(threads=16, extra_args=(
-        "--no-broadcast", "--max-held", "3", "--ping-interval", "0.3", "--stats-interval", "0",
+        "--no-broadcast", "--max-held", "3", "--stats-interval", "0",
     )) as hub:
         yield hub
 

@@ -11,6 +11,7 @@ import websocket
 
 from tests.hub.conftest import TOKEN, Client, unique
 from tests.support.net import wait_until
+from zeebe_affinity_sync.hub.runner import HubProcess
 
 
 def _close_code(ws: websocket.WebSocket) -> int:
@@ -39,13 +40,13 @@ def test_refusal_is_plain_http_401_with_a_clear_body(main_hub):
 
 
 def test_any_rotated_token_is_accepted(connect):
-    from zeebe_affinity_sync.hub.runner import HubProcess
-
     with HubProcess(token=["new-token", "old-token"], threads=4,
                     extra_args=("--stats-interval", "0")) as hub:
-        client = connect(hub, {"Authorization": "Bearer old-token"})
-        assert client.hello["type"] == "HELLO"
-        assert connect(hub, {"Authorization": "Bearer new-token"}).hello["type"] == "HELLO"
+        old = connect(hub, {"Authorization": "Bearer old-token"})
+        new = connect(hub, {"Authorization": "Bearer new-token"})
+        assert old.hello["type"] == new.hello["type"] == "HELLO"
+        old.close()
+        new.close()
 
 
 def test_oversize_frame_closes_with_1009(main_hub, connect):
@@ -93,9 +94,16 @@ def test_repeated_abuse_closes_with_1008(main_hub, connect):
     wait_until(lambda: main_hub.stats()["connections"]["total"] == 0, timeout=20)
 
 
-def test_dead_peer_is_reaped_with_its_subscriptions(tiny_hub):
+@pytest.fixture
+def fast_ping_hub():
+    """Pings every 0.3 s: a peer that does not answer is reaped within a second."""
+    with HubProcess(threads=4, extra_args=("--ping-interval", "0.3", "--stats-interval", "0")) as hub:
+        yield hub
+
+
+def test_dead_peer_is_reaped_with_its_subscriptions(fast_ping_hub):
     # A raw socket that completes the handshake, subscribes, then never answers a ping.
-    sock = socket.create_connection(("127.0.0.1", tiny_hub.port), timeout=15)
+    sock = socket.create_connection(("127.0.0.1", fast_ping_hub.port), timeout=15)
     try:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -107,10 +115,12 @@ def test_dead_peer_is_reaped_with_its_subscriptions(tiny_hub):
         mask = b"\x01\x02\x03\x04"
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         sock.sendall(bytes((0x81, 0x80 | len(payload))) + mask + masked)
-        wait_until(lambda: tiny_hub.stats()["subscriptions"] == 1, timeout=15)
-        # Nothing is read or answered from here on: the hub must give up on us.
-        wait_until(lambda: tiny_hub.stats()["connections"]["total"] == 0, timeout=15)
-        assert tiny_hub.stats()["subscriptions"] == 0
+        # Nothing is read or answered from here on: the hub must give up on us, and drop the
+        # subscription with the connection (our socket stays open all along).
+        wait_until(lambda: fast_ping_hub.stats()["subscriptionsClosed"] == 1, timeout=15)
+        stats = fast_ping_hub.stats()
+        assert stats["connections"]["total"] == 0 and stats["subscriptions"] == 0
+        assert stats["connectionsOpened"] == 1
     finally:
         sock.close()
 

@@ -50,7 +50,7 @@ _EVENT_DEFINITIONS = {
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
 }
-#: activities an error boundary event may be attached to
+#: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK)
 
 
@@ -275,7 +275,7 @@ class _Parser:
             model.END_EVENT: (model.NONE, model.ERROR),
             model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
             model.INTERMEDIATE_THROW: (model.NONE,),
-            model.BOUNDARY_EVENT: (model.ERROR,),
+            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
         }.get(kind, (model.NONE,))
         if event not in allowed:
             kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
@@ -370,7 +370,8 @@ class _Parser:
 
         if kind == model.BOUNDARY_EVENT:
             data["attached_to"] = node.get("attachedToRef")
-            if node.get("cancelActivity", "true").strip().lower() == "false":
+            data["interrupting"] = node.get("cancelActivity", "true").strip().lower() != "false"
+            if not data["interrupting"] and event == model.ERROR:
                 self.problem(f"{where}: an error boundary event is always interrupting (cancelActivity='false' not allowed)")
 
         if kind == model.CALL_ACTIVITY:
@@ -409,7 +410,7 @@ class _Parser:
             if host not in raw:
                 self.problem(f"{where}: attachedToRef '{host}' does not name an activity of this process")
             elif raw[host]["kind"] not in _BOUNDARY_HOSTS:
-                self.problem(f"{where}: error boundary events are supported on service tasks, receive tasks "
+                self.problem(f"{where}: boundary events are supported on service tasks, receive tasks "
                              f"and call activities, not on '{raw[host]['kind']}'")
         if kind == model.END_EVENT and data["outgoing"]:
             self.problem(f"{where}: End events must not have outgoing sequence flows")
@@ -429,8 +430,9 @@ class _Parser:
                                      f"leaves exclusive gateway '{eid}' and is not its default flow")
 
     def check_boundaries(self, host: str, boundary_ids: List[str], raw: Dict[str, dict]) -> None:
-        codes = [raw[b].get("catch_error_code") for b in boundary_ids]
-        catch_all = [b for b, c in zip(boundary_ids, codes) if c is None]
+        errors = [b for b in boundary_ids if raw[b]["event"] == model.ERROR]
+        codes = [raw[b].get("catch_error_code") for b in errors]
+        catch_all = [b for b, c in zip(errors, codes) if c is None]
         if len(catch_all) > 1:
             self.problem(f"Element '{host}': Must not have more than one catch-all error boundary event")
         specific = [c for c in codes if c is not None]

@@ -11,7 +11,7 @@ from typing import Any, Mapping, Optional
 
 from . import feel
 
-__all__ = ["Value", "ExpressionError", "ExpressionSyntaxError", "compile_value", "type_name"]
+__all__ = ["Value", "ExpressionError", "ExpressionSyntaxError", "compile_value", "type_name", "duration_seconds"]
 
 
 class ExpressionError(Exception):
@@ -75,3 +75,22 @@ def compile_value(text: str) -> Value:
 def type_name(value: Any) -> str:
     """Zeebe's upper-case name of a value's type, for incident messages ('BOOLEAN', 'NULL'...)."""
     return feel.feel_type_name(value).upper()
+
+
+def duration_seconds(value: Any, text: str) -> float:
+    """A timer duration in seconds from an ISO-8601 string or a FEEL duration.
+
+    Raises:
+        ExpressionError: Neither (the runtime raises an EXTRACT_VALUE_ERROR incident).
+    """
+    if isinstance(value, str):
+        try:
+            return float(feel.parse_duration(value))
+        except (ValueError, feel.FeelEvaluationError) as exc:
+            raise ExpressionError(f"Expected timer duration '{text}' to be an ISO-8601 duration like PT10S, "
+                                  f"but was '{value}'") from exc
+    seconds = getattr(value, "seconds", None)  # feel.Duration
+    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
+        return float(seconds)
+    raise ExpressionError(f"Expected result of the expression '{text}' to be 'DURATION' or 'STRING', but was "
+                          f"'{type_name(value)}'.")

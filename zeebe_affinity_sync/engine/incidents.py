@@ -44,13 +44,8 @@ class IncidentsMixin:
             return False
         instance = host.instance
         self._terminate_element(host)
-        catch = state.ElementInstance(self._next_key(), boundary, instance, instance.root)
-        instance.elements[catch.key] = catch
-        instance.active += 1
-        self._element_instances[catch.key] = catch
-        catch.phase = state.ACTIVATED_ELEMENT
         logger.debug("error '%s' caught by '%s' in instance %d", code, boundary.id, instance.key)
-        self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))
+        self._take_catch(instance, boundary, variables)
         return True
 
     @staticmethod
@@ -62,6 +57,8 @@ class IncidentsMixin:
         catch_all = None
         for boundary_id in element.boundary_events:
             boundary = elements[boundary_id]
+            if boundary.event != model.ERROR:
+                continue
             if boundary.catch_error_code is None:
                 catch_all = boundary
             elif boundary.catch_error_code == code:

@@ -63,35 +63,54 @@ class MessagesMixin:
     def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None and element.message is not None
-        message = element.message
+        ei.phase = state.ACTIVATED_ELEMENT
+        self._subscribe(ei, element.message, None)
+
+    def _subscribe(self: "Engine", ei: state.ElementInstance, message: model.MessageRef,
+                   boundary: Optional[model.Element]) -> None:
+        """Open a subscription for ``ei`` (or for its ``boundary`` event); take a buffered match."""
         context = visible(ei)
         name = message.name.evaluate(context)
         if not isinstance(name, str):
             name = feel.to_string(name)
         assert message.correlation_key is not None
         key = correlation_key_text(message.correlation_key.evaluate(context), message.correlation_key.text.strip())
-        subscription = state.Subscription(name, key, ei)
-        ei.subscription = subscription
-        ei.phase = state.ACTIVATED_ELEMENT
+        subscription = state.Subscription(self._next_key(), name, key, ei, boundary)
         buffered = self._buffer.get((name, key))
         if buffered:
             for msg in buffered.values():
                 if subscription.bpmn_process_id not in msg.correlated:
                     msg.correlated.add(subscription.bpmn_process_id)
-                    ei.subscription = None
                     logger.debug("buffered message %d correlated to instance %d", msg.key, ei.instance.key)
-                    self._agenda.append((self._complete, (ei, dict(msg.variables) or None)))
-                    return
+                    self._agenda.append((self._correlated, (subscription, dict(msg.variables) or None)))
+                    if boundary is None or boundary.interrupting:
+                        return
+                    break
         bucket = self._subscriptions.get((name, key))
         if bucket is None:
             bucket = self._subscriptions[(name, key)] = OrderedDict()
-        bucket[ei.key] = subscription
+        bucket[subscription.key] = subscription
+        if boundary is None:
+            ei.subscription = subscription
+        else:
+            if ei.boundary_subscriptions is None:
+                ei.boundary_subscriptions = []
+            ei.boundary_subscriptions.append(subscription)
+
+    def _correlated(self: "Engine", subscription: state.Subscription, variables: Optional[Dict[str, Any]]) -> None:
+        ei = subscription.element_instance
+        if subscription.boundary is None:
+            if ei.subscription is subscription:
+                ei.subscription = None
+            self._complete(ei, variables)
+        else:
+            self._trigger_boundary(ei, subscription.boundary, variables)
 
     def _close_subscription(self: "Engine", subscription: state.Subscription) -> None:
         bucket_key = (subscription.name, subscription.correlation_key)
         bucket = self._subscriptions.get(bucket_key)
         if bucket is not None:
-            bucket.pop(subscription.element_instance.key, None)
+            bucket.pop(subscription.key, None)
             if not bucket:
                 del self._subscriptions[bucket_key]
 
@@ -160,10 +179,10 @@ class MessagesMixin:
                     if subscription.bpmn_process_id in msg.correlated:
                         continue
                     msg.correlated.add(subscription.bpmn_process_id)
-                    del bucket[subscription.element_instance.key]
-                    ei = subscription.element_instance
-                    ei.subscription = None
-                    self._agenda.append((self._complete, (ei, dict(msg.variables) or None)))
+                    boundary = subscription.boundary
+                    if boundary is None or boundary.interrupting:
+                        del bucket[subscription.key]  # a non-interrupting boundary keeps listening
+                    self._agenda.append((self._correlated, (subscription, dict(msg.variables) or None)))
                 if not bucket:
                     self._subscriptions.pop((name, correlation_key), None)
             for bpmn_id, (definition, element_id) in list(self._start_subscriptions.get(name, {}).items()):

@@ -77,6 +77,7 @@ class Element:
     error_code: Optional[Value] = None      # error end event (throw side)
     catch_error_code: Optional[str] = None  # error boundary event; None = catch-all
     attached_to: Optional[str] = None       # boundary event
+    interrupting: bool = True               # boundary event (cancelActivity)
     boundary_events: Tuple[str, ...] = ()   # ids of boundary events attached to this activity
     called_process_id: Optional[Value] = None  # call activity
     propagate_all_child_variables: bool = True

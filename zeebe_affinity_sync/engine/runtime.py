@@ -9,8 +9,9 @@ own ``threading.Event`` after releasing the lock. The scheduler thread's callbac
 like any command.
 
 Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in
-:mod:`.messages`, error events and incidents in :mod:`.incidents` and the read-only views in
-:mod:`.inspection` (mixins on the same lock and state); this module has the core: instances,
+:mod:`.messages`, message / timer boundary events in :mod:`.boundaries`, error events and
+incidents in :mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same
+lock and state); this module has the core: instances,
 token flow, timers, call activities, cancellation and variables.
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults
 from . import model, rejections, state
+from .boundaries import BoundariesMixin
 from .deployments import DeploymentsMixin
-from .expressions import ExpressionError, feel, type_name
+from .expressions import ExpressionError, duration_seconds, feel, type_name
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
@@ -38,11 +40,12 @@ __all__ = ["Engine", "KEY_BASE"]
 
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
 KEY_BASE = 1 << 51
+_MAX_STEPS = 10_000  # token-flow steps per lock hold before the rest is deferred
 
 _Failure = state.StepFailure
 
 
-class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, InspectionMixin):
+class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -90,14 +93,33 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
         return KEY_BASE + self._counter
 
     def _drain(self) -> None:
-        """Run queued token-flow steps until none are left (caller holds the lock)."""
+        """Run queued token-flow steps until none are left (caller holds the lock).
+
+        A process can loop without a wait state (e.g. a gateway that routes back forever). So
+        that such an instance cannot hold the lock for good, at most ``_MAX_STEPS`` steps run
+        per call; the rest continue from the scheduler thread, which takes the lock afresh and
+        lets every other command in between.
+        """
         agenda = self._agenda
+        steps = 0
         while agenda:
+            if steps >= _MAX_STEPS:
+                pending, self._agenda = agenda, deque()
+                self._scheduler.call_later(0, self._resume, pending)
+                logger.debug("token flow yielded the lock after %d steps (%d pending)", steps, len(pending))
+                return
             step, args = agenda.popleft()
+            steps += 1
             try:
                 step(*args)
             except Exception:  # a bug in one step must not wedge the engine
                 logger.exception("engine step %s%r failed", getattr(step, "__name__", step), args)
+
+    def _resume(self, pending: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]]) -> None:
+        with self._lock:
+            pending.extend(self._agenda)
+            self._agenda = pending
+            self._drain()
 
     # ------------------------------------------------------------------ instances
     def create_instance(
@@ -256,6 +278,9 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
                         raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
                     set_target(results, mapping.target, value, context)
                 ei.variables.update(results)
+            if element.boundary_events:
+                self._close_boundaries(ei)  # a retried activation opens them afresh
+                self._open_boundaries(ei)
             kind = element.kind
             if kind == model.SERVICE_TASK:
                 self._create_job(ei)
@@ -352,6 +377,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
         self._agenda.append((self._activate_element, (instance, target)))
 
     def _leave(self, ei: state.ElementInstance) -> None:
+        if ei.boundary_subscriptions or ei.boundary_timers:
+            self._close_boundaries(ei)
         instance = ei.instance
         if instance.elements.pop(ei.key, None) is not None:
             instance.active -= 1
@@ -423,7 +450,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
         element = ei.element
         assert element is not None and element.timer_duration is not None
         value = element.timer_duration.evaluate(visible(ei))
-        seconds = _duration_seconds(value, element.timer_duration.text)
+        seconds = duration_seconds(value, element.timer_duration.text)
         ei.phase = state.ACTIVATED_ELEMENT
         ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
 
@@ -459,23 +486,4 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, IncidentsMixin, Inspect
         ei.child = child
         ei.phase = state.ACTIVATED_ELEMENT
         self._start_at(child, [definition.process.none_start])
-
-
-def _duration_seconds(value: Any, text: str) -> float:
-    if isinstance(value, str):
-        try:
-            return float(feel.parse_duration(value))
-        except Exception as exc:  # FEEL's own error; re-worded for the incident
-            raise _Failure("EXTRACT_VALUE_ERROR",
-                           f"Expected timer duration '{text}' to be an ISO-8601 duration like PT10S, "
-                           f"but was '{value}'") from exc
-    total = getattr(value, "total_seconds", None)
-    if callable(total):
-        return float(total())
-    seconds = getattr(value, "seconds", None)
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-        return float(seconds)
-    raise _Failure("EXTRACT_VALUE_ERROR",
-                   f"Expected result of the expression '{text}' to be 'DURATION' or 'STRING', but was "
-                   f"'{type_name(value)}'.")
 

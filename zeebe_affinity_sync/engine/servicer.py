@@ -143,8 +143,9 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         summary, waiter = self._call(context, lambda: self._create(request.request, fetch))
         assert waiter is not None
         timeout_ms = request.requestTimeout if request.requestTimeout > 0 else self.with_result_timeout_ms
-        context.add_callback(waiter.event.set)  # client gone: stop waiting at once
-        waiter.event.wait(timeout_ms / 1000.0)
+        if context.add_callback(waiter.event.set):  # client gone: stop waiting at once
+            waiter.event.wait(timeout_ms / 1000.0)
+        # else the RPC has already ended: do not wait for nobody
         key = summary["process_instance_key"]
         if waiter.variables is None:
             self.engine.forget_waiter(key, waiter)
@@ -209,8 +210,8 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             long_poll = self.long_poll_timeout_ms / 1000.0
         else:
             long_poll = request.requestTimeout / 1000.0
-        if long_poll is not None:
-            context.add_callback(job_request.event.set)  # client gone or deadline: stop parking
+        if long_poll is not None and not context.add_callback(job_request.event.set):
+            long_poll = None  # the RPC already ended (client gone): do not park
         jobs = self.engine.activate_jobs(job_request, long_poll)
         if not jobs:
             return
@@ -253,7 +254,8 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             job_request.closed = True
             job_request.event.set()
 
-        context.add_callback(gone)
+        if not context.add_callback(gone):
+            return  # the client is already gone
         self.engine.open_stream(job_request)
         try:
             while not job_request.closed and not self.engine.closed:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from . import model
 from .scheduler import Handle
@@ -51,7 +51,8 @@ class ElementInstance:
     """A flow-node instance, and a variable scope (the process root is one too)."""
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
-                 "subscription", "timer", "child", "incident", "pending_variables")
+                 "subscription", "timer", "child", "incident", "pending_variables",
+                 "boundary_subscriptions", "boundary_timers")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -67,6 +68,9 @@ class ElementInstance:
         self.child: Optional[ProcessInstance] = None       # call activity's child instance
         self.incident: Optional[Incident] = None
         self.pending_variables: Optional[Dict[str, Any]] = None  # event variables of a retried completion
+        # message / timer boundary events of this activity, open while it is active (None: none)
+        self.boundary_subscriptions: Optional[List[Subscription]] = None
+        self.boundary_timers: Optional[List[Tuple[str, Handle]]] = None
 
 
 class Job:
@@ -103,9 +107,15 @@ class Incident:
 
 
 class Subscription:
-    __slots__ = ("name", "correlation_key", "element_instance", "bpmn_process_id")
+    """An open message subscription of a catch event / receive task, or of a boundary event
+    (``boundary`` set) attached to ``element_instance``."""
 
-    def __init__(self, name: str, correlation_key: str, element_instance: ElementInstance) -> None:
+    __slots__ = ("key", "name", "correlation_key", "element_instance", "bpmn_process_id", "boundary")
+
+    def __init__(self, key: int, name: str, correlation_key: str, element_instance: ElementInstance,
+                 boundary: Optional[model.Element] = None) -> None:
+        self.key = key
+        self.boundary = boundary
         self.name = name
         self.correlation_key = correlation_key
         self.element_instance = element_instance

@@ -99,7 +99,7 @@ class _Counters:
 
     __slots__ = ("received", "routed", "broadcast", "held", "held_delivered", "refused",
                  "acks", "protocol_errors", "abuse_closes", "send_failures", "remote_received",
-                 "remote_routed", "published", "connections_opened")
+                 "remote_routed", "published", "connections_opened", "subscriptions_closed")
 
     def __init__(self) -> None:
         for name in self.__slots__:
@@ -189,6 +189,7 @@ class HubCore:
             conn.closed = True
             self._conns.pop(conn.id, None)
             self._broadcast.discard(conn)
+            self._n.subscriptions_closed += len(conn.keys)
             for key in conn.keys:
                 subscribers = self._by_key.get(key)
                 if subscribers is not None:
@@ -619,6 +620,7 @@ class HubCore:
             "abuseCloses": counters["abuse_closes"],
             "sendFailures": counters["send_failures"],
             "connectionsOpened": counters["connections_opened"],
+            "subscriptionsClosed": counters["subscriptions_closed"],  # removed with their socket
             "rates": {
                 "outcomesPerSecond": round(received_rate, 1),
                 "routedPerSecond": round(routed_rate, 1),
