@@ -121,7 +121,9 @@ class ZeebeAffinity:
             construction (for a custom client, or a fake in unit tests).
     """
 
-    def __init__(self, app: Optional[Flask] = None, *, client_factory: Optional[ClientFactory] = None):
+    def __init__(
+        self, app: Optional[Flask] = None, *, client_factory: Optional[ClientFactory] = None
+    ) -> None:
         self._client_factory = client_factory
         if app is not None:
             self.init_app(app)

@@ -189,3 +189,34 @@ def test_the_example_under_gunicorn_gthread_with_two_workers(local_stack):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+
+
+def test_admission_control_answers_503_with_retry_after(local_stack):
+    from ..support.net import wait_until
+
+    app = Flask(__name__)
+    app.config.update(local_stack.flask_config(),
+                      ZEEBE_AFFINITY_CLIENT_OPTIONS={"max_pending": 1, "retry_after": 2.0})
+    ext = ZeebeAffinity(app)
+
+    @app.post("/slow")
+    @ext.process("slow-process", timeout=10)
+    def slow():
+        return {"marker": request.get_json()["marker"]}
+
+    first: List[Any] = []
+    try:
+        client = app.test_client()
+        waiting = threading.Thread(
+            target=lambda: first.append(client.post("/slow", json={"marker": "first"})))
+        waiting.start()
+        with app.app_context():
+            wait_until(lambda: ext.client.pending_count == 1, timeout=10)
+        refused = client.post("/slow", json={"marker": "second"})
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "2"
+        assert refused.get_json()["error"] == "overloaded"
+        waiting.join(15)
+        assert first[0].status_code == 200 and first[0].get_json() == {"marker": "first"}
+    finally:
+        ext.close(app)

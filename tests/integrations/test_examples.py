@@ -98,3 +98,34 @@ def test_django_example_runserver_starts_its_own_stack_and_stops_it():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_flask_example_workers_serve_a_real_zeebe_and_stop_on_sigterm():
+    from zeebe_affinity_sync.demo.flask_app import affinity, create_app
+    from zeebe_affinity_sync.demo.stack import LocalStack
+
+    # engine + hub only: the example's workers.py deploys the BPMN and does every job
+    with LocalStack(workers=False, bpmn_files=()) as stack:
+        env = dict(_env(), **stack.environ())
+        proc = subprocess.Popen(
+            [sys.executable, "workers.py"], cwd=os.path.join(EXAMPLES, "flask_app"), env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            out = Lines(proc.stdout)
+            out.wait_for("workers running", timeout=60)
+            app = create_app(stack.flask_config())
+            try:
+                order, expected = make_order(77)
+                response = app.test_client().post("/orders", json=order)
+            finally:
+                affinity.close(app)
+            assert response.status_code == 200, response.get_json()
+            assert {k: response.get_json()[k] for k in expected} == expected
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0
+            out.rest()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

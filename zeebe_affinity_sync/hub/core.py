@@ -149,6 +149,7 @@ class HubCore:
         self._thread: Optional[threading.Thread] = None
         self._pid = os.getpid()
         self._capacity_warned = 0.0  # monotonic time of the last capacity warning (racy, harmless)
+        self._redis_warned = 0.0  # same, for Redis warnings
         self.hello_text = protocol.encode(protocol.hello(
             "hub",
             hubId=self.hub_id,
@@ -316,7 +317,7 @@ class HubCore:
             try:
                 remote_held = self.bridge.take(keys)
             except Exception as exc:
-                log.warning("could not take held outcomes from Redis for %d keys: %s", len(keys), exc)
+                self._warn_redis("could not take held outcomes from Redis: %s", exc)
                 remote_held = []
             if remote_held:
                 with self._lock:
@@ -427,11 +428,21 @@ class HubCore:
         try:
             self.bridge.publish(keys, text, store=stored)
         except Exception as exc:
-            log.warning("could not publish an outcome to Redis (%s); holding it locally", exc)
+            self._warn_redis("could not publish an outcome to Redis (%s); holding outcomes "
+                             "locally until it is back", exc)
             return False
         with self._lock:
             self._n.published += 1
         return True
+
+    def _warn_redis(self, message: str, *args: Any) -> None:
+        """Log a Redis problem at most every 10 s (an outage must not flood the log)."""
+        now = time.monotonic()
+        if now - self._redis_warned > 10.0:
+            self._redis_warned = now
+            log.warning(message, *args)
+        else:
+            log.debug(message, *args)
 
     # ------------------------------------------------------------------ from Redis
 
