@@ -30,9 +30,18 @@ def clean_zeebe_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def no_worker_threads_left() -> Iterator[None]:
-    """Every test must leave no worker thread behind (stop() joins them all)."""
+    """Every test must leave no worker thread behind (stop() joins them all).
+
+    Threads that were already running before the test (e.g. workers of another folder's
+    session-scoped fixtures, when the whole suite runs in one process) are not this test's.
+    """
+    before = set(threading.enumerate())
     yield
-    left = [t.name for t in threading.enumerate() if t.name.startswith("zeebe-worker-") and t.is_alive()]
+    left = [
+        t.name
+        for t in threading.enumerate()
+        if t.name.startswith("zeebe-worker-") and t.is_alive() and t not in before
+    ]
     assert left == [], f"worker threads still running after the test: {left}"
 
 

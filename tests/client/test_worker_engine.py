@@ -119,12 +119,17 @@ def test_worker_survives_a_gateway_restart(caplog) -> None:
 
 
 def test_stop_is_prompt_against_the_real_long_poll(engine: EmbeddedZeebe) -> None:
+    before = set(threading.enumerate())
     worker = JobWorker(gateway_address=engine.address, poll_request_timeout=100)  # beyond the test timeout
     worker.register(unique("idle"), lambda v: {})
     worker.start()
     wait_until(lambda: bool(worker._streams))  # a long poll is in flight
     assert worker.stop(timeout=60) is True
-    assert not [t for t in threading.enumerate() if t.name.startswith("zeebe-worker-") and t.is_alive()]
+    assert not [
+        t
+        for t in threading.enumerate()
+        if t.name.startswith("zeebe-worker-") and t.is_alive() and t not in before
+    ]
 
 
 def test_worker_name_job_timeout_and_fetch_variables(client: ZeebeClient, engine: EmbeddedZeebe) -> None:
