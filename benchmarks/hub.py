@@ -54,8 +54,15 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
         for start in range(0, len(mine), 1000):
             ws.send(json.dumps({"type": "SUBSCRIBE", "keys": [f"r{k}" for k in mine[start:start + 1000]],
                                 "id": f"s{start}"}))
-            while json.loads(ws.recv()).get("type") != "ACK":
-                pass
+            while True:
+                reply = json.loads(ws.recv() or "{}")
+                if reply.get("type") == "ACK":
+                    break
+                if reply.get("type") == "ERROR" or not reply:
+                    print(f"client {index}: SUBSCRIBE refused: {reply or 'connection closed'}"
+                          " (each client may hold at most the hub's maxSubscriptions keys:"
+                          " use more --clients or fewer --outcomes)", file=sys.stderr, flush=True)
+                    os._exit(2)  # a thread cannot end the run otherwise
     ready.release()
     latencies: List[float] = []
     got = 0
