@@ -20,7 +20,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import sys
 import threading
 import time
 from typing import List, Optional
@@ -31,27 +33,11 @@ from zeebe_grpc import gateway_pb2_grpc
 
 from zeebe_affinity_sync.engine import EmbeddedZeebe
 
-BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="bench" targetNamespace="http://example.test">
-  <bpmn:process id="bench-raw" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:serviceTask id="transform"><bpmn:extensionElements>
-      <zeebe:taskDefinition type="raw-transform"/></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:serviceTask id="publish"><bpmn:extensionElements>
-      <zeebe:taskDefinition type="raw-publish-outcome"/></bpmn:extensionElements></bpmn:serviceTask>
-    <bpmn:endEvent id="end"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="transform"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="transform" targetRef="publish"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="publish" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+# the same demo process and percentile as benchmarks/engine.py (run as a script: its folder is on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine import DEMO_BPMN, percentile  # noqa: E402
 
-
-def percentile(values: List[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+BPMN = DEMO_BPMN.format(pid="bench-raw", prefix="raw-")
 
 
 def throughput(stub: gateway_pb2_grpc.GatewayStub, instances: int, starters: int, pollers: int, batch: int) -> float:
@@ -167,7 +153,7 @@ def main() -> None:
               f"{args.starters} starters, {args.pollers} pollers per type, batch {args.batch})")
         samples = wakeups(stub, args.wakeups, zeebe)
         print(f"long-poll wake-up after CreateProcessInstance: p50 {statistics.median(samples):.2f} ms, "
-              f"p99 {percentile(samples, 0.99):.2f} ms, max {max(samples):.2f} ms ({len(samples)} samples)")
+              f"p99 {percentile(sorted(samples), 0.99):.2f} ms, max {max(samples):.2f} ms ({len(samples)} samples)")
         if zeebe is not None:
             print(f"engine alone (no gRPC, one thread): {engine_only(args.instances):.0f} instances/s")
     finally:

@@ -24,7 +24,10 @@ accesslog = None  # one line per websocket *connection* would say nothing useful
 errorlog = "-"
 loglevel = os.environ.get("ZEEBE_AFFINITY_LOG_LEVEL", "info")
 proc_name = "zeebe-affinity-hub"
-control_socket_disable = True  # gunicorn >= 25.1: no shared control socket per user
+# gunicorn >= 25.1 opens a control socket per user (~/.gunicorn/gunicorn.ctl) unless told not to;
+# older gunicorn ignores names it does not know in a config file, so this is safe with any >= 21.
+# (Not the --no-control-socket flag: older gunicorn refuses unknown command-line options.)
+control_socket_disable = True
 
 if os.environ.get("ZEEBE_AFFINITY_CERTFILE"):
     certfile = os.environ["ZEEBE_AFFINITY_CERTFILE"]

@@ -39,18 +39,17 @@ from flask import Flask, Response, current_app, jsonify, make_response
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import defaults
-from .errors import AffinityError, AffinityTimeout, ConfigurationError, ZeebeError
+from .errors import AffinityError, ConfigurationError, ZeebeError
 from .web import (
     ClientHolder,
     HttpAnswer,
     MessageRound,
     WebSettings,
+    answer_collect,
+    answer_error,
+    answer_message_view,
+    answer_process_view,
     build_client,
-    check_variables,
-    error_response,
-    still_pending_response,
-    publish_round,
-    success_response,
 )
 
 __all__ = ["ZeebeAffinity", "MessageRound", "EXTENSION_KEY", "CONFIG_DEFAULTS"]
@@ -75,6 +74,8 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
 
 F = TypeVar("F", bound=Callable[..., Any])
 ClientFactory = Callable[[WebSettings], Any]
+#: (view result, get_client, settings, wait in s) -> the answer
+_ViewAnswer = Callable[[Any, Callable[[], Any], WebSettings, float], HttpAnswer]
 
 
 @dataclass
@@ -94,11 +95,12 @@ def _to_flask(answer: HttpAnswer) -> Response:
 
 
 def _handle_error(exc: Exception) -> Any:
+    # The app error handler: the library's errors escaping any view (e.g. one using
+    # ``affinity.client`` directly) are answered like the decorators answer them.
     state = current_app.extensions.get(EXTENSION_KEY)
-    answer = error_response(exc, state.settings) if state is not None else None
+    answer = answer_error(exc, state.settings) if state is not None else None
     if answer is None:
         raise exc
-    logger.info("answering %d for %s: %s", answer.status, type(exc).__name__, exc)
     return _to_flask(answer)
 
 
@@ -230,6 +232,21 @@ class ZeebeAffinity:
 
     # ----------------------------------------------------------------------- decorators
 
+    def _decorate(self, view: F, timeout: Optional[float], answer: "_ViewAnswer") -> F:
+        # Shared by process() and message(): a response the view makes itself passes through;
+        # anything else is handed to ``answer`` with this app's client, settings and wait.
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            result = view(*args, **kwargs)
+            direct = _passthrough(result)
+            if direct is not None:
+                return direct
+            state = self._state()
+            wait = state.settings.timeout if timeout is None else timeout
+            return _to_flask(answer(result, state.holder.get, state.settings, wait))
+
+        return cast(F, wrapper)
+
     def process(
         self, bpmn_process_id: str, *, timeout: Optional[float] = None, version: Optional[int] = None
     ) -> Callable[[F], F]:
@@ -250,24 +267,9 @@ class ZeebeAffinity:
         """
 
         def decorator(view: F) -> F:
-            @functools.wraps(view)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                result = view(*args, **kwargs)
-                direct = _passthrough(result)
-                if direct is not None:
-                    return direct
-                variables = check_variables(view.__name__, result)
-                state = self._state()
-                wait = state.settings.timeout if timeout is None else timeout
-                try:
-                    outcome = state.holder.get().create_process_instance_with_affinity(
-                        bpmn_process_id, variables, version=version, timeout=wait
-                    )
-                except (AffinityError, ZeebeError) as exc:
-                    return _handle_error(exc)
-                return _to_flask(success_response(outcome))
-
-            return cast(F, wrapper)
+            return self._decorate(view, timeout, lambda result, get_client, settings, wait: answer_process_view(
+                view.__name__, result, get_client, settings, bpmn_process_id, version=version, timeout=wait
+            ))
 
         return decorator
 
@@ -290,26 +292,9 @@ class ZeebeAffinity:
         """
 
         def decorator(view: F) -> F:
-            @functools.wraps(view)
-            def wrapper(*args: Any, **kwargs: Any) -> Any:
-                result = view(*args, **kwargs)
-                direct = _passthrough(result)
-                if direct is not None:
-                    return direct
-                if not isinstance(result, MessageRound):
-                    raise TypeError(
-                        f"view {view.__name__!r} must return a MessageRound(correlation_key, "
-                        f"process_instance_key, variables), got {type(result).__name__}"
-                    )
-                state = self._state()
-                wait = state.settings.timeout if timeout is None else timeout
-                try:
-                    outcome = publish_round(state.holder.get(), name, result, wait)
-                except (AffinityError, ZeebeError) as exc:
-                    return _handle_error(exc)
-                return _to_flask(success_response(outcome))
-
-            return cast(F, wrapper)
+            return self._decorate(view, timeout, lambda result, get_client, settings, wait: answer_message_view(
+                view.__name__, result, get_client, settings, name, timeout=wait
+            ))
 
         return decorator
 
@@ -323,26 +308,6 @@ class ZeebeAffinity:
             process_instance_key: The key from the earlier 202/504 answer.
             timeout: Seconds to wait for it (default 0: answer at once).
         """
-        try:
-            key = int(process_instance_key)
-        except (TypeError, ValueError):
-            return _to_flask(
-                HttpAnswer(
-                    400,
-                    {
-                        "error": "invalid-argument",
-                        "message": f"process instance key {process_instance_key!r} is not an "
-                        "integer: use the processInstanceKey of the earlier answer",
-                    },
-                )
-            )
         state = self._state()
         wait = defaults.WEB_COLLECT_TIMEOUT if timeout is None else timeout
-        try:
-            outcome = state.holder.get().get_outcome(key, timeout=wait)
-        except AffinityTimeout as exc:
-            return _to_flask(still_pending_response(key, state.settings, str(exc)))
-        except (AffinityError, ZeebeError) as exc:
-            return _handle_error(exc)
-        return _to_flask(success_response(outcome))
-
+        return _to_flask(answer_collect(state.holder.get, process_instance_key, state.settings, wait))

@@ -35,7 +35,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional
 
-from . import defaults
+from . import defaults, protocol
 from .errors import (
     AffinityError,
     AffinityOverloaded,
@@ -63,6 +63,13 @@ __all__ = [
     "pending_response",
     "still_pending_response",
     "check_variables",
+    "check_round",
+    "refuse_reserved",
+    "answer_error",
+    "answer_call",
+    "answer_collect",
+    "answer_process_view",
+    "answer_message_view",
     "publish_round",
 ]
 
@@ -413,4 +420,130 @@ def publish_round(client: Any, name: str, round_: MessageRound, timeout: float) 
         round_.process_instance_key,
         dict(round_.variables or {}),
         **options,
+    )
+
+
+def check_round(view_name: str, value: Any) -> MessageRound:
+    """Return ``value`` if it is a :class:`MessageRound`, else raise a :class:`TypeError`
+    naming the view (a message view returning anything else is a programming error)."""
+    if not isinstance(value, MessageRound):
+        raise TypeError(
+            f"view {view_name!r} must return a MessageRound(correlation_key, "
+            f"process_instance_key, variables), got {type(value).__name__}"
+        )
+    return value
+
+
+def refuse_reserved(variables: Optional[Mapping[str, Any]]) -> Optional[HttpAnswer]:
+    """400 if ``variables`` carry the affinity layer's reserved variable, else ``None``.
+
+    A view that passes a request body through as the variables would otherwise let any HTTP
+    client trigger the client's ``ValueError`` (a 500): that is bad input, answered as such.
+    """
+    if variables and protocol.REQUEST_ID_VARIABLE in variables:
+        return HttpAnswer(400, {
+            "error": "invalid-argument",
+            "message": f"variable {protocol.REQUEST_ID_VARIABLE!r} is reserved for the affinity "
+                       "layer: send the request without it",
+        })
+    return None
+
+
+def answer_error(exc: BaseException, settings: WebSettings) -> Optional[HttpAnswer]:
+    """:func:`error_response`, logged; ``None`` for an exception that is not one we map."""
+    answer = error_response(exc, settings)
+    if answer is not None:
+        logger.info("answering %d for %s: %s", answer.status, type(exc).__name__, exc)
+    return answer
+
+
+def answer_call(
+    call: Callable[[], Any],
+    settings: WebSettings,
+    *,
+    on_timeout: Optional[Callable[[AffinityTimeout], HttpAnswer]] = None,
+) -> HttpAnswer:
+    """Run ``call`` (a blocking affinity call returning a ProcessOutcome) and answer with its
+    outcome, or with the mapped error. Exceptions that are not the library's propagate.
+
+    Args:
+        call: The call to make.
+        settings: For the error mapping.
+        on_timeout: Answers an ``AffinityTimeout`` instead of the mapping (collect-later).
+    """
+    try:
+        outcome = call()
+    except (AffinityError, ZeebeError) as exc:
+        if on_timeout is not None and isinstance(exc, AffinityTimeout):
+            return on_timeout(exc)
+        answer = answer_error(exc, settings)
+        if answer is None:  # pragma: no cover - error_response maps both roots
+            raise
+        return answer
+    return success_response(outcome)
+
+
+def answer_collect(
+    get_client: Callable[[], Any], process_instance_key: Any, settings: WebSettings, timeout: float
+) -> HttpAnswer:
+    """The answer of a collect-later endpoint: 200 with the outcome, 202 (+ ``Location`` when an
+    outcome URL is configured) while it is pending, 400 for a key that is not an integer."""
+    try:
+        key = int(process_instance_key)
+    except (TypeError, ValueError):
+        return HttpAnswer(400, {
+            "error": "invalid-argument",
+            "message": f"process instance key {process_instance_key!r} is not an integer: use "
+                       "the processInstanceKey of the earlier answer",
+        })
+    return answer_call(
+        lambda: get_client().get_outcome(key, timeout=timeout),
+        settings,
+        on_timeout=lambda exc: still_pending_response(key, settings, str(exc)),
+    )
+
+
+def answer_process_view(
+    view_name: str,
+    result: Any,
+    get_client: Callable[[], Any],
+    settings: WebSettings,
+    bpmn_process_id: str,
+    *,
+    version: Optional[int],
+    timeout: float,
+) -> HttpAnswer:
+    """What a process view answers once it returned ``result`` (its variables): the outcome of a
+    new instance of ``bpmn_process_id``, or the mapped error.
+
+    Raises:
+        TypeError: ``result`` is not a JSON-serialisable dict (a programming error of the view).
+    """
+    variables = check_variables(view_name, result)
+    return refuse_reserved(variables) or answer_call(
+        lambda: get_client().create_process_instance_with_affinity(
+            bpmn_process_id, variables, version=version, timeout=timeout
+        ),
+        settings,
+    )
+
+
+def answer_message_view(
+    view_name: str,
+    result: Any,
+    get_client: Callable[[], Any],
+    settings: WebSettings,
+    name: str,
+    *,
+    timeout: float,
+) -> HttpAnswer:
+    """What a message view answers once it returned ``result`` (a :class:`MessageRound`): the
+    instance's next outcome after message ``name``, or the mapped error.
+
+    Raises:
+        TypeError: ``result`` is not a ``MessageRound`` (a programming error of the view).
+    """
+    round_ = check_round(view_name, result)
+    return refuse_reserved(round_.variables) or answer_call(
+        lambda: publish_round(get_client(), name, round_, timeout), settings
     )

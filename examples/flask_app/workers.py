@@ -39,7 +39,10 @@ def main() -> int:
         register(business)
         business.start()
         logging.info("workers running; Ctrl-C to stop")
-        stop.wait()
+        # Wake up now and then: Python runs signal handlers in the main thread only, and a signal
+        # the kernel hands to one of the worker threads would not end a wait without a timeout.
+        while not stop.wait(0.5):
+            pass
         business.stop()
         relay.stop()
     return 0

@@ -122,3 +122,39 @@ def test_an_outcome_over_the_hub_frame_limit_is_refused_before_sending(hub: Any)
         worker.publish_outcome(protocol.process_outcome(1, {"small": True}), timeout=5)
     finally:
         worker.stop()
+
+
+def test_confirmed_subscribe_returns_after_the_held_outcomes_arrived(hub: Any) -> None:
+    """One SUBSCRIBE with an id: the hub ACKs it after handing over what it held for the keys."""
+    import uuid
+
+    key = f"held-{uuid.uuid4().hex}"
+    received: List[Dict[str, Any]] = []
+    worker = connection(hub, [], [], role="worker").start()
+    client = connection(hub, [], received).start()  # awaits nothing yet: no re-subscribe
+    try:
+        assert worker.wait_connected(10) and client.wait_connected(10)
+        worker.publish_outcome(protocol.process_outcome(9, {"early": True}, request_id=key),
+                               timeout=10)  # nobody subscribed yet: the hub holds it
+        assert client.subscribe_confirmed([key], timeout=10) is True
+        assert [f["variables"] for f in received] == [{"early": True}]  # already here
+        assert client._acks == {}  # the confirmation slot is gone
+    finally:
+        client.stop()
+        worker.stop()
+
+
+def test_confirmed_subscribe_queues_a_single_frame() -> None:
+    import queue
+
+    conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: [])
+    assert conn.subscribe_confirmed(["123", "r-1"], timeout=0) is False  # never started: no ACK
+    frames = []
+    while True:
+        try:
+            frames.append(conn._queue.get_nowait())
+        except queue.Empty:
+            break
+    assert len(frames) == 1
+    assert frames[0]["type"] == "SUBSCRIBE" and frames[0]["keys"] == ["123", "r-1"] and frames[0]["id"]
+    assert conn._acks == {}

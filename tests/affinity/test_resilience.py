@@ -160,16 +160,66 @@ def test_close_fails_waits_in_flight_and_stops_the_threads(
     engine: Any, hub: Any, hub_relay: Any, gates: Gates
 ) -> None:
     client = ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0)
-    name = unique("closing")
+    name, cb_name = unique("closing"), unique("closing-cb")
+    errors: List[BaseException] = []
+    told = threading.Event()
+
+    def on_error(error: BaseException) -> None:
+        errors.append(error)
+        told.set()
+
+    client.create_process_instance_with_affinity(
+        "gated", {"gate": cb_name}, cb=lambda outcome: None, on_error=on_error
+    )
     with ThreadPoolExecutor(max_workers=1) as pool:
         waiting = pool.submit(client.create_process_instance_with_affinity, "gated", {"gate": name})
-        assert gates.reached(name)
+        assert gates.reached(name) and gates.reached(cb_name)
         connection = client._state.transport.connection  # type: ignore[union-attr]
         assert connection.running
         client.close()
         with pytest.raises(AffinityUnavailable, match="closed"):
             waiting.result(timeout=30)
+    assert told.wait(30)  # the callback-style wait is told too, not left hanging
+    assert len(errors) == 1 and isinstance(errors[0], AffinityUnavailable)
+    assert "closed" in str(errors[0])
     assert not connection.running
     with pytest.raises(RuntimeError, match="closed"):
         client.create_process_instance_with_affinity("relay-first", {"n": 1})
     gates.open(name)
+    gates.open(cb_name)
+
+
+def test_an_interrupted_wait_leaves_no_waiter_behind(
+    engine: Any, hub: Any, hub_relay: Any, gates: Gates
+) -> None:
+    """KeyboardInterrupt while blocked on the outcome: the waiter and its subscription go."""
+    import signal
+    import sys
+
+    name = unique("interrupted")
+    main = threading.get_ident()
+
+    def main_is_waiting() -> bool:
+        frame = sys._current_frames().get(main)
+        while frame is not None:
+            if frame.f_code.co_name == "_wait":  # AffinityClientBase._wait: blocked on the outcome
+                return True
+            frame = frame.f_back
+        return False
+
+    with ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0) as client:
+
+        def interrupt_when_waiting() -> None:
+            if gates.reached(name):  # the instance runs: the call is about to block on its outcome
+                wait_until(main_is_waiting, timeout=30)
+                # a real SIGINT to the main thread: it interrupts the blocked Event.wait() at once
+                signal.pthread_kill(main, signal.SIGINT)
+
+        helper = threading.Thread(target=interrupt_when_waiting, daemon=True)
+        helper.start()
+        with pytest.raises(KeyboardInterrupt):
+            client.create_process_instance_with_affinity("gated", {"gate": name}, timeout=60)
+        helper.join(30)
+        assert client.pending_count == 0 and client.watched_key_count == 0
+        gates.open(name)
+        assert client.create_process_instance_with_affinity("relay-first", {"n": 4}).variables == {"n": 4}

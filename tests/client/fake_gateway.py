@@ -77,6 +77,13 @@ class FakeGateway(pb_grpc.GatewayServicer):
             processDefinitionKey=1, bpmnProcessId=request.bpmnProcessId, version=1, processInstanceKey=7
         )
 
+    def CreateProcessInstanceWithResult(self, request: Any, context: grpc.ServicerContext) -> Any:
+        self._record("CreateProcessInstanceWithResult", request, context)
+        return pb.CreateProcessInstanceWithResultResponse(
+            processDefinitionKey=1, bpmnProcessId=request.request.bpmnProcessId, version=1, processInstanceKey=7,
+            variables="{}",
+        )
+
     def PublishMessage(self, request: Any, context: grpc.ServicerContext) -> Any:
         self._record("PublishMessage", request, context)
         return pb.PublishMessageResponse(key=99)

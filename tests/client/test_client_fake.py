@@ -50,6 +50,14 @@ def test_bad_variables_are_refused_before_any_call(fake: FakeServer, bad, fragme
             client.complete_job(1, bad)
         with pytest.raises(TypeError, match=fragment):
             client.publish_message("m", "k", bad)
+        with pytest.raises(TypeError, match=fragment):
+            client.create_process_instance_with_result("p", bad)
+        with pytest.raises(TypeError, match=fragment):
+            client.set_variables(1, bad)
+        with pytest.raises(TypeError, match=fragment):
+            client.fail_job(1, 0, "e", variables=bad)
+        with pytest.raises(TypeError, match=fragment):
+            client.throw_error(1, "code", "e", variables=bad)
     assert fake.gateway.calls == []
 
 
@@ -76,13 +84,21 @@ def test_retries_are_capped(fake: FakeServer) -> None:
     assert len(fake.gateway.calls_of("CompleteJob")) == FAST_RETRY.max_attempts
 
 
-def test_create_process_instance_is_never_retried(fake: FakeServer) -> None:
-    fake.gateway.fail("CreateProcessInstance", grpc.StatusCode.UNAVAILABLE, times=1)
+@pytest.mark.parametrize("code, error", [(grpc.StatusCode.UNAVAILABLE, GatewayUnavailableError),
+                                         (grpc.StatusCode.RESOURCE_EXHAUSTED, BackpressureError)])
+@pytest.mark.parametrize("rpc", ["CreateProcessInstance", "CreateProcessInstanceWithResult"])
+def test_create_process_instance_is_never_retried(fake: FakeServer, rpc, code, error) -> None:
+    # the first attempt may have created the instance: a repeat could start a second one
+    fake.gateway.fail(rpc, code, times=1)
     with ZeebeClient(fake.address, retry_policy=FAST_RETRY) as client:
-        with pytest.raises(GatewayUnavailableError) as info:
-            client.create_process_instance("p", {"a": 1})
-    assert isinstance(info.value.__cause__, grpc.RpcError)
-    assert len(fake.gateway.calls_of("CreateProcessInstance")) == 1
+        create = (client.create_process_instance if rpc == "CreateProcessInstance"
+                  else client.create_process_instance_with_result)
+        with pytest.raises(error) as info:
+            create("p", {"a": 1})
+        assert isinstance(info.value.__cause__, grpc.RpcError)
+        assert len(fake.gateway.calls_of(rpc)) == 1
+        assert create("p", {"a": 1}).process_instance_key == 7  # the gateway is fine again: no state kept
+    assert len(fake.gateway.calls_of(rpc)) == 2
 
 
 def test_publish_is_retried_only_with_a_message_id(fake: FakeServer) -> None:

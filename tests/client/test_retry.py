@@ -7,15 +7,19 @@ import threading
 import grpc
 import pytest
 
-from zeebe_affinity_sync.zeebe.retry import Backoff, RetryPolicy
+from zeebe_affinity_sync.zeebe.retry import Backoff, RetryPolicy, is_message_too_large
 
 
 class FakeRpcError(grpc.RpcError):
-    def __init__(self, code: grpc.StatusCode) -> None:
+    def __init__(self, code: grpc.StatusCode, details: str = "") -> None:
         self._code = code
+        self._details = details
 
     def code(self) -> grpc.StatusCode:
         return self._code
+
+    def details(self) -> str:
+        return self._details
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
@@ -39,6 +43,24 @@ def test_only_retryable_codes_are_repeated() -> None:
     with pytest.raises(FakeRpcError):
         policy.call(invalid, operation="X")
     assert len(attempts) == 1
+
+
+def test_message_size_limit_is_not_mistaken_for_backpressure() -> None:
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.001, max_backoff=0.001)
+    attempts = []
+
+    def exhausted(details: str) -> None:
+        attempts.append(details)
+        raise FakeRpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+
+    with pytest.raises(FakeRpcError):  # the same message would be refused again: one attempt
+        policy.call(lambda: exhausted("CLIENT: Sent message larger than max (100014 vs. 70000)"), operation="X")
+    assert len(attempts) == 1
+    with pytest.raises(FakeRpcError):  # back-pressure proper: retried
+        policy.call(lambda: exhausted("Reached maximum capacity of requests handled"), operation="X")
+    assert len(attempts) == 1 + 3
+    assert is_message_too_large(grpc.StatusCode.RESOURCE_EXHAUSTED, "Received message larger than max (5 vs. 4)")
+    assert not is_message_too_large(grpc.StatusCode.INVALID_ARGUMENT, "larger than max")
 
 
 def test_stop_event_ends_the_retries() -> None:

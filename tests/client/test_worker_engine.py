@@ -93,6 +93,27 @@ def test_handler_exception_uses_retries_then_raises_an_incident(client: ZeebeCli
     assert incident["error_message"] == "ValueError: bad input on try 2"
 
 
+def test_result_too_large_for_a_grpc_message_fails_the_job(engine: EmbeddedZeebe) -> None:
+    # instead of leaving the job to time out and come back forever, the worker fails it with the
+    # reason, so the retries run out into an incident that says what is wrong
+    pid, job_type = unique("too-large"), unique("big-result")
+    small = ZeebeClient(engine.address, max_message_bytes=70_000)
+    small.deploy_resource(("big.bpmn", processes.single_task(pid, job_type, retries=1)))
+    worker = JobWorker(small, poll_request_timeout=5)
+    worker.register(job_type, lambda variables: {"blob": "x" * 100_000}, retry_backoff=0.0)
+    try:
+        with worker:
+            instance = small.create_process_instance(pid)
+            wait_until(lambda: any(i["process_instance_key"] == instance.process_instance_key
+                                   for i in engine.incidents()))
+        (incident,) = [i for i in engine.incidents() if i["process_instance_key"] == instance.process_instance_key]
+        assert incident["error_type"] == "JOB_NO_RETRIES"
+        assert "larger than max" in incident["error_message"]
+        assert worker.stats["failed"] == 1 and worker.stats["completed"] == 0
+    finally:
+        small.close()
+
+
 def test_worker_survives_a_gateway_restart(caplog) -> None:
     first = EmbeddedZeebe(port=0).start()
     port = first.port

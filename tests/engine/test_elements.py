@@ -229,7 +229,8 @@ def test_intermediate_none_throw_event_passes_through(zeebe, stub):
 
 
 def test_a_loop_without_wait_state_does_not_freeze_the_engine(zeebe, stub):
-    # start -> gw --(default)--> spin -> gw ... forever: the engine must stay responsive
+    # start -> gw --(default)--> spin -> gw ... forever: the engine must stay responsive (the flow
+    # gives up the lock after each step budget and lets waiting commands in: tests/engine/test_lock.py)
     body = ('<bpmn:startEvent id="s"/><bpmn:exclusiveGateway id="gw" default="again"/>'
             '<bpmn:intermediateThrowEvent id="spin"/><bpmn:endEvent id="e"/>'
             + m.flow("f0", "s", "gw") + m.flow("out", "gw", "e", "= stop = true") + m.flow("again", "gw", "spin")
@@ -239,6 +240,7 @@ def test_a_loop_without_wait_state_does_not_freeze_the_engine(zeebe, stub):
     looping = create(stub, "loop")
     other = create(stub, "demo")  # answered while the loop spins
     assert activate_one(stub, "work").processInstanceKey == other
+    assert state_of(zeebe, looping) == "ACTIVE" and zeebe.stats()["token_flow_yields"] >= 1
     stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=looping, variables='{"stop": true}'))
     wait_until(lambda: state_of(zeebe, looping) == "COMPLETED")
 

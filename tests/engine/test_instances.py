@@ -46,6 +46,7 @@ def test_unknown_process(stub):
 
 @pytest.mark.parametrize("variables, text", [
     ("[1]", "but was 'ARRAY'"), ("42", "but was 'NUMBER'"), ("null", "but was 'NIL'"), ("{", "Invalid JSON value"),
+    ('{"x": NaN}', "NaN is not a JSON value"), ('{"x": -Infinity}', "-Infinity is not a JSON value"),
 ])
 def test_variables_must_be_a_json_object(stub, one_task, variables, text):
     details = rpc_error(lambda: stub.CreateProcessInstance(pb.CreateProcessInstanceRequest(

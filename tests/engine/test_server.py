@@ -56,7 +56,8 @@ def test_address_port_and_state_errors():
     engine.stop()  # idempotent
 
 
-@pytest.mark.parametrize("kwargs", [{"port": -1}, {"port": 70000}, {"long_poll_timeout_ms": 0}, {"server_threads": 1}])
+@pytest.mark.parametrize("kwargs", [{"port": -1}, {"port": 70000}, {"long_poll_timeout_ms": 0}, {"server_threads": 1},
+                                    {"step_budget": 0}, {"step_budget": 2.5}])
 def test_bad_configuration_is_refused(kwargs):
     with pytest.raises(ConfigurationError):
         EmbeddedZeebe(**kwargs)

@@ -238,3 +238,34 @@ def test_capacity_warning_when_sockets_near_the_thread_count(caplog):
     assert core.stats()["threadCapacity"] == 4
     for conn in conns:
         core.close(conn)
+
+
+def test_a_failed_send_unregisters_the_connection_at_once(core):
+    """The peer is gone: until its handler thread notices, no outcome may be aimed at it again."""
+    gone, w = Peer(), Peer()
+    cg, cw = core.open(gone), core.open(w)
+    core.receive(cg, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(cg, json.dumps({"type": "SUBSCRIBE", "keys": ["k", "k2"]}))
+    gone.closed = (1006, "vanished")
+    core.receive(cw, outcome("1", "k", "f"))
+    assert w.take() == [{"type": "ACK", "id": "f", "status": "held"}]
+    assert cg.closed
+    stats = core.stats()
+    assert stats["connections"]["total"] == 1 and stats["subscribedKeys"] == 0
+    assert stats["sendFailures"] == 1
+    core.receive(cw, outcome("2", "k2", "g"))
+    assert w.take() == [{"type": "ACK", "id": "g", "status": "held"}]
+    assert core.stats()["sendFailures"] == 1  # not tried again
+
+
+def test_hello_role_counts_the_connection_without_broadcast(core):
+    client, worker, w = Peer(), Peer(), Peer()
+    cc, cw2, cw = core.open(client), core.open(worker), core.open(w)
+    core.receive(cc, json.dumps({"type": "HELLO", "version": 1, "role": "client"}))
+    core.receive(cw2, json.dumps({"type": "HELLO", "version": 1, "role": "worker"}))
+    core.receive(cw, json.dumps({"type": "HELLO", "version": 1, "role": "hub"}))  # not a role
+    stats = core.stats()
+    assert stats["connections"]["client"] == 1 and stats["connections"]["worker"] == 1
+    assert stats["connections"]["unregistered"] == 1 and stats["connections"]["broadcast"] == 0
+    core.receive(cw, outcome("1"))
+    assert client.take() == []  # a HELLO is no REGISTER_CLIENT: no broadcast copy

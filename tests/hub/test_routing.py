@@ -134,3 +134,13 @@ def test_disconnect_removes_subscriptions(main_hub, connect):
     worker = connect(main_hub)
     worker.outcome("1", {}, request_id=key, frame_id="o8")
     assert worker.recv()["status"] == "held"
+
+
+def test_hello_role_is_counted_in_stats_without_broadcast(main_hub, connect):
+    wait_until(lambda: main_hub.stats()["connections"]["total"] == 0, timeout=20)
+    peer = connect(main_hub)
+    peer.send({"type": "HELLO", "version": protocol.PROTOCOL_VERSION, "role": "worker"})
+    assert peer.fence() == []  # the hub has handled the HELLO, and sent nothing for it
+    connections = main_hub.stats()["connections"]
+    assert connections["worker"] == 1 and connections["unregistered"] == 0
+    assert connections["broadcast"] == 0

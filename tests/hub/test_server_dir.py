@@ -13,11 +13,13 @@ from tests.support.net import free_port, wait_until
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_server_directory_runs_the_hub_from_environment_settings():
+def test_server_directory_runs_the_hub_from_environment_settings(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZEEBE_AFFINITY_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ZEEBE_AFFINITY_") and k != "XDG_RUNTIME_DIR"}
     env.update(ZEEBE_AFFINITY_BIND=f"127.0.0.1:{port}", ZEEBE_AFFINITY_TOKEN="srv-token",
-               ZEEBE_AFFINITY_THREADS="8", ZEEBE_AFFINITY_BROADCAST="false")
+               ZEEBE_AFFINITY_THREADS="8", ZEEBE_AFFINITY_BROADCAST="false",
+               HOME=str(tmp_path))  # where gunicorn >= 25.1 would put its control socket
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "server/gunicorn.conf.py", "server.wsgi:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -36,6 +38,7 @@ def test_server_directory_runs_the_hub_from_environment_settings():
             assert client.subscribe("k") == []
         finally:
             client.close()
+        assert list(tmp_path.iterdir()) == []  # gunicorn.conf.py disabled the control socket
     finally:
         proc.terminate()
         try:

@@ -32,6 +32,13 @@ ERROR_CASES = [
         {},
     ),
     (
+        "affinity-error",
+        errors.AffinityError("the relay could not hand the outcome over"),
+        503,
+        {"error": "affinity-error"},
+        {},
+    ),
+    (
         "gateway-unavailable",
         errors.GatewayUnavailableError("no gateway", grpc_code=grpc.StatusCode.UNAVAILABLE),
         503,

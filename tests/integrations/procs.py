@@ -1,9 +1,17 @@
-"""Helpers for tests that run the demo and the examples as real processes."""
+"""Helpers for tests that run the demo and the examples as real processes or servers."""
 from __future__ import annotations
 
+import contextlib
 import queue
+import signal
+import subprocess
+import sys
 import threading
-from typing import IO, List
+from typing import IO, Any, Iterator, List, Tuple
+
+#: How to start a Python child whose hang a test must be able to explain: ``-X faulthandler``
+#: makes SIGABRT print every thread's stack to the child's output (see :func:`stop`).
+PYTHON = [sys.executable, "-X", "faulthandler"]
 
 
 class Lines:
@@ -44,3 +52,57 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
     return state != "Z"
+
+
+def stop(proc: "subprocess.Popen[str]", out: Lines, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
+    """Send ``sig`` to ``proc`` and return its exit status once it has exited.
+
+    A child that does not exit within ``timeout`` is aborted (started with :data:`PYTHON`, it
+    prints every thread's stack first) and the test fails with the end of its output, so a hang
+    says where it hangs.
+    """
+    proc.send_signal(sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        tail = "".join(out.rest()[-120:])
+        raise AssertionError(
+            f"{proc.args} did not exit within {timeout:g}s of {signal.Signals(sig).name}; "
+            f"the end of its output (thread stacks last):\n{tail}"
+        ) from None
+
+
+@contextlib.contextmanager
+def running(args: List[str], **popen_options: Any) -> "Iterator[Tuple[subprocess.Popen[str], Lines]]":
+    """Start ``args`` with stdout and stderr merged into a :class:`Lines`; kill it on the way out
+    if the test did not stop it."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **popen_options)
+    try:
+        yield proc, Lines(proc.stdout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@contextlib.contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve the WSGI ``app`` on werkzeug's threaded server (what ``flask run`` uses) on a free
+    loopback port; yields its base URL and shuts it down after."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="test-dev-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

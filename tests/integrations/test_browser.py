@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from typing import Iterator
 
 import pytest
 
 from zeebe_affinity_sync.demo.flask_app import affinity as demo_affinity
 from zeebe_affinity_sync.demo.flask_app import create_app
+
+from .procs import serving
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -25,17 +26,12 @@ if not os.access(CHROMIUM, os.X_OK):
 
 @pytest.fixture(scope="module")
 def chat_url(local_stack) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
     app = create_app(local_stack.flask_config())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-chat-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
-    demo_affinity.close(app)
+    try:
+        with serving(app) as base:
+            yield base + "/"
+    finally:
+        demo_affinity.close(app)
 
 
 def test_chat_page_shows_the_process_reply(chat_url):

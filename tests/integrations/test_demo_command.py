@@ -4,16 +4,15 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import sys
 
 from zeebe_affinity_sync.commands.demo import LoadResult, _check, make_order, summary
 
 from .conftest import REPO
-from .procs import Lines, alive
+from .procs import PYTHON, alive, running, stop
 
 
 def demo_command(*args: str) -> list:
-    return [sys.executable, "-m", "zeebe_affinity_sync.cli", "demo", *args]
+    return [*PYTHON, "-m", "zeebe_affinity_sync.cli", "demo", *args]
 
 
 def test_demo_sends_the_requests_and_exits_0_when_each_got_its_own_outcome():
@@ -32,25 +31,16 @@ def test_demo_sends_the_requests_and_exits_0_when_each_got_its_own_outcome():
 
 
 def test_ctrl_c_stops_the_demo_and_its_hub():
-    proc = subprocess.Popen(
-        demo_command("--requests", "1000000", "--concurrency", "4", "--no-progress"),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out = Lines(proc.stdout)
+    with running(demo_command("--requests", "1000000", "--concurrency", "4", "--no-progress"),
+                 cwd=REPO) as (proc, out):
         line = out.wait_for("demo app on http://", timeout=60)
         hub_pid = int(re.search(r"hub pid (\d+)", line).group(1))
         assert alive(hub_pid)
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 130
+        assert stop(proc, out, signal.SIGINT) == 130
         lines = out.rest()
         assert any(l.startswith("interrupted: stopping") for l in lines), lines[-20:]
         assert any(l.strip() == "stopped" for l in lines), lines[-20:]
         assert not alive(hub_pid)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_check_names_what_is_wrong_with_an_answer():

@@ -87,6 +87,22 @@ def test_message_decorator(fake):
     assert fake.calls == [("publish", ("chat-message", "77", 77, {"text": "hello"}), {"timeout": 5})]
 
 
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_error_mapping_of_the_message_decorator(fake, case):
+    fake.error = case[1]
+    response = Client().post("/chat/77", {"text": "hello"}, content_type="application/json")
+    check_answer(response.status_code, response.json(), headers_of(response), case)
+
+
+def test_the_reserved_variable_in_a_request_body_is_bad_input(fake):
+    # the order view passes the client's JSON through: a client must not be able to cause a 500
+    response = Client().post("/orders", {"_affinity_request_id": "spoofed"}, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid-argument"
+    assert "'_affinity_request_id' is reserved" in response.json()["message"]
+    assert fake.calls == []
+
+
 def test_override_settings_is_seen_and_gets_a_new_client(fake):
     fake.error = errors.AffinityTimeout("slow", process_instance_key=KEY)
     assert Client().post("/orders", {}, content_type="application/json").status_code == 504

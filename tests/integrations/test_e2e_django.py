@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 from typing import Iterator
 
 import pytest
@@ -17,7 +14,7 @@ from zeebe_affinity_sync.demo.stack import LocalStack
 from zeebe_affinity_sync.django import close_client
 
 from .conftest import REPO
-from .procs import Lines
+from .procs import PYTHON, running, stop
 
 EXAMPLE = os.path.join(REPO, "examples", "django_app")
 
@@ -67,30 +64,21 @@ def test_chat_round_with_the_message_decorator(on_stack, local_stack):
 
 def test_management_command_runs_the_workers_and_stops_on_sigterm():
     # engine + hub only: the jobs can only be done by the command's workers
-    with LocalStack(workers=False, bpmn_files=()) as stack:
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="shop.settings", **stack.environ())
-        proc = subprocess.Popen(
-            [sys.executable, "manage.py", "zeebe_workers", "--deploy", *BPMN_FILES],
-            cwd=EXAMPLE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        try:
-            out = Lines(proc.stdout)
-            out.wait_for("running affinity worker (publish-outcome) and business workers")
-            assert any("deployed order-process" in line for line in out.seen)
-            with override_settings(ZEEBE_AFFINITY=real_settings(stack)):
-                order, expected = make_order(99)
-                response = Client().post("/orders", order, content_type="application/json")
-                close_client()
-            assert response.status_code == 200, response.content
-            body = response.json()
-            assert {k: body[k] for k in expected} == expected
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
-            assert any(line.strip() == "stopped" for line in out.rest())
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with LocalStack(workers=False, bpmn_files=()) as stack, running(
+        [*PYTHON, "manage.py", "zeebe_workers", "--deploy", *BPMN_FILES],
+        cwd=EXAMPLE, env=dict(os.environ, DJANGO_SETTINGS_MODULE="shop.settings", **stack.environ()),
+    ) as (proc, out):
+        out.wait_for("running affinity worker (publish-outcome) and business workers")
+        assert any("deployed order-process" in line for line in out.seen)
+        with override_settings(ZEEBE_AFFINITY=real_settings(stack)):
+            order, expected = make_order(99)
+            response = Client().post("/orders", order, content_type="application/json")
+            close_client()
+        assert response.status_code == 200, response.content
+        body = response.json()
+        assert {k: body[k] for k in expected} == expected
+        assert stop(proc, out, timeout=30) == 0
+        assert any(line.strip() == "stopped" for line in out.rest())
 
 
 def test_management_command_with_nothing_to_run_says_so(on_stack):

@@ -22,6 +22,7 @@ from zeebe_affinity_sync.flask import ZeebeAffinity
 
 from ..support.net import free_port, wait_for_port
 from .conftest import REPO
+from .procs import serving
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +35,8 @@ def demo_app(local_stack) -> Iterator[Flask]:
 @pytest.fixture(scope="module")
 def dev_server(demo_app) -> Iterator[str]:
     """The demo app on werkzeug's threaded dev server (what `flask run` uses)."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, demo_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-dev-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(demo_app) as base:
+        yield base
 
 
 def post(url: str, body: Any) -> Tuple[int, Dict[str, str], Any]:
@@ -220,3 +214,40 @@ def test_admission_control_answers_503_with_retry_after(local_stack):
         assert first[0].status_code == 200 and first[0].get_json() == {"marker": "first"}
     finally:
         ext.close(app)
+
+
+def _order_app(config: Dict[str, Any], timeout: float) -> Tuple[Flask, ZeebeAffinity]:
+    app = Flask(__name__)
+    app.config.update(config)
+    ext = ZeebeAffinity(app)
+
+    @app.post("/orders")
+    @ext.process("order-process", timeout=timeout)
+    def order():
+        return request.get_json()
+
+    return app, ext
+
+
+def test_gateway_down_answers_503(local_stack):
+    # nothing listens on a port that was just free
+    app, ext = _order_app(dict(local_stack.flask_config(), ZEEBE_ADDRESS=f"127.0.0.1:{free_port()}"), 10)
+    try:
+        response = app.test_client().post("/orders", json=make_order(3)[0])
+    finally:
+        ext.close(app)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "gateway-unavailable"
+    assert "ZEEBE_ADDRESS" in response.get_json()["message"]
+
+
+def test_hub_down_answers_503(local_stack):
+    config = dict(local_stack.flask_config(), ZEEBE_AFFINITY_URL=f"ws://127.0.0.1:{free_port()}/")
+    app, ext = _order_app(config, 1)
+    try:
+        response = app.test_client().post("/orders", json=make_order(4)[0])
+    finally:
+        ext.close(app)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "affinity-unavailable"
+    assert "cannot be reached" in response.get_json()["message"]

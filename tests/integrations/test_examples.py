@@ -6,9 +6,7 @@ import filecmp
 import json
 import os
 import re
-import signal
 import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -18,7 +16,7 @@ from zeebe_affinity_sync.demo import BPMN_FILES
 
 from ..support.net import free_port, wait_for_port
 from .conftest import REPO
-from .procs import Lines, alive
+from .procs import PYTHON, alive, running, stop
 
 EXAMPLES = os.path.join(REPO, "examples")
 
@@ -55,49 +53,30 @@ def _hub_pid(lines) -> int:
 
 
 def test_flask_example_starts_its_own_stack_and_stops_it():
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", "0"], cwd=os.path.join(EXAMPLES, "flask_app"),
-        env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out = Lines(proc.stdout)
+    with running([*PYTHON, "app.py", "--port", "0"], cwd=os.path.join(EXAMPLES, "flask_app"),
+                 env=_env()) as (proc, out):
         line = out.wait_for("example app on http://", timeout=60)
         base = re.search(r"(http://[\d.]+:\d+)/", line).group(1)
         hub_pid = _hub_pid(out.seen)
         _order(base)
         with urllib.request.urlopen(base + "/", timeout=10) as resp:
             assert b"<title>zeebe-affinity-sync chat</title>" in resp.read()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        assert stop(proc, out) == 0
         out.rest()
         assert not alive(hub_pid)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_django_example_runserver_starts_its_own_stack_and_stops_it():
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=os.path.join(EXAMPLES, "django_app"), env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        out = Lines(proc.stdout)
+    with running([*PYTHON, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                 cwd=os.path.join(EXAMPLES, "django_app"), env=_env()) as (proc, out):
         out.wait_for("affinity hub (gunicorn pid", timeout=60)
         hub_pid = _hub_pid(out.seen)
         wait_for_port("127.0.0.1", port, timeout=60)
         _order(f"http://127.0.0.1:{port}")
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
+        assert stop(proc, out) == 0
         out.rest()
         assert not alive(hub_pid)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_flask_example_workers_serve_a_real_zeebe_and_stop_on_sigterm():
@@ -105,27 +84,32 @@ def test_flask_example_workers_serve_a_real_zeebe_and_stop_on_sigterm():
     from zeebe_affinity_sync.demo.stack import LocalStack
 
     # engine + hub only: the example's workers.py deploys the BPMN and does every job
-    with LocalStack(workers=False, bpmn_files=()) as stack:
-        env = dict(_env(), **stack.environ())
-        proc = subprocess.Popen(
-            [sys.executable, "workers.py"], cwd=os.path.join(EXAMPLES, "flask_app"), env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
+    with LocalStack(workers=False, bpmn_files=()) as stack, running(
+        [*PYTHON, "workers.py"], cwd=os.path.join(EXAMPLES, "flask_app"), env=dict(_env(), **stack.environ())
+    ) as (proc, out):
+        out.wait_for("workers running", timeout=60)
+        app = create_app(stack.flask_config())
         try:
-            out = Lines(proc.stdout)
-            out.wait_for("workers running", timeout=60)
-            app = create_app(stack.flask_config())
-            try:
-                order, expected = make_order(77)
-                response = app.test_client().post("/orders", json=order)
-            finally:
-                affinity.close(app)
-            assert response.status_code == 200, response.get_json()
-            assert {k: response.get_json()[k] for k in expected} == expected
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=60) == 0
-            out.rest()
+            order, expected = make_order(77)
+            response = app.test_client().post("/orders", json=order)
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            affinity.close(app)
+        assert response.status_code == 200, response.get_json()
+        assert {k: response.get_json()[k] for k in expected} == expected
+        assert stop(proc, out) == 0
+        out.rest()
+
+
+def test_django_example_needs_no_flask():
+    # A Django shop installs zeebe-affinity-sync[django]: its views must import without Flask.
+    code = (
+        "import sys; sys.modules['flask'] = sys.modules['werkzeug'] = None\n"
+        "import django; django.setup()\n"
+        "import shop.urls\n"
+        "print('imported', sorted(m for m in sys.modules if m.startswith(('flask', 'werkzeug')) and sys.modules[m]))\n"
+    )
+    env = dict(_env(), DJANGO_SETTINGS_MODULE="shop.settings")
+    proc = subprocess.run([*PYTHON, "-c", code], cwd=os.path.join(EXAMPLES, "django_app"), env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "imported []"

@@ -166,12 +166,46 @@ def test_message_decorator_publishes_and_answers(fake):
     assert kwargs == {"timeout": 5, "time_to_live": 7.0}
 
 
-def test_message_decorator_maps_errors(fake):
+def test_message_decorator_timeout_carries_the_instance_key(fake):
     fake.error = errors.AffinityTimeout("no reply", process_instance_key=42, timeout=5.0)
     app, _ = make_app(fake)
     response = app.test_client().post("/chat/42", json={"text": "hi"})
     assert response.status_code == 504
     assert response.get_json()["processInstanceKey"] == "42"
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_error_mapping_of_the_message_decorator(fake, case):
+    fake.error = case[1]
+    app, _ = make_app(fake)
+    response = app.test_client().post("/chat/42", json={"text": "hi"})
+    check_answer(response.status_code, response.get_json(), response.headers, case)
+
+
+def test_the_reserved_variable_in_a_request_body_is_bad_input(fake):
+    # /orders passes the client's JSON through: a client must not be able to cause a 500
+    app, _ = make_app(fake)
+    response = app.test_client().post("/orders", json={"orderId": 1, "_affinity_request_id": "spoofed"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid-argument"
+    assert "'_affinity_request_id' is reserved" in response.get_json()["message"]
+    assert fake.calls == []
+
+
+def test_the_reserved_variable_in_a_message_round_is_bad_input(fake):
+    affinity = ZeebeAffinity(client_factory=lambda settings: fake)
+    app = Flask(__name__)
+    affinity.init_app(app)
+
+    @app.post("/raw/<int:key>")
+    @affinity.message("chat-message")
+    def raw(key):
+        return MessageRound(str(key), key, request.get_json())
+
+    response = app.test_client().post("/raw/42", json={"_affinity_request_id": "spoofed"})
+    assert response.status_code == 400
+    assert "'_affinity_request_id' is reserved" in response.get_json()["message"]
+    assert fake.calls == []
 
 
 def test_app_factory_keeps_state_per_app_and_none_on_the_extension():

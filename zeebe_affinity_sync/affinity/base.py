@@ -128,6 +128,10 @@ class AffinityClientBase(ZeebeClient):
         collect_ttl: Seconds a late outcome is kept for ``get_outcome`` in this process
             (default 300).
         callback_threads: Threads running ``cb=`` callbacks (default 4).
+        connect_timeout: One connection attempt to the hub / Redis, seconds (default 5).
+        reconnect_initial: First reconnect backoff, seconds (default 0.1); it doubles, with
+            jitter, up to ``reconnect_max``.
+        reconnect_max: Reconnect backoff cap, seconds (default 5).
         strategy: ``"hub"`` (default) or ``"with_result"`` (Zeebe's CreateProcessInstanceWithResult,
             no transport needed).
         **client_kwargs: Passed to :class:`ZeebeClient`.
@@ -146,10 +150,16 @@ class AffinityClientBase(ZeebeClient):
         ack_timeout: float = defaults.AFFINITY_ACK_TIMEOUT,
         collect_ttl: float = defaults.AFFINITY_COLLECT_TTL,
         callback_threads: int = defaults.AFFINITY_CALLBACK_THREADS,
+        connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
+        reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
+        reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
         strategy: str = "hub",
         **client_kwargs: Any,
     ) -> None:
         _positive(affinity_timeout, "affinity_timeout")
+        for name, value in (("connect_timeout", connect_timeout),
+                            ("reconnect_initial", reconnect_initial), ("reconnect_max", reconnect_max)):
+            _positive(value, name)
         _positive(ack_timeout, "ack_timeout")
         _positive(retry_after, "retry_after", allow_zero=True)
         _positive(collect_ttl, "collect_ttl", allow_zero=True)
@@ -165,6 +175,10 @@ class AffinityClientBase(ZeebeClient):
         self.ack_timeout = float(ack_timeout)
         self.collect_ttl = float(collect_ttl)
         self.callback_threads = callback_threads
+        # one connection attempt is never allowed longer than a whole wait
+        self._connect_timeout = min(float(connect_timeout), self.affinity_timeout)
+        self._reconnect_initial = float(reconnect_initial)
+        self._reconnect_max = float(reconnect_max)
         self._state_lock = threading.Lock()  # guards _state replacement and _affinity_closed
         self._state: Optional[_ProcessState] = None  # this pid's state; replaced after a fork
         self._affinity_closed = False
@@ -298,13 +312,15 @@ class AffinityClientBase(ZeebeClient):
         waiter = self._begin(state, transport, (request_id,), deadline, cb, on_error)
         try:
             instance = self.create_process_instance(bpmn_process_id, payload, version=version)
+            waiter.process_instance_key = instance.process_instance_key
+            if cb is not None:
+                return instance
+            return self._wait(state, transport, waiter, deadline, wait)
         except BaseException:
+            # any way out (gateway error, KeyboardInterrupt while waiting...) leaves no waiter;
+            # a no-op when the waiter is already completed or cancelled
             self._abandon(state, transport, waiter)
             raise
-        waiter.process_instance_key = instance.process_instance_key
-        if cb is not None:
-            return instance
-        return self._wait(state, transport, waiter, deadline, wait)
 
     def publish_message_with_affinity(
         self,
@@ -372,12 +388,12 @@ class AffinityClientBase(ZeebeClient):
             message = self.publish_message(
                 name, correlation_key, payload, time_to_live=time_to_live, message_id=message_id
             )
+            if cb is not None:
+                return message
+            return self._wait(state, transport, waiter, deadline, wait)
         except BaseException:
-            self._abandon(state, transport, waiter)
+            self._abandon(state, transport, waiter)  # see create_process_instance_with_affinity
             raise
-        if cb is not None:
-            return message
-        return self._wait(state, transport, waiter, deadline, wait)
 
     def get_outcome(self, process_instance_key: int, timeout: Optional[float] = None) -> ProcessOutcome:
         """Collect the outcome of an instance whose request timed out (from any replica).
@@ -407,11 +423,15 @@ class AffinityClientBase(ZeebeClient):
         state, transport = self._ready_transport(max(wait, self.ack_timeout))
         waiter = self._begin(state, transport, (key,), deadline, None, None, collect=True)
         waiter.process_instance_key = process_instance_key
-        kept = state.registry.take_late(key)  # arrived between the first look and register()
-        if kept is not None and state.registry.cancel(waiter):
-            transport.unwatch(waiter.keys)
-            return _result(kept)
-        return self._wait(state, transport, waiter, deadline, wait)
+        try:
+            kept = state.registry.take_late(key)  # arrived between the first look and register()
+            if kept is not None and state.registry.cancel(waiter):
+                transport.unwatch(waiter.keys)
+                return _result(kept)
+            return self._wait(state, transport, waiter, deadline, wait)
+        except BaseException:
+            self._abandon(state, transport, waiter)  # see create_process_instance_with_affinity
+            raise
 
     # ------------------------------------------------------------------ the relay worker
 
@@ -629,14 +649,20 @@ class AffinityClientBase(ZeebeClient):
                     worker.stop()
                 except Exception:  # pragma: no cover - stopping is best effort at close
                     logger.exception("stopping a relay worker failed")
-            state.registry.fail_all(AffinityUnavailable(f"this {type(self).__name__} was closed"))
+            error = AffinityUnavailable(f"this {type(self).__name__} was closed")
+            failed = state.registry.fail_all(error)
             if state.transport is not None:
                 state.transport.stop(5.0)
             if state.watcher is not None:
                 state.watcher.stop()
                 state.watcher.join(5.0)
+            callbacks = [waiter for waiter in failed if waiter.callback is not None]
+            if callbacks:  # cb= calls in flight learn about it too, on a callback thread
+                executor = self._executor(state)
+                for waiter in callbacks:
+                    executor.submit(_run_error_callback, waiter, error)
             if state.executor is not None:
-                state.executor.shutdown(wait=False)
+                state.executor.shutdown(wait=False)  # queued callbacks still run
         super().close()
 
     def __enter__(self) -> "AffinityClientBase":

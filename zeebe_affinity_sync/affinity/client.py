@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .. import defaults, protocol
 from ..errors import ConfigurationError
-from .base import AffinityClientBase, Transport
+from .base import AffinityClientBase, Transport, _positive
 from .hub_connection import HubConnection
 from .waiters import WaiterRegistry
 
@@ -80,12 +80,11 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_token: Shared hub token (else ``ZEEBE_AFFINITY_TOKEN``; none if unset).
         affinity_timeout: Default wait for an outcome, and for the hub at first use, seconds
             (default 30).
-        connect_timeout: One connection attempt, seconds (default 5).
         ping_interval: Keepalive ping interval, seconds (default 20).
-        reconnect_initial: First reconnect backoff, seconds (default 0.1).
-        reconnect_max: Reconnect backoff cap, seconds (default 5).
         **options: ``max_pending``, ``retry_after``, ``ack_timeout``, ``collect_ttl``,
-            ``callback_threads``, ``strategy`` (see :class:`~.base.AffinityClientBase`) and the
+            ``callback_threads``, ``connect_timeout`` (one attempt, default 5 s),
+            ``reconnect_initial`` / ``reconnect_max`` (backoff, default 0.1 s / 5 s),
+            ``strategy`` (see :class:`~.base.AffinityClientBase`) and the
             :class:`~zeebe_affinity_sync.zeebe.client.ZeebeClient` settings.
 
     Raises:
@@ -99,10 +98,7 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_token: Optional[str] = None,
         affinity_timeout: float = defaults.AFFINITY_TIMEOUT,
         *,
-        connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
-        reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
-        reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
         **options: Any,
     ) -> None:
         url = affinity_url if affinity_url is not None else os.environ.get("ZEEBE_AFFINITY_URL") or None
@@ -117,17 +113,10 @@ class ZBAffinityClient(AffinityClientBase):
             raise ConfigurationError(
                 f"affinity_url must start with ws:// or wss://, got {url!r}: e.g. 'ws://localhost:8089'"
             )
-        for name, value in (("connect_timeout", connect_timeout), ("ping_interval", ping_interval),
-                            ("reconnect_initial", reconnect_initial), ("reconnect_max", reconnect_max)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigurationError(f"{name} must be > 0 seconds, got {value!r}")
+        self._ping_interval = _positive(ping_interval, "ping_interval")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.affinity_url = url
         self.affinity_token = token
-        self._connect_timeout = float(connect_timeout)
-        self._ping_interval = float(ping_interval)
-        self._reconnect_initial = float(reconnect_initial)
-        self._reconnect_max = float(reconnect_max)
 
     @property
     def _transport_name(self) -> str:
@@ -159,7 +148,7 @@ class ZBAffinityClient(AffinityClientBase):
             on_outcome=on_outcome,
             pending_keys=registry.pending_keys,
             is_pending=registry.is_pending,
-            connect_timeout=min(self._connect_timeout, self.affinity_timeout),
+            connect_timeout=self._connect_timeout,
             ping_interval=self._ping_interval,
             reconnect_initial=self._reconnect_initial,
             reconnect_max=self._reconnect_max,

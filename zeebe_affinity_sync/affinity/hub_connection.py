@@ -233,22 +233,21 @@ class HubConnection:
     def subscribe_confirmed(self, keys: Iterable[Any], timeout: float) -> bool:
         """Subscribe, then wait until every outcome the hub held for ``keys`` has been received.
 
-        Two frames: the SUBSCRIBE (the hub hands held outcomes over while handling it) and a
-        second SUBSCRIBE of the same keys asking for an ACK. The hub handles one connection's
-        frames in order, so the ACK comes after the held outcomes, which the reader thread has
-        delivered by the time this returns True.
+        One SUBSCRIBE carrying an ``id``: the hub ACKs it only after handing over what it held
+        for the keys (docs/protocol.md, "Routing" 5), and the reader thread handles frames in
+        order, so the held outcomes have been passed to ``on_outcome`` by the time this returns
+        True.
 
         Returns:
-            False if no confirmation came within ``timeout`` seconds (e.g. disconnected).
+            False if no confirmation came within ``timeout`` seconds (e.g. disconnected; the
+            re-subscribe after the next connect still covers keys the owner awaits).
         """
-        keys = [str(k) for k in keys]
         frame_id = uuid.uuid4().hex
         slot = _AckSlot()
         with self._acks_lock:
             self._acks[frame_id] = slot
         try:
-            self._queue.put(protocol.subscribe(keys))
-            self._queue.put(dict(protocol.subscribe(keys), id=frame_id))
+            self._queue.put(protocol.subscribe(keys, frame_id))
             slot.event.wait(timeout)
             with self._acks_lock:
                 return slot.acked
@@ -512,10 +511,13 @@ class HubConnection:
         return frames
 
     def _drop(self, frames: List[Dict[str, Any]]) -> None:
+        """Frames that were not sent: wake whoever waits for their ACK (an outcome is sent again
+        after the reconnect, a confirmed subscribe stops waiting)."""
         for frame in frames:
-            if frame.get("type") == protocol.PROCESS_OUTCOME and frame.get("id"):
+            frame_id = frame.get("id")
+            if frame_id:
                 with self._acks_lock:
-                    slot = self._acks.get(frame["id"])
+                    slot = self._acks.get(frame_id)
                     if slot is not None and not slot.acked:
                         slot.lost = True
                         slot.event.set()

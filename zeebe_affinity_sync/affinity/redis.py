@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults, protocol
 from ..errors import AffinityUnavailable, ConfigurationError, ProtocolError
-from .base import AffinityClientBase, Transport
+from .base import AffinityClientBase, Transport, _positive
 from .waiters import WaiterRegistry
 
 __all__ = ["RedisAffinity"]
@@ -357,12 +357,10 @@ class RedisAffinity(AffinityClientBase):
         redis_url: ``redis://`` / ``rediss://`` URL (default ``redis://localhost:6379/0``).
         channel_prefix: Prefix of every channel and key (default ``zeebe-affinity``).
         affinity_timeout: Default wait for an outcome, and for Redis at first use, seconds.
-        connect_timeout: One Redis connection attempt, seconds (default 5).
         health_check_interval: Ping the idle subscriber connection this often, seconds (10).
-        reconnect_initial: First reconnect backoff, seconds (default 0.1).
-        reconnect_max: Reconnect backoff cap, seconds (default 5).
         **options: As for :class:`~.base.AffinityClientBase` (``max_pending``, ``ack_timeout``,
-            ``collect_ttl`` (also the TTL of stored outcomes), ``strategy``...) and the
+            ``collect_ttl`` (also the TTL of stored outcomes), ``connect_timeout``,
+            ``reconnect_initial``, ``reconnect_max``, ``strategy``...) and the
             :class:`~zeebe_affinity_sync.zeebe.client.ZeebeClient` settings.
 
     Raises:
@@ -376,10 +374,7 @@ class RedisAffinity(AffinityClientBase):
         *,
         channel_prefix: str = defaults.REDIS_CHANNEL_PREFIX,
         affinity_timeout: float = defaults.AFFINITY_TIMEOUT,
-        connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
         health_check_interval: float = defaults.REDIS_HEALTH_CHECK_INTERVAL,
-        reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
-        reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
         **options: Any,
     ) -> None:
         if not isinstance(redis_url, str) or not redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -389,17 +384,10 @@ class RedisAffinity(AffinityClientBase):
             )
         if not isinstance(channel_prefix, str) or not channel_prefix or any(c.isspace() for c in channel_prefix):
             raise ConfigurationError(f"channel_prefix must be a non-empty str without spaces, got {channel_prefix!r}")
-        for name, value in (("connect_timeout", connect_timeout), ("health_check_interval", health_check_interval),
-                            ("reconnect_initial", reconnect_initial), ("reconnect_max", reconnect_max)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigurationError(f"{name} must be > 0 seconds, got {value!r}")
+        self._health_check_interval = _positive(health_check_interval, "health_check_interval")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.redis_url = redis_url
         self.channel_prefix = channel_prefix
-        self._connect_timeout = float(connect_timeout)
-        self._health_check_interval = float(health_check_interval)
-        self._reconnect_initial = float(reconnect_initial)
-        self._reconnect_max = float(reconnect_max)
 
     @property
     def _transport_name(self) -> str:
@@ -413,7 +401,7 @@ class RedisAffinity(AffinityClientBase):
             prefix=self.channel_prefix,
             deliver=deliver,
             pending_keys=registry.pending_keys,
-            connect_timeout=min(self._connect_timeout, self.affinity_timeout),
+            connect_timeout=self._connect_timeout,
             command_timeout=self.ack_timeout,
             outcome_ttl=max(self.collect_ttl, 1.0),
             health_check_interval=self._health_check_interval,

@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-import flask  # noqa: F401  (the demo needs the "all" extra: the CLI prints an install hint)
-
 from .. import defaults
 
 logger = logging.getLogger(__name__)

@@ -110,6 +110,38 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
     return options
 
 
+#: gunicorn >= 25.1 opens a control socket per user by default (``$XDG_RUNTIME_DIR/gunicorn.ctl``
+#: or ``~/.gunicorn/gunicorn.ctl``): every gunicorn of that user on the host shares the one path,
+#: and the hub has no use for it. Older gunicorn has no such setting and refuses to set unknown
+#: ones, so it is only set when this gunicorn knows it.
+CONTROL_SOCKET_SETTING = "control_socket_disable"
+
+
+def application(options: Dict[str, Any], config: Any) -> Any:
+    """The gunicorn application of the hub, configured but not running (call ``.run()``).
+
+    Args:
+        options: Gunicorn settings (:func:`gunicorn_options`).
+        config: The hub's :class:`~zeebe_affinity_sync.hub.config.HubConfig`; the Flask app is
+            built from it in each worker (``load()``), not here.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    from ..hub.app import create_app
+
+    class HubApplication(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+            if CONTROL_SOCKET_SETTING in self.cfg.settings:
+                self.cfg.set(CONTROL_SOCKET_SETTING, True)
+
+        def load(self) -> Any:
+            return create_app(config)
+
+    return HubApplication()
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         options = gunicorn_options(args)
@@ -122,21 +154,5 @@ def run(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"zeebe-affinity hub: {exc}", file=sys.stderr)
         return 2
-    from gunicorn.app.base import BaseApplication
-
-    from ..hub.app import create_app
-
-    class HubApplication(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in options.items():
-                self.cfg.set(key, value)
-            if "control_socket_disable" in self.cfg.settings:
-                # gunicorn >= 25.1 opens one control socket per user by default: two hubs on a
-                # host would fight over it, and the hub has no use for it.
-                self.cfg.set("control_socket_disable", True)
-
-        def load(self) -> Any:
-            return create_app(config)
-
-    HubApplication().run()
+    application(options, config).run()
     return 0

@@ -21,26 +21,31 @@ from typing import Any, Callable, Optional, TypeVar, cast
 
 from django.http import HttpResponseBase
 
-from ..errors import AffinityError, ZeebeError
-from ..web import MessageRound, check_variables, publish_round, success_response
+from ..web import HttpAnswer, MessageRound, WebSettings, answer_message_view, answer_process_view
 from . import conf
 from .client import get_client
-from .http import exception_response, to_django
+from .http import to_django
 
 __all__ = ["affinity_process", "affinity_message", "MessageRound"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: (view result, get_client, settings, wait in s) -> the answer
+_ViewAnswer = Callable[[Any, Callable[[], Any], WebSettings, float], HttpAnswer]
 
 
-def _answer(call: Callable[[], Any]) -> Any:
-    try:
-        outcome = call()
-    except (AffinityError, ZeebeError) as exc:
-        response = exception_response(exc)
-        if response is None:
-            raise
-        return response
-    return to_django(success_response(outcome))
+def _decorate(view: F, timeout: Optional[float], answer: _ViewAnswer) -> F:
+    # Shared by both decorators: an HttpResponse the view makes itself passes through; anything
+    # else is handed to ``answer`` with the client, the settings and the wait.
+    @functools.wraps(view)
+    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
+        result = view(request, *args, **kwargs)
+        if isinstance(result, HttpResponseBase):
+            return result
+        web = conf.get_settings().web
+        wait = web.timeout if timeout is None else timeout
+        return to_django(answer(result, get_client, web, wait))
+
+    return cast(F, wrapper)
 
 
 def affinity_process(
@@ -58,20 +63,9 @@ def affinity_process(
     """
 
     def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            result = view(request, *args, **kwargs)
-            if isinstance(result, HttpResponseBase):
-                return result
-            variables = check_variables(view.__name__, result)
-            wait = conf.get_settings().web.timeout if timeout is None else timeout
-            return _answer(
-                lambda: get_client().create_process_instance_with_affinity(
-                    bpmn_process_id, variables, version=version, timeout=wait
-                )
-            )
-
-        return cast(F, wrapper)
+        return _decorate(view, timeout, lambda result, client, web, wait: answer_process_view(
+            view.__name__, result, client, web, bpmn_process_id, version=version, timeout=wait
+        ))
 
     return decorator
 
@@ -90,19 +84,8 @@ def affinity_message(name: str, *, timeout: Optional[float] = None) -> Callable[
     """
 
     def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-            result = view(request, *args, **kwargs)
-            if isinstance(result, HttpResponseBase):
-                return result
-            if not isinstance(result, MessageRound):
-                raise TypeError(
-                    f"view {view.__name__!r} must return a MessageRound(correlation_key, "
-                    f"process_instance_key, variables), got {type(result).__name__}"
-                )
-            wait = conf.get_settings().web.timeout if timeout is None else timeout
-            return _answer(lambda: publish_round(get_client(), name, result, wait))
-
-        return cast(F, wrapper)
+        return _decorate(view, timeout, lambda result, client, web, wait: answer_message_view(
+            view.__name__, result, client, web, name, timeout=wait
+        ))
 
     return decorator

@@ -1,15 +1,12 @@
 """Turn the shared :class:`~zeebe_affinity_sync.web.HttpAnswer` into a Django ``JsonResponse``."""
 from __future__ import annotations
 
-import logging
 from typing import Optional
 
 from django.http import JsonResponse
 
-from ..web import HttpAnswer, error_response
+from ..web import HttpAnswer, answer_error
 from . import conf
-
-logger = logging.getLogger(__name__)
 
 
 def to_django(answer: HttpAnswer) -> JsonResponse:
@@ -21,8 +18,5 @@ def to_django(answer: HttpAnswer) -> JsonResponse:
 
 def exception_response(exc: BaseException) -> Optional[JsonResponse]:
     """The JSON answer for one of the library's errors, ``None`` for any other exception."""
-    answer = error_response(exc, conf.get_settings().web)
-    if answer is None:
-        return None
-    logger.info("answering %d for %s: %s", answer.status, type(exc).__name__, exc)
-    return to_django(answer)
+    answer = answer_error(exc, conf.get_settings().web)
+    return None if answer is None else to_django(answer)

@@ -77,8 +77,8 @@ class BoundariesMixin:
         instance = host.instance
         if boundary.interrupting:
             self._terminate_element(host)
-        logger.debug("boundary event '%s' of '%s' triggered in instance %d", boundary.id,
-                     host.element.id if host.element else "?", instance.key)
+        self._lock.log_later(logger, logging.DEBUG, "boundary event '%s' of '%s' triggered in instance %d",
+                             boundary.id, host.element.id if host.element else "?", instance.key)
         self._take_catch(instance, boundary, variables)
 
     def _take_catch(self: "Engine", instance: state.ProcessInstance, boundary: model.Element,

@@ -80,8 +80,8 @@ class DeploymentsMixin:
                     self._definitions[definition.key] = definition
                     self._open_start_subscriptions(definition)
                     result.append(definition)
-                    logger.info("deployed process '%s' version %d (key %d) from '%s'",
-                                definition.bpmn_process_id, definition.version, definition.key, name)
+                    self._lock.log_later(logger, logging.INFO, "deployed process '%s' version %d (key %d) from '%s'",
+                                         definition.bpmn_process_id, definition.version, definition.key, name)
             return deployment_key, result
 
     def _latest(self: "Engine", bpmn_process_id: str) -> Optional[model.ProcessDefinition]:

@@ -44,7 +44,8 @@ class IncidentsMixin:
             return False
         instance = host.instance
         self._terminate_element(host)
-        logger.debug("error '%s' caught by '%s' in instance %d", code, boundary.id, instance.key)
+        self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code, boundary.id,
+                             instance.key)
         self._take_catch(instance, boundary, variables)
         return True
 
@@ -85,8 +86,8 @@ class IncidentsMixin:
         ei.incident = incident
         if job is not None:
             job.incident = incident
-        logger.info("incident %d (%s) in instance %d at '%s': %s", incident.key, error_type,
-                    ei.instance.key, ei.element.id if ei.element else "?", message)
+        self._lock.log_later(logger, logging.INFO, "incident %d (%s) in instance %d at '%s': %s", incident.key,
+                             error_type, ei.instance.key, ei.element.id if ei.element else "?", message)
         return incident
 
     def resolve_incident(self: "Engine", incident_key: int) -> None:
@@ -103,7 +104,7 @@ class IncidentsMixin:
                     "was found")
             ei = incident.element_instance
             ei.incident = None
-            logger.info("incident %d resolved", incident_key)
+            self._lock.log_later(logger, logging.INFO, "incident %d resolved", incident_key)
             job = incident.job
             if job is not None:
                 job.incident = None

@@ -96,6 +96,7 @@ class InspectionMixin:
                 "result_waiters": sum(len(w) for w in self._result_waiters.values()),
                 "scheduled": len(self._scheduler),
                 "history": len(self._history),
+                "token_flow_yields": self._yields,
             }
 
     def definitions(self: "Engine") -> List[Dict[str, Any]]:

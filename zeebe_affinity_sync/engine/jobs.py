@@ -154,7 +154,8 @@ class JobsMixin:
             if job is None or job.state != state.ACTIVATED or job.deadline != deadline:
                 return
             job.timeout_handle = None
-            logger.debug("job %d (%s) timed out at worker '%s'", job.key, job.type, job.worker)
+            self._lock.log_later(logger, logging.DEBUG, "job %d (%s) timed out at worker '%s'", job.key, job.type,
+                                 job.worker)
             self._job_activatable(job)
 
     def _backoff_elapsed(self: "Engine", job_key: int) -> None:
@@ -199,7 +200,7 @@ class JobsMixin:
                 if job is not None and job.state == state.ACTIVATED and job.deadline == data.deadline:
                     self._scheduler.cancel(job.timeout_handle)
                     job.timeout_handle = None
-                    logger.debug("job %d given back (its requester went away)", job.key)
+                    self._lock.log_later(logger, logging.DEBUG, "job %d given back (its requester went away)", job.key)
                     self._job_activatable(job)  # type: ignore[attr-defined]
 
     def job_too_large(self: "Engine", job_key: int, size: int, limit: int) -> None:

@@ -81,7 +81,8 @@ class MessagesMixin:
             for msg in buffered.values():
                 if subscription.bpmn_process_id not in msg.correlated:
                     msg.correlated.add(subscription.bpmn_process_id)
-                    logger.debug("buffered message %d correlated to instance %d", msg.key, ei.instance.key)
+                    self._lock.log_later(logger, logging.DEBUG, "buffered message %d correlated to instance %d",
+                                         msg.key, ei.instance.key)
                     self._agenda.append((self._correlated, (subscription, dict(msg.variables) or None)))
                     if boundary is None or boundary.interrupting:
                         return
@@ -136,8 +137,8 @@ class MessagesMixin:
             instance.message_start_key = msg.correlation_key
             self._message_started[(definition.bpmn_process_id, msg.correlation_key)] = instance.key
         msg.correlated.add(definition.bpmn_process_id)
-        logger.debug("message %d ('%s') started instance %d of '%s'", msg.key, msg.name, instance.key,
-                     definition.bpmn_process_id)
+        self._lock.log_later(logger, logging.DEBUG, "message %d ('%s') started instance %d of '%s'", msg.key,
+                             msg.name, instance.key, definition.bpmn_process_id)
         self._start_at(instance, [element_id])
 
     def _message_instance_ended(self: "Engine", instance: state.ProcessInstance) -> None:

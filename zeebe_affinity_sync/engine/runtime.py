@@ -1,10 +1,11 @@
 """The in-memory Zeebe state machine: instances, token flow, timers, call activities.
 
-Concurrency: **one lock** (``Engine._lock``, an ``RLock``) guards every piece of runtime state
-(all dicts below and every record in :mod:`.state`). Each public command takes it, does its work
-(including the token flow it triggers, run from the ``_agenda`` queue so nothing recurses
-deeply) and releases it; nothing blocks on I/O while holding it. Parsing BPMN and serialising
-JSON happen outside it. Threads that wait (parked ActivateJobs, with-result callers) wait on their
+Concurrency: **one lock** (``Engine._lock``, a re-entrant :class:`~.lock.EngineLock`) guards
+every piece of runtime state (all dicts below and every record in :mod:`.state`). Each public
+command takes it, does its work (including the token flow it triggers, run from the ``_agenda``
+queue so nothing recurses deeply) and releases it; nothing blocks on I/O while holding it (log
+lines at INFO and above go through ``_lock.log_later`` and are written after the release).
+Parsing BPMN and serialising JSON happen outside it. Threads that wait (parked ActivateJobs, with-result callers) wait on their
 own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
 like any command.
 
@@ -17,7 +18,6 @@ token flow, timers, call activities, cancellation and variables.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
@@ -30,17 +30,19 @@ from .expressions import ExpressionError, duration_seconds, feel, type_name
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
+from .lock import EngineLock
 from .messages import MessagesMixin
 from .scheduler import Scheduler
 from .variables import propagate, select, set_local, set_target, visible
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Engine", "KEY_BASE"]
+__all__ = ["Engine", "KEY_BASE", "DEFAULT_STEP_BUDGET"]
 
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
 KEY_BASE = 1 << 51
-_MAX_STEPS = 10_000  # token-flow steps per lock hold before the rest is deferred
+#: Token-flow steps run per lock hold before the rest is deferred to the scheduler thread.
+DEFAULT_STEP_BUDGET = 10_000
 
 _Failure = state.StepFailure
 
@@ -50,11 +52,21 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     Args:
         history_size: Finished process instances kept for inspection (oldest dropped first).
+        step_budget: Token-flow steps one command may run while holding the lock; a flow that
+            needs more (a loop without a wait state) continues from the scheduler thread, which
+            first lets every command that is waiting for the lock have it.
+
+    Raises:
+        ValueError: ``step_budget`` is not a positive int.
     """
 
-    def __init__(self, *, history_size: int = defaults.ENGINE_HISTORY_SIZE) -> None:
-        self._lock = threading.RLock()
+    def __init__(self, *, history_size: int = defaults.ENGINE_HISTORY_SIZE,
+                 step_budget: int = DEFAULT_STEP_BUDGET) -> None:
+        if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
+            raise ValueError(f"step_budget must be an int >= 1 (token-flow steps per lock hold), got {step_budget!r}")
+        self._lock = EngineLock()
         self._scheduler = Scheduler()
+        self._step_budget = step_budget
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
@@ -65,6 +77,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._result_waiters: Dict[int, List[state.ResultWaiter]] = {}
         self._history: Deque[Dict[str, Any]] = deque(maxlen=max(0, history_size))
         self._agenda: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]] = deque()
+        self._yields = 0  # times a token flow used up its step budget and gave up the lock
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
@@ -96,17 +109,20 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Run queued token-flow steps until none are left (caller holds the lock).
 
         A process can loop without a wait state (e.g. a gateway that routes back forever). So
-        that such an instance cannot hold the lock for good, at most ``_MAX_STEPS`` steps run
-        per call; the rest continue from the scheduler thread, which takes the lock afresh and
-        lets every other command in between.
+        that such an instance cannot hold the lock for good, at most ``step_budget`` steps run
+        per call; the rest continue from the scheduler thread, which lets every command that is
+        waiting for the lock have it (:meth:`EngineLock.let_waiters_in`) before it goes on.
         """
         agenda = self._agenda
+        budget = self._step_budget
         steps = 0
         while agenda:
-            if steps >= _MAX_STEPS:
+            if steps >= budget:
                 pending, self._agenda = agenda, deque()
+                self._yields += 1
                 self._scheduler.call_later(0, self._resume, pending)
-                logger.debug("token flow yielded the lock after %d steps (%d pending)", steps, len(pending))
+                self._lock.log_later(logger, logging.DEBUG, "token flow yielded the lock after %d steps (%d pending)",
+                                     steps, len(pending))
                 return
             step, args = agenda.popleft()
             steps += 1
@@ -116,6 +132,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 logger.exception("engine step %s%r failed", getattr(step, "__name__", step), args)
 
     def _resume(self, pending: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]]) -> None:
+        self._lock.let_waiters_in()  # scheduler thread, not holding the lock: commands first
         with self._lock:
             pending.extend(self._agenda)
             self._agenda = pending
@@ -171,8 +188,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if await_result is not None:
                 waiter = state.ResultWaiter(list(await_result))
                 self._result_waiters.setdefault(instance.key, []).append(waiter)
-            logger.debug("created instance %d of '%s' v%d", instance.key, definition.bpmn_process_id,
-                         definition.version)
+            self._lock.log_later(logger, logging.DEBUG, "created instance %d of '%s' v%d", instance.key,
+                                 definition.bpmn_process_id, definition.version)
             self._start_at(instance, targets)
             self._drain()
             return self._summary(instance), waiter
@@ -229,7 +246,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                     f"it is created by a parent process instance. Cancel the root process instance "
                     f"'{root.key}' instead.")
             self._terminate_instance(instance, "CANCELED")
-            logger.debug("canceled instance %d", process_instance_key)
+            self._lock.log_later(logger, logging.DEBUG, "canceled instance %d", process_instance_key)
             self._drain()
 
     def set_variables(self, element_instance_key: int, variables: Dict[str, Any], local: bool = False) -> int:
@@ -269,15 +286,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         assert element is not None
         try:
             if element.inputs:
-                context = visible(ei.parent)
-                results: Dict[str, Any] = {}
-                for mapping in element.inputs:
-                    try:
-                        value = feel.to_json(mapping.source.evaluate({**context, **results}))
-                    except ExpressionError as exc:
-                        raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
-                    set_target(results, mapping.target, value, context)
-                ei.variables.update(results)
+                ei.variables.update(self._map(element.inputs, visible(ei.parent)))
             if element.boundary_events:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
@@ -300,6 +309,22 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         except ExpressionError as exc:
             self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
 
+    @staticmethod
+    def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
+        """Evaluate input or output mappings in order; a later one sees the earlier results.
+
+        Raises:
+            StepFailure: IO_MAPPING_ERROR, naming the expression that failed.
+        """
+        results: Dict[str, Any] = {}
+        for mapping in mappings:
+            try:
+                value = feel.to_json(mapping.source.evaluate({**context, **results}))
+            except ExpressionError as exc:
+                raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
+            set_target(results, mapping.target, value, context)
+        return results
+
     def _complete(self, ei: state.ElementInstance, event_variables: Optional[Dict[str, Any]]) -> None:
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
         if self._element_instances.get(ei.key) is not ei:
@@ -311,15 +336,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if element.outputs:
                 if event_variables:
                     ei.variables.update(event_variables)
-                context = visible(ei)
-                results: Dict[str, Any] = {}
-                for mapping in element.outputs:
-                    try:
-                        value = feel.to_json(mapping.source.evaluate({**context, **results}))
-                    except ExpressionError as exc:
-                        raise _Failure("IO_MAPPING_ERROR", str(exc)) from exc
-                    set_target(results, mapping.target, value, context)
-                propagate(ei.parent, results)
+                propagate(ei.parent, self._map(element.outputs, visible(ei)))
             elif event_variables:
                 propagate(ei, event_variables)
             flows = self._select_flows(ei)
@@ -391,7 +408,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _complete_instance(self, instance: state.ProcessInstance) -> None:
         instance.state = "COMPLETED"
         self._retire(instance)
-        logger.debug("instance %d of '%s' completed", instance.key, instance.definition.bpmn_process_id)
+        self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
+                             instance.definition.bpmn_process_id)
         parent = instance.parent_element
         if parent is not None and parent.key in self._element_instances:
             parent.child = None

@@ -12,7 +12,7 @@ from zeebe_grpc import gateway_pb2_grpc as pb_grpc
 
 from .. import defaults
 from ..errors import ConfigurationError
-from .runtime import Engine
+from .runtime import DEFAULT_STEP_BUDGET, Engine
 from .servicer import GatewayServicer
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ class EmbeddedZeebe:
         server_threads: Size of the gRPC thread pool.
         max_message_bytes: gRPC send/receive limit.
         history_size: Finished instances kept for :meth:`process_instances`.
+        step_budget: Token-flow steps one command runs under the engine lock before the rest
+            continues in the background (a loop without a wait state cannot freeze the engine).
 
     Example::
 
@@ -59,6 +61,7 @@ class EmbeddedZeebe:
         server_threads: int = defaults.ENGINE_SERVER_THREADS,
         max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
         history_size: int = defaults.ENGINE_HISTORY_SIZE,
+        step_budget: int = DEFAULT_STEP_BUDGET,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
@@ -68,13 +71,15 @@ class EmbeddedZeebe:
             raise ConfigurationError(f"max_message_bytes must be at least 65536, got {max_message_bytes}")
         if server_threads < 4:
             raise ConfigurationError(f"server_threads must be at least 4, got {server_threads}")
+        if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
+            raise ConfigurationError(f"step_budget must be an int >= 1 (token-flow steps), got {step_budget!r}")
         self.host = host
         self._requested_port = port
         self._long_poll_timeout_ms = long_poll_timeout_ms
         self._with_result_timeout_ms = with_result_timeout_ms
         self._server_threads = server_threads
         self._max_message_bytes = max_message_bytes
-        self.engine = Engine(history_size=history_size)
+        self.engine = Engine(history_size=history_size, step_budget=step_budget)
         self._state_lock = threading.Lock()
         # _server, _port, _state: guarded by _state_lock; changed only by start()/stop()
         self._server: Optional[grpc.Server] = None

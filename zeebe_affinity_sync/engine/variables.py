@@ -30,7 +30,7 @@ def parse_document(text: str, field: str = "variables") -> Dict[str, Any]:
     if not text or not text.strip():
         return {}
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise InvalidArgumentError(
             f"Property '{field}' is invalid: Invalid JSON value: {text[:200]} ({exc}); "
@@ -44,6 +44,12 @@ def parse_document(text: str, field: str = "variables") -> Dict[str, Any]:
             grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
         )
     return value
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's json accepts NaN / Infinity; JSON does not, and echoing them back would hand
+    # other clients (JSON.parse in zeebe-node) a document they cannot read
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def dumps(value: Mapping[str, Any]) -> str:

@@ -232,6 +232,11 @@ class HubCore:
                 self._broadcast.discard(conn)
             self._ack_if_asked(conn, frame)
         elif kind == protocol.HELLO:
+            role = frame.get("role")
+            if role in (ROLE_CLIENT, ROLE_WORKER):
+                with self._lock:
+                    if conn.role is None:
+                        conn.role = role  # counted in /stats; unlike REGISTER_CLIENT, no broadcast
             conn.version = frame.get("version", protocol.PROTOCOL_VERSION)
             if conn.version != protocol.PROTOCOL_VERSION:
                 self._send(conn, protocol.encode(protocol.error(
@@ -281,6 +286,9 @@ class HubCore:
                     abort()
                 except Exception:
                     pass
+            # Unregister it now, not when its handler thread gets round to it: until then every
+            # outcome for its keys would be sent to it, fail, and be held or published again.
+            self.close(conn)
             return False
 
     def _subscribe(self, conn: Connection, frame: Dict[str, Any]) -> None:

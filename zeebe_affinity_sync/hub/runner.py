@@ -125,10 +125,10 @@ class HubProcess:
         """The command line :meth:`start` runs."""
         cmd = [sys.executable, "-m", "zeebe_affinity_sync.cli", "--log-level", "INFO", "hub",
                "--bind", f"{self.host}:{self.port}", "--workers", str(self.workers)]
-        for token in self.tokens:
-            cmd += ["--token", token]
+        # "--opt=value" in one item: a value starting with "-" (a token may) is not an option
+        cmd += [f"--token={token}" for token in self.tokens]
         if self.redis_url:
-            cmd += ["--redis", self.redis_url]
+            cmd.append(f"--redis={self.redis_url}")
         if self.threads is not None:
             cmd += ["--threads", str(self.threads)]
         if self.outcome_ttl is not None:
@@ -183,7 +183,8 @@ class HubProcess:
 
     def _fail(self, why: str) -> ZeebeAffinityError:
         tail = "\n".join(list(self.output)[-30:])
-        return ZeebeAffinityError(f"hub {why}; command: {' '.join(self.command())}\n{tail}")
+        command = ["--token=***" if arg.startswith("--token=") else arg for arg in self.command()]
+        return ZeebeAffinityError(f"hub {why}; command: {' '.join(command)}\n{tail}")
 
     def _wait_healthy(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

@@ -5,6 +5,8 @@ cannot create a duplicate: Topology, ActivateJobs, CompleteJob / FailJob / Throw
 UpdateJob*, SetVariables, ResolveIncident, PublishMessage *with* a message id, and deploy
 (idempotent by checksum). CreateProcessInstance(+WithResult), CancelProcessInstance and a
 PublishMessage without message id are never retried: the first attempt may have arrived.
+A RESOURCE_EXHAUSTED that is gRPC's message-size limit (not back-pressure) is not retried either:
+the same message would be refused again.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import grpc
 
 from .. import defaults
 
-__all__ = ["Backoff", "RetryPolicy", "RETRYABLE_CODES"]
+__all__ = ["Backoff", "RetryPolicy", "RETRYABLE_CODES", "is_message_too_large"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,12 @@ T = TypeVar("T")
 
 #: gRPC codes after which a safe call is repeated.
 RETRYABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED})
+
+
+def is_message_too_large(code: Optional[grpc.StatusCode], details: str) -> bool:
+    """True if a RESOURCE_EXHAUSTED is gRPC's message size limit ("... message larger than max ..."),
+    on either side, rather than the broker's back-pressure."""
+    return code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in (details or "")
 
 
 class Backoff:
@@ -103,6 +111,8 @@ class RetryPolicy:
             except grpc.RpcError as exc:
                 code = exc.code() if hasattr(exc, "code") else None
                 if code not in RETRYABLE_CODES or attempt >= self.max_attempts:
+                    raise
+                if is_message_too_large(code, exc.details() if hasattr(exc, "details") else ""):
                     raise
                 if backoff is None:
                     backoff = Backoff(self.initial_backoff, self.max_backoff)

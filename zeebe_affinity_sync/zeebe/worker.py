@@ -48,7 +48,7 @@ from ..errors import (
     ZeebeError,
 )
 from .client import ActivationStream, ZeebeClient
-from .retry import Backoff
+from .retry import Backoff, is_message_too_large
 from .types import Job
 
 __all__ = ["JobWorker", "TaskHandler"]
@@ -511,6 +511,11 @@ class JobWorker:
         except JobNotFoundError as exc:
             log.warning("%s: job %d is gone (timed out or cancelled?): %s", spec.task_type, job.key, exc)
         except ZeebeError as exc:
+            if is_message_too_large(exc.grpc_code, exc.details):
+                # the variables do not fit a gRPC message: fail the job (an incident when no
+                # retries are left) rather than let it time out again and again
+                self._report(spec, job, "fail", exc)
+                return
             log.error("%s: could not complete job %d: %s", spec.task_type, job.key, exc)
         else:
             with self._stats_lock:

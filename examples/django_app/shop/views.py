@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from zeebe_affinity_sync.demo.flask_app import validate_order
+from zeebe_affinity_sync.demo.orders import validate_order
 from zeebe_affinity_sync.django.decorators import MessageRound, affinity_message, affinity_process
 
 

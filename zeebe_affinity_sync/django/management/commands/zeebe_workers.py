@@ -81,7 +81,10 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"running {' and '.join(parts)}; Ctrl-C or SIGTERM to stop")
             self.stdout.flush()
-            stop.wait()
+            # Wake up now and then: Python runs signal handlers in the main thread only, and a
+            # signal the kernel hands to a worker thread would not end a wait without a timeout.
+            while not stop.wait(0.5):
+                pass
         except ZeebeAffinityError as exc:
             raise CommandError(str(exc)) from exc
         finally:
