@@ -31,7 +31,6 @@ that uses it (fork-safe under gunicorn ``--preload``).
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, TypeVar, Union, cast
 
@@ -53,8 +52,6 @@ from .web import (
 )
 
 __all__ = ["ZeebeAffinity", "MessageRound", "EXTENSION_KEY", "CONFIG_DEFAULTS"]
-
-logger = logging.getLogger(__name__)
 
 #: Key of the extension's state in ``app.extensions``.
 EXTENSION_KEY = "zeebe_affinity"

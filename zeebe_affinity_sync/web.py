@@ -18,7 +18,9 @@ exception                              status  body / headers
 ``GatewayUnavailableError``            503
 ``NotFoundError`` (unknown process)    404
 ``InvalidArgumentError``               400     (bad variables, bad request)
+reserved ``_affinity_request_id``      400     in the variables a view returned (request input)
 ``ProcessFailed``                      422     configurable; ``variables`` carries the outcome
+other ``AffinityError``                503
 other ``ZeebeError``                   502
 =====================================  ======  ===============================================
 

@@ -269,3 +269,19 @@ def test_hello_role_counts_the_connection_without_broadcast(core):
     assert stats["connections"]["unregistered"] == 1 and stats["connections"]["broadcast"] == 0
     core.receive(cw, outcome("1"))
     assert client.take() == []  # a HELLO is no REGISTER_CLIENT: no broadcast copy
+
+
+def test_a_hub_shutting_down_holds_nothing_more_and_does_not_ack_it():
+    """A "held" ACK during shutdown would be a lie (the memory goes with the process): no ACK,
+    the sender's connection is closed (1001) so it resends the outcome to the next hub."""
+    core = HubCore(HubConfig())
+    sub, w = Peer(), Peer()
+    cs, cw = core.open(sub), core.open(w)
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["live"]}))
+    core.shutdown()
+    assert sub.closed[0] == 1001 and w.closed[0] == 1001
+    w.closed = None  # a frame its handler thread read just before the close
+    core.receive(cw, outcome("1", "nobody", "f1"))
+    assert w.take() == []
+    assert w.closed is not None and w.closed[0] == 1001
+    assert core.stats()["held"] == 0 and core.stats()["outcomes"]["held"] == 0

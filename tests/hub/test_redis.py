@@ -21,8 +21,11 @@ def hub_pair(redis_server) -> Iterator[Tuple[HubProcess, HubProcess]]:
         yield a, b
 
 
-def test_outcome_handed_to_a_reaches_subscriber_on_b(hub_pair, connect):
+@pytest.mark.parametrize("direction", ["a-to-b", "b-to-a"])
+def test_outcome_handed_to_one_hub_reaches_its_subscriber_on_the_other(hub_pair, connect, direction):
     a, b = hub_pair
+    if direction == "b-to-a":
+        a, b = b, a  # the owner on A (one of its two gunicorn workers), the worker on B
     owner, worker = connect(b), connect(a)
     assert owner.hello["scaleOut"] is True
     key = unique("x")

@@ -204,7 +204,9 @@ def create_app(config: Optional[HubConfig] = None) -> Flask:
         hub.ensure_started()
         if request.path != "/" or not config.tokens:
             return None
-        if request.headers.get("Upgrade", "").lower() != "websocket":
+        # Werkzeug routes to the websocket only for "Upgrade: websocket"; anything resembling an
+        # upgrade is checked (over-including costs nothing, a gap would let a socket in).
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
             return None
         if auth.token_ok(request.headers.get("Authorization"), config.tokens):
             return None

@@ -44,6 +44,9 @@ ROLE_CLIENT = "client"
 ROLE_WORKER = "worker"
 
 _REFUSED = "refused"  # internal: not held (store full); the sender gets ERROR hub-full
+# internal: not held because this hub is shutting down (its memory goes with it); the sender gets
+# no ACK and its connection is closed, so it sends the outcome again to the next hub
+_GOING_AWAY = "going-away"
 _RATE_WINDOW = 5.0  # s, rates in /stats are averaged over this window
 
 
@@ -138,6 +141,7 @@ class HubCore:
         self._conns: Dict[int, Connection] = {}
         self._by_key: Dict[str, Set[Connection]] = {}
         self._broadcast: Set[Connection] = set()
+        self._closing = False  # shutdown() began: hold nothing more in memory; under _lock
         self._held = HeldStore(config.outcome_ttl, config.max_held, config.max_held_bytes, clock)
         self._n = _Counters()
         # Rate samples (time, received, routed): owned by the maintenance thread.
@@ -375,9 +379,10 @@ class HubCore:
                         if sub not in targets:
                             targets.append(sub)
             seeds = list(self._broadcast) if self._broadcast else []
+            closing = self._closing
             if targets:
                 self._n.routed += len(targets)
-            elif bridge is None:
+            elif bridge is None and not closing:
                 held = self._held.put(keys, text)
                 if held:
                     self._n.held += 1
@@ -400,10 +405,20 @@ class HubCore:
         elif held:
             status = protocol.ACK_HELD
         else:
-            status = _REFUSED
+            status = _GOING_AWAY if closing else _REFUSED
         for seed in seeds:
             if seed is not conn:
                 self._send(seed, text)
+        if status == _GOING_AWAY:
+            # An ACK "held" now would be a lie: the held store dies with this process. No ACK,
+            # and the connection closes: the worker sends the outcome again after reconnecting.
+            log.info("hub shutting down: outcome for %s not held; its sender will resend it", keys)
+            try:
+                conn.peer.close(CLOSE_GOING_AWAY, "hub shutting down: send it again")
+            except Exception:  # the peer may be gone already
+                pass
+            self.close(conn)
+            return
         if frame_id is not None:
             if status == _REFUSED:
                 self._send(conn, protocol.encode(protocol.error(
@@ -425,6 +440,8 @@ class HubCore:
         if self.bridge is not None and self._publish(keys, text, stored=True):
             return protocol.ACK_PUBLISHED
         with self._lock:
+            if self._closing:
+                return _GOING_AWAY
             held = self._held.put(keys, text)
             if held:
                 self._n.held += 1
@@ -582,9 +599,15 @@ class HubCore:
             self._thread.join(timeout)
 
     def shutdown(self, reason: str = "hub shutting down") -> None:
-        """Stop the maintenance thread and close every connection with 1001 (going away)."""
+        """Stop the maintenance thread and close every connection with 1001 (going away).
+
+        From here on nothing new is held in memory (it would die with the process): an outcome
+        nobody takes at once gets no ACK and its sender's connection is closed, so the sender
+        hands it to the next hub instead.
+        """
         self.stop()
         with self._lock:
+            self._closing = True
             conns = list(self._conns.values())
         for conn in conns:
             try:
