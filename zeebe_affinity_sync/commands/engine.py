@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
         # the address line is what scripts wait for
         logger.info("embedded Zeebe engine ready on %s (ZEEBE_ADDRESS=%s); Ctrl-C stops it",
                     zeebe.address, zeebe.address)
-        while not stop.wait(3600):
+        # A short wait, not one long one: a signal the kernel hands to another thread only sets
+        # a flag that the main thread checks between waits, so a long wait would delay Ctrl-C.
+        while not stop.wait(0.5):
             pass
         return 0
     finally:
