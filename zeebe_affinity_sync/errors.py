@@ -19,6 +19,8 @@ The tree::
     ├── OAuthError                     the token endpoint refused us or could not be reached
     ├── ProtocolError                  a hub frame is malformed; the message says what and how to fix
     ├── BpmnError                      raised *by a job handler* to throw a BPMN error (not a failure)
+    ├── FeelSyntaxError                (engine.feel) an expression does not parse; names the position
+    ├── FeelEvaluationError            (engine.feel) an expression met a value FEEL cannot hold
     └── AffinityError                  the affinity layer could not deliver an outcome
         ├── AffinityTimeout            no outcome within the timeout; has ``process_instance_key``
         ├── AffinityOverloaded         too many requests already waiting; has ``retry_after``
