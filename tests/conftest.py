@@ -2,7 +2,14 @@
 conftest.py."""
 from __future__ import annotations
 
+import os
 from typing import Iterator
+
+# The test process runs gRPC servers and clients on many threads and also starts subprocesses
+# (zbctl, gunicorn, redis-server). gRPC's own fork handlers are not needed for that (the library
+# makes its channels per pid) and, with some grpcio releases, abort the forked child before it
+# execs ("epoll_wait error: Bad file descriptor"). Turn them off before grpc is imported.
+os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
 import pytest
 
