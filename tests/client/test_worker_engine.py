@@ -172,3 +172,17 @@ def test_worker_name_job_timeout_and_fetch_variables(client: ZeebeClient, engine
     assert job.worker == "picky-worker" and job.variables == {"a": 1}
     assert 0 < job.deadline - when <= 12.5  # locked for the task's timeout, not the worker's 300 s
     assert result.variables == {"a": 1, "secret": "x", "b": 2}
+
+
+def test_closing_the_client_under_a_running_worker_ends_its_pollers(engine: EmbeddedZeebe) -> None:
+    """No poller may retry forever against a client that can never work again."""
+    task_type = unique("orphan")
+    client = ZeebeClient(engine.address)
+    worker = JobWorker(client, poll_request_timeout=100)
+    worker.register(task_type, lambda v: {})
+    worker.start()
+    wait_until(lambda: bool(worker._streams))  # a long poll is in flight
+    client.close()
+    poller = f"zeebe-worker-poll[{task_type}]"
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name == poller], timeout=30)
+    assert worker.stop(timeout=30) is True

@@ -458,6 +458,12 @@ class JobWorker:
             except (ZeebeAffinityError, RuntimeError) as exc:
                 if self._stop.is_set():
                     break
+                if self._client.closed:
+                    # Someone closed the client under a running worker: nothing can come back, so
+                    # stop polling instead of retrying forever (stop() still joins this thread).
+                    log.error("%s: the worker's ZeebeClient was closed; polling stops "
+                              "(stop the worker before closing its client)", task_type)
+                    break
                 pause = backoff.next_delay()
                 level = logging.WARNING if backoff.attempt <= 3 or backoff.attempt % 10 == 0 else logging.DEBUG
                 log.log(level, "%s: polling failed (%s); retrying in %.2fs", task_type, exc, pause)
