@@ -62,7 +62,8 @@ HUB_THREADS = 200                            # gunicorn gthread threads: one per
 
 # ---------------------------------------------------------------- affinity client
 AFFINITY_TIMEOUT = 30.0                      # s, wait for an outcome (and for the hub at start-up)
-AFFINITY_MAX_PENDING = 1000                  # waits per process before AffinityOverloaded
+AFFINITY_MAX_PENDING = 128                    # waits per process before AffinityOverloaded: sized for a
+                                             # gunicorn gthread worker (README: --threads 32); raise it for cb= use
 AFFINITY_RETRY_AFTER = 1.0                   # s, Retry-After suggested with AffinityOverloaded
 AFFINITY_ACK_TIMEOUT = 5.0                   # s, affinity worker waits this long for the hub's ACK
 AFFINITY_RECONNECT_INITIAL = 0.1             # s, first reconnect backoff

@@ -121,7 +121,7 @@ class AffinityClientBase(ZeebeClient):
         affinity_timeout: Default wait for an outcome, and for the hub / Redis at first use,
             seconds (default 30).
         max_pending: At most this many waits at once in this process; one more raises
-            :class:`~zeebe_affinity_sync.errors.AffinityOverloaded` (default 1000).
+            :class:`~zeebe_affinity_sync.errors.AffinityOverloaded` (default 128, sized for a gunicorn gthread worker).
         retry_after: Seconds suggested with ``AffinityOverloaded`` (default 1).
         ack_timeout: How long a relay worker waits for the hand-over to be confirmed, seconds
             (default 5); after that the job is failed and retried.
