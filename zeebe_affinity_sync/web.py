@@ -192,6 +192,7 @@ def build_client(settings: WebSettings) -> Any:
     if settings.client_factory is not None:
         return settings.client_factory(settings)
     options: Dict[str, Any] = dict(settings.client_options)
+    options.setdefault("affinity_timeout", settings.timeout)
     if settings.mode == "redis":
         try:
             from .affinity.redis import RedisAffinity
@@ -199,11 +200,9 @@ def build_client(settings: WebSettings) -> Any:
             raise ConfigurationError(
                 f"affinity mode 'redis' needs redis-py ({exc}): pip install \"zeebe-affinity-sync[redis]\""
             ) from exc
-        options.setdefault("affinity_timeout", settings.timeout)
         return RedisAffinity(settings.zeebe_address, redis_url=settings.redis_url, **options)
     from .affinity.client import ZBAffinityClient
 
-    options.setdefault("affinity_timeout", settings.timeout)
     if settings.mode == "with_result":
         options.setdefault("strategy", "with_result")
     else:
@@ -321,12 +320,9 @@ def success_response(outcome: Any) -> HttpAnswer:
 
 def pending_response(process_instance_key: Any, settings: WebSettings, message: str) -> HttpAnswer:
     """202 + ``Location`` (outcome URL configured) or 504, for an outcome that has not come yet."""
-    key = _key(process_instance_key)
     if settings.outcome_url is not None and process_instance_key is not None:
-        location = settings.outcome_url.format(key=process_instance_key)
-        body = {"status": "pending", "message": message, "processInstanceKey": key, "location": location}
-        return HttpAnswer(202, body, {"Location": location, "Retry-After": _retry_after(None)})
-    body = {"error": "timeout", "message": message, "processInstanceKey": key}
+        return still_pending_response(process_instance_key, settings, message)
+    body = {"error": "timeout", "message": message, "processInstanceKey": _key(process_instance_key)}
     return HttpAnswer(defaults.WEB_TIMEOUT_STATUS, body)
 
 

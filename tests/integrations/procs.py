@@ -94,15 +94,8 @@ def running(args: List[str], **popen_options: Any) -> "Iterator[Tuple[subprocess
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     """Serve the WSGI ``app`` on werkzeug's threaded server (what ``flask run`` uses) on a free
-    loopback port; yields its base URL and shuts it down after."""
-    from werkzeug.serving import make_server
+    loopback port, as ``zeebe-affinity demo`` does; yields its base URL and shuts it down after."""
+    from zeebe_affinity_sync.commands.demo import _Server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="test-dev-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with _Server(app) as server:
+        yield f"http://127.0.0.1:{server.port}"

@@ -69,21 +69,18 @@ class LocalStack:
             raise RuntimeError("LocalStack is not started: call start() first")
         return str(self.hub.url)
 
-    def flask_config(self) -> Dict[str, Any]:
-        """The ``ZEEBE_*`` Flask config keys pointing at this stack."""
+    def environ(self) -> Dict[str, str]:
+        """The ``ZEEBE_*`` environment variables pointing at this stack (for a Django process,
+        or a gunicorn child)."""
         return {
             "ZEEBE_ADDRESS": self.zeebe_address,
             "ZEEBE_AFFINITY_URL": self.hub_url,
             "ZEEBE_AFFINITY_TOKEN": self.token,
         }
 
-    def environ(self) -> Dict[str, str]:
-        """The same as environment variables (for a Django process, or a gunicorn child)."""
-        return {
-            "ZEEBE_ADDRESS": self.zeebe_address,
-            "ZEEBE_AFFINITY_URL": self.hub_url,
-            "ZEEBE_AFFINITY_TOKEN": self.token,
-        }
+    def flask_config(self) -> Dict[str, Any]:
+        """The same as Flask config keys (the extension's keys are the variables' names)."""
+        return dict(self.environ())
 
     def start(self) -> "LocalStack":
         """Start everything; on any failure, stop what was started and re-raise."""

@@ -10,9 +10,6 @@ class ZeebeAffinityConfig(AppConfig):
     verbose_name = "Zeebe affinity"
 
     def ready(self) -> None:
-        from django.core.signals import setting_changed
-
-        from .client import on_setting_changed
-
-        # dispatch_uid: ready() may run more than once in tests; connect once.
-        setting_changed.connect(on_setting_changed, dispatch_uid="zeebe_affinity_setting_changed")
+        # Importing the client module connects its setting_changed receiver (once: dispatch_uid),
+        # so override_settings(ZEEBE_AFFINITY=...) is honoured before any view imported it.
+        from . import client  # noqa: F401

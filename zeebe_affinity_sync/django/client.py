@@ -46,7 +46,7 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 def _connect_signal() -> None:
     from django.core.signals import setting_changed
 
-    # Connected on import too (not only in AppConfig.ready), so override_settings is honoured
+    # Connected on import (AppConfig.ready imports this module), so override_settings is honoured
     # even by a project that uses the decorators without listing the app; the uid keeps it single.
     setting_changed.connect(on_setting_changed, dispatch_uid="zeebe_affinity_setting_changed")
 
