@@ -8,6 +8,7 @@ outside the supported BPMN subset is refused, naming the element id and type.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Dict, List, Optional, Tuple
 from xml.etree.ElementTree import Element as XmlElement
 from xml.etree.ElementTree import ParseError
@@ -307,7 +308,8 @@ class _Parser:
             for hs in self.ext(node, "taskHeaders"):
                 for h in hs.findall(_Z + "header"):
                     headers.append((h.get("key", ""), h.get("value", "")))
-            data["headers"] = tuple(headers)
+            # serialised once here, not under the engine lock for every job
+            data["headers"] = json.dumps(dict(headers)) if headers else "{}"
 
         mappings = self.ext(node, "ioMapping")
         if len(mappings) > 1:

@@ -69,9 +69,7 @@ class IncidentsMixin:
     def _throw_from_end_event(self: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None and element.error_code is not None
-        code = element.error_code.evaluate(visible(ei))
-        if not isinstance(code, str):
-            code = feel.to_string(code)
+        code = feel.to_string(element.error_code.evaluate(visible(ei)))
         ei.phase = state.ACTIVATED_ELEMENT
         if not self._throw_error(ei, code, None):
             raise state.StepFailure("UNHANDLED_ERROR_EVENT",

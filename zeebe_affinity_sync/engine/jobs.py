@@ -75,8 +75,7 @@ class JobsMixin:
                     raise state.StepFailure("EXTRACT_VALUE_ERROR",
                                    f"Expected result of the expression '{retries_value.expression_text}' to be "
                                    f"'NUMBER', but was '{type_name(retries)}'.")
-        headers = json.dumps(dict(element.headers)) if element.headers else "{}"
-        job = state.Job(self._next_key(), job_type, int(retries), ei, headers)
+        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers)
         ei.job = job
         ei.phase = state.ACTIVATED_ELEMENT
         self._jobs[job.key] = job
@@ -111,9 +110,7 @@ class JobsMixin:
     def _activate(self: "Engine", job: state.Job, request: state.JobRequest) -> ActivatedJobData:
         job.state = state.ACTIVATED
         job.worker = request.worker
-        job.deadline = int(time.time() * 1000) + request.timeout_ms
-        job.timeout_handle = self._scheduler.call_later(request.timeout_ms / 1000.0, self._job_timed_out,
-                                                        job.key, job.deadline)
+        self._start_deadline(job, request.timeout_ms)
         ei = job.element_instance
         definition = ei.instance.definition
         variables = visible(ei)
@@ -127,6 +124,12 @@ class JobsMixin:
             retries=job.retries, deadline=job.deadline, variables=variables,
         )
 
+    def _start_deadline(self: "Engine", job: state.Job, timeout_ms: int) -> None:
+        """Set the deadline of an activated job ``timeout_ms`` from now and schedule its timeout."""
+        job.deadline = int(time.time() * 1000) + timeout_ms
+        job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key,
+                                                        job.deadline)
+
     def _take_activatable(self: "Engine", request: state.JobRequest) -> None:
         queue = self._activatable.get(request.type)
         while queue and len(request.jobs) < request.max_jobs:
@@ -135,11 +138,15 @@ class JobsMixin:
         if queue is not None and not queue:
             del self._activatable[request.type]
 
-    def _remove_job(self: "Engine", job: state.Job) -> None:
-        self._jobs.pop(job.key, None)
+    def _unqueue(self: "Engine", job: state.Job) -> None:
+        """Take ``job`` out of its type's activatable queue, if it is queued."""
         queue = self._activatable.get(job.type)
         if queue is not None and queue.pop(job.key, None) is not None and not queue:
             del self._activatable[job.type]
+
+    def _remove_job(self: "Engine", job: state.Job) -> None:
+        self._jobs.pop(job.key, None)
+        self._unqueue(job)
         self._scheduler.cancel(job.timeout_handle)
         self._scheduler.cancel(job.backoff_handle)
         job.timeout_handle = job.backoff_handle = None
@@ -288,9 +295,7 @@ class JobsMixin:
         with self._lock:
             job = self._job(job_key, "FAIL", "fail")
             self._require_active(job, "FAIL", "fail")
-            queue = self._activatable.get(job.type)
-            if queue is not None and queue.pop(job.key, None) is not None and not queue:
-                del self._activatable[job.type]
+            self._unqueue(job)
             self._scheduler.cancel(job.timeout_handle)
             job.timeout_handle = None
             job.retries = retries
@@ -320,9 +325,7 @@ class JobsMixin:
                 self._remove_job(job)
                 self._drain()
                 return
-            queue = self._activatable.get(job.type)
-            if queue is not None and queue.pop(job.key, None) is not None and not queue:
-                del self._activatable[job.type]
+            self._unqueue(job)
             self._scheduler.cancel(job.timeout_handle)
             job.timeout_handle = None
             job.state = state.ERROR_THROWN
@@ -350,9 +353,7 @@ class JobsMixin:
                     "UPDATE_TIMEOUT", f"Expected to update the timeout of job with key '{job_key}', but it is "
                     f"not active (state '{job.state}')")
             self._scheduler.cancel(job.timeout_handle)
-            job.deadline = int(time.time() * 1000) + timeout_ms
-            job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key,
-                                                            job.deadline)
+            self._start_deadline(job, timeout_ms)
 
     def jobs(self: "Engine") -> List[Dict[str, Any]]:
         """Every live job as a plain dict (inspection)."""

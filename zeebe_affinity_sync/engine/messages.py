@@ -70,9 +70,7 @@ class MessagesMixin:
                    boundary: Optional[model.Element]) -> None:
         """Open a subscription for ``ei`` (or for its ``boundary`` event); take a buffered match."""
         context = visible(ei)
-        name = message.name.evaluate(context)
-        if not isinstance(name, str):
-            name = feel.to_string(name)
+        name = feel.to_string(message.name.evaluate(context))
         assert message.correlation_key is not None
         key = correlation_key_text(message.correlation_key.evaluate(context), message.correlation_key.text.strip())
         subscription = state.Subscription(self._next_key(), name, key, ei, boundary)
@@ -125,9 +123,7 @@ class MessagesMixin:
         for element_id in definition.process.message_starts:
             message = definition.process.elements[element_id].message
             assert message is not None
-            name = message.name.evaluate({})
-            if not isinstance(name, str):
-                name = feel.to_string(name)
+            name = feel.to_string(message.name.evaluate({}))
             self._start_subscriptions.setdefault(name, {})[bpmn_id] = (definition, element_id)
 
     def _start_by_message(self: "Engine", definition: model.ProcessDefinition, element_id: str,

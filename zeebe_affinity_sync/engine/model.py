@@ -69,7 +69,7 @@ class Element:
     default_flow: Optional[str] = None      # exclusive gateway
     job_type: Optional[Value] = None        # service task
     job_retries: Optional[Value] = None     # service task
-    headers: Tuple[Tuple[str, str], ...] = ()
+    headers: str = "{}"                     # service task: zeebe:taskHeaders as the JSON object jobs carry
     inputs: Tuple[Mapping, ...] = ()
     outputs: Tuple[Mapping, ...] = ()
     message: Optional[MessageRef] = None    # message catch / receive task / message start

@@ -265,8 +265,9 @@ class GatewayServicer(pb_grpc.GatewayServicer):
                         self.engine.give_back(jobs[index:])
                         return
                     message = _job_message(data)
-                    if message.ByteSize() + _FIELD_OVERHEAD > self.max_message_bytes:
-                        self.engine.job_too_large(data.key, message.ByteSize(), self.max_message_bytes)
+                    size = message.ByteSize()
+                    if size + _FIELD_OVERHEAD > self.max_message_bytes:
+                        self.engine.job_too_large(data.key, size, self.max_message_bytes)
                         continue
                     yield message
         finally:
