@@ -47,10 +47,8 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
     _drain_hello(ws, args.seed)
     mine = [str(n) for n in range(index, args.outcomes, args.clients)]
     wanted = set(mine)
-    if args.seed:
-        ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
-    else:
-        ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+    ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+    if not args.seed:
         for start in range(0, len(mine), 1000):
             ws.send(json.dumps({"type": "SUBSCRIBE", "keys": [f"r{k}" for k in mine[start:start + 1000]],
                                 "id": f"s{start}"}))

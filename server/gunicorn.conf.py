@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import os
 
+from zeebe_affinity_sync import defaults
 from zeebe_affinity_sync.hub.gunicorn_hooks import post_worker_init, worker_exit, worker_int  # noqa: F401
 
 bind = [os.environ.get("ZEEBE_AFFINITY_BIND", "0.0.0.0:8089")]
 worker_class = "gthread"
-threads = int(os.environ.get("ZEEBE_AFFINITY_THREADS", "200"))
+threads = int(os.environ.get("ZEEBE_AFFINITY_THREADS", str(defaults.HUB_THREADS)))
 workers = int(os.environ.get("ZEEBE_AFFINITY_WORKERS", "1"))
 worker_connections = max(1000, 2 * threads)  # websockets plus ordinary keep-alive requests
-graceful_timeout = 10  # the hooks close websockets with 1001 at once; this bounds the rest
+# the hooks close websockets with 1001 at once; this bounds the rest
+graceful_timeout = int(defaults.HUB_GRACEFUL_TIMEOUT)
 accesslog = None  # one line per websocket *connection* would say nothing useful
 errorlog = "-"
 loglevel = os.environ.get("ZEEBE_AFFINITY_LOG_LEVEL", "info")

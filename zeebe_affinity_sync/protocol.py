@@ -143,32 +143,32 @@ def decode(text: Any) -> Frame:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
-            raise ProtocolError("frame is not UTF-8 text: send JSON text frames", code="bad-json")
+            raise ProtocolError("frame is not UTF-8 text: send JSON text frames", code=ERROR_BAD_JSON)
     if not isinstance(text, str):
-        raise ProtocolError("frame must be a JSON text frame", code="bad-json")
+        raise ProtocolError("frame must be a JSON text frame", code=ERROR_BAD_JSON)
     try:
         frame = json.loads(text)
     except ValueError as exc:
         raise ProtocolError(
             f"frame is not valid JSON ({exc.msg} at char {exc.pos}): "
             'send one JSON object per frame, e.g. {"type":"SUBSCRIBE","keys":["123"]}',
-            code="bad-json",
+            code=ERROR_BAD_JSON,
         ) from None
     if not isinstance(frame, dict):
         raise ProtocolError(
             f"frame must be a JSON object, got {type(frame).__name__}: "
             'e.g. {"type":"REGISTER_CLIENT"}',
-            code="bad-frame",
+            code=ERROR_BAD_FRAME,
         )
     kind = frame.get("type")
     if not isinstance(kind, str) or not kind:
         raise ProtocolError(
-            'frame has no "type": add one of ' + ", ".join(sorted(FRAME_TYPES)), code="bad-frame"
+            'frame has no "type": add one of ' + ", ".join(sorted(FRAME_TYPES)), code=ERROR_BAD_FRAME
         )
     if kind not in FRAME_TYPES:
         raise ProtocolError(
             f"unknown frame type {kind!r}: expected one of " + ", ".join(sorted(FRAME_TYPES)),
-            code="unknown-type",
+            code=ERROR_UNKNOWN_TYPE,
         )
     validator = _VALIDATORS.get(kind)
     if validator is not None:

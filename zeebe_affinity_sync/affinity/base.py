@@ -36,7 +36,7 @@ from ..zeebe.client import ZeebeClient, encode_variables
 from ..zeebe.types import Job, ProcessInstance, PublishedMessage
 from ..zeebe.worker import JobWorker
 from .outcome import ProcessOutcome, strip_reserved
-from .waiters import DeadlineWatcher, Waiter, WaiterRegistry
+from .waiters import Callback, DeadlineWatcher, ErrorCallback, Waiter, WaiterRegistry
 
 __all__ = ["AffinityClientBase", "Transport", "STRATEGIES"]
 
@@ -44,9 +44,6 @@ logger = logging.getLogger(__name__)
 
 #: ``"hub"`` (the transport: hub or Redis) or ``"with_result"`` (CreateProcessInstanceWithResult).
 STRATEGIES = ("hub", "with_result")
-
-Callback = Callable[[ProcessOutcome], Any]
-ErrorCallback = Callable[[BaseException], Any]
 
 
 class Transport:
@@ -305,11 +302,7 @@ class AffinityClientBase(ZeebeClient):
         wait = self._timeout(timeout)
         if _check_strategy(strategy or self.strategy) == "with_result":
             return self._with_result(bpmn_process_id, payload, version, wait, cb, on_error)
-        deadline = time.monotonic() + wait
-        state, transport = self._ready_transport(wait)
-        request_id = transport.new_request_id()
-        payload[protocol.REQUEST_ID_VARIABLE] = request_id
-        waiter = self._begin(state, transport, (request_id,), deadline, cb, on_error)
+        state, transport, waiter, deadline = self._begin_request(payload, wait, cb, on_error)
         try:
             instance = self.create_process_instance(bpmn_process_id, payload, version=version)
             waiter.process_instance_key = instance.process_instance_key
@@ -378,11 +371,7 @@ class AffinityClientBase(ZeebeClient):
                 "publish_message_with_affinity needs a hub or Redis: strategy='with_result' can only "
                 "wait for the end of a process it starts"
             )
-        deadline = time.monotonic() + wait
-        state, transport = self._ready_transport(wait)
-        request_id = transport.new_request_id()
-        payload[protocol.REQUEST_ID_VARIABLE] = request_id
-        waiter = self._begin(state, transport, (request_id,), deadline, cb, on_error)
+        state, transport, waiter, deadline = self._begin_request(payload, wait, cb, on_error)
         waiter.process_instance_key = process_instance_key
         try:
             message = self.publish_message(
@@ -425,8 +414,7 @@ class AffinityClientBase(ZeebeClient):
         waiter.process_instance_key = process_instance_key
         try:
             kept = state.registry.take_late(key)  # arrived between the first look and register()
-            if kept is not None and state.registry.cancel(waiter):
-                transport.unwatch(waiter.keys)
+            if kept is not None and self._abandon(state, transport, waiter):
                 return _result(kept)
             return self._wait(state, transport, waiter, deadline, wait)
         except BaseException:
@@ -496,6 +484,18 @@ class AffinityClientBase(ZeebeClient):
 
     # ------------------------------------------------------------------ waiting
 
+    def _begin_request(
+        self, payload: Dict[str, Any], wait: float, cb: Optional[Callback], on_error: Optional[ErrorCallback]
+    ) -> Tuple[_ProcessState, Transport, Waiter, float]:
+        """Put a fresh request id in ``payload`` and register and watch it, before the call that
+        may answer it (an outcome can then never arrive unawaited)."""
+        deadline = time.monotonic() + wait
+        state, transport = self._ready_transport(wait)
+        request_id = transport.new_request_id()
+        payload[protocol.REQUEST_ID_VARIABLE] = request_id
+        waiter = self._begin(state, transport, (request_id,), deadline, cb, on_error)
+        return state, transport, waiter, deadline
+
     def _begin(
         self,
         state: _ProcessState,
@@ -525,16 +525,18 @@ class AffinityClientBase(ZeebeClient):
             self._watcher(state).watch(waiter)
         return waiter
 
-    def _abandon(self, state: _ProcessState, transport: Transport, waiter: Waiter) -> None:
+    def _abandon(self, state: _ProcessState, transport: Transport, waiter: Waiter) -> bool:
+        """Cancel a waiter and stop watching its keys; False if it had completed already."""
         if state.registry.cancel(waiter):
             transport.unwatch(waiter.keys)
+            return True
+        return False
 
     def _wait(
         self, state: _ProcessState, transport: Transport, waiter: Waiter, deadline: float, wait: float
     ) -> ProcessOutcome:
         if not waiter.event.wait(max(0.0, deadline - time.monotonic())):
-            if state.registry.cancel(waiter):
-                transport.unwatch(waiter.keys)
+            if self._abandon(state, transport, waiter):
                 raise _timeout_error(waiter, wait)
             # completed between the wait's end and cancel(): the outcome is there
         if waiter.error is not None:
@@ -554,10 +556,10 @@ class AffinityClientBase(ZeebeClient):
         except (KeyError, TypeError, ValueError) as exc:
             logger.warning("ignoring an outcome with a bad processInstanceKey: %s", exc)
             return True
-        woken = state.registry.deliver(outcome, protocol.routing_keys(frame))
+        keys = protocol.routing_keys(frame)
+        woken = state.registry.deliver(outcome, keys)
         if not woken:
-            logger.debug("outcome for %s arrived with nobody waiting: kept for collection",
-                         protocol.routing_keys(frame))
+            logger.debug("outcome for %s arrived with nobody waiting: kept for collection", keys)
             return False
         transport = state.transport
         for waiter in woken:
@@ -618,13 +620,13 @@ class AffinityClientBase(ZeebeClient):
         state = self._process_state(start_transport=False)
 
         def run() -> None:
+            waiter = Waiter((), cb, on_error)
             try:
                 outcome = call()
             except Exception as exc:
-                waiter = Waiter((), cb, on_error)
                 _run_error_callback(waiter, exc)
                 return
-            _run_callback(Waiter((), cb, on_error), outcome)
+            _run_callback(waiter, outcome)
 
         return self._executor(state).submit(run)
 
@@ -709,26 +711,23 @@ def _timeout_error(waiter: Waiter, wait: Optional[float]) -> AffinityTimeout:
     return AffinityTimeout(message, process_instance_key=key, timeout=wait or 0.0)
 
 
+def _failure(outcome: ProcessOutcome) -> ProcessFailed:
+    return ProcessFailed(
+        f"process instance {outcome.process_instance_key} reported a failure outcome",
+        process_instance_key=outcome.process_instance_key,
+        variables=outcome.variables,
+    )
+
+
 def _result(outcome: ProcessOutcome) -> ProcessOutcome:
     if outcome.failed:
-        raise ProcessFailed(
-            f"process instance {outcome.process_instance_key} reported a failure outcome",
-            process_instance_key=outcome.process_instance_key,
-            variables=outcome.variables,
-        )
+        raise _failure(outcome)
     return outcome
 
 
 def _run_callback(waiter: Waiter, outcome: ProcessOutcome) -> None:
     if outcome.failed:
-        _run_error_callback(
-            waiter,
-            ProcessFailed(
-                f"process instance {outcome.process_instance_key} reported a failure outcome",
-                process_instance_key=outcome.process_instance_key,
-                variables=outcome.variables,
-            ),
-        )
+        _run_error_callback(waiter, _failure(outcome))
         return
     try:
         assert waiter.callback is not None

@@ -18,7 +18,7 @@ The outcomes travel over one websocket per process to the affinity hub
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 from .. import defaults, protocol
 from ..errors import ConfigurationError
@@ -32,9 +32,34 @@ __all__ = ["ZBAffinityClient"]
 class _HubTransport(Transport):
     """Routing keys are hub subscriptions; outcomes are handed over with an ACK."""
 
-    def __init__(self, connection: HubConnection) -> None:
-        self.connection = connection
-        self.target = connection.url
+    def __init__(
+        self,
+        url: str,
+        *,
+        deliver: Callable[[Dict[str, Any]], bool],
+        registry: WaiterRegistry,
+        **connection_options: Any,
+    ) -> None:
+        self._deliver = deliver
+        self.connection = HubConnection(
+            url,
+            on_outcome=self._on_outcome,
+            pending_keys=registry.pending_keys,
+            is_pending=registry.is_pending,
+            **connection_options,
+        )
+        self.target = url
+
+    def _on_outcome(self, frame: Dict[str, Any]) -> None:
+        if self._deliver(frame) or not frame.get("requestId"):
+            return
+        # It came after its request gave up. Hand it back to the hub without the request id,
+        # routed by the instance key only: the hub holds it for get_outcome() on any replica.
+        # (Outcomes without a request id are never handed back, so nothing can loop.)
+        self.connection.send(protocol.process_outcome(
+            frame["processInstanceKey"], frame.get("variables") or {},
+            status=frame.get("status") or protocol.STATUS_OK,
+        ))
 
     @property  # type: ignore[override]
     def last_error(self) -> Optional[str]:
@@ -129,32 +154,16 @@ class ZBAffinityClient(AffinityClientBase):
             raise ConfigurationError(
                 "this client has no affinity_url (strategy='with_result'): pass affinity_url to use the hub"
             )
-        holder: List[HubConnection] = []
-
-        def on_outcome(frame: Dict[str, Any]) -> None:
-            if deliver(frame) or not frame.get("requestId"):
-                return
-            # It came after its request gave up. Hand it back to the hub without the request id,
-            # routed by the instance key only: the hub holds it for get_outcome() on any replica.
-            # (Outcomes without a request id are never handed back, so nothing can loop.)
-            holder[0].send(protocol.process_outcome(
-                frame["processInstanceKey"], frame.get("variables") or {},
-                status=frame.get("status") or protocol.STATUS_OK,
-            ))
-
-        connection = HubConnection(
+        return _HubTransport(
             self.affinity_url,
+            deliver=deliver,
+            registry=registry,
             token=self.affinity_token,
-            on_outcome=on_outcome,
-            pending_keys=registry.pending_keys,
-            is_pending=registry.is_pending,
             connect_timeout=self._connect_timeout,
             ping_interval=self._ping_interval,
             reconnect_initial=self._reconnect_initial,
             reconnect_max=self._reconnect_max,
         )
-        holder.append(connection)
-        return _HubTransport(connection)
 
     @property
     def hub_connected(self) -> bool:

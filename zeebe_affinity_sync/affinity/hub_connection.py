@@ -269,7 +269,8 @@ class HubConnection:
         """
         frame_id = uuid.uuid4().hex
         frame = dict(frame, id=frame_id)
-        size = len(protocol.encode(frame).encode("utf-8"))
+        text = protocol.encode(frame)  # encoded once, sent on every attempt
+        size = len(text.encode("utf-8"))
         limit = int(self.hub_hello.get("maxFrameBytes") or defaults.HUB_MAX_FRAME_BYTES)
         if size > limit:
             # sending it would only get the connection closed (1009), again on every retry
@@ -293,7 +294,7 @@ class HubConnection:
                 with self._acks_lock:
                     slot.event.clear()
                     slot.lost = False
-                self._send_now(frame)
+                self._send_now(frame, text)
                 slot.event.wait(max(0.0, deadline - time.monotonic()))
                 with self._acks_lock:
                     acked, lost, error = slot.acked, slot.lost, slot.error
@@ -311,9 +312,10 @@ class HubConnection:
             with self._acks_lock:
                 self._acks.pop(frame_id, None)
 
-    def _send_now(self, frame: Dict[str, Any]) -> None:
-        """Send on the calling thread (a relay worker's handler: latency matters, and it may
-        block, unlike a request thread). websocket-client serialises concurrent sends."""
+    def _send_now(self, frame: Dict[str, Any], text: str) -> None:
+        """Send ``frame`` (encoded as ``text``) on the calling thread (a relay worker's handler:
+        latency matters, and it may block, unlike a request thread). websocket-client serialises
+        concurrent sends."""
         with self._ws_lock:
             ws = self._ws
         if ws is None:
@@ -321,7 +323,7 @@ class HubConnection:
             return
         try:
             with self._send_lock:
-                ws.send(protocol.encode(frame))
+                ws.send(text)
         except Exception as exc:
             logger.debug("sending an outcome to affinity hub failed: %s", _describe(exc))
             self._drop([frame])

@@ -225,11 +225,6 @@ class WaiterRegistry:
         with self._lock:
             return list(self._by_key)
 
-    def pending_waiters(self) -> List[Waiter]:
-        """Snapshot of the pending waiters."""
-        with self._lock:
-            return list({id(w): w for ws in self._by_key.values() for w in ws}.values())
-
     # ------------------------------------------------------------------ internals (lock held)
 
     def _finish(self, waiter: Waiter) -> None:

@@ -24,8 +24,6 @@ import time
 import uuid
 from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple
 
-
-
 from .. import defaults, protocol
 from ..errors import ProtocolError
 from .config import HubConfig
@@ -196,12 +194,27 @@ class HubCore:
             self._broadcast.discard(conn)
             self._n.subscriptions_closed += len(conn.keys)
             for key in conn.keys:
-                subscribers = self._by_key.get(key)
-                if subscribers is not None:
-                    subscribers.discard(conn)
-                    if not subscribers:
-                        del self._by_key[key]
+                self._drop_subscriber(key, conn)
             conn.keys.clear()
+
+    def _subscribers_of(self, keys: List[str]) -> List[Connection]:
+        """The connections subscribed to any of ``keys``, each once (caller holds ``_lock``)."""
+        targets: List[Connection] = []
+        for key in keys:
+            subscribers = self._by_key.get(key)
+            if subscribers:
+                for sub in subscribers:
+                    if sub not in targets:
+                        targets.append(sub)
+        return targets
+
+    def _drop_subscriber(self, key: str, conn: Connection) -> None:
+        """Remove ``conn`` from the subscribers of ``key`` (caller holds ``_lock``)."""
+        subscribers = self._by_key.get(key)
+        if subscribers is not None:
+            subscribers.discard(conn)
+            if not subscribers:
+                del self._by_key[key]
 
     # ------------------------------------------------------------------ frames
 
@@ -353,11 +366,7 @@ class HubCore:
             for key in frame["keys"]:
                 if key in conn.keys:
                     conn.keys.discard(key)
-                    subscribers = self._by_key.get(key)
-                    if subscribers is not None:
-                        subscribers.discard(conn)
-                        if not subscribers:
-                            del self._by_key[key]
+                    self._drop_subscriber(key, conn)
         frame_id = frame.get("id")
         if frame_id is not None:
             self._send(conn, protocol.encode_ack(frame_id))
@@ -371,23 +380,13 @@ class HubCore:
         held = False
         with self._lock:
             self._n.received += 1
-            targets: List[Connection] = []
-            for key in keys:
-                subscribers = self._by_key.get(key)
-                if subscribers:
-                    for sub in subscribers:
-                        if sub not in targets:
-                            targets.append(sub)
+            targets = self._subscribers_of(keys)
             seeds = list(self._broadcast) if self._broadcast else []
             closing = self._closing
             if targets:
                 self._n.routed += len(targets)
             elif bridge is None and not closing:
-                held = self._held.put(keys, text)
-                if held:
-                    self._n.held += 1
-                else:
-                    self._n.refused += 1
+                held = self._hold(keys, text)
             if seeds:
                 self._n.broadcast += len(seeds)
         status = protocol.ACK_DELIVERED
@@ -442,12 +441,17 @@ class HubCore:
         with self._lock:
             if self._closing:
                 return _GOING_AWAY
-            held = self._held.put(keys, text)
-            if held:
-                self._n.held += 1
-            else:
-                self._n.refused += 1
+            held = self._hold(keys, text)
         return protocol.ACK_HELD if held else _REFUSED
+
+    def _hold(self, keys: List[str], text: str) -> bool:
+        """Hold an outcome here and count it as held or refused (caller holds ``_lock``)."""
+        held = self._held.put(keys, text)
+        if held:
+            self._n.held += 1
+        else:
+            self._n.refused += 1
+        return held
 
     def _publish(self, keys: List[str], text: str, *, stored: bool) -> bool:
         try:
@@ -480,12 +484,7 @@ class HubCore:
         """
         with self._lock:
             self._n.remote_received += 1
-            targets: List[Connection] = []
-            if outcome_id is not None:
-                for key in keys:
-                    for sub in self._by_key.get(key, ()):
-                        if sub not in targets:
-                            targets.append(sub)
+            targets = self._subscribers_of(keys) if outcome_id is not None else []
             seeds = list(self._broadcast) if (self._broadcast and origin != self.hub_id) else []
             if seeds:
                 self._n.broadcast += len(seeds)
@@ -525,11 +524,7 @@ class HubCore:
         except ProtocolError:
             return
         with self._lock:
-            targets: List[Connection] = []
-            for key in keys:
-                for sub in self._by_key.get(key, ()):
-                    if sub not in targets:
-                        targets.append(sub)
+            targets = self._subscribers_of(keys)
             self._n.held_delivered += 1
         if not any([self._send(target, text) for target in targets]):
             self._hold_or_publish(keys, text)
