@@ -28,8 +28,8 @@ import time
 from typing import List, Optional
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 from zeebe_affinity_sync.engine import EmbeddedZeebe
 

@@ -11,8 +11,8 @@ from concurrent import futures
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc as pb_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc as pb_grpc
 
 
 class FakeGateway(pb_grpc.GatewayServicer):

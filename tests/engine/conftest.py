@@ -5,7 +5,7 @@ from typing import Iterator, Tuple
 
 import grpc
 import pytest
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 from zeebe_affinity_sync.engine import EmbeddedZeebe
 

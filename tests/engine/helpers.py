@@ -6,8 +6,8 @@ from typing import Any, Dict, List, Optional
 
 import grpc
 import pytest
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 Stub = gateway_pb2_grpc.GatewayStub
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import grpc
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 from tests.support.net import free_port, wait_for_port
 

@@ -5,7 +5,7 @@ import json
 import threading
 from typing import List
 
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from . import bpmn_models as m
 from .helpers import create, deploy, publish

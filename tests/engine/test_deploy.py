@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from . import bpmn_models as m
 from .helpers import deploy, rpc_error

@@ -5,7 +5,7 @@ import json
 
 import grpc
 import pytest
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from tests.support.net import wait_until
 

@@ -6,7 +6,7 @@ import threading
 
 import grpc
 import pytest
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from tests.support.net import wait_until
 

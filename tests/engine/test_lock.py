@@ -6,8 +6,8 @@ import threading
 from typing import List
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 from tests.support.net import wait_until
 from zeebe_affinity_sync.engine import EmbeddedZeebe

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from . import bpmn_models as m
 from .helpers import activate, activate_one, complete, create, deploy, publish, rpc_error, state_of

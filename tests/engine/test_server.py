@@ -6,8 +6,8 @@ import threading
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 
 from zeebe_affinity_sync import EmbeddedZeebe
 from zeebe_affinity_sync.errors import ConfigurationError, InvalidArgumentError

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from zeebe_grpc import gateway_pb2_grpc as pb_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc as pb_grpc
 
 from .. import defaults
 from ..errors import ConfigurationError

@@ -15,8 +15,8 @@ import logging
 from typing import Any, Callable, Iterator, List, Optional, TypeVar
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
-from zeebe_grpc import gateway_pb2_grpc as pb_grpc
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2_grpc as pb_grpc
 
 from .. import defaults
 from ..errors import ZeebeError

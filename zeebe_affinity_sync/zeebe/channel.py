@@ -12,7 +12,7 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 import grpc
-from zeebe_grpc.gateway_pb2_grpc import GatewayStub
+from zeebe_affinity_sync.gateway.gateway_pb2_grpc import GatewayStub
 
 from .. import defaults
 from .config import ClientConfig

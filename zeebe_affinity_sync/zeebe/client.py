@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import grpc
-from zeebe_grpc import gateway_pb2 as pb
+from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from .. import defaults
 from ..errors import PermissionDeniedError, ZeebeError, from_grpc_error
