@@ -76,6 +76,12 @@ AFFINITY_CALLBACK_THREADS = 4                # threads running cb= callbacks (ne
 AFFINITY_CONNECT_TIMEOUT = 5.0               # s, one websocket / Redis connect attempt
 AFFINITY_STATUS_HEADER = "affinity-status"   # task header; value "error" marks a failure outcome
 AFFINITY_WORKER_RETRY_BACKOFF = 1.0          # s, FailJob backoff when the outcome could not be handed over
+AFFINITY_RELAY_JOB_TIMEOUT = 10.0            # s, lock of a relay job: a crashed relay worker's jobs are
+                                             # re-activated by another one this soon (well inside a request)
+AFFINITY_WRITE_TIMEOUT = 5.0                 # s, one frame must leave the hub connection's socket within this
+AFFINITY_SEND_QUEUE = 10_000                 # frames queued for the hub connection's writer at most
+AFFINITY_MAX_SEEN = 100_000                  # delivery / request ids remembered to drop duplicate outcomes
+AFFINITY_MAX_LINGERING = 5_000               # timed-out requests still listening for their late outcome
 REDIS_URL = "redis://localhost:6379/0"
 REDIS_CHANNEL_PREFIX = "zeebe-affinity"
 REDIS_HEALTH_CHECK_INTERVAL = 10.0           # s, ping the idle Redis subscriber connection this often

@@ -27,6 +27,7 @@ __all__ = [
     "PROCESS_OUTCOME",
     "ACK",
     "ERROR",
+    "RECEIPT",
     "STATUS_OK",
     "STATUS_ERROR",
     "FRAME_TYPES",
@@ -41,6 +42,7 @@ __all__ = [
     "process_outcome",
     "ack",
     "error",
+    "receipt",
     "routing_keys",
     "ACK_DELIVERED",
     "ACK_HELD",
@@ -70,6 +72,8 @@ UNSUBSCRIBE = "UNSUBSCRIBE"
 PROCESS_OUTCOME = "PROCESS_OUTCOME"
 ACK = "ACK"
 ERROR = "ERROR"
+#: Client -> hub: these ``deliveryId`` values are in a waiter's hands (contract C1, docs/protocol.md).
+RECEIPT = "RECEIPT"
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -94,7 +98,7 @@ CLOSE_POLICY_VIOLATION = 1008  # too many bad frames, or missed ping/pong
 CLOSE_MESSAGE_TOO_BIG = 1009   # a frame larger than the hub's maxFrameBytes
 
 FRAME_TYPES = frozenset(
-    {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR}
+    {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR, RECEIPT}
 )
 
 #: Longest routing key accepted (instance keys are <= 19 digits, request ids are 32 hex chars).
@@ -326,6 +330,12 @@ def error(code: str, message: str, *, frame_id: Optional[str] = None) -> Frame:
     if frame_id is not None:
         frame["id"] = frame_id
     return frame
+
+
+def receipt(delivery_ids: Iterable[Any]) -> Frame:
+    """Client -> hub: the outcomes with these ``deliveryId`` values reached their waiters (or this
+    client's collect-later store); the hub may forget them. No reply."""
+    return {"type": RECEIPT, "deliveryIds": [str(d) for d in delivery_ids]}
 
 
 def routing_keys(frame: Mapping[str, Any]) -> List[str]:
