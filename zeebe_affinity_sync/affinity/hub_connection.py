@@ -491,6 +491,11 @@ class HubConnection:
             # After activity, wake once more shortly after it ends, to send the UNSUBSCRIBEs of
             # the last requests of a burst; when idle, sleep until the next keepalive.
             self._writer_idle = not busy
+            if not busy:
+                # set idle first, then look: an unsubscribe/receipt added before the flag was
+                # set (its caller saw "busy", so it queued no _FLUSH) is seen here
+                with self._lazy_lock:
+                    busy = bool(self._unsub or self._receipted)
             try:
                 item = self._queue.get(timeout=_LINGER if busy else self._ping_interval)
             except queue.Empty:

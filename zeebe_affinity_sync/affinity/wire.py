@@ -142,7 +142,13 @@ def send_all(sock: Any, data: bytes, deadline: float) -> None:
 
 
 def _poll(sock: Any, events: int, timeout: float) -> bool:
-    timeout = max(0.0, timeout)
+    try:
+        return _poll_once(sock, events, max(0.0, timeout))
+    except ValueError as exc:  # closed by the other thread (fd -1): the connection is gone
+        raise OSError(f"socket closed ({exc})") from exc
+
+
+def _poll_once(sock: Any, events: int, timeout: float) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(sock, events | select.POLLERR | select.POLLHUP)
