@@ -139,6 +139,7 @@ def test_shutdown_closes_stuck_peers_at_once_not_one_after_another():
     hub = HubProcess(threads=16, extra_args=("--send-timeout", "30", "--stats-interval", "0"))
     hub.start()
     peers = []
+    worker = None
     try:
         worker = Client(hub.url)
         for _ in range(3):
@@ -155,6 +156,8 @@ def test_shutdown_closes_stuck_peers_at_once_not_one_after_another():
         took = time.monotonic() - started
     finally:
         hub.stop()
+        if worker is not None:
+            worker.close()
         for ws in peers:
             ws.shutdown()
     output = "\n".join(hub.output)
