@@ -315,3 +315,52 @@ def test_a_hub_shutting_down_holds_nothing_more_and_does_not_ack_it():
     assert w.take() == []
     assert w.closed is not None and w.closed[0] == 1001
     assert core.stats()["held"] == 0 and core.stats()["outcomes"]["held"] == 0
+
+
+def test_full_queue_drops_that_peer_only_and_the_ack_goes_out(core):
+    stuck, owner, w = Peer(capacity=0), Peer(), Peer()
+    cs, co, cw = core.open(stuck), core.open(owner), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))  # a broadcast peer that is full
+    core.receive(co, json.dumps({"type": "SUBSCRIBE", "keys": ["r1"]}))
+    core.receive(cw, outcome("100", "r1", "f1"))
+    assert [f["requestId"] for f in owner.take()] == ["r1"]
+    assert w.take() == [{"type": "ACK", "id": "f1", "status": "delivered"}]
+    assert stuck.aborted and core.stats()["slowPeerDrops"] == 1
+    assert core.stats()["connections"]["total"] == 2
+
+
+def test_receipt_connection_gets_a_delivery_id_and_it_is_stored_until_receipt(core):
+    sub, w, later = Peer(), Peer(), Peer()
+    cs, cw, cl = core.open(sub), core.open(w), core.open(later)
+    core.receive(cs, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["r1"]}))
+    core.receive(cw, outcome("100", "r1", "f1", x=1))
+    (frame,) = sub.take()
+    assert frame["deliveryId"].startswith(core.hub_id)
+    core.close(cs)
+    core.receive(cl, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cl, json.dumps({"type": "SUBSCRIBE", "keys": ["100"]}))
+    assert [f["deliveryId"] for f in later.take()] == [frame["deliveryId"]]
+    core.receive(cl, json.dumps({"type": "RECEIPT", "deliveryIds": [frame["deliveryId"]]}))
+    assert core.stats()["held"] == 0
+
+
+def test_register_worker_keeps_the_broadcast_only_subscribe_ends_it(core):
+    seed, w = Peer(), Peer()
+    cs, cw = core.open(seed), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(cs, json.dumps({"type": "REGISTER_WORKER"}))
+    core.receive(cw, outcome("1"))
+    assert len(seed.take()) == 1
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["x"]}))
+    core.receive(cw, outcome("2"))
+    assert seed.take() == []
+
+
+def test_seed_outcome_routes_by_the_reserved_variable(core):
+    owner, w = Peer(), Peer()
+    co, cw = core.open(owner), core.open(w)
+    core.receive(co, json.dumps({"type": "SUBSCRIBE", "keys": ["req-9"]}))
+    core.receive(cw, json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": "9",
+                                 "variables": {"_affinity_request_id": "req-9"}}))
+    assert [f["processInstanceKey"] for f in owner.take()] == ["9"]
