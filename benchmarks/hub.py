@@ -242,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     hub = None
     if args.url is None:
-        from zeebe_affinity_sync.hub.runner import HubProcess
+        from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
         args.token = args.token or "bench-token"
         hub = HubProcess(token=args.token, redis_url=args.redis, workers=args.hub_workers,

@@ -59,6 +59,13 @@ HUB_REAP_INTERVAL = 1.0                      # s, held-outcome expiry sweep and 
 HUB_GRACEFUL_TIMEOUT = 10.0                  # s, gunicorn graceful_timeout of the hub
 HUB_STATS_INTERVAL = 300.0                   # s, periodic stats log line (the seed logs every 5 min)
 HUB_THREADS = 200                            # gunicorn gthread threads: one per open websocket
+HUB_SHUTDOWN_TIMEOUT = 5.0                   # s, shutdown waits this long for all peers to close
+HUB_OUTBOUND_QUEUE_BYTES = 8 * 1024 * 1024   # bytes queued to one peer before it is dropped
+HUB_OUTBOUND_QUEUE_FRAMES = 10_000           # frames queued to one peer before it is dropped
+HUB_INBOUND_BUFFER_BYTES = 4 * 1024 * 1024   # bytes read ahead from one peer before reading pauses
+HUB_HEADER_TIMEOUT = 5.0                     # s, an HTTP request's headers must arrive within this
+HUB_REDIS_DISPATCHERS = 4                    # threads handling outcomes that arrive over Redis
+HUB_REDIS_DISPATCH_QUEUE = 10_000            # Redis messages waiting for a dispatcher, at most
 
 # ---------------------------------------------------------------- affinity client
 AFFINITY_TIMEOUT = 30.0                      # s, wait for an outcome (and for the hub at start-up)

@@ -9,7 +9,7 @@ import redis
 
 from tests.hub.conftest import Client, unique
 from tests.support.net import wait_until
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 
 @pytest.fixture(scope="module")
