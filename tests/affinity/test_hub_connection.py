@@ -16,7 +16,7 @@ from zeebe_affinity_sync.errors import AffinityUnavailable
 
 @pytest.fixture
 def own_hub() -> Iterator[Any]:
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     with HubProcess(token=TOKEN) as hub:
         yield hub
