@@ -97,7 +97,7 @@ def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
     awaited = {"a", "b", "d"}
     conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: sorted(awaited),
                          is_pending=lambda k: k in awaited)
-    frames = conn._coalesce(
+    frames = conn._writer._coalesce(
         ["x", "a"],  # pending unsubscriptions: "a" is awaited again, so it stays
         [protocol.subscribe(["a"]), protocol.subscribe(["b", "c"]), dict(protocol.subscribe(["d"]), id="1")],
     )
@@ -152,7 +152,7 @@ def test_confirmed_subscribe_queues_a_single_frame() -> None:
     frames = []
     while True:
         try:
-            frames.append(conn._queue.get_nowait())
+            frames.append(conn._writer._queue.get_nowait())
         except queue.Empty:
             break
     assert len(frames) == 1

@@ -7,20 +7,15 @@ Two daemon threads per connection, each with one job:
   answered by handing a pong to the writer. It never writes (except the ``HELLO`` right after the
   handshake, before the writer has the socket), so it keeps reading whatever the writer does; a
   hub silent for 2.5 ping intervals is a dead connection.
-* the **writer** (``<name>-writer``) is the only thread that writes to the socket. Other threads
-  hand it frames through a bounded queue (:meth:`HubConnection.send` never blocks): it batches
-  consecutive SUBSCRIBE frames into one, adds the pending UNSUBSCRIBE and RECEIPT ids, sends
-  keepalive pings, and after each (re)connect re-subscribes every key the owner still waits for
-  (``pending_keys()``). Every frame must leave the socket within ``write_timeout``; if it does
-  not (the hub does not read), the connection is dropped and the reader reconnects.
+* the **writer** (``<name>-writer``, :class:`~.hub_writer.HubWriter`) is the only thread that
+  writes: frames from other threads reach it through a bounded queue; every frame must leave the
+  socket within ``write_timeout``, else the connection is dropped and the reader reconnects.
 
 The socket is driven in non-blocking mode after websocket-client's handshake (:mod:`.wire`), so
 reads and writes have their own deadlines. A relay worker's :meth:`HubConnection.publish_outcome`
 waits at most its ``timeout`` in total: for the connection, for room in the queue, for the ACK.
 
-UNSUBSCRIBEs and RECEIPTs are not urgent, so they do not wake the writer: they ride along with its
-next batch, or go out when enough have piled up, 50 ms after the last activity, or at once if the
-writer is idle. Frames queued while disconnected are dropped: subscriptions are covered by the
+Frames queued while disconnected are dropped: subscriptions are covered by the
 re-subscribe after the next connect, receipts by the hub sending the outcome again (dropped here
 as a duplicate and receipted again), and an outcome frame is reported lost to its
 :meth:`publish_outcome` call, which sends it again once the hub is back (within its timeout).
@@ -28,7 +23,6 @@ as a duplicate and receipted again), and an outcome frame is reported lost to it
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import socket
 import threading
@@ -41,25 +35,16 @@ import websocket
 from .. import defaults, protocol
 from ..errors import AffinityError, AffinityUnavailable, ProtocolError
 from . import wire
+from .hub_writer import RESUBSCRIBE, HubWriter, Outgoing, Pong, frame_id_of
 
 __all__ = ["HubConnection"]
 
 logger = logging.getLogger(__name__)
 
-#: Keys (or delivery ids) per SUBSCRIBE / UNSUBSCRIBE / RECEIPT frame (well under the frame limit).
-_KEYS_PER_FRAME = 500
-#: Frames the writer takes from its queue per batch.
-_BATCH = 256
-#: Seconds the writer waits after activity before sending the last UNSUBSCRIBEs of a burst.
-_LINGER = 0.05
 #: Bytes read per recv() call.
 _READ_CHUNK = 65536
 #: Upgrade answers that no retry will change: fail callers at once (issue 13).
 _REFUSED = (401, 403, 404)
-
-_STOP = object()
-_RESUBSCRIBE = object()
-_FLUSH = object()
 
 
 class _AckSlot:
@@ -72,13 +57,6 @@ class _AckSlot:
         self.acked = False
         self.lost = False
         self.error: Optional[str] = None
-
-
-class _Pong:
-    __slots__ = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
 
 
 class HubConnection:
@@ -136,19 +114,11 @@ class HubConnection:
         self._reconnect_max = reconnect_max
         self._name = name
 
-        self._lazy_lock = threading.Lock()
-        self._unsub: List[str] = []  # keys to UNSUBSCRIBE with the next batch; under _lazy_lock
-        self._receipted: List[str] = []  # delivery ids to RECEIPT with the next batch; same lock
-        self._writer_idle = True  # the writer is in its long sleep (written by it, read racily)
         self._stopping = threading.Event()
         self._connected = threading.Event()
         # notified when connected, stopping, or refused (a reason to stop waiting)
         self._state_cond = threading.Condition()
         self.refused = False  # the hub answered 401/403/404 on the last attempt; under _state_cond
-        # any thread puts (never blocking), the writer gets; bounded: a full queue means the
-        # writer cannot keep up with the hub, and callers are told instead of piling up frames
-        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=max_queue)
-        self._resubscribe_due = False  # a SUBSCRIBE did not fit the queue; writer re-subscribes
         self._sock_lock = threading.Lock()
         self._sock: Optional[socket.socket] = None  # the live socket; guarded by _sock_lock
         self._acks_lock = threading.Lock()
@@ -156,6 +126,11 @@ class HubConnection:
         self.last_error: Optional[str] = None  # why the last connect / connection failed
         self.hub_hello: Dict[str, Any] = {}  # the hub's HELLO frame (limits), reader-written
         self._threads: List[threading.Thread] = []
+        self._writer = HubWriter(
+            url, current_socket=self._current_socket, pending_keys=pending_keys,
+            is_pending=self._is_pending, on_unsent=self._drop, ping_interval=ping_interval,
+            write_timeout=write_timeout, max_queue=max_queue,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -164,7 +139,7 @@ class HubConnection:
         if self._threads:
             return self
         reader = threading.Thread(target=self._read_loop, name=f"{self._name}-reader", daemon=True)
-        writer = threading.Thread(target=self._write_loop, name=f"{self._name}-writer", daemon=True)
+        writer = threading.Thread(target=self._writer.run, name=f"{self._name}-writer", daemon=True)
         self._threads = [reader, writer]
         reader.start()
         writer.start()
@@ -175,11 +150,10 @@ class HubConnection:
         self._stopping.set()
         with self._state_cond:
             self._state_cond.notify_all()
-        self._put_control(_STOP)
-        with self._sock_lock:
-            sock = self._sock
+        self._writer.stop()
+        sock = self._current_socket()
         if sock is not None:
-            _shutdown(sock)  # wakes the reader's poll; the writer sees _STOP
+            wire.shutdown(sock)  # wakes the reader's poll; the writer was told to stop
         self.join(timeout)
         self._fail_acks(lost=True)
 
@@ -214,13 +188,7 @@ class HubConnection:
 
     def send(self, frame: Mapping[str, Any]) -> bool:
         """Queue a frame for the writer thread; never blocks. False if the queue was full."""
-        try:
-            self._queue.put_nowait(frame)
-            return True
-        except queue.Full:
-            logger.warning("affinity hub connection %s: send queue full, frame %s dropped",
-                           self.url, frame.get("type"))
-            return False
+        return self._writer.send(frame)
 
     def subscribe(self, keys: Iterable[Any]) -> None:
         """Subscribe to ``keys`` (which the owner's ``pending_keys()`` already lists); never blocks.
@@ -228,27 +196,15 @@ class HubConnection:
         While disconnected nothing is sent: the re-subscribe after the next connect includes
         the keys. If the queue is full, the writer re-subscribes everything pending instead.
         """
-        try:
-            self._queue.put_nowait(protocol.subscribe(keys))
-        except queue.Full:
-            self._resubscribe_due = True
-            self._put_control(_FLUSH)
+        self._writer.subscribe(keys)
 
     def unsubscribe(self, keys: Iterable[Any]) -> None:
-        """Queue keys to unsubscribe; sent with the writer's next batch (see the module doc)."""
-        with self._lazy_lock:
-            self._unsub.extend(str(k) for k in keys)
-            full = len(self._unsub) >= _KEYS_PER_FRAME
-        if full or self._writer_idle:
-            self._put_control(_FLUSH)  # a full frame's worth, or nothing else would send it soon
+        """Queue keys to unsubscribe; sent with the writer's next batch (lazily)."""
+        self._writer.unsubscribe(keys)
 
     def receipt(self, delivery_ids: Iterable[str]) -> None:
         """Confirm outcomes to the hub (``RECEIPT``), batched like unsubscriptions."""
-        with self._lazy_lock:
-            self._receipted.extend(str(d) for d in delivery_ids)
-            full = len(self._receipted) >= _KEYS_PER_FRAME
-        if full or self._writer_idle:
-            self._put_control(_FLUSH)
+        self._writer.receipt(delivery_ids)
 
     def subscribe_confirmed(self, keys: Iterable[Any], timeout: float) -> bool:
         """Subscribe, then wait until every outcome the hub held for ``keys`` has been received.
@@ -313,13 +269,11 @@ class HubConnection:
                 with self._acks_lock:
                     slot.event.clear()
                     slot.lost = False
-                try:
-                    self._queue.put(_Outgoing(frame_id, data), timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Full:
+                if not self._writer.send_outcome(Outgoing(frame_id, data), deadline - time.monotonic()):
                     raise AffinityUnavailable(
                         f"affinity hub at {self.url}: the connection's send queue stayed full for "
                         f"{timeout:g}s (the hub does not read fast enough): the outcome was not handed over"
-                    ) from None
+                    )
                 slot.event.wait(max(0.0, deadline - time.monotonic()))
                 with self._acks_lock:
                     acked, lost, error = slot.acked, slot.lost, slot.error
@@ -337,13 +291,9 @@ class HubConnection:
             with self._acks_lock:
                 self._acks.pop(frame_id, None)
 
-    def _put_control(self, item: Any) -> None:
-        """Queue a marker; a full queue already wakes the writer, so dropping it is harmless,
-        except for _STOP, which ``stop()`` backs with ``_stopping`` (checked every batch)."""
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            pass
+    def _current_socket(self) -> Optional[socket.socket]:
+        with self._sock_lock:
+            return self._sock
 
     # ------------------------------------------------------------------ reader thread
 
@@ -364,7 +314,7 @@ class HubConnection:
             wire.send_all(sock, wire.encode_frame(protocol.encode(hello).encode("utf-8")),
                           time.monotonic() + self._connect_timeout)
         except BaseException:
-            _shutdown(sock)
+            wire.shutdown(sock)
             raise
         return sock
 
@@ -393,9 +343,9 @@ class HubConnection:
             with self._sock_lock:
                 self._sock = sock
             if self._stopping.is_set():
-                _shutdown(sock)  # stop() ran while we were connecting; it may have missed this socket
+                wire.shutdown(sock)  # stop() ran while we were connecting; it may have missed it
                 return
-            self._put_control(_RESUBSCRIBE)
+            self._writer.control(RESUBSCRIBE)
             with self._state_cond:
                 self.refused = False
                 self._connected.set()
@@ -412,7 +362,7 @@ class HubConnection:
                     if self._sock is sock:
                         self._sock = None
                 self._fail_acks(lost=True)
-                _shutdown(sock)
+                wire.shutdown(sock)
 
     def _read_frames(self, sock: socket.socket) -> None:
         limit = 4 * max(defaults.HUB_MAX_FRAME_BYTES, int(self.hub_hello.get("maxFrameBytes") or 0))
@@ -440,7 +390,7 @@ class HubConnection:
                 if opcode == wire.OP_TEXT:
                     self._dispatch(payload)
                 elif opcode == wire.OP_PING:
-                    self._put_control(_Pong(payload))  # the writer answers; never the reader
+                    self._writer.control(Pong(payload))  # the writer answers; never the reader
                 elif opcode == wire.OP_CLOSE:
                     raise OSError("hub closed the connection" + _close_reason(payload))
 
@@ -482,138 +432,17 @@ class HubConnection:
                 slot.lost = lost
                 slot.event.set()
 
-    # ------------------------------------------------------------------ writer thread
-
-    def _write_loop(self) -> None:
-        last_ping = time.monotonic()
-        busy = False
-        while not self._stopping.is_set():
-            # After activity, wake once more shortly after it ends, to send the UNSUBSCRIBEs of
-            # the last requests of a burst; when idle, sleep until the next keepalive.
-            self._writer_idle = not busy
-            if not busy:
-                # set idle first, then look: an unsubscribe/receipt added before the flag was
-                # set (its caller saw "busy", so it queued no _FLUSH) is seen here
-                with self._lazy_lock:
-                    busy = bool(self._unsub or self._receipted)
-            try:
-                item = self._queue.get(timeout=_LINGER if busy else self._ping_interval)
-            except queue.Empty:
-                item = None
-            busy = item is not None
-            batch: List[Any] = [] if item is None else [item]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            if any(entry is _STOP for entry in batch) or self._stopping.is_set():
-                return
-            if self._resubscribe_due:
-                self._resubscribe_due = False
-                batch.append(_RESUBSCRIBE)
-            with self._lazy_lock:
-                unsub, self._unsub = self._unsub, []
-                receipts, self._receipted = self._receipted, []
-            frames = self._coalesce(unsub, batch, receipts)
-            with self._sock_lock:
-                sock = self._sock
-            if sock is None:
-                self._drop(frames)
-                continue
-            sent = 0
-            try:
-                for entry in frames:
-                    deadline = time.monotonic() + self._write_timeout
-                    wire.send_all(sock, _encoded(entry), deadline)
-                    sent += 1
-                if time.monotonic() - last_ping >= self._ping_interval:
-                    wire.send_all(sock, wire.encode_frame(b"", wire.OP_PING), time.monotonic() + self._write_timeout)
-                    last_ping = time.monotonic()
-            except OSError as exc:
-                logger.warning("sending to affinity hub %s failed: %s (reconnecting)", self.url, _describe(exc))
-                self._drop(frames[sent:])
-                _shutdown(sock)  # the reader notices, reconnects and re-subscribes
-
-    def _coalesce(self, unsub: List[str], batch: List[Any], receipts: Optional[List[str]] = None) -> List[Any]:
-        """Turn queued items into frames: pongs and receipts first, then the unsubscriptions
-        (minus keys awaited again), then the batch, SUBSCRIBE runs merged and filtered to keys
-        still awaited."""
-        frames: List[Any] = [item for item in batch if isinstance(item, _Pong)]
-        ids = list(dict.fromkeys(receipts or ()))
-        for start in range(0, len(ids), _KEYS_PER_FRAME):
-            frames.append(protocol.receipt(ids[start:start + _KEYS_PER_FRAME]))
-        gone = [k for k in dict.fromkeys(unsub) if not self._is_pending(k)]
-        for start in range(0, len(gone), _KEYS_PER_FRAME):
-            frames.append(protocol.unsubscribe(gone[start:start + _KEYS_PER_FRAME]))
-        for item in batch:
-            if item is _FLUSH or isinstance(item, _Pong):
-                continue
-            if item is _RESUBSCRIBE:
-                keys = self._pending_keys()
-                for start in range(0, len(keys), _KEYS_PER_FRAME):
-                    frames.append(protocol.subscribe(keys[start:start + _KEYS_PER_FRAME]))
-                continue
-            if isinstance(item, _Outgoing):
-                frames.append(item)
-                continue
-            kind = item.get("type")
-            if kind == protocol.SUBSCRIBE and "id" not in item:
-                keys = [k for k in item["keys"] if self._is_pending(k)]
-                if not keys:
-                    continue
-                last = frames[-1] if frames else None
-                if isinstance(last, dict) and last["type"] == kind and "id" not in last \
-                        and len(last["keys"]) < _KEYS_PER_FRAME:
-                    last["keys"].extend(keys)
-                else:
-                    frames.append(protocol.subscribe(keys))
-            else:
-                frames.append(item)
-        return frames
-
     def _drop(self, frames: List[Any]) -> None:
         """Frames that were not sent: wake whoever waits for their ACK (an outcome is sent again
         after the reconnect, a confirmed subscribe stops waiting)."""
         for frame in frames:
-            frame_id = frame.frame_id if isinstance(frame, _Outgoing) else (
-                frame.get("id") if isinstance(frame, dict) else None)
+            frame_id = frame_id_of(frame)
             if frame_id:
                 with self._acks_lock:
                     slot = self._acks.get(frame_id)
                     if slot is not None and not slot.acked:
                         slot.lost = True
                         slot.event.set()
-
-
-class _Outgoing:
-    """An outcome frame already encoded (a relay worker encodes it once for all its attempts)."""
-
-    __slots__ = ("frame_id", "data")
-
-    def __init__(self, frame_id: str, data: bytes) -> None:
-        self.frame_id = frame_id
-        self.data = data
-
-
-def _encoded(entry: Any) -> bytes:
-    if isinstance(entry, _Pong):
-        return wire.encode_frame(entry.payload, wire.OP_PONG)
-    if isinstance(entry, _Outgoing):
-        return wire.encode_frame(entry.data)
-    return wire.encode_frame(protocol.encode(entry).encode("utf-8"))
-
-
-def _shutdown(sock: socket.socket) -> None:
-    """Close ``sock`` whatever state it is in (wakes a thread polling it)."""
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    try:
-        sock.close()
-    except OSError:  # pragma: no cover - closing twice is harmless
-        pass
 
 
 def _want_read(exc: OSError) -> bool:

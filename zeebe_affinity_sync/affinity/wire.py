@@ -10,6 +10,7 @@ the only thread that writes, and each write has its own deadline.
 from __future__ import annotations
 
 import select
+import socket
 import ssl
 import struct
 import time
@@ -17,7 +18,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 import websocket
 
-__all__ = ["FrameParser", "encode_frame", "send_all", "wait_readable", "WriteTimeout",
+__all__ = ["FrameParser", "encode_frame", "send_all", "wait_readable", "shutdown", "WriteTimeout",
            "OP_TEXT", "OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG"]
 
 OP_CONT = 0x0
@@ -157,3 +158,15 @@ def _poll_once(sock: Any, events: int, timeout: float) -> bool:
         return bool(select.select([], [sock], [sock], timeout)[1])
     return bool(select.select([sock], [], [sock], timeout)[0])  # pragma: no cover
 
+
+
+def shutdown(sock: Any) -> None:
+    """Shut ``sock`` down and close it, whatever state it is in (wakes a thread polling it)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:  # pragma: no cover - closing twice is harmless
+        pass
