@@ -260,3 +260,33 @@ def test_with_result_callbacks_respect_max_pending_on_their_own_pool(
         future.result(timeout=10)
         assert threads and threads[0].startswith("zeebe-affinity-with-result")
         wait_until(lambda: client.pending_count == 0)
+
+
+def test_redis_drops_a_duplicate_outcome_instead_of_keeping_it_as_late(
+    engine: Any, redis_client: Any, redis_server: Any
+) -> None:
+    """The same request answered twice (a relay retried after a lost reply): the second copy is
+    dropped, not taken for a late outcome (which would be stored for collection)."""
+    import redis as redis_py
+
+    from tests.affinity.conftest import REDIS_PREFIX
+    from zeebe_affinity_sync import protocol
+
+    outcome = redis_client.create_process_instance_with_affinity("relay-first-redis", {"n": 9})
+    key = outcome.process_instance_key
+    store = redis_py.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        late_key = f"{REDIS_PREFIX}:instance-outcome:{key}"
+        assert store.get(late_key) is None
+        transport = redis_client._state.transport
+        transport.publish_outcome(protocol.process_outcome(key, {"n": 9}, request_id=outcome.request_id), 5.0)
+        # then a genuinely late outcome on the same reply channel (a request id of this process
+        # nobody waits for): it is kept for collection, and its arrival proves the duplicate
+        # before it was handled already (one channel, in order)
+        marker = key + 1_000_000
+        transport.publish_outcome(protocol.process_outcome(marker, {"late": True},
+                                                           request_id=transport.new_request_id()), 5.0)
+        wait_until(lambda: store.get(f"{REDIS_PREFIX}:instance-outcome:{marker}") is not None)
+        assert store.get(late_key) is None
+    finally:
+        store.close()
