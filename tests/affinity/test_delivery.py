@@ -116,10 +116,23 @@ def test_a_relay_worker_killed_mid_load_loses_nothing(engine: Any, hub: Any, hel
             futures = [pool.submit(loop, i) for i in range(16)]
             try:
                 wait_until(lambda: len(answered) >= 50 or bool(errors), timeout=60)
-                # frozen first, so that it holds activated relay jobs when it dies (a relay
+                # frozen first until the engine hands it relay jobs it will never see (a relay
                 # takes milliseconds: a bare kill would seldom catch one in flight)
-                os.kill(first.pid, signal.SIGSTOP)
-                time.sleep(1.0)
+                def held_by_first() -> set:
+                    return {j["key"] for j in engine.jobs() if j["type"] == task_type
+                            and j["state"] == "ACTIVATED" and j["worker"] == "relay-a"}
+
+                for _ in range(20):
+                    os.kill(first.pid, signal.SIGSTOP)
+                    before = held_by_first()  # it may have relayed these already
+                    deadline = time.monotonic() + 1.0
+                    while not held_by_first() - before and time.monotonic() < deadline:
+                        time.sleep(0.02)
+                    if held_by_first() - before:
+                        break
+                    os.kill(first.pid, signal.SIGCONT)  # between two polls: let it poll again
+                    time.sleep(0.1)
+                assert held_by_first() - before, "the relay worker never held a job to lose"
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait(10)
                 at_kill = len(answered)
