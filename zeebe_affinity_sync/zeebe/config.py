@@ -228,7 +228,8 @@ def _client_cert(r: _Reader, cert_path: Optional[str], key_path: Optional[str]) 
     cert, cert_name = r.pick(cert_path, "client_certificate_path", "CAMUNDA_CUSTOM_CERT_CHAIN_PATH")
     key, key_name = r.pick(key_path, "client_private_key_path", "CAMUNDA_CUSTOM_PRIVATE_KEY_PATH")
     if (cert is None) != (key is None):
-        missing = key_name if key is None else cert_name
+        missing = ("client_private_key_path / CAMUNDA_CUSTOM_PRIVATE_KEY_PATH" if key is None
+                   else "client_certificate_path / CAMUNDA_CUSTOM_CERT_CHAIN_PATH")
         raise ConfigurationError(
             f"mTLS needs a client certificate chain and its private key: {missing} is missing "
             "(CAMUNDA_CUSTOM_CERT_CHAIN_PATH + CAMUNDA_CUSTOM_PRIVATE_KEY_PATH)"
