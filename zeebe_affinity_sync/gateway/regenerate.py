@@ -145,6 +145,7 @@ def render_pb2(serialized: bytes, tools_version: str) -> str:
 
 _GUARD = re.compile(r"\nGRPC_GENERATED_VERSION = .*?\n    \)\n", re.S)
 _COMPAT = '''
+
 # grpcio 1.63 added ``_registered_method`` (a faster path for known methods); older grpcio
 # rejects the keyword, so it is passed only where the channel API accepts it.
 def _knows_registered_method() -> bool:
