@@ -182,7 +182,14 @@ def render_grpc(text: str) -> str:
 
 
 def render_pyi(text: str) -> str:
-    return HEADER + text
+    # our module also exports its private pool
+    out, n = re.subn(r"^DESCRIPTOR: _descriptor\.FileDescriptor$",
+                     "from google.protobuf import descriptor_pool as _descriptor_pool\n\n"
+                     "POOL: _descriptor_pool.DescriptorPool\nDESCRIPTOR: _descriptor.FileDescriptor",
+                     text, count=1, flags=re.M)
+    if n != 1:
+        raise SystemExit("pyi: did not find the DESCRIPTOR line")
+    return HEADER + out
 
 
 def generate() -> dict[str, str]:
