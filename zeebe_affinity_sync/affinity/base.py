@@ -35,11 +35,6 @@ __all__ = ["AffinityClientBase", "ProcessState", "Transport", "STRATEGIES"]
 
 logger = logging.getLogger(__name__)
 
-# kept importable under their old names (other modules of the package used them)
-_positive = positive
-_check_strategy = check_strategy
-
-
 class ProcessState:
     """Everything that belongs to one process (pid): rebuilt after a fork, never inherited.
 

@@ -21,8 +21,9 @@ __all__ = [
 #: ``"hub"`` (the transport: hub or Redis) or ``"with_result"`` (CreateProcessInstanceWithResult).
 STRATEGIES = ("hub", "with_result")
 
-#: Nesting depth beyond which variables are refused (the hub refuses deeper JSON as bad-json).
-_MAX_DEPTH = 200
+#: Nesting depth beyond which variables are refused (JSON that deep does not survive a decode
+#: on the way: Python's json gives up near its recursion limit, and the hub answers bad-json).
+_MAX_DEPTH = 500
 
 
 def check_strategy(strategy: Any) -> str:
@@ -52,15 +53,11 @@ def unencodable_path(value: Any, path: str = "", depth: int = 0) -> Optional[str
     if depth > _MAX_DEPTH:
         return f"{path} (too deep)"
     if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return path or "(value)"
-        return None
+        return None if _encodable(value) else (path or "(value)")
     if isinstance(value, Mapping):
         for name, item in value.items():
             where = f"{path}.{name}" if path else str(name)
-            if isinstance(name, str) and unencodable_path(name, where, depth + 1) is not None:
+            if isinstance(name, str) and not _encodable(name):
                 return f"{where} (its name)"
             found = unencodable_path(item, where, depth + 1)
             if found is not None:
@@ -72,6 +69,14 @@ def unencodable_path(value: Any, path: str = "", depth: int = 0) -> Optional[str
             if found is not None:
                 return found
     return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_encodable(variables: Mapping[str, Any], what: str = "variables") -> None:
@@ -96,7 +101,10 @@ def check_variables(variables: Any) -> Dict[str, Any]:
         TypeError: not a JSON-serialisable dict, or not encodable as UTF-8 (see above).
         ValueError: it uses the reserved request-id variable.
     """
-    encode_variables(variables)  # TypeError with a clear message for anything but a JSON dict
+    try:
+        encode_variables(variables)  # TypeError with a clear message for anything but a JSON dict
+    except RecursionError:
+        raise TypeError("variables are nested too deep to be sent as JSON: flatten them") from None
     payload = dict(variables or {})
     check_encodable(payload)
     if protocol.REQUEST_ID_VARIABLE in payload:
