@@ -303,3 +303,39 @@ def test_redis_drops_a_duplicate_outcome_instead_of_keeping_it_as_late(
         assert store.get(late_key) is None
     finally:
         store.close()
+
+
+def test_a_seed_style_relay_worker_answers_our_client_through_the_hub(
+    engine: Any, hub: Any, helper_workers: None
+) -> None:
+    """A worker that speaks the seed's frames (REGISTER_WORKER, then PROCESS_OUTCOME without
+    requestId: the request id only in ``variables._affinity_request_id``): the hub routes it by
+    that variable, our client matches it and strips the variable."""
+    import json
+
+    import websocket
+
+    from zeebe_affinity_sync.zeebe.types import Job
+    from zeebe_affinity_sync.zeebe.worker import JobWorker
+
+    task_type = "publish-outcome-seed"
+    with ZeebeClient(engine.address) as plain:
+        plain.deploy_resource(*[variant(p, "-seed", task_type) for p in BPMN_FILES])
+    ws = websocket.create_connection(hub.url, timeout=10, header=[f"Authorization: Bearer {TOKEN}"])
+    lock = threading.Lock()
+    ws.send(json.dumps({"type": "REGISTER_WORKER"}))
+    seed = JobWorker(gateway_address=engine.address, name="seed-relay", max_running_jobs=4)
+
+    @seed.task(task_type)
+    def relay(job: Job) -> None:
+        with lock:
+            ws.send(json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": str(job.process_instance_key),
+                                "variables": job.variables}))
+
+    try:
+        with seed, ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0) as client:
+            for n in range(5):
+                outcome = client.create_process_instance_with_affinity("relay-first-seed", {"n": n})
+                assert outcome.variables == {"n": n} and outcome.request_id
+    finally:
+        ws.close()

@@ -200,3 +200,10 @@ def test_pings_from_the_hub_are_answered_by_the_writer() -> None:
             hub.wait_for(lambda: raw.pongs == 1)
         finally:
             connection.stop()
+
+
+def test_a_process_that_first_starts_a_relay_worker_says_role_worker(engine: Any) -> None:
+    with RawHub() as hub, client_for(engine, hub) as client:
+        client.create_affinity_worker("publish-outcome-never-used")
+        hello = frames_of(hub.connection(), "HELLO")[0]
+        assert hello["role"] == "worker" and hello["receipts"] is True

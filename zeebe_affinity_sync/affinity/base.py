@@ -213,9 +213,10 @@ class AffinityClientBase(RequestSide, RelaySide, ZeebeClient):
 
     # ------------------------------------------------------------------ for subclasses
 
-    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry) -> Transport:
+    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry, role: str = "client") -> Transport:
         """Build this flavour's transport: ``deliver(frame)`` hands it outcomes (returns the
-        waiters it woke); ``registry`` tells which keys are awaited (for re-subscribing)."""
+        waiters it woke); ``registry`` tells which keys are awaited (for re-subscribing);
+        ``role`` is what the process first used it for (``"worker"``: a relay worker)."""
         raise NotImplementedError
 
     @property
@@ -224,7 +225,7 @@ class AffinityClientBase(RequestSide, RelaySide, ZeebeClient):
 
     # ------------------------------------------------------------------ per-process state
 
-    def _process_state(self, *, start_transport: bool = True) -> ProcessState:
+    def _process_state(self, *, start_transport: bool = True, role: str = "client") -> ProcessState:
         state = self._state
         pid = os.getpid()
         if state is not None and state.pid == pid and (state.transport is not None or not start_transport):
@@ -245,16 +246,20 @@ class AffinityClientBase(RequestSide, RelaySide, ZeebeClient):
                                      max_pending=self.max_pending)
                 self._state = state
             if start_transport and state.transport is None:
-                transport = self._make_transport(lambda frame, _s=state: self.deliver(_s, frame), state.registry)
+                transport = self._make_transport(
+                    lambda frame, _s=state: self.deliver(_s, frame), state.registry, role
+                )
                 transport.start()
                 state.transport = transport
             return state
 
-    def _ready_transport(self, timeout: float, *, connect_wait: Optional[float] = None) -> Tuple[ProcessState, Transport]:
+    def _ready_transport(
+        self, timeout: float, *, connect_wait: Optional[float] = None, role: str = "client"
+    ) -> Tuple[ProcessState, Transport]:
         """The transport, connected. A request waits at most ``connect_timeout`` for a connection
         that is down (a hub that is down costs each request that, not its whole timeout), and
         not at all when the hub refused us (401/403/404)."""
-        state = self._process_state()
+        state = self._process_state(role=role)
         transport = state.transport
         assert transport is not None
         limit = min(timeout, self._connect_timeout if connect_wait is None else connect_wait)

@@ -88,7 +88,7 @@ class ZBAffinityClient(AffinityClientBase):
     def _transport_name(self) -> str:
         return "hub"
 
-    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry) -> Transport:
+    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry, role: str = "client") -> Transport:
         if self.affinity_url is None:
             raise ConfigurationError(
                 "this client has no affinity_url (strategy='with_result'): pass affinity_url to use the hub"
@@ -98,6 +98,7 @@ class ZBAffinityClient(AffinityClientBase):
             deliver=deliver,
             registry=registry,
             seen_ttl=self.collect_ttl,
+            role=role,
             token=self.affinity_token,
             connect_timeout=self._connect_timeout,
             ping_interval=self._ping_interval,

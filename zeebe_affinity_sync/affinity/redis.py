@@ -61,7 +61,7 @@ class RedisAffinity(AffinityClientBase):
     def _transport_name(self) -> str:
         return "Redis"
 
-    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry) -> Transport:
+    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry, role: str = "client") -> Transport:
         return RedisTransport(
             self.redis_url,
             prefix=self.channel_prefix,

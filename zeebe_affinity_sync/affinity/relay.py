@@ -39,7 +39,8 @@ class RelaySide:
     def _process_state(self, *, start_transport: bool = True) -> "ProcessState":  # pragma: no cover
         raise NotImplementedError
 
-    def _ready_transport(self, timeout: float, *, connect_wait: Optional[float] = None) -> Tuple["ProcessState", Transport]:  # pragma: no cover
+    def _ready_transport(self, timeout: float, *, connect_wait: Optional[float] = None,
+                         role: str = "client") -> Tuple["ProcessState", Transport]:  # pragma: no cover
         raise NotImplementedError
 
     def create_affinity_worker(self, task_type: str = defaults.AFFINITY_TASK_TYPE, **worker_options: Any) -> JobWorker:
@@ -71,7 +72,8 @@ class RelaySide:
         task_options.setdefault("retry_backoff", defaults.AFFINITY_WORKER_RETRY_BACKOFF)
         task_options.setdefault("timeout", self.relay_job_timeout)
         # a service starting up may wait for the hub longer than a request would
-        state, _ = self._ready_transport(self.affinity_timeout, connect_wait=self.affinity_timeout)
+        # (a process whose first use is a relay worker says role "worker" in its HELLO)
+        state, _ = self._ready_transport(self.affinity_timeout, connect_wait=self.affinity_timeout, role="worker")
         worker = JobWorker(self, **worker_options)
         worker.register(task_type, self._relay, **task_options)
         state.add_worker(worker)

@@ -60,7 +60,8 @@ class RequestSide:
     def _process_state(self, *, start_transport: bool = True) -> "ProcessState":  # pragma: no cover
         raise NotImplementedError
 
-    def _ready_transport(self, timeout: float, *, connect_wait: Optional[float] = None) -> Tuple["ProcessState", Transport]:  # pragma: no cover
+    def _ready_transport(self, timeout: float, *, connect_wait: Optional[float] = None,
+                         role: str = "client") -> Tuple["ProcessState", Transport]:  # pragma: no cover
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the affinity calls
