@@ -596,9 +596,11 @@ class HubCore:
             self._send(seed, data)
 
     def resync(self) -> None:
-        """The Redis listener (re)subscribed: take what was stored for our subscribers meanwhile."""
+        """The Redis listener (re)subscribed: hand what this hub kept in memory while Redis was
+        unreachable to Redis, then take what was stored for our subscribers meanwhile."""
         if self.bridge is None:
             return
+        self._push_local_to_redis()
         with self._lock:
             by_kind = {True: [], False: []}  # type: Dict[bool, List[str]]
             for key, subs in self._by_key.items():
@@ -613,6 +615,27 @@ class HubCore:
                     return
                 for delivery_id, text in items:
                     self._deliver_taken(delivery_id, text, keep)
+
+    def _push_local_to_redis(self) -> None:
+        """Outcomes held here during an outage go to Redis, where every hub can find them."""
+        with self._lock:
+            entries = self._held.drain()
+        for i, entry in enumerate(entries):
+            keys = list(entry.keys)
+            try:
+                if entry.awaiting_receipt:
+                    self.bridge.store(entry.delivery_id, keys, entry.text)
+                else:
+                    self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
+            except Exception as exc:  # noqa: BLE001 - redis errors: keep the rest here
+                log.warning("could not hand held outcomes to Redis: %s", exc)
+                with self._lock:
+                    for rest in entries[i:]:
+                        self._held.put(list(rest.keys), rest.text, rest.delivery_id, rest.size,
+                                       awaiting_receipt=rest.awaiting_receipt)
+                return
+        if entries:
+            log.info("handed %d outcomes held during the Redis outage to Redis", len(entries))
 
     def _deliver_taken(self, delivery_id: str, text: str, kept: bool) -> None:
         info = self._requeue_info(text)
