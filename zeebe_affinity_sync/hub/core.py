@@ -129,6 +129,8 @@ class HubCore:
     ) -> None:
         self.config = config
         self.bridge = bridge
+        # What a bridge call raises when Redis is unreachable or refuses (nothing without one).
+        self._redis_errors: Tuple[type, ...] = tuple(getattr(bridge, "ERRORS", ()))
         self.hub_id = hub_id or uuid.uuid4().hex[:12]
         self.started_at = time.monotonic()
         self._ids = itertools.count(1)
@@ -357,7 +359,7 @@ class HubCore:
         if self._hand_over(conn, receipts, taken) and self.bridge is not None:
             try:
                 remote = self.bridge.take(keys, keep=receipts)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the hub goes on without it
+            except self._redis_errors as exc:  # redis errors; the hub goes on without it
                 self._warn_redis("could not take stored outcomes from Redis: %s", exc)
                 remote = []
             if remote:
@@ -405,7 +407,7 @@ class HubCore:
         if released and receipts and self.bridge is not None:
             try:
                 self.bridge.release(released)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the TTL removes it anyway
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
                 self._warn_redis("could not release stored outcomes on Redis: %s", exc)
         frame_id = frame.get("id")
         if frame_id is not None:
@@ -418,7 +420,7 @@ class HubCore:
         if self.bridge is not None:
             try:
                 self.bridge.receipt(delivery_ids)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the TTL removes it anyway
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
                 self._warn_redis("could not remove receipted outcomes from Redis: %s", exc)
 
     def _outcome(self, conn: Connection, frame: Dict[str, Any], text: Optional[str]) -> None:
@@ -519,7 +521,7 @@ class HubCore:
         try:
             self.bridge.store(delivery_id, keys, text)
             return True
-        except Exception as exc:  # noqa: BLE001 - redis errors; stored locally instead
+        except self._redis_errors as exc:  # redis errors; stored locally instead
             self._warn_redis("could not store an outcome on Redis (%s); keeping it locally", exc)
             return False
 
@@ -546,7 +548,7 @@ class HubCore:
         """Publish to all hubs; with a ``delivery_id`` also store it, claimable, in Redis."""
         try:
             self.bridge.publish(keys, text, outcome_id=delivery_id)
-        except Exception as exc:  # noqa: BLE001 - redis errors; held locally instead
+        except self._redis_errors as exc:  # redis errors; held locally instead
             self._warn_redis("could not publish an outcome to Redis (%s); holding outcomes "
                              "locally until it is back", exc)
             return False
@@ -583,7 +585,7 @@ class HubCore:
             keep = any(t.receipts for t in targets)
             try:
                 won = self.bridge.claim(outcome_id, consume=not keep)
-            except Exception as exc:  # noqa: BLE001 - redis errors; it stays stored for a take
+            except self._redis_errors as exc:  # redis errors; it stays stored for a take
                 self._warn_redis("could not claim outcome %s on Redis: %s", outcome_id, exc)
                 won = False
             if won:
@@ -609,7 +611,7 @@ class HubCore:
             for start in range(0, len(keys), 500):
                 try:
                     items = self.bridge.take(keys[start:start + 500], keep=keep)
-                except Exception as exc:  # noqa: BLE001 - redis errors; retried on next resync
+                except self._redis_errors as exc:  # redis errors; retried on next resync
                     log.warning("could not take stored outcomes from Redis after reconnecting: %s",
                                 exc)
                     return
@@ -627,7 +629,7 @@ class HubCore:
                     self.bridge.store(entry.delivery_id, keys, entry.text)
                 else:
                     self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
-            except Exception as exc:  # noqa: BLE001 - redis errors: keep the rest here
+            except self._redis_errors as exc:  # redis errors: keep the rest here
                 log.warning("could not hand held outcomes to Redis: %s", exc)
                 with self._lock:
                     for rest in entries[i:]:
@@ -668,7 +670,7 @@ class HubCore:
             seeds = len(self._broadcast)
         try:
             self._remote_seeds = self.bridge.heartbeat(seeds)
-        except Exception as exc:  # noqa: BLE001 - redis errors
+        except self._redis_errors as exc:  # redis errors
             self._remote_seeds = True  # unsure: keep publishing broadcast copies
             log.debug("seed-client heartbeat on Redis failed: %s", exc)
 

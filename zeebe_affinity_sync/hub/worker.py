@@ -151,13 +151,7 @@ class HubWorker(ThreadWorker):
             conn.data_ready = True
         elif self.cfg.is_ssl and not conn.initialized:
             conn.sock.settimeout(self.header_timeout)
-        try:
-            return super().handle(conn)
-        except OSError as exc:  # gunicorn logs the others itself
-            if exc.errno == errno.EBADF:  # the peer left right after the upgrade
-                log.debug("connection from %s already closed", conn.client)
-                return False
-            raise
+        return super().handle(conn)
 
 
 def _hub_of(worker: Any) -> Any:
