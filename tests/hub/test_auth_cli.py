@@ -98,3 +98,21 @@ def test_a_real_hub_opens_no_control_socket_in_home(tmp_path, monkeypatch):
     with HubProcess(threads=4, extra_args=("--stats-interval", "0")) as hub:
         assert hub.stats()["connections"]["total"] == 0  # up and serving
         assert list(tmp_path.iterdir()) == []
+
+
+def test_log_level_is_accepted_after_the_subcommand_too():
+    from zeebe_affinity_sync.cli import build_parser
+
+    assert _hub_args("--log-level", "DEBUG").log_level == "DEBUG"
+    assert _hub_args().log_level == "INFO"  # the global default when not given
+    assert build_parser().parse_args(["--log-level", "WARNING", "hub"]).log_level == "WARNING"
+
+
+def test_new_hub_options_reach_the_settings():
+    from zeebe_affinity_sync.commands import hub as hub_command
+
+    config = hub_command.build_config(_hub_args(
+        "--header-timeout", "2.5", "--allow-query-token", "--protect-stats", "--token", "t"))
+    assert config.header_timeout == 2.5 and config.allow_query_token and config.protect_stats
+    options = hub_command.gunicorn_options(_hub_args())
+    assert options["worker_class"] == "zeebe_affinity_sync.hub.worker.HubWorker"

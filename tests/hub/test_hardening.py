@@ -3,7 +3,6 @@ a close right after the upgrade. Real gunicorn (the hub's HubWorker), real socke
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import threading
@@ -12,7 +11,6 @@ from typing import Iterator, List
 
 import pytest
 import requests
-import websocket
 
 from tests.hub.conftest import Client, unique
 from tests.support.net import wait_until

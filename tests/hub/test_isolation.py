@@ -164,3 +164,35 @@ def test_shutdown_closes_stuck_peers_at_once_not_one_after_another():
     # gunicorn's graceful timeout is 10 s: one after another at 30 s each would blow it
     assert "WORKER TIMEOUT" not in output and "SIGKILL" not in output, output
     assert took < 10.0, f"shutdown took {took:.1f}s\n{output}"
+
+
+def test_non_reading_peers_on_the_receiving_hub_do_not_stall_outcomes_over_redis(redis_server):
+    """Outcomes arriving over Redis are claimed and queued by dispatcher threads: two frozen
+    broadcast peers on hub B change nothing for B's owner of outcomes sent to hub A."""
+    args = ("--send-timeout", "30", "--stats-interval", "0")
+    with HubProcess(redis_url=redis_server.url, threads=16, extra_args=args) as a, \
+            HubProcess(redis_url=redis_server.url, threads=16, extra_args=args) as b:
+        seeds = []
+        for _ in range(2):
+            ws = _frozen(b)
+            ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+            seeds.append(ws)
+        owner, worker = Client(b.url), Client(a.url)
+        n, blob = 300, "q" * 32 * 1024
+        keys = [unique("via") for _ in range(n)]
+        try:
+            for start in range(0, n, 40):
+                owner.subscribe(*keys[start:start + 40])
+            wait_until(lambda: a.stats()["remoteSeedClients"], timeout=20)
+            statuses = set()
+            for i, key in enumerate(keys):
+                worker.outcome(str(20_000 + i), {"blob": blob}, request_id=key, frame_id=str(i))
+                statuses.add(worker.recv()["status"])
+            assert statuses == {"published"}
+            got = {owner.recv()["requestId"] for _ in range(n)}
+            assert got == set(keys)
+        finally:
+            owner.close()
+            worker.close()
+            for ws in seeds:
+                ws.shutdown()

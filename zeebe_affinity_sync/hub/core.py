@@ -13,42 +13,38 @@ seed connections get it handed over once, as before.
 
 Concurrency: one lock, :attr:`HubCore._lock`, guards the routing table (connections, key ->
 subscribers, the broadcast set), the held store and the counters. It is held only for dict and
-set operations, never while queueing to a peer or talking to Redis. Counters, rates and the
-maintenance loop live in :mod:`.stats`.
+set operations, never while queueing to a peer or talking to Redis.
+
+HubCore is assembled from one mixin per seam, each in its own module: the connection table and
+shutdown (:mod:`.connection`), the Redis side (:mod:`.remote`), counters, rates, the stats
+snapshot and the maintenance loop (:mod:`.stats`). This module is the routing of frames.
 """
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-import os
 import threading
 import time
 import uuid
-from typing import Any, Callable, Dict, List, Optional, Protocol, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import defaults, protocol
 from ..errors import ProtocolError
 from .config import HubConfig
+from .connection import ROLE_CLIENT, ROLE_WORKER, Connection, ConnectionsMixin, Peer, Requeue
 from .held import HeldStore
-from .stats import Counters, Maintenance, RateMeter
+from .remote import RemoteMixin
+from .stats import Counters, Maintenance, MaintenanceMixin, RateMeter, snapshot, stats_line
 
 __all__ = ["Peer", "Connection", "HubCore"]
 
 log = logging.getLogger(__name__)
 
-ROLE_CLIENT = "client"
-ROLE_WORKER = "worker"
-
 _REFUSED = "refused"  # internal: not held (store full); the sender gets ERROR hub-full
 # internal: not held because this hub is shutting down (its memory goes with it); the sender gets
 # no ACK and its connection is closed, so it sends the outcome again to the next hub
 _GOING_AWAY = "going-away"
-
-#: What a peer's queue keeps beside an outcome sent to a seed (legacy) subscriber, so that if the
-#: connection dies before the frame is written the outcome is held again: (keys, frame text).
-Requeue = Tuple[List[str], str]
-
 
 def _frame_id_of(data: Any) -> Optional[str]:
     """The ``id`` of a frame that failed validation, if it has a usable one (for the ERROR)."""
@@ -67,48 +63,7 @@ def _has_escaped_surrogate(text: str) -> bool:
     return "\\ud" in text or "\\uD" in text
 
 
-class Peer(Protocol):
-    """What the core needs from a connection's transport. No method may block."""
-
-    def send(self, data: bytes, requeue: Optional[Requeue] = None) -> bool:
-        """Queue one UTF-8 text frame; ``False`` if the queue is full or the peer is gone."""
-
-    def close(self, code: int, reason: str) -> None:
-        """Ask for a close handshake with this code (done by the connection's own thread)."""
-
-    def abort(self) -> None:
-        """Drop the connection at once, without a close handshake."""
-
-
-class Connection:
-    """The core's view of one connection. Fields are guarded by the core's lock."""
-
-    __slots__ = ("id", "peer", "remote", "role", "hello_role", "keys", "subscribed", "errors",
-                 "closed", "opened_at", "version", "receipts")
-
-    def __init__(self, conn_id: int, peer: Peer, remote: str) -> None:
-        self.id = conn_id
-        self.peer = peer
-        self.remote = remote
-        self.role: Optional[str] = None  # from REGISTER_CLIENT / REGISTER_WORKER
-        self.hello_role: Optional[str] = None  # from HELLO; wins over role in /stats
-        self.keys: Set[str] = set()
-        self.subscribed = False  # ever subscribed: then no broadcast copies
-        self.errors = 0
-        self.closed = False
-        self.opened_at = time.time()
-        self.version: Optional[int] = None
-        self.receipts = False  # its HELLO said "receipts": true (contract C1)
-
-    @property
-    def counted_role(self) -> str:
-        return self.hello_role or self.role or "unregistered"
-
-    def __repr__(self) -> str:
-        return f"<Connection {self.id} {self.counted_role} {self.remote}>"
-
-
-class HubCore:
+class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
     """Routes each outcome to the connections subscribed to one of its keys.
 
     Args:
@@ -129,6 +84,8 @@ class HubCore:
     ) -> None:
         self.config = config
         self.bridge = bridge
+        # What a bridge call raises when Redis is unreachable or refuses (nothing without one).
+        self._redis_errors: Tuple[type, ...] = tuple(getattr(bridge, "ERRORS", ()))
         self.hub_id = hub_id or uuid.uuid4().hex[:12]
         self.started_at = time.monotonic()
         self._ids = itertools.count(1)
@@ -164,69 +121,6 @@ class HubCore:
             scaleOut=bridge is not None,
             receipts=True,
         ))
-
-    # ------------------------------------------------------------------ connections
-
-    def open(self, peer: Peer, remote: str = "") -> Connection:
-        """Register a new connection (the transport then sends it :attr:`hello_text`)."""
-        conn = Connection(next(self._ids), peer, remote)
-        with self._lock:
-            self._conns[conn.id] = conn
-            self._n.connections_opened += 1
-            count = len(self._conns)
-        capacity = self.config.threads
-        if capacity and count >= capacity - max(2, capacity // 10):
-            now = time.monotonic()
-            if now - self._capacity_warned > 10.0:  # at most one warning per 10 s
-                self._capacity_warned = now
-                log.warning(
-                    "%d open websockets and %d gunicorn threads: each socket holds a thread, so "
-                    "new connections will wait for one; raise --threads (ZEEBE_AFFINITY_THREADS) "
-                    "or add hub workers with --redis", count, capacity)
-        return conn
-
-    def close(self, conn: Connection) -> None:
-        """Forget a connection and all its subscriptions (idempotent).
-
-        What awaits this connection's receipt stays stored: it gets it again when it (or its
-        successor after a reconnect) subscribes again.
-        """
-        with self._lock:
-            if conn.closed:
-                return
-            conn.closed = True
-            self._conns.pop(conn.id, None)
-            self._broadcast.discard(conn)
-            self._n.subscriptions_closed += len(conn.keys)
-            for key in conn.keys:
-                self._drop_subscriber(key, conn)
-            conn.keys.clear()
-            self._closed_cond.notify_all()
-
-    def requeue(self, items: List[Requeue]) -> None:
-        """Outcomes queued to a seed subscriber whose connection died before they were written:
-        hold them again for its re-subscribe (the transport calls this)."""
-        for keys, text in items:
-            self._hold_or_publish(keys, text, self._new_delivery_id())
-
-    def _subscribers_of(self, keys: List[str]) -> List[Connection]:
-        """The connections subscribed to any of ``keys``, each once (caller holds ``_lock``)."""
-        targets: List[Connection] = []
-        for key in keys:
-            subscribers = self._by_key.get(key)
-            if subscribers:
-                for sub in subscribers:
-                    if sub not in targets:
-                        targets.append(sub)
-        return targets
-
-    def _drop_subscriber(self, key: str, conn: Connection) -> None:
-        """Remove ``conn`` from the subscribers of ``key`` (caller holds ``_lock``)."""
-        subscribers = self._by_key.get(key)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._by_key[key]
 
     def _new_delivery_id(self) -> str:
         return f"{self.hub_id}-{next(self._deliveries)}"
@@ -357,7 +251,7 @@ class HubCore:
         if self._hand_over(conn, receipts, taken) and self.bridge is not None:
             try:
                 remote = self.bridge.take(keys, keep=receipts)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the hub goes on without it
+            except self._redis_errors as exc:  # redis errors; the hub goes on without it
                 self._warn_redis("could not take stored outcomes from Redis: %s", exc)
                 remote = []
             if remote:
@@ -405,7 +299,7 @@ class HubCore:
         if released and receipts and self.bridge is not None:
             try:
                 self.bridge.release(released)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the TTL removes it anyway
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
                 self._warn_redis("could not release stored outcomes on Redis: %s", exc)
         frame_id = frame.get("id")
         if frame_id is not None:
@@ -418,7 +312,7 @@ class HubCore:
         if self.bridge is not None:
             try:
                 self.bridge.receipt(delivery_ids)
-            except Exception as exc:  # noqa: BLE001 - redis errors; the TTL removes it anyway
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
                 self._warn_redis("could not remove receipted outcomes from Redis: %s", exc)
 
     def _outcome(self, conn: Connection, frame: Dict[str, Any], text: Optional[str]) -> None:
@@ -515,14 +409,6 @@ class HubCore:
             sent += ok
         return sent
 
-    def _store_remote(self, delivery_id: str, keys: List[str], text: str) -> bool:
-        try:
-            self.bridge.store(delivery_id, keys, text)
-            return True
-        except Exception as exc:  # noqa: BLE001 - redis errors; stored locally instead
-            self._warn_redis("could not store an outcome on Redis (%s); keeping it locally", exc)
-            return False
-
     def _hold_or_publish(self, keys: List[str], text: str, delivery_id: str) -> str:
         """No subscriber took the outcome: store it in Redis (or hold it here)."""
         if self.bridge is not None and self._publish(keys, text, delivery_id):
@@ -542,246 +428,12 @@ class HubCore:
             self._n.refused += 1
         return held
 
-    def _publish(self, keys: List[str], text: str, delivery_id: Optional[str]) -> bool:
-        """Publish to all hubs; with a ``delivery_id`` also store it, claimable, in Redis."""
-        try:
-            self.bridge.publish(keys, text, outcome_id=delivery_id)
-        except Exception as exc:  # noqa: BLE001 - redis errors; held locally instead
-            self._warn_redis("could not publish an outcome to Redis (%s); holding outcomes "
-                             "locally until it is back", exc)
-            return False
-        with self._lock:
-            self._n.published += 1
-        return True
-
-    def _warn_redis(self, message: str, *args: Any) -> None:
-        """Log a Redis problem at most every 10 s (an outage must not flood the log)."""
-        now = time.monotonic()
-        if now - self._redis_warned > 10.0:
-            self._redis_warned = now
-            log.warning(message, *args)
-        else:
-            log.debug(message, *args)
-
-    # ------------------------------------------------------------------ from Redis
-
-    def on_remote(self, outcome_id: Optional[str], keys: List[str], text: str, origin: str) -> None:
-        """An outcome published on Redis by any hub (called on a bridge dispatcher thread).
-
-        If ``outcome_id`` is set the outcome is stored in Redis unclaimed: a hub with a local
-        subscriber claims it atomically and delivers it; every other hub leaves it alone. Seed
-        clients of the *other* hubs get a broadcast copy.
-        """
-        with self._lock:
-            self._n.remote_received += 1
-            targets = self._subscribers_of(keys) if outcome_id is not None else []
-            seeds = list(self._broadcast) if (self._broadcast and origin != self.hub_id) else []
-            if seeds:
-                self._n.broadcast += len(seeds)
-        data = text.encode("utf-8", "backslashreplace")
-        if targets and outcome_id is not None:
-            keep = any(t.receipts for t in targets)
-            try:
-                won = self.bridge.claim(outcome_id, consume=not keep)
-            except Exception as exc:  # noqa: BLE001 - redis errors; it stays stored for a take
-                self._warn_redis("could not claim outcome %s on Redis: %s", outcome_id, exc)
-                won = False
-            if won:
-                sent = self._deliver(targets, keys, text, data, outcome_id)
-                with self._lock:
-                    self._n.remote_routed += sent
-                if not sent and not keep:
-                    self._hold_or_publish(keys, text, outcome_id)
-        for seed in seeds:
-            self._send(seed, data)
-
-    def resync(self) -> None:
-        """The Redis listener (re)subscribed: take what was stored for our subscribers meanwhile."""
-        if self.bridge is None:
-            return
-        with self._lock:
-            by_kind = {True: [], False: []}  # type: Dict[bool, List[str]]
-            for key, subs in self._by_key.items():
-                by_kind[any(s.receipts for s in subs)].append(key)
-        for keep, keys in by_kind.items():
-            for start in range(0, len(keys), 500):
-                try:
-                    items = self.bridge.take(keys[start:start + 500], keep=keep)
-                except Exception as exc:  # noqa: BLE001 - redis errors; retried on next resync
-                    log.warning("could not take stored outcomes from Redis after reconnecting: %s",
-                                exc)
-                    return
-                for delivery_id, text in items:
-                    self._deliver_taken(delivery_id, text, keep)
-
-    def _deliver_taken(self, delivery_id: str, text: str, kept: bool) -> None:
-        info = self._requeue_info(text)
-        if info is None:
-            return
-        keys = info[0]
-        with self._lock:
-            targets = self._subscribers_of(keys)
-            self._n.held_delivered += 1
-        sent = self._deliver(targets, keys, text, text.encode("utf-8", "backslashreplace"),
-                             delivery_id)
-        if not sent and not kept:
-            self._hold_or_publish(keys, text, delivery_id)
-
-    # ------------------------------------------------------------------ maintenance
-
-    def expire(self) -> int:
-        """Drop stored outcomes whose TTL passed; returns how many."""
-        with self._lock:
-            return self._held.expire()
-
-    def sample_rates(self) -> None:
-        """Record a rate sample (the maintenance thread calls this every second)."""
-        with self._lock:
-            received, routed = self._n.received, self._n.routed + self._n.remote_routed
-        self._rates.sample(time.monotonic(), received, routed)
-
-    def _heartbeat(self) -> None:
-        with self._lock:
-            seeds = len(self._broadcast)
-        try:
-            self._remote_seeds = self.bridge.heartbeat(seeds)
-        except Exception as exc:  # noqa: BLE001 - redis errors
-            self._remote_seeds = True  # unsure: keep publishing broadcast copies
-            log.debug("seed-client heartbeat on Redis failed: %s", exc)
-
-    def _tick(self) -> None:
-        dropped = self.expire()
-        if dropped:
-            log.debug("dropped %d stored outcomes at their TTL", dropped)
-        self.sample_rates()
-        if self.bridge is not None and self.config.broadcast:
-            self._heartbeat()
-        if self.config.stats_interval:
-            now = time.monotonic()
-            if not self._next_stats:
-                self._next_stats = now + self.config.stats_interval
-            elif now >= self._next_stats:
-                self._next_stats = now + self.config.stats_interval
-                log.info("%s", self.stats_line())
-
-    def start(self) -> "HubCore":
-        """Start the maintenance thread (idempotent; restarts after a fork)."""
-        self._maintenance.start()
-        return self
-
-    def stop(self) -> None:
-        """Ask the maintenance thread to stop (see :meth:`join`)."""
-        self._maintenance.stop()
-
-    def join(self, timeout: Optional[float] = None) -> None:
-        self._maintenance.join(timeout)
-
-    def shutdown(self, reason: str = "hub shutting down",
-                 timeout: float = defaults.HUB_SHUTDOWN_TIMEOUT) -> None:
-        """Stop the maintenance thread and close every connection with 1001 (going away).
-
-        Each connection's own thread sends its close, all at once; whatever has not closed
-        after ``timeout`` seconds is dropped. From here on nothing new is held in memory (it
-        would die with the process): an outcome nobody takes at once gets no ACK and its
-        sender's connection is closed, so the sender hands it to the next hub instead.
-        """
-        self.stop()
-        with self._lock:
-            self._closing = True
-            conns = list(self._conns.values())
-        for conn in conns:
-            conn.peer.close(protocol.CLOSE_GOING_AWAY, reason)
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            while any(not c.closed for c in conns):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._closed_cond.wait(min(left, 0.2))
-            stuck = [c for c in conns if not c.closed]
-        for conn in stuck:
-            conn.peer.abort()
-            self.close(conn)
-        self.join(5.0)
-
     # ------------------------------------------------------------------ stats
 
     def stats(self) -> Dict[str, Any]:
         """A JSON-able snapshot: connections by role, subscriptions, stored, counters, rates."""
-        with self._lock:
-            roles = {"client": 0, "worker": 0, "unregistered": 0}
-            subscriptions = 0
-            receipt_conns = 0
-            for conn in self._conns.values():
-                roles[conn.counted_role] += 1
-                subscriptions += len(conn.keys)
-                receipt_conns += conn.receipts
-            counters = self._n.as_dict()
-            held = len(self._held)
-            held_bytes = self._held.bytes
-            expired = self._held.expired
-            receipted = self._held.receipted
-            keys = len(self._by_key)
-            seeds = len(self._broadcast)
-        received_rate, routed_rate = self._rates.rates
-        stats = {
-            "hubId": self.hub_id,
-            "pid": os.getpid(),
-            "uptime": round(time.monotonic() - self.started_at, 3),
-            "connections": dict(roles, total=sum(roles.values()), broadcast=seeds,
-                                receipts=receipt_conns),
-            "subscriptions": subscriptions,
-            "subscribedKeys": keys,
-            "held": held,
-            "heldBytes": held_bytes,
-            "outcomes": {
-                "received": counters["received"],
-                "routed": counters["routed"] + counters["remote_routed"],
-                "routedRemote": counters["remote_routed"],
-                "broadcast": counters["broadcast"],
-                "held": counters["held"],
-                "heldDelivered": counters["held_delivered"],
-                "redelivered": counters["redelivered"],
-                "receipted": receipted,
-                "expired": expired,
-                "refused": counters["refused"],
-                "published": counters["published"],
-                "remoteReceived": counters["remote_received"],
-                "badOutcomes": counters["bad_outcomes"],
-            },
-            "dropped": expired + counters["refused"],
-            "acks": counters["acks"],
-            "receipts": counters["receipts"],
-            "protocolErrors": counters["protocol_errors"],
-            "abuseCloses": counters["abuse_closes"],
-            "sendFailures": counters["send_failures"],
-            "slowPeerDrops": counters["queue_full_drops"],
-            "connectionsOpened": counters["connections_opened"],
-            "subscriptionsClosed": counters["subscriptions_closed"],  # removed with their socket
-            "rates": {
-                "outcomesPerSecond": round(received_rate, 1),
-                "routedPerSecond": round(routed_rate, 1),
-            },
-            "threads": threading.active_count(),
-            "threadCapacity": self.config.threads,
-            "scaleOut": self.bridge is not None,
-            "redisConnected": bool(self.bridge is not None and self.bridge.connected.is_set()),
-            "remoteSeedClients": bool(self.bridge is not None and self._remote_seeds),
-            "broadcastEnabled": self.config.broadcast,
-        }
-        if self.extra_stats is not None:
-            stats.update(self.extra_stats())
-        return stats
+        return snapshot(self)
 
     def stats_line(self) -> str:
         """The periodic log line (the seed's ``outputStats``, with our numbers)."""
-        s = self.stats()
-        c = s["connections"]
-        o = s["outcomes"]
-        return (
-            f"hub stats: {c['client']} clients, {c['worker']} workers, {c['unregistered']} "
-            f"unregistered; {s['subscriptions']} subscriptions; {s['held']} stored; "
-            f"received {o['received']}, routed {o['routed']}, broadcast {o['broadcast']}, "
-            f"dropped {s['dropped']}; {s['rates']['outcomesPerSecond']} outcomes/s; "
-            f"up {s['uptime']:.0f}s"
-        )
+        return stats_line(self.stats())

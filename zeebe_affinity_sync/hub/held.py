@@ -169,6 +169,14 @@ class HeldStore:
     def get(self, delivery_id: str) -> Optional[HeldOutcome]:
         return self._by_delivery.get(delivery_id)
 
+    def drain(self) -> List[HeldOutcome]:
+        """Remove and return everything not yet expired, oldest first (handed to Redis)."""
+        self.expire()
+        entries = list(self._entries.values())
+        for entry in entries:
+            self._remove(entry)
+        return entries
+
     def expire(self) -> int:
         """Drop the outcomes whose TTL passed; returns how many were dropped."""
         if not self._entries:

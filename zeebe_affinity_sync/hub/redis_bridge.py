@@ -107,6 +107,8 @@ OnMessage = Callable[[Optional[str], List[str], str, str], None]
 class RedisBridge:
     """Publishes, stores, claims and takes outcomes on Redis for one hub process.
 
+    Every method that talks to Redis raises one of :attr:`ERRORS` when it cannot.
+
     Args:
         url: ``redis://`` URL.
         prefix: Key / channel prefix (default ``zeebe-affinity``).
@@ -117,6 +119,9 @@ class RedisBridge:
         on_resync: Called on the listener thread after a (re)subscription to the channel, so
             the hub can take what was stored while it was not listening.
     """
+
+    #: What the outcome-path methods raise when Redis is unreachable or refuses.
+    ERRORS = (redis.RedisError, OSError)
 
     def __init__(
         self,
@@ -316,6 +321,8 @@ class RedisBridge:
                 self.on_message(*item)
             except (redis.RedisError, OSError) as exc:
                 log.warning("handling an outcome from Redis failed: %s", exc)
+            except Exception:  # noqa: BLE001 - a dispatcher thread must outlive any bug
+                log.exception("handling an outcome from Redis failed")
 
     def _run(self) -> None:
         backoff = defaults.AFFINITY_RECONNECT_INITIAL
@@ -339,7 +346,7 @@ class RedisBridge:
                 log.warning("Redis pub/sub lost (%s): retrying in %.1fs", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, defaults.AFFINITY_RECONNECT_MAX)
-            except Exception:
+            except Exception:  # noqa: BLE001 - the listener thread must outlive any bug
                 self.connected.clear()
                 log.exception("Redis listener failed; restarting it")
                 self._stop.wait(backoff)
@@ -347,7 +354,7 @@ class RedisBridge:
                 if pubsub is not None:
                     try:
                         pubsub.close()
-                    except Exception:
+                    except (redis.RedisError, OSError):
                         pass
         self.connected.clear()
 

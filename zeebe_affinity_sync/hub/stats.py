@@ -11,9 +11,11 @@ import collections
 import logging
 import os
 import threading
-from typing import Callable, Deque, Dict, Optional, Tuple
+import time
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
-__all__ = ["Counters", "RateMeter", "Maintenance", "RATE_WINDOW"]
+__all__ = ["Counters", "RateMeter", "Maintenance", "MaintenanceMixin", "RATE_WINDOW", "snapshot",
+           "stats_line"]
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +102,138 @@ class Maintenance:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+
+class MaintenanceMixin:
+    """The periodic work of :class:`~zeebe_affinity_sync.hub.core.HubCore` and its thread's
+    ``start()``/``stop()``/``join()`` (needs the attributes HubCore sets in ``__init__``)."""
+
+    _lock: Any
+    _held: Any
+    _n: Any
+    _rates: RateMeter
+    _maintenance: Maintenance
+    _next_stats: float
+    bridge: Any
+    config: Any
+    _heartbeat: Callable[[], None]  # RemoteMixin
+    stats_line: Callable[[], str]  # HubCore
+
+    def expire(self) -> int:
+        """Drop stored outcomes whose TTL passed; returns how many."""
+        with self._lock:
+            return self._held.expire()
+
+    def sample_rates(self) -> None:
+        """Record a rate sample (the maintenance thread calls this every second)."""
+        with self._lock:
+            received, routed = self._n.received, self._n.routed + self._n.remote_routed
+        self._rates.sample(time.monotonic(), received, routed)
+
+    def _tick(self) -> None:
+        dropped = self.expire()
+        if dropped:
+            log.debug("dropped %d stored outcomes at their TTL", dropped)
+        self.sample_rates()
+        if self.bridge is not None and self.config.broadcast:
+            self._heartbeat()
+        if self.config.stats_interval:
+            now = time.monotonic()
+            if not self._next_stats:
+                self._next_stats = now + self.config.stats_interval
+            elif now >= self._next_stats:
+                self._next_stats = now + self.config.stats_interval
+                log.info("%s", self.stats_line())
+
+    def start(self) -> Any:
+        """Start the maintenance thread (idempotent; restarts after a fork)."""
+        self._maintenance.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the maintenance thread to stop (see :meth:`join`)."""
+        self._maintenance.stop()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        self._maintenance.join(timeout)
+
+
+def snapshot(core: Any) -> Dict[str, Any]:
+    """``/stats`` of a :class:`~zeebe_affinity_sync.hub.core.HubCore` (read under its lock)."""
+    with core._lock:
+        roles = {"client": 0, "worker": 0, "unregistered": 0}
+        subscriptions = 0
+        receipt_conns = 0
+        for conn in core._conns.values():
+            roles[conn.counted_role] += 1
+            subscriptions += len(conn.keys)
+            receipt_conns += conn.receipts
+        counters = core._n.as_dict()
+        held = len(core._held)
+        held_bytes = core._held.bytes
+        expired = core._held.expired
+        receipted = core._held.receipted
+        keys = len(core._by_key)
+        seeds = len(core._broadcast)
+    received_rate, routed_rate = core._rates.rates
+    stats = {
+        "hubId": core.hub_id,
+        "pid": os.getpid(),
+        "uptime": round(time.monotonic() - core.started_at, 3),
+        "connections": dict(roles, total=sum(roles.values()), broadcast=seeds,
+                            receipts=receipt_conns),
+        "subscriptions": subscriptions,
+        "subscribedKeys": keys,
+        "held": held,
+        "heldBytes": held_bytes,
+        "outcomes": {
+            "received": counters["received"],
+            "routed": counters["routed"] + counters["remote_routed"],
+            "routedRemote": counters["remote_routed"],
+            "broadcast": counters["broadcast"],
+            "held": counters["held"],
+            "heldDelivered": counters["held_delivered"],
+            "redelivered": counters["redelivered"],
+            "receipted": receipted,
+            "expired": expired,
+            "refused": counters["refused"],
+            "published": counters["published"],
+            "remoteReceived": counters["remote_received"],
+            "badOutcomes": counters["bad_outcomes"],
+        },
+        "dropped": expired + counters["refused"],
+        "acks": counters["acks"],
+        "receipts": counters["receipts"],
+        "protocolErrors": counters["protocol_errors"],
+        "abuseCloses": counters["abuse_closes"],
+        "sendFailures": counters["send_failures"],
+        "slowPeerDrops": counters["queue_full_drops"],
+        "connectionsOpened": counters["connections_opened"],
+        "subscriptionsClosed": counters["subscriptions_closed"],  # removed with their socket
+        "rates": {
+            "outcomesPerSecond": round(received_rate, 1),
+            "routedPerSecond": round(routed_rate, 1),
+        },
+        "threads": threading.active_count(),
+        "threadCapacity": core.config.threads,
+        "scaleOut": core.bridge is not None,
+        "redisConnected": bool(core.bridge is not None and core.bridge.connected.is_set()),
+        "remoteSeedClients": bool(core.bridge is not None and core._remote_seeds),
+        "broadcastEnabled": core.config.broadcast,
+    }
+    if core.extra_stats is not None:
+        stats.update(core.extra_stats())
+    return stats
+
+
+def stats_line(s: Dict[str, Any]) -> str:
+    """The periodic log line (the seed's ``outputStats``, with our numbers) of a snapshot."""
+    c = s["connections"]
+    o = s["outcomes"]
+    return (
+        f"hub stats: {c['client']} clients, {c['worker']} workers, {c['unregistered']} "
+        f"unregistered; {s['subscriptions']} subscriptions; {s['held']} stored; "
+        f"received {o['received']}, routed {o['routed']}, broadcast {o['broadcast']}, "
+        f"dropped {s['dropped']}; {s['rates']['outcomesPerSecond']} outcomes/s; "
+        f"up {s['uptime']:.0f}s"
+    )
