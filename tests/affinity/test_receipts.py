@@ -207,3 +207,23 @@ def test_a_process_that_first_starts_a_relay_worker_says_role_worker(engine: Any
         client.create_affinity_worker("publish-outcome-never-used")
         hello = frames_of(hub.connection(), "HELLO")[0]
         assert hello["role"] == "worker" and hello["receipts"] is True
+
+
+def test_receipts_not_sent_before_a_drop_go_out_on_the_next_connection(engine: Any) -> None:
+    with RawHub() as hub:
+        connection = HubConnection(hub.url, on_outcome=lambda f: None, pending_keys=lambda: [],
+                                   receipts=True, reconnect_initial=0.05, reconnect_max=0.2).start()
+        try:
+            assert connection.wait_connected(10)
+            first = hub.connection()
+            first.close()  # the hub side goes away ...
+            hub.wait_for(lambda: first.closed)
+            deadline = time.monotonic() + 5
+            while connection.connected and time.monotonic() < deadline:
+                time.sleep(0.01)
+            connection.receipt(["kept-1"])  # ... and the receipt is due while disconnected
+            hub.wait_for(lambda: len(hub.connections) == 2)
+            second = hub.connections[1]
+            hub.wait_for(lambda: [d for f in frames_of(second, "RECEIPT") for d in f["deliveryIds"]] == ["kept-1"])
+        finally:
+            connection.stop()

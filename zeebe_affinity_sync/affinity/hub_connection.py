@@ -16,8 +16,9 @@ reads and writes have their own deadlines. A relay worker's :meth:`HubConnection
 waits at most its ``timeout`` in total: for the connection, for room in the queue, for the ACK.
 
 Frames queued while disconnected are dropped: subscriptions are covered by the
-re-subscribe after the next connect, receipts by the hub sending the outcome again (dropped here
-as a duplicate and receipted again), and an outcome frame is reported lost to its
+re-subscribe after the next connect; receipts are kept and sent on the next connection (and an
+outcome the hub sends again meanwhile is dropped here as a duplicate and receipted again); an
+outcome frame is reported lost to its
 :meth:`publish_outcome` call, which sends it again once the hub is back (within its timeout).
 """
 from __future__ import annotations

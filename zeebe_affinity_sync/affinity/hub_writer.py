@@ -37,6 +37,9 @@ _BATCH = 256
 #: Seconds the writer waits after activity before sending the last UNSUBSCRIBEs of a burst.
 _LINGER = 0.05
 
+#: Receipts kept across a reconnect at most (only outcomes received before the drop are due).
+_MAX_KEPT_RECEIPTS = 10_000
+
 STOP = object()
 RESUBSCRIBE = object()
 FLUSH = object()
@@ -192,7 +195,7 @@ class HubWriter:
             frames = self._coalesce(unsub, batch, receipts)
             sock = self._current_socket()
             if sock is None:
-                self._on_unsent(frames)
+                self._unsent(frames)
                 continue
             sent = 0
             try:
@@ -204,8 +207,19 @@ class HubWriter:
                     last_ping = time.monotonic()
             except OSError as exc:
                 logger.warning("sending to affinity hub %s failed: %s (reconnecting)", self._url, exc)
-                self._on_unsent(frames[sent:])
+                self._unsent(frames[sent:])
                 wire.shutdown(sock)  # the reader notices, reconnects and re-subscribes
+
+    def _unsent(self, frames: List[Any]) -> None:
+        """Frames that did not go out: receipts are kept for the next connection (else the hub
+        would keep those outcomes stored until its TTL), the rest is reported to the owner."""
+        kept = [i for f in frames if isinstance(f, dict) and f.get("type") == protocol.RECEIPT
+                for i in f["deliveryIds"]]
+        if kept:
+            with self._lazy_lock:
+                self._receipted[:0] = kept[-_MAX_KEPT_RECEIPTS:]
+                del self._receipted[_MAX_KEPT_RECEIPTS:]
+        self._on_unsent([f for f in frames if not (isinstance(f, dict) and f.get("type") == protocol.RECEIPT)])
 
     def _coalesce(self, unsub: List[str], batch: List[Any], receipts: Optional[List[str]] = None) -> List[Any]:
         """Turn queued items into frames: pongs and receipts first, then the unsubscriptions
