@@ -339,3 +339,31 @@ def test_a_seed_style_relay_worker_answers_our_client_through_the_hub(
                 assert outcome.variables == {"n": n} and outcome.request_id
     finally:
         ws.close()
+
+
+def test_collecting_over_redis_leaves_no_channel_subscribed(
+    flavour: Any, gates: Gates
+) -> None:
+    """get_outcome subscribes the instance channel (Redis) or key (hub) and lets it go once the
+    outcome is there, whether it came over pub/sub or from storage."""
+    name = unique("collect-clean")
+    client = flavour.client
+    with pytest.raises(AffinityTimeout) as info:
+        client.create_process_instance_with_affinity(flavour.pid("gated"), {"gate": name}, timeout=0.3)
+    key = info.value.process_instance_key
+    other = flavour.make_client()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(other.get_outcome, key, 30)  # waits: arrives over pub/sub / hub
+        wait_until(lambda: other.pending_count == 1)
+        gates.open(name)
+        assert waiting.result(timeout=30).variables["passed"] == name
+    replicas = [other]
+    if flavour.name == "redis":  # stored under a key: any number of collectors (the hub: the first)
+        third = flavour.make_client()
+        assert third.get_outcome(key, timeout=5).variables["passed"] == name
+        replicas.append(third)
+    for replica in replicas:
+        transport = replica._state.transport
+        if flavour.name == "redis":
+            wait_until(lambda: transport._channels == {})
+        assert replica.watched_key_count == 0 and replica.pending_count == 0

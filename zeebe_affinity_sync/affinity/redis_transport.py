@@ -305,7 +305,10 @@ class RedisTransport(Transport):
         if request_id is not None and not self._answered.add(request_id):
             logger.debug("dropping a duplicate outcome of request %s", request_id)
             return
-        if not self._deliver(frame) and late_is_ours:
+        woken = self._deliver(frame)
+        for waiter in woken:
+            self.unwatch(waiter.keys)  # a get_outcome's instance channel (request ids: no-op)
+        if not woken and late_is_ours:
             self._keep_late(frame)
 
     def _keep_late(self, frame: Dict[str, Any]) -> None:

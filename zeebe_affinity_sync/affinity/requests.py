@@ -296,8 +296,9 @@ class RequestSide:
         except BaseException:
             self._abandon(state, transport, waiter)
             raise
-        if stored is not None:
-            self.deliver(state, stored)
+        if stored is not None:  # found while collecting: the transport hands it over here
+            for woken in self.deliver(state, stored):
+                transport.unwatch(woken.keys)
         return waiter
 
     def _watch_deadline(self, state: "ProcessState", transport: Transport, waiter: Waiter) -> None:
