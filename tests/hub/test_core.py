@@ -364,3 +364,12 @@ def test_seed_outcome_routes_by_the_reserved_variable(core):
     core.receive(cw, json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": "9",
                                  "variables": {"_affinity_request_id": "req-9"}}))
     assert [f["processInstanceKey"] for f in owner.take()] == ["9"]
+
+
+def test_full_store_evicts_outcomes_awaiting_a_receipt_before_refusing_new_ones():
+    store = HeldStore(ttl=10, max_count=2, max_bytes=1000)
+    store.put(["a"], "one", "d1", awaiting_receipt=True)
+    store.put(["b"], "two", "d2")
+    assert store.put(["c"], "three", "d3")  # d1 (handed over once already) makes room
+    assert store.get("d1") is None and store.evicted == 1
+    assert not store.put(["d"], "four", "d4")  # only never-delivered ones left: refused
