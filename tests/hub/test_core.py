@@ -373,3 +373,19 @@ def test_full_store_evicts_outcomes_awaiting_a_receipt_before_refusing_new_ones(
     assert store.put(["c"], "three", "d3")  # d1 (handed over once already) makes room
     assert store.get("d1") is None and store.evicted == 1
     assert not store.put(["d"], "four", "d4")  # only never-delivered ones left: refused
+
+
+def test_new_settings_from_env_and_their_checks():
+    config = HubConfig.from_env({"ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN": "1",
+                                 "ZEEBE_AFFINITY_PROTECT_STATS": "yes",
+                                 "ZEEBE_AFFINITY_HEADER_TIMEOUT": "2.5",
+                                 "ZEEBE_AFFINITY_SEND_TIMEOUT": "3"})
+    assert config.allow_query_token and config.protect_stats
+    assert config.header_timeout == 2.5 and config.send_timeout == 3.0
+    assert not HubConfig().allow_query_token and not HubConfig().protect_stats
+    with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_PROTECT_STATS"):
+        HubConfig.from_env({"ZEEBE_AFFINITY_PROTECT_STATS": "maybe"})
+    with pytest.raises(ConfigurationError, match="outbound_queue_bytes"):
+        HubConfig(outbound_queue_bytes=10, max_frame_bytes=100)
+    with pytest.raises(ConfigurationError, match="header_timeout"):
+        HubConfig(header_timeout=0)
