@@ -50,7 +50,8 @@ from zeebe_affinity_sync.gateway import gateway_pb2_grpc
 HERE = os.path.dirname(os.path.abspath(__file__))
 # incidents a generic run (no business variables) would also cause on a real Zeebe
 _DATA_INCIDENT = re.compile(r"no variable found|but was 'NULL'|is null|null|not found with name|"
-                            r"no message|correlation key", re.I)
+                            r"no message|correlation key|Expected at least one condition to evaluate to true|"
+                            r"to be deployed, but not found", re.I)
 _REFUSED_TYPE = re.compile(r"of type '([A-Za-z]+)'")
 
 
@@ -160,22 +161,28 @@ def judge(corpus: str, files: List[Dict[str, Any]], answers: Dict[str, Dict[str,
                 results.append(row)
                 continue
             row["accepted"] = True
-            runs = []
-            for deployment in response.deployments:
-                definition = deployment.process.processDefinitionKey
-                try:
-                    created = stub.CreateProcessInstance(pb.CreateProcessInstanceRequest(
-                        processDefinitionKey=definition), timeout=10)
-                except grpc.RpcError as exc:
-                    if "none start event" in (exc.details() or ""):
-                        continue  # message / timer / signal started only: nothing to start by hand
-                    runs.append({"outcome": "create-failed", "message": exc.details()})
-                    continue
-                runs.append(drive(zeebe, stub, created.processInstanceKey, run_budget_s))
-            row["runs"] = runs
+            row["definitions"] = [d.process.processDefinitionKey for d in response.deployments]
             results.append(row)
+        # every file is deployed before any runs, so that call activities find processes
+        # deployed from other files of the same project, as they would on a real cluster
+        for row in results:
+            if row["accepted"]:
+                row["runs"] = [run for run in (_run(zeebe, stub, key, run_budget_s)
+                                               for key in row.pop("definitions")) if run is not None]
         channel.close()
     return results
+
+
+def _run(zeebe: EmbeddedZeebe, stub: gateway_pb2_grpc.GatewayStub, definition: int,
+         run_budget_s: float) -> Optional[Dict[str, Any]]:
+    try:
+        created = stub.CreateProcessInstance(pb.CreateProcessInstanceRequest(
+            processDefinitionKey=definition), timeout=10)
+    except grpc.RpcError as exc:
+        if "none start event" in (exc.details() or ""):
+            return None  # message / timer / signal started only: nothing to start by hand
+        return {"outcome": "create-failed", "message": exc.details()}
+    return drive(zeebe, stub, created.processInstanceKey, run_budget_s)
 
 
 def _ran_well(row: Dict[str, Any]) -> bool:
