@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 from xml.etree.ElementTree import Element as XmlElement
 from xml.etree.ElementTree import ParseError
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from . import model
+from . import model, validation
 from .expressions import ExpressionSyntaxError, Value, compile_value
 
 __all__ = ["BpmnParseError", "parse_resource", "checksum", "BPMN_NS", "ZEEBE_NS"]
@@ -58,15 +58,21 @@ _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK)
 class BpmnParseError(ValueError):
     """A resource is not a valid, supported BPMN model.
 
+    The message is Zeebe's validation text: ``'<resource>': - Element: <id>`` and one
+    ``    - ERROR: <message>`` line per problem of that element, every problem of the file at once.
+
     Attributes:
         resource_name: The resource the problems were found in.
-        problems: One line per problem, each naming the element where it applies.
+        problems: One line per problem of the model parser, each naming the element where it applies.
+        checks: The problems of the extension checks (:mod:`.validation`).
     """
 
-    def __init__(self, resource_name: str, problems: List[str]) -> None:
+    def __init__(self, resource_name: str, problems: List[str],
+                 checks: Sequence[validation.Problem] = ()) -> None:
         self.resource_name = resource_name
         self.problems = list(problems)
-        super().__init__(f"'{resource_name}': " + "; ".join(self.problems))
+        self.checks = list(checks)
+        super().__init__(f"'{resource_name}': " + validation.format_problems(self.checks, self.problems))
 
 
 def checksum(content: bytes) -> str:
@@ -100,7 +106,15 @@ def parse_resource(resource_name: str, content: bytes) -> List[model.Process]:
             f"root element must be '{{{BPMN_NS}}}definitions', but was '{root.tag}'; "
             "is this a BPMN 2.0 file?"
         ])
-    return _Parser(resource_name, root).parse()
+    # the extension checks walk the whole document; their problems join the parser's in one error
+    checks = validation.validate(root)
+    try:
+        processes = _Parser(resource_name, root).parse()
+    except BpmnParseError as exc:
+        raise BpmnParseError(resource_name, exc.problems, checks) from None
+    if checks:
+        raise BpmnParseError(resource_name, [], checks)
+    return processes
 
 
 def _local(tag: str) -> Tuple[str, str]:
