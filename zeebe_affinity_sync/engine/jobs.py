@@ -186,18 +186,21 @@ class JobsMixin:
                 request.closed = True
                 return list(request.jobs)
             self._pollers.setdefault(request.type, deque()).append(request)
-        request.event.wait(long_poll)
-        with self._lock:
-            request.closed = True
-            pollers = self._pollers.get(request.type)
-            if pollers is not None:
-                try:
-                    pollers.remove(request)
-                except ValueError:
-                    pass
-                if not pollers:
-                    del self._pollers[request.type]
-            return list(request.jobs)
+        try:
+            request.event.wait(long_poll)
+        finally:  # whatever ends the wait, the request never stays parked (no ghost polls)
+            with self._lock:
+                request.closed = True
+                pollers = self._pollers.get(request.type)
+                if pollers is not None:
+                    try:
+                        pollers.remove(request)
+                    except ValueError:
+                        pass
+                    if not pollers:
+                        del self._pollers[request.type]
+                jobs = list(request.jobs)
+        return jobs
 
     def give_back(self, jobs: Iterable[ActivatedJobData]) -> None:
         """Return jobs whose requester went away: activatable again, retries unchanged."""

@@ -441,8 +441,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance.active = 0
         instance.waiting = 0
         instance.joins.clear()
-        # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
-        self._result_waiters.pop(instance.key, None)
+        # a with-result caller of a cancelled instance is told so at once (not left to time out)
+        for waiter in self._result_waiters.pop(instance.key, None) or ():
+            waiter.ended = final_state
+            waiter.event.set()
         self._retire(instance)
 
     def _terminate_element(self, ei: state.ElementInstance) -> None:

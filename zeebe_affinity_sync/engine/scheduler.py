@@ -16,6 +16,8 @@ import threading
 import time
 from typing import Any, Callable, List, Optional, Tuple
 
+from .. import defaults
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Scheduler", "Handle"]
@@ -108,7 +110,9 @@ class Scheduler:
                         continue
                     delay = self._heap[0][0] - time.monotonic()
                     if delay > 0:
-                        self._cond.wait(delay)
+                        # bounded: a due date far away (a job timeout of 2^62 ms) would overflow
+                        # the wait and kill this thread; waking early only re-checks the heap
+                        self._cond.wait(min(delay, defaults.ENGINE_SCHEDULER_MAX_WAIT))
                         continue
                     handle = heapq.heappop(self._heap)[2]
                     break

@@ -165,9 +165,10 @@ class JobRequest:
 class ResultWaiter:
     """A CreateProcessInstanceWithResult caller waiting for the root instance to complete."""
 
-    __slots__ = ("fetch", "event", "variables")
+    __slots__ = ("fetch", "event", "variables", "ended")
 
     def __init__(self, fetch: List[str]) -> None:
         self.fetch = fetch
         self.event = threading.Event()
         self.variables: Optional[Dict[str, Any]] = None
+        self.ended: Optional[str] = None  # final state of an instance that ended without completing
