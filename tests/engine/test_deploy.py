@@ -74,9 +74,9 @@ def test_unsupported_element_is_named_with_its_type(stub):
 
 
 def test_unsupported_event_definition_is_refused(stub):
-    body = ('<bpmn:startEvent id="start"><bpmn:signalEventDefinition/></bpmn:startEvent><bpmn:endEvent id="end"/>'
-            + m.chain("start", "end"))
-    assert "signalEventDefinition" in refused(stub, "signal.bpmn", m.process("signal", body))
+    body = ('<bpmn:startEvent id="start"><bpmn:conditionalEventDefinition/></bpmn:startEvent>'
+            '<bpmn:endEvent id="end"/>' + m.chain("start", "end"))
+    assert "conditionalEventDefinition" in refused(stub, "cond.bpmn", m.process("cond", body))
 
 
 def test_no_executable_process(stub):
@@ -132,9 +132,9 @@ def test_no_resources_and_foreign_tenant(stub):
 
 @pytest.mark.parametrize("snippet, text", [
     ('<bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1S</bpmn:timeCycle>'
-     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "only timer durations"),
+     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "a timer 'timeCycle' is not allowed here"),
     ('<bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeDuration>soon</bpmn:timeDuration>'
-     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "invalid timer duration 'soon'"),
+     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "Invalid timer duration expression"),
     ('<bpmn:receiveTask id="w" messageRef="nowhere"/>', "messageRef 'nowhere' not found"),
     ('<bpmn:callActivity id="w"/>', "zeebe:calledElement"),
     ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess' is not supported"),

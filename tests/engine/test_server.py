@@ -37,7 +37,6 @@ def test_health_service(channel, service):
 @pytest.mark.parametrize("rpc, request_type", [
     ("EvaluateDecision", pb.EvaluateDecisionRequest), ("ModifyProcessInstance", pb.ModifyProcessInstanceRequest),
     ("MigrateProcessInstance", pb.MigrateProcessInstanceRequest), ("DeleteResource", pb.DeleteResourceRequest),
-    ("BroadcastSignal", pb.BroadcastSignalRequest),
 ])
 def test_unsupported_rpcs_say_so(stub, rpc, request_type):
     details = rpc_error(lambda: getattr(stub, rpc)(request_type()), grpc.StatusCode.UNIMPLEMENTED)

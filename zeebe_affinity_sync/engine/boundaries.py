@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import model, state
-from .expressions import duration_seconds
+from .timer_events import TimerState
 from .variables import visible
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,13 +36,17 @@ class BoundariesMixin:
                 assert boundary.message is not None
                 self._subscribe(ei, boundary.message, boundary)
             elif boundary.event == model.TIMER:
-                assert boundary.timer_duration is not None
-                seconds = duration_seconds(boundary.timer_duration.evaluate(visible(ei)),
-                                            boundary.timer_duration.text)
-                handle = self._scheduler.call_later(seconds, self._boundary_timer_fired, ei.key, boundary_id)
-                if ei.boundary_timers is None:
-                    ei.boundary_timers = []
-                ei.boundary_timers.append((boundary_id, handle))
+                seconds, timer = self._timer_due(boundary, visible(ei))
+                self._schedule_boundary_timer(ei, boundary_id, seconds, timer)
+            elif boundary.event == model.SIGNAL:
+                self._subscribe_signal(ei, boundary, boundary)
+
+    def _schedule_boundary_timer(self: "Engine", ei: state.ElementInstance, boundary_id: str, seconds: float,
+                                 timer: Optional[TimerState]) -> None:
+        handle = self._scheduler.call_later(seconds, self._boundary_timer_fired, ei.key, boundary_id, timer)
+        if ei.boundary_timers is None:
+            ei.boundary_timers = []
+        ei.boundary_timers.append((boundary_id, handle))
 
     def _close_boundaries(self: "Engine", ei: state.ElementInstance) -> None:
         if ei.boundary_subscriptions:
@@ -54,7 +58,8 @@ class BoundariesMixin:
         ei.boundary_subscriptions = None
         ei.boundary_timers = None
 
-    def _boundary_timer_fired(self: "Engine", element_instance_key: int, boundary_id: str) -> None:
+    def _boundary_timer_fired(self: "Engine", element_instance_key: int, boundary_id: str,
+                              timer: Optional[TimerState] = None) -> None:
         with self._lock:
             ei = self._element_instances.get(element_instance_key)
             if ei is None or not ei.boundary_timers:
@@ -66,6 +71,10 @@ class BoundariesMixin:
             else:
                 return
             boundary = ei.instance.definition.process.elements[boundary_id]
+            if not boundary.interrupting:  # a cycle fires again while the activity runs
+                again = self._next_repetition(timer, self._timer_now())
+                if again is not None:
+                    self._schedule_boundary_timer(ei, boundary_id, again[0], again[1])
             self._trigger_boundary(ei, boundary, None)
             self._drain()
 
@@ -76,6 +85,13 @@ class BoundariesMixin:
             return  # the activity was left meanwhile
         scope = host.parent
         assert scope is not None
+        if host.element is not None and host.element.kind == model.EVENT_BASED_GATEWAY:
+            # the first event after the gateway wins: the gateway completes (closing the others)
+            # and the event that occurred is taken; the gateway's completion is queued first
+            self._close_boundaries(host)
+            self._agenda.append((self._complete, (host, None)))
+            self._take_catch(scope, boundary, variables)
+            return
         if boundary.interrupting:
             self._terminate_element(host)
         self._lock.log_later(logger, logging.DEBUG, "boundary event '%s' of '%s' triggered in instance %d",

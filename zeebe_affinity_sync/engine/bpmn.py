@@ -40,6 +40,8 @@ _FLOW_NODES = {
     "receiveTask": model.RECEIVE_TASK,
     "boundaryEvent": model.BOUNDARY_EVENT,
     "callActivity": model.CALL_ACTIVITY,
+    "eventBasedGateway": model.EVENT_BASED_GATEWAY,
+    "inclusiveGateway": model.INCLUSIVE_GATEWAY,
 }
 #: process children that carry no behaviour
 _IGNORED_PROCESS_CHILDREN = {
@@ -50,6 +52,18 @@ _EVENT_DEFINITIONS = {
     "messageEventDefinition": model.MESSAGE,
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
+    "signalEventDefinition": model.SIGNAL,
+    "escalationEventDefinition": model.ESCALATION,
+    "linkEventDefinition": model.LINK,
+}
+_EVENT_NAMES = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error",
+                model.SIGNAL: "signal", model.ESCALATION: "escalation", model.LINK: "link"}
+#: timer definitions Zeebe allows, per event kind (process-level start events: date and cycle;
+#: intermediate catch: date and duration; boundary: all, a cycle only when non-interrupting)
+_TIMER_KINDS = {
+    model.START_EVENT: ("timeDate", "timeCycle"),
+    model.INTERMEDIATE_CATCH: ("timeDate", "timeDuration"),
+    model.BOUNDARY_EVENT: ("timeDate", "timeDuration", "timeCycle"),
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK)
@@ -131,6 +145,8 @@ class _Parser:
         self.problems: List[str] = []
         self.messages: Dict[str, model.MessageRef] = {}
         self.errors: Dict[str, Optional[str]] = {}
+        self.signals: Dict[str, Optional[str]] = {}
+        self.escalations: Dict[str, Optional[str]] = {}
 
     # ------------------------------------------------------------------ helpers
     def problem(self, text: str) -> None:
@@ -159,6 +175,12 @@ class _Parser:
         for err in self.root.findall(_B + "error"):
             if err.get("id"):
                 self.errors[err.get("id", "")] = err.get("errorCode")
+        for sig in self.root.findall(_B + "signal"):
+            if sig.get("id"):
+                self.signals[sig.get("id", "")] = sig.get("name")
+        for esc in self.root.findall(_B + "escalation"):
+            if esc.get("id"):
+                self.escalations[esc.get("id", "")] = esc.get("escalationCode")
         processes = []
         for proc in self.root.findall(_B + "process"):
             if proc.get("isExecutable", "false").strip().lower() != "true":
@@ -246,6 +268,9 @@ class _Parser:
         if len(none_starts) > 1:
             self.problem(f"Process '{pid}': Must have at most one none start event, found {none_starts}")
         message_starts = tuple(e for e in starts if raw[e]["event"] == model.MESSAGE)
+        timer_starts = tuple(e for e in starts if raw[e]["event"] == model.TIMER)
+        signal_starts = tuple(e for e in starts if raw[e]["event"] == model.SIGNAL)
+        link_catches = self.check_links(pid, raw)
         names = [raw[e]["message"].name.text for e in message_starts if raw[e].get("message")]
         if len(set(names)) != len(names):
             self.problem(f"Process '{pid}': Multiple message start events with the same name are not allowed")
@@ -264,6 +289,9 @@ class _Parser:
             flows=flows,
             none_start=none_starts[0] if none_starts else None,
             message_starts=message_starts,
+            timer_starts=timer_starts,
+            signal_starts=signal_starts,
+            link_catches=link_catches,
         )
 
     # ------------------------------------------------------------------ flow nodes
@@ -290,14 +318,14 @@ class _Parser:
                 self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
 
         allowed = {
-            model.START_EVENT: (model.NONE, model.MESSAGE),
-            model.END_EVENT: (model.NONE, model.ERROR),
-            model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
-            model.INTERMEDIATE_THROW: (model.NONE,),
-            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
+            model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.SIGNAL),
+            model.END_EVENT: (model.NONE, model.ERROR, model.SIGNAL, model.ESCALATION),
+            model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER, model.SIGNAL, model.LINK),
+            model.INTERMEDIATE_THROW: (model.NONE, model.SIGNAL, model.ESCALATION, model.LINK),
+            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER, model.SIGNAL, model.ESCALATION),
         }.get(kind, (model.NONE,))
         if event not in allowed:
-            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
+            kinds = _EVENT_NAMES
             self.problem(
                 f"{where}: a {kinds.get(event, event)} {tag} is not supported by the embedded engine "
                 f"(supported here: {', '.join(kinds[a] for a in allowed)})"
@@ -338,8 +366,10 @@ class _Parser:
             data["inputs"] = self.parse_mappings(mappings[0], "input", where)
             data["outputs"] = self.parse_mappings(mappings[0], "output", where)
 
-        if kind == model.EXCLUSIVE_GATEWAY:
+        if kind in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
             data["default_flow"] = node.get("default")
+        if definition is not None and event in (model.SIGNAL, model.ESCALATION, model.LINK):
+            self.parse_named_event(kind, event, definition, data, where, node)
 
         if event == model.MESSAGE or kind == model.RECEIVE_TASK:
             ref = node.get("messageRef") if kind == model.RECEIVE_TASK else (
@@ -357,19 +387,7 @@ class _Parser:
                 data["message"] = msg
 
         if event == model.TIMER and definition is not None:
-            duration = definition.find(_B + "timeDuration")
-            if duration is None or not (duration.text or "").strip():
-                self.problem(f"{where}: only timer durations ('timeDuration') are supported by the embedded "
-                             "engine (timeDate and timeCycle are not)")
-            else:
-                text = duration.text.strip()
-                dv = self.value(text, where)
-                if dv is not None and not dv.is_expression:
-                    try:
-                        _duration_check(text)
-                    except ValueError as exc:
-                        self.problem(f"{where}: {exc}")
-                data["timer_duration"] = dv
+            self.parse_timer(kind, definition, data, where, node)
 
         if event == model.ERROR and definition is not None:
             ref = definition.get("errorRef")
@@ -406,6 +424,56 @@ class _Parser:
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
 
+    def parse_timer(self, kind: str, definition: XmlElement, data: dict, where: str, node: XmlElement) -> None:
+        found = [(name, (definition.find(_B + name).text or "").strip())  # type: ignore[union-attr]
+                 for name in ("timeDuration", "timeDate", "timeCycle") if definition.find(_B + name) is not None]
+        if len(found) != 1:
+            self.problem(f"{where}: Must have exactly one of 'timeDuration', 'timeDate' or 'timeCycle'")
+            return
+        name, text = found[0]
+        allowed = _TIMER_KINDS.get(kind, ())
+        if kind == model.BOUNDARY_EVENT and node.get("cancelActivity", "true").strip().lower() != "false":
+            allowed = ("timeDate", "timeDuration")  # an interrupting timer fires once: a cycle makes no sense
+        if name not in allowed:
+            self.problem(f"{where}: a timer '{name}' is not allowed here (allowed: {', '.join(allowed)})")
+            return
+        if not text:
+            return  # validation reports the empty value
+        value = self.value(text, where)
+        data[{"timeDuration": "timer_duration", "timeDate": "timer_date", "timeCycle": "timer_cycle"}[name]] = value
+
+    def parse_named_event(self, kind: str, event: str, definition: XmlElement, data: dict, where: str,
+                          node: XmlElement) -> None:
+        """Signal, escalation and link event definitions."""
+        if event == model.LINK:
+            name = (definition.get("name") or "").strip()
+            if not name:
+                self.problem(f"{where}: a link event must have a name")
+            data["link_name"] = name
+            return
+        if event == model.SIGNAL:
+            ref = definition.get("signalRef") or ""
+            if ref not in self.signals or not (self.signals[ref] or "").strip():
+                self.problem(f"{where}: Must reference a signal with a name (signalRef '{ref}')")
+                return
+            data["signal_name"] = self.value((self.signals[ref] or "").strip(), where)
+            return
+        ref = definition.get("escalationRef")
+        code = self.escalations.get(ref or "") if ref else None
+        if ref and ref not in self.escalations:
+            self.problem(f"{where}: escalationRef '{ref}' does not name a bpmn:escalation")
+            return
+        if kind in (model.END_EVENT, model.INTERMEDIATE_THROW):
+            if not code or not code.strip():
+                self.problem(f"{where}: Must reference an escalation with an escalationCode (escalationRef "
+                             f"'{ref or ''}')")
+                return
+            data["escalation_code"] = self.value(code.strip(), where)
+        else:  # catching: no reference or an empty code catches every escalation
+            if code and code.strip().startswith("="):
+                self.problem(f"{where}: the escalationCode of a catching escalation event must be static")
+            data["catch_escalation_code"] = code.strip() if code and code.strip() else None
+
     def parse_mappings(self, io: XmlElement, tag: str, where: str) -> Tuple[model.Mapping, ...]:
         out = []
         for m in io.findall(_Z + tag):
@@ -436,10 +504,21 @@ class _Parser:
             self.problem(f"{where}: End events must not have outgoing sequence flows")
         for fid in data["outgoing"]:
             flow = flows[fid]
-            if flow.condition is not None and kind != model.EXCLUSIVE_GATEWAY:
+            if flow.condition is not None and kind not in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
                 self.problem(f"Sequence flow '{fid}': conditions are only supported on flows leaving an "
-                             "exclusive gateway")
-        if kind == model.EXCLUSIVE_GATEWAY:
+                             "exclusive or inclusive gateway")
+        if kind == model.EVENT_BASED_GATEWAY:
+            if len(data["outgoing"]) < 2:
+                self.problem(f"{where}: Event-based gateway must have at least 2 outgoing sequence flows.")
+            for fid in data["outgoing"]:
+                target = raw.get(flows[fid].target)
+                if target is None:
+                    continue
+                if target["kind"] != model.INTERMEDIATE_CATCH or target["event"] not in (
+                        model.MESSAGE, model.TIMER, model.SIGNAL):
+                    self.problem(f"{where}: Event-based gateway must not have an outgoing sequence flow to other "
+                                 "elements than message, timer or signal intermediate catch events.")
+        if kind in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
             default = data.get("default_flow")
             if default and default not in data["outgoing"]:
                 self.problem(f"{where}: default flow '{default}' must be an outgoing sequence flow of the gateway")
@@ -447,7 +526,24 @@ class _Parser:
                 for fid in data["outgoing"]:
                     if fid != default and flows[fid].condition is None:
                         self.problem(f"Sequence flow '{fid}': Must have a condition expression, because it "
-                                     f"leaves exclusive gateway '{eid}' and is not its default flow")
+                                     f"leaves {kind} '{eid}' and is not its default flow")
+
+    def check_links(self, pid: str, raw: Dict[str, dict]) -> Dict[str, str]:
+        """Link catch events by name (unique in the scope); every link throw must find its catch."""
+        catches: Dict[str, str] = {}
+        for eid, data in raw.items():
+            if data["event"] == model.LINK and data["kind"] == model.INTERMEDIATE_CATCH:
+                name = data.get("link_name") or ""
+                if name in catches:
+                    self.problem(f"Element '{eid}': Multiple intermediate catch link event definitions with the "
+                                 f"same name '{name}' are not allowed.")
+                catches[name] = eid
+        for eid, data in raw.items():
+            if data["event"] == model.LINK and data["kind"] == model.INTERMEDIATE_THROW:
+                if data.get("link_name") not in catches:
+                    self.problem(f"Element '{eid}': Can't find a catch link event for the throw link event with "
+                                 f"the name '{data.get('link_name') or ''}' in process '{pid}'.")
+        return catches
 
     def check_boundaries(self, host: str, boundary_ids: List[str], raw: Dict[str, dict]) -> None:
         errors = [b for b in boundary_ids if raw[b]["event"] == model.ERROR]
@@ -458,13 +554,3 @@ class _Parser:
         specific = [c for c in codes if c is not None]
         if len(set(specific)) != len(specific):
             self.problem(f"Element '{host}': Multiple error catch events with the same error code are not allowed")
-
-
-def _duration_check(text: str) -> None:
-    from .expressions import feel
-
-    try:
-        feel.parse_duration(text)
-    except Exception as exc:  # FEEL's own error type; the text says what was wrong
-        raise ValueError(f"invalid timer duration '{text}': expected an ISO-8601 duration such as "
-                         f"PT10S or P1DT2H ({exc})") from exc

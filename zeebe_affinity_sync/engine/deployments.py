@@ -79,6 +79,8 @@ class DeploymentsMixin:
                     versions.append(definition)
                     self._definitions[definition.key] = definition
                     self._open_start_subscriptions(definition)
+                    self._open_timer_starts(definition)
+                    self._open_signal_starts(definition)
                     result.append(definition)
                     self._lock.log_later(logger, logging.INFO, "deployed process '%s' version %d (key %d) from '%s'",
                                          definition.bpmn_process_id, definition.version, definition.key, name)

@@ -23,12 +23,17 @@ INTERMEDIATE_THROW = "intermediateThrowEvent"
 RECEIVE_TASK = "receiveTask"
 BOUNDARY_EVENT = "boundaryEvent"
 CALL_ACTIVITY = "callActivity"
+EVENT_BASED_GATEWAY = "eventBasedGateway"
+INCLUSIVE_GATEWAY = "inclusiveGateway"
 
 # Event definitions (``Element.event``).
 NONE = "none"
 MESSAGE = "message"
 TIMER = "timer"
 ERROR = "error"
+SIGNAL = "signal"
+ESCALATION = "escalation"
+LINK = "link"
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,13 @@ class Element:
     inputs: Tuple[Mapping, ...] = ()
     outputs: Tuple[Mapping, ...] = ()
     message: Optional[MessageRef] = None    # message catch / receive task / message start
-    timer_duration: Optional[Value] = None  # timer catch
+    timer_duration: Optional[Value] = None  # timer events: exactly one of duration / date / cycle
+    timer_date: Optional[Value] = None
+    timer_cycle: Optional[Value] = None
+    signal_name: Optional[Value] = None     # signal events (catch and throw)
+    escalation_code: Optional[Value] = None  # escalation throw / end event
+    catch_escalation_code: Optional[str] = None  # escalation boundary; None = catch-all
+    link_name: Optional[str] = None         # link throw / catch
     error_code: Optional[Value] = None      # error end event (throw side)
     catch_error_code: Optional[str] = None  # error boundary event; None = catch-all
     attached_to: Optional[str] = None       # boundary event
@@ -94,6 +105,9 @@ class Process:
     flows: Dict[str, SequenceFlow]
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
+    timer_starts: Tuple[str, ...] = ()      # ids of timer start events
+    signal_starts: Tuple[str, ...] = ()     # ids of signal start events
+    link_catches: Dict[str, str] = field(default_factory=dict)  # link name -> catch event id
 
     def element(self, element_id: str) -> Element:
         return self.elements[element_id]

@@ -35,8 +35,12 @@ from .jobs import JobsMixin
 from .lock import EngineLock
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .escalations import EscalationsMixin
+from .signals import SignalsMixin
+from .timer_events import TimerEventsMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
 from .elements import behaviour_of
+from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 logger = logging.getLogger(__name__)
@@ -51,7 +55,8 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
-class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin):
+class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
+             TimerEventsMixin, SignalsMixin, EscalationsMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -85,6 +90,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
+        TimerEventsMixin.__init__(self)
+        SignalsMixin.__init__(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -375,6 +382,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _check_scope(self, scope: state.ElementInstance) -> None:
         """Complete ``scope`` once it has no live children and no parked tokens."""
+        if scope.joins:  # a token went away: a parked inclusive join may be free to go
+            retry_inclusive_joins(self, scope)
         if not scope.children and scope.waiting <= 0 and scope.phase == state.ACTIVATED_ELEMENT \
                 and self._element_instances.get(scope.key) is scope:
             behaviour_of(scope.element).child_flow_done(self, scope)
@@ -454,9 +463,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     # ------------------------------------------------------------------ timers
     def _start_timer(self, ei: state.ElementInstance) -> None:
         element = ei.element
-        assert element is not None and element.timer_duration is not None
-        value = element.timer_duration.evaluate(visible(ei))
-        seconds = duration_seconds(value, element.timer_duration.text)
+        assert element is not None
+        seconds, _ = self._timer_due(element, visible(ei))  # an intermediate catch never cycles
         self._activated(ei)
         ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
 

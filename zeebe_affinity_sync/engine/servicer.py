@@ -391,6 +391,14 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     def DeleteResource(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._unimplemented("DeleteResource", context)
 
-    def BroadcastSignal(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._unimplemented("BroadcastSignal", context)
+    def BroadcastSignal(self, request: pb.BroadcastSignalRequest,
+                        context: grpc.ServicerContext) -> pb.BroadcastSignalResponse:
+        def run() -> int:
+            _check_tenant(request.tenantId, "BROADCAST")
+            variables = parse_document(request.variables)
+            if not request.signalName:
+                raise rejections.invalid("BROADCAST", "Expected to broadcast a signal with a name, but it was empty")
+            return self.engine.broadcast_signal(request.signalName, variables)
+
+        return pb.BroadcastSignalResponse(key=self._call(context, run), tenantId=DEFAULT_TENANT)
 

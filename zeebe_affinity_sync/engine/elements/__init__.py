@@ -13,7 +13,9 @@ from .base import ElementBehavior, PassThrough
 from .call_activity import CallActivity
 from .containers import ProcessBehavior
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
+from .event_gateway import EventBasedGateway
 from .gateways import ExclusiveGateway, ParallelGateway
+from .inclusive_gateway import InclusiveGateway
 from .tasks import JobTask, ReceiveTask
 
 __all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
@@ -32,6 +34,8 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
     model.PARALLEL_GATEWAY: ParallelGateway(),
     model.CALL_ACTIVITY: CallActivity(),
+    model.EVENT_BASED_GATEWAY: EventBasedGateway(),
+    model.INCLUSIVE_GATEWAY: InclusiveGateway(),
 }
 
 

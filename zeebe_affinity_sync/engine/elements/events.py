@@ -36,8 +36,29 @@ class EndEvent(ElementBehavior):
                     f"Expected to throw an error event with the code '{code}', but it was not caught. "
                     "No error events are available in the scope.")
             return
+        if element.event in (model.SIGNAL, model.ESCALATION):
+            throw_event(engine, ei)
+            return
         engine._activated(ei)
         engine._complete(ei, None)
+
+
+def throw_event(engine: "Engine", ei: state.ElementInstance) -> None:
+    """Signal, escalation and link throw events (intermediate and end)."""
+    element = ei.element
+    assert element is not None
+    engine._activated(ei)
+    if element.event == model.SIGNAL:
+        engine._throw_signal(ei)
+    elif element.event == model.ESCALATION:
+        engine._throw_escalation(ei)  # completes ei unless an interrupting catch ended it
+        return
+    elif element.event == model.LINK:
+        # the token jumps to the catch link event of the same name in the same scope
+        catch = ei.instance.definition.process.link_catches[element.link_name or ""]
+        assert ei.parent is not None
+        engine._spawn(ei.parent, ei.instance.definition.process.elements[catch])
+    engine._complete(ei, None)
 
 
 class IntermediateCatchEvent(ElementBehavior):
@@ -52,12 +73,26 @@ class IntermediateCatchEvent(ElementBehavior):
             engine._open_subscription(ei)
         elif element.event == model.TIMER:
             engine._start_timer(ei)
+        elif element.event == model.SIGNAL:
+            engine._activated(ei)
+            engine._subscribe_signal(ei, element, None)
+        elif element.event == model.LINK:  # reached by its link throw event: passes through
+            engine._activated(ei)
+            engine._complete(ei, None)
         else:  # pragma: no cover - the parser refuses other catch events
             raise state.StepFailure("UNKNOWN", f"unsupported catch event '{element.id}'")
 
 
 class IntermediateThrowEvent(ElementBehavior):
     bpmn_element_type = "INTERMEDIATE_THROW_EVENT"
+
+    def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None
+        if element.event == model.NONE:
+            super().activate(engine, ei)
+        else:
+            throw_event(engine, ei)
 
 
 class BoundaryEvent(ElementBehavior):
