@@ -26,7 +26,7 @@ the collection step (one entry per file: ``file``, ``repo``, ``path``, ``commit`
 
 Usage::
 
-    python benchmarks/corpus.py --corpus /work/shared/bpmn-corpus \\
+    python benchmarks/corpus.py --corpus /work/corpus/bpmn \\
         --oracle-node-path /work/tools-edge/lint/node_modules [--json out.json] [--show-mismatches]
 """
 from __future__ import annotations
@@ -223,7 +223,7 @@ def report(results: List[Dict[str, Any]], show_mismatches: bool) -> None:
 
 def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", default=os.environ.get("ZAS_BPMN_CORPUS", "/work/shared/bpmn-corpus"))
+    parser.add_argument("--corpus", default=os.environ.get("ZAS_BPMN_CORPUS", "/work/corpus/bpmn"))
     parser.add_argument("--oracle-node-path", default=os.environ.get("ZAS_ORACLE_NODE_PATH"))
     parser.add_argument("--run-budget", type=float, default=3.0, help="seconds per instance")
     parser.add_argument("--json", help="write every row to this file")
