@@ -38,12 +38,9 @@ class TimerEventsMixin:
         # bpmn_process_id -> start event id -> the next firing of its latest version; guarded by the lock
         self._timer_starts: Dict[str, Dict[str, "Handle"]] = {}
 
-    def _timer_now(self) -> datetime:
-        """The engine's current time (its clock, when it has one)."""
-        clock = getattr(self, "now", None)
-        if callable(clock):
-            return clock()
-        return datetime.now(timezone.utc)
+    def _timer_now(self: "Engine") -> datetime:
+        """The engine's current time (its clock: real time plus the offset of increase_time)."""
+        return self._clock.now()
 
     def _timer_due(self: "Engine", element: model.Element,
                    context: Mapping[str, Any]) -> Tuple[float, Optional[TimerState]]:
