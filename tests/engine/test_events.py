@@ -396,3 +396,46 @@ def test_timer_and_compensation_refusals(stub, snippet, text):
     body = start + snippet + task("t") + '<bpmn:endEvent id="e"/>' + m.chain("s", "t", "e")
     details = rpc_error(lambda: deploy(stub, "x.bpmn", m.process("x", body)), grpc.StatusCode.INVALID_ARGUMENT)
     assert text in details
+
+
+# ---------------------------------------------------------------------------------------- engine clock
+def test_timers_follow_the_engine_clock(stub, zeebe):
+    body = (f'<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="hour">{timer("timeDuration", "PT1H")}'
+            '</bpmn:intermediateCatchEvent>' + task("later") + '<bpmn:endEvent id="e"/>'
+            + m.chain("s", "hour", "later", "e"))
+    deploy(stub, "hour.bpmn", m.process("hour", body))
+    cron = (f'<bpmn:startEvent id="s">{timer("timeCycle", "0 0 * * * *")}</bpmn:startEvent>' + task("hourly")
+            + '<bpmn:endEvent id="e"/>' + m.chain("s", "hourly", "e"))
+    deploy(stub, "cron.bpmn", m.process("cron", cron))
+    create(stub, "hour")
+    zeebe.engine.increase_time(3601)
+    assert len(jobs_of(zeebe, "later")) == 1
+    assert len(jobs_of(zeebe, "hourly")) == 1  # the cron start fired once in that hour
+    records = zeebe.engine.records(value_type="TIMER", intent="TRIGGERED")
+    assert records and all(r["value_type"] == "TIMER" for r in records)
+
+
+def test_reset_forgets_timer_starts_signal_starts_and_buffered_messages(stub, zeebe):
+    cycle = (f'<bpmn:startEvent id="s">{timer("timeCycle", "R/PT0.2S")}</bpmn:startEvent>' + task("tick")
+             + '<bpmn:endEvent id="e"/>' + m.chain("s", "tick", "e"))
+    deploy(stub, "cycle.bpmn", m.process("cycle", cycle))
+    sig = ('<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent>' + task("work")
+           + '<bpmn:endEvent id="e"/>' + m.chain("s", "work", "e"))
+    deploy(stub, "sig.bpmn", m.process("sigstart", sig, extra=signal("sig", "go")))
+    publish(stub, "m", "k", ttl_ms=60_000)
+    zeebe.engine.reset()
+    broadcast(stub, "go")
+    time.sleep(0.5)
+    assert zeebe.jobs() == [] and zeebe.stats()["buffered_messages"] == 0
+    assert zeebe.engine._buffered_count == 0
+
+
+def test_signals_and_escalations_are_recorded(stub, zeebe):
+    escalation_processes(stub, interrupting=False)
+    create(stub, "parent")
+    activate_one(stub, "on_escalation")
+    [escalated] = zeebe.engine.records(value_type="ESCALATION")
+    assert escalated["intent"] == "ESCALATED" and escalated["escalation_code"] == "late"
+    broadcast(stub, "hello", {"a": 1})
+    [signalled] = zeebe.engine.records(value_type="SIGNAL")
+    assert signalled["intent"] == "BROADCASTED" and signalled["signal_name"] == "hello"

@@ -42,9 +42,14 @@ class EscalationsMixin:
             self._lock.log_later(logger, logging.DEBUG, "escalation '%s' caught by '%s' in instance %d", code,
                                  boundary.id, host.instance.key)
             self._trigger_boundary(host, boundary, None)
+            intent, catch_id = "ESCALATED", boundary.id
         else:
             self._lock.log_later(logger, logging.DEBUG, "escalation '%s' thrown by '%s' was not caught", code,
                                  element.id)
+            intent, catch_id = "NOT_ESCALATED", ""
+        self._rec("ESCALATION", intent, self._next_key(), {
+            "escalation_code": code, "throw_element_id": element.id, "catch_element_id": catch_id,
+            "process_instance_key": source.instance.key, "tenant_id": "<default>"})
         if self._element_instances.get(source.key) is source:  # not interrupted
             self._complete(source, None)
 

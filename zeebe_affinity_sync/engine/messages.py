@@ -63,6 +63,9 @@ class MessagesMixin:
         self._buffered_count = 0
         self.max_buffered_messages = defaults.ENGINE_MAX_BUFFERED_MESSAGES
 
+    def _reset_buffered_count(self) -> None:
+        self._buffered_count = 0
+
     # ------------------------------------------------------------------ catch subscriptions
     def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element

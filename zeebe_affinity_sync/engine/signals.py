@@ -32,6 +32,8 @@ class SignalsMixin:
     def __init__(self) -> None:
         # signal name -> bpmn_process_id -> (latest definition, start event id); guarded by the lock
         self._signal_starts: Dict[str, Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
+        self._reset_hooks.append(self._signal_starts.clear)
+        self._reset_hooks.append(self._reset_buffered_count)  # MessagesMixin's, registered here: after ControlMixin
 
     def _signal_name(self: "Engine", ei: state.ElementInstance, element: model.Element) -> str:
         assert element.signal_name is not None
@@ -94,6 +96,8 @@ class SignalsMixin:
                                  instance.key, definition.bpmn_process_id)
             self._start_at(instance, [element_id])
         self._lock.log_later(logger, logging.DEBUG, "signal '%s' broadcast (key %d)", name, key)
+        self._rec("SIGNAL", "BROADCASTED", key, {"signal_name": name, "variables": dict(variables),
+                                                  "tenant_id": "<default>"})
         return key
 
     def _throw_signal(self: "Engine", ei: state.ElementInstance) -> None:

@@ -37,6 +37,7 @@ class TimerEventsMixin:
     def __init__(self) -> None:
         # bpmn_process_id -> start event id -> the next firing of its latest version; guarded by the lock
         self._timer_starts: Dict[str, Dict[str, "Handle"]] = {}
+        self._reset_hooks.append(self._timer_starts.clear)  # the scheduler itself is cleared by reset()
 
     def _timer_now(self: "Engine") -> datetime:
         """The engine's current time (its clock: real time plus the offset of increase_time)."""
