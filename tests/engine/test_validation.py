@@ -73,14 +73,27 @@ def test_mapping_targets_must_be_variable_paths(stub, target, text):
     assert text in details and "attribute 'target'" in details
 
 
-def test_execution_and_task_listeners_are_refused_naming_the_element(stub):
+def test_task_listeners_are_refused_naming_the_element(stub):
     task = ('<bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="work"/>'
-            '<zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit"/>'
-            '</zeebe:executionListeners></bpmn:extensionElements></bpmn:serviceTask>')
+            '<zeebe:taskListeners><zeebe:taskListener eventType="completing" type="audit"/>'
+            '</zeebe:taskListeners></bpmn:extensionElements></bpmn:serviceTask>')
     details = refused(stub, one_task(task))
-    assert "- Element: t > extensionElements > executionListeners" in details
-    assert "execution listeners ('zeebe:executionListeners') are not supported by the embedded engine" in details
+    assert "- Element: t > extensionElements > taskListeners" in details
+    assert "task listeners ('zeebe:taskListeners') are not supported by the embedded engine" in details
     assert "in serviceTask" in details
+
+
+def test_execution_listeners_the_engine_cannot_run_are_refused(stub):
+    cancel = ('<bpmn:serviceTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="work"/>'
+              '<zeebe:executionListeners><zeebe:executionListener eventType="cancel" type="audit"/>'
+              '</zeebe:executionListeners></bpmn:extensionElements></bpmn:serviceTask>')
+    details = refused(stub, one_task(cancel))
+    assert "Expected an execution listener of event type 'start' or 'end', but found 'cancel'" in details
+    body = ('<bpmn:extensionElements><zeebe:executionListeners><zeebe:executionListener eventType="start" '
+            'type="audit"/></zeebe:executionListeners></bpmn:extensionElements><bpmn:startEvent id="s"/>'
+            + m.service_task("t", "work") + '<bpmn:endEvent id="e"/>' + m.chain("s", "t", "e"))
+    details = refused(stub, m.process("x", body))
+    assert "process-level execution listeners are not supported" in details
 
 
 def test_unknown_zeebe_extension_is_refused(stub):

@@ -357,6 +357,7 @@ class _Parser:
             # serialised once here, not under the engine lock for every job
             data["headers"] = json.dumps(dict(headers)) if headers else "{}"
 
+        self.parse_listeners(node, data, where)
         mappings = self.ext(node, "ioMapping")
         if len(mappings) > 1:
             self.problem(f"{where}: Must have at most one 'zeebe:ioMapping' extension element")
@@ -423,6 +424,25 @@ class _Parser:
                 data["propagate_all_parent_variables"] = (
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
+
+    def parse_listeners(self, node: XmlElement, data: dict, where: str) -> None:
+        """``zeebe:executionListeners``: start and end listener jobs (validation checks the values)."""
+        starts, ends = [], []
+        for group in self.ext(node, "executionListeners"):
+            for listener in group.findall(_Z + "executionListener"):
+                event_type = (listener.get("eventType") or "").strip()
+                job_type = self.value((listener.get("type") or "").strip(), where)
+                retries = self.value((listener.get("retries") or "3").strip(), where)
+                if job_type is None or retries is None or not job_type.text:
+                    continue
+                if event_type not in ("start", "end"):
+                    continue  # validation names it
+                target = starts if event_type == "start" else ends
+                target.append(model.Listener(event_type, job_type, retries))
+        if starts:
+            data["start_listeners"] = tuple(starts)
+        if ends:
+            data["end_listeners"] = tuple(ends)
 
     def parse_timer(self, kind: str, definition: XmlElement, data: dict, where: str, node: XmlElement) -> None:
         found = [(name, (definition.find(_B + name).text or "").strip())  # type: ignore[union-attr]

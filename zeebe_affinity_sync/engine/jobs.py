@@ -292,7 +292,8 @@ class JobsMixin:
             self._rec_job(job, "COMPLETED")
             ei = job.element_instance
             ei.job = None
-            self._complete(ei, variables or None)
+            if ei.listener is None or not self._listener_job_done(ei, variables or None):
+                self._complete(ei, variables or None)
             self._drain()
 
     def fail_job(self: "Engine", job_key: int, retries: int, error_message: str = "", retry_backoff_ms: int = 0,

@@ -45,6 +45,15 @@ class Mapping:
 
 
 @dataclass(frozen=True)
+class Listener:
+    """One ``zeebe:executionListener``: a job of ``job_type`` with ``retries``, run at ``event_type``."""
+
+    event_type: str  # "start" / "end"
+    job_type: Value
+    retries: Value
+
+
+@dataclass(frozen=True)
 class MessageRef:
     """A ``bpmn:message``: its name and the correlation key expression of its subscription."""
 
@@ -85,6 +94,8 @@ class Element:
     escalation_code: Optional[Value] = None  # escalation throw / end event
     catch_escalation_code: Optional[str] = None  # escalation boundary; None = catch-all
     link_name: Optional[str] = None         # link throw / catch
+    start_listeners: Tuple[Listener, ...] = ()  # zeebe:executionListeners, document order
+    end_listeners: Tuple[Listener, ...] = ()
     error_code: Optional[Value] = None      # error end event (throw side)
     catch_error_code: Optional[str] = None  # error boundary event; None = catch-all
     attached_to: Optional[str] = None       # boundary event

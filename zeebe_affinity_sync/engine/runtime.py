@@ -41,6 +41,7 @@ from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
 from .escalations import EscalationsMixin
+from .listeners import ListenersMixin
 from .signals import SignalsMixin
 from .timer_events import TimerEventsMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
@@ -63,7 +64,7 @@ _Failure = state.StepFailure
 
 
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
-             ControlMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin):
+             ControlMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -379,6 +380,23 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         try:
             if element.inputs:
                 self._set_variables(ei, self._map(element.inputs, visible(ei.parent)), True)
+            if element.start_listeners and self._listeners_pending(ei, "start"):
+                return  # the element begins when its last start listener's job completes
+        except _Failure as failure:
+            self._raise_incident(ei, failure.error_type, str(failure))
+            return
+        except ExpressionError as exc:
+            self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+            return
+        self._begin_behaviour(ei)
+
+    def _begin_behaviour(self, ei: state.ElementInstance) -> None:
+        """Open ``ei``'s boundary events and start its own behaviour (after its start listeners)."""
+        if self._element_instances.get(ei.key) is not ei:
+            return  # terminated meanwhile
+        element = ei.element
+        assert element is not None
+        try:
             if element.boundary_events:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
@@ -419,8 +437,12 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         element = ei.element
         assert element is not None
         behaviour = _BEHAVIOURS[element.kind]
+        # after its end listeners the element leaves: its outputs were applied before them
+        after_listeners = ei.listener is not None and ei.listener[0] == "end"
         try:
-            if element.outputs:
+            if after_listeners:
+                pass
+            elif element.outputs:
                 if event_variables:
                     self._set_variables(ei, event_variables, True)
                 self._set_variables(ei.parent, self._map(element.outputs, visible(ei)), False)
@@ -431,6 +453,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             else:
                 all_flows = ei.instance.definition.process.flows
                 flows = [all_flows[f] for f in element.outgoing]
+            if element.end_listeners and self._listeners_pending(ei, "end"):
+                return  # the token leaves when the last end listener's job completes
         except (_Failure, ExpressionError) as exc:
             ei.pending_variables = event_variables
             error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"

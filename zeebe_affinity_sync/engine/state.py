@@ -58,7 +58,7 @@ class ElementInstance:
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
-                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec")
+                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "listener", "body", "rec")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -81,6 +81,8 @@ class ElementInstance:
         self.children: Optional[Dict[int, ElementInstance]] = None
         self.waiting = 0
         self.joins: Optional[Dict[str, Dict[str, int]]] = None
+        # execution listeners: (phase, index of the listener whose job waits / count once done)
+        self.listener: Optional[Tuple[str, int]] = None
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
         self.rec: Optional[Tuple[Any, ...]] = None  # what its records say about it (records module)
 

@@ -19,8 +19,9 @@ What Zeebe checks here (Zeebe 8.8, ``ZeebeRuntimeValidators`` / ``ZeebeExpressio
 * every FEEL expression must parse (an unknown function is named as such).
 
 What the embedded engine refuses because it does not implement it (never silently ignored):
-execution listeners, task listeners, ad-hoc subprocesses, called-element / decision bindings
-other than ``latest``, and any ``zeebe:`` extension element it does not know.
+process-level execution listeners and ones of other event types than start / end, task
+listeners, ad-hoc subprocesses, called-element / decision bindings other than ``latest``, and
+any ``zeebe:`` extension element it does not know.
 """
 from __future__ import annotations
 
@@ -51,14 +52,10 @@ KNOWN_EXTENSIONS = frozenset({
     "taskDefinition", "taskHeaders", "header", "ioMapping", "input", "output", "subscription",
     "calledElement", "calledDecision", "loopCharacteristics", "userTask", "script", "formDefinition",
     "userTaskForm", "assignmentDefinition", "taskSchedule", "priorityDefinition", "properties",
-    "property", "versionTag",
+    "property", "versionTag", "executionListeners", "executionListener",
 })
 #: zeebe: extension elements whose behaviour the engine does not implement -> why
 UNSUPPORTED_EXTENSIONS: Dict[str, str] = {
-    "executionListeners": "execution listeners ('zeebe:executionListeners') are not supported by the "
-                          "embedded engine",
-    "executionListener": "execution listeners ('zeebe:executionListener') are not supported by the "
-                         "embedded engine",
     "taskListeners": "task listeners ('zeebe:taskListeners') are not supported by the embedded engine",
     "taskListener": "task listeners ('zeebe:taskListener') are not supported by the embedded engine",
     "adHoc": "ad-hoc subprocesses ('zeebe:adHoc') are not supported by the embedded engine",
@@ -303,6 +300,18 @@ def _script(w: _Walker, node: XmlElement, where: str) -> None:
     w.expression(where, node.get("expression"), "expression", mandatory=True, non_static=True)
 
 
+def _execution_listener(w: _Walker, node: XmlElement, where: str) -> None:
+    event_type = (node.get("eventType") or "").strip()
+    if w.owner_type == "process":
+        w.add(where, "process-level execution listeners are not supported by the embedded engine (listeners on "
+                     "flow elements are)", "eventType")
+    elif event_type not in ("start", "end"):
+        w.add(where, f"Expected an execution listener of event type 'start' or 'end', but found '{event_type}' "
+                     "(the embedded engine supports these two)", "eventType")
+    w.expression(where, node.get("type"), "type", mandatory=True, non_static=False)
+    w.expression(where, node.get("retries", "3"), "retries", mandatory=True, non_static=False)
+
+
 def _task_headers(w: _Walker, node: XmlElement, where: str) -> None:
     keys = [h.get("key") for h in node.findall(_Z + "header") if h.get("key") is not None]
     for key in keys:
@@ -317,7 +326,7 @@ _ZEEBE_RULES: Dict[str, Callable[[_Walker, XmlElement, str], None]] = {
     "input": _input, "output": _output, "subscription": _subscription, "loopCharacteristics": _loop,
     "taskDefinition": _task_definition, "calledElement": _called_element, "calledDecision": _called_decision,
     "assignmentDefinition": _assignment, "taskSchedule": _schedule, "priorityDefinition": _priority_definition,
-    "script": _script, "taskHeaders": _task_headers,
+    "script": _script, "taskHeaders": _task_headers, "executionListener": _execution_listener,
 }
 
 
