@@ -155,3 +155,10 @@ def test_non_executable_processes_beside_an_executable_one_are_not_checked(stub)
              '<zeebe:ioMapping><zeebe:output source="static" target="o"/></zeebe:ioMapping>'
              '</bpmn:extensionElements></bpmn:serviceTask></bpmn:process>')
     deploy(stub, "ok.bpmn", one_task(m.service_task("t", "work"), extra=draft))
+
+
+def test_form_definition_needs_exactly_one_reference(stub):
+    body = ('<bpmn:startEvent id="s"><bpmn:extensionElements><zeebe:formDefinition/></bpmn:extensionElements>'
+            '</bpmn:startEvent>' + m.service_task("t", "work") + '<bpmn:endEvent id="e"/>' + m.chain("s", "t", "e"))
+    details = refused(stub, m.process("x", body))
+    assert "Exactly one of the attributes 'formId', 'formKey' or 'externalReference'" in details

@@ -312,6 +312,13 @@ def _execution_listener(w: _Walker, node: XmlElement, where: str) -> None:
     w.expression(where, node.get("retries", "3"), "retries", mandatory=True, non_static=False)
 
 
+def _form_definition(w: _Walker, node: XmlElement, where: str) -> None:
+    given = [a for a in ("formKey", "formId", "externalReference") if (node.get(a) or "").strip()]
+    if len(given) != 1:
+        w.add(where, "Exactly one of the attributes 'formId', 'formKey' or 'externalReference' must be present and "
+                     "not empty")
+
+
 def _task_headers(w: _Walker, node: XmlElement, where: str) -> None:
     keys = [h.get("key") for h in node.findall(_Z + "header") if h.get("key") is not None]
     for key in keys:
@@ -327,6 +334,7 @@ _ZEEBE_RULES: Dict[str, Callable[[_Walker, XmlElement, str], None]] = {
     "taskDefinition": _task_definition, "calledElement": _called_element, "calledDecision": _called_decision,
     "assignmentDefinition": _assignment, "taskSchedule": _schedule, "priorityDefinition": _priority_definition,
     "script": _script, "taskHeaders": _task_headers, "executionListener": _execution_listener,
+    "formDefinition": _form_definition,
 }
 
 
