@@ -60,6 +60,7 @@ _EVENT_DEFINITIONS = {
     "messageEventDefinition": model.MESSAGE,
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
+    "terminateEventDefinition": model.TERMINATE,
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
@@ -353,13 +354,14 @@ class _Parser:
         allowed = {
             # timer / error starts: event subprocesses only (check_scopes says so for processes)
             model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR),
-            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE),
+            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE, model.TERMINATE),
             model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
             model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE),
             model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
         }.get(kind, (model.NONE,))
         if event not in allowed:
-            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
+            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error",
+                     model.TERMINATE: "terminate"}
             self.problem(
                 f"{where}: a {kinds.get(event, event)} {tag} is not supported by the embedded engine "
                 f"(supported here: {', '.join(kinds[a] for a in allowed)})"
@@ -447,7 +449,7 @@ class _Parser:
                     self.problem(f"{where}: Must reference an error with an errorCode (errorRef '{ref or ''}')")
                 else:
                     data["error_code"] = self.value(self.errors[ref] or "", where)
-            elif kind == model.BOUNDARY_EVENT:
+            elif kind in (model.BOUNDARY_EVENT, model.START_EVENT):
                 if ref:
                     if ref not in self.errors:
                         self.problem(f"{where}: errorRef '{ref}' does not name a bpmn:error")

@@ -11,7 +11,7 @@ from typing import Dict
 from .. import model
 from .base import ElementBehavior, PassThrough
 from .call_activity import CallActivity
-from .containers import ProcessBehavior
+from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
 from .gateways import ExclusiveGateway, ParallelGateway
 from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
@@ -37,11 +37,15 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.SCRIPT_TASK: ScriptTask(),
     model.TASK: PassThrough("TASK"),
     model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
+    model.SUB_PROCESS: SubProcess(),  # event subprocesses behave the same; only their record type differs
 }
+_EVENT_SUB_PROCESS = EventSubProcess()
 
 
 def behaviour_of(element: "model.Element | None") -> ElementBehavior:
     """The behaviour of an element instance's element (``None``: the process root)."""
     if element is None:
         return PROCESS
+    if element.triggered_by_event:
+        return _EVENT_SUB_PROCESS
     return BEHAVIOURS[element.kind]
