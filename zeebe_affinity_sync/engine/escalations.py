@@ -1,7 +1,9 @@
 """Escalations: thrown by intermediate throw and end events, caught by escalation boundary events.
 
 A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`; everything runs under the engine
-lock. The catch is searched from the throwing event outwards through the enclosing scopes and,
+lock. The catch - an escalation boundary event of an enclosing subprocess / call activity, or an
+escalation start event of an event subprocess in an enclosing scope - is searched from the
+throwing event outwards through the enclosing scopes and,
 through call activities, into the calling process: the nearest boundary event with the same
 escalation code wins over a catch-all (no code) one. An interrupting catch terminates the scope
 it is attached to (the throwing event included); a non-interrupting one starts a token beside it
@@ -11,7 +13,7 @@ event carries on, as in Zeebe.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 from . import model, state
 from .expressions import feel
@@ -34,7 +36,7 @@ class EscalationsMixin:
         host: Optional[state.ElementInstance] = source.parent if source.parent is not None else None
         boundary = None
         while host is not None:
-            boundary = _matching(host, code)
+            boundary = _matching(self._catch_events(host), code)
             if boundary is not None:
                 break
             host = host.parent if host.parent is not None else host.instance.parent_element
@@ -54,14 +56,10 @@ class EscalationsMixin:
             self._complete(source, None)
 
 
-def _matching(host: state.ElementInstance, code: str) -> Optional[model.Element]:
-    element = host.element
-    if element is None or not element.boundary_events:
-        return None
-    elements = host.instance.definition.process.elements
+def _matching(catches: List[model.Element], code: str) -> Optional[model.Element]:
+    """The catch event for ``code`` among a scope's boundary events and event subprocess starts."""
     catch_all = None
-    for boundary_id in element.boundary_events:
-        boundary = elements[boundary_id]
+    for boundary in catches:
         if boundary.event != model.ESCALATION:
             continue
         if boundary.catch_escalation_code is None:

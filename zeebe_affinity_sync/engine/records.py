@@ -32,7 +32,8 @@ __all__ = ["RecordLog", "instance_info", "element_type", "event_type", "DEFAULT_
 
 DEFAULT_TENANT = "<default>"
 
-_EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR"}
+_EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR",
+                model.TERMINATE: "TERMINATE"}
 
 #: (process instance key, definition key, parent process instance key, parent element instance key)
 InstanceInfo = Tuple[int, int, int, int]

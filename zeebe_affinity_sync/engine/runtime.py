@@ -44,6 +44,7 @@ from .escalations import EscalationsMixin
 from .listeners import ListenersMixin
 from .signals import SignalsMixin
 from .timer_events import TimerEventsMixin
+from .usertasks import UserTasksMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
 from .elements import behaviour_of
 from .elements.inclusive_gateway import retry_inclusive_joins
@@ -64,7 +65,7 @@ _Failure = state.StepFailure
 
 
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
-             ControlMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin):
+             ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -107,7 +108,9 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
+        BoundariesMixin.__init__(self)
         ControlMixin.__init__(self)
+        UserTasksMixin.__init__(self)
         TimerEventsMixin.__init__(self)
         SignalsMixin.__init__(self)
 
@@ -257,6 +260,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                         raise rejections.invalid(
                             "CREATE", f"Expected to create instance of process with start instructions but "
                             f"the element with id '{element_id}' targets a {element.kind}, which is not allowed.")
+                    if element.scope is not None:
+                        raise rejections.invalid(
+                            "CREATE", f"Expected to create instance of process with start instructions but the "
+                            f"element with id '{element_id}' is inside subprocess '{element.scope}'; the embedded "
+                            "engine starts instances only at elements of the process itself")
                 targets = list(start_elements)
             elif process.none_start is None:
                 raise rejections.invalid_state(
@@ -308,7 +316,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
-        elements = instance.definition.process.elements
+        process = instance.definition.process
+        if process.event_subprocesses:  # the process's event subprocesses listen from the start
+            try:
+                self._open_boundaries(instance.root)
+            except (_Failure, ExpressionError) as exc:
+                error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+                self._raise_incident(instance.root, error_type, str(exc))
+        elements = process.elements
         for element_id in element_ids:
             self._spawn(instance.root, elements[element_id])
 
@@ -397,7 +412,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         element = ei.element
         assert element is not None
         try:
-            if element.boundary_events:
+            if element.boundary_events or element.event_subprocesses:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
             _BEHAVIOURS[element.kind].activate(self, ei)
@@ -497,6 +512,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance.state = "COMPLETED"
         root = instance.root
         root.phase = state.COMPLETING
+        if root.boundary_subscriptions or root.boundary_timers:
+            self._close_boundaries(root)
         self._rec_element(root, PI_COMPLETING)
         self._retire(instance)
         self._rec_element(root, PI_COMPLETED)
@@ -531,6 +548,9 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         root.phase = state.TERMINATING
         self._rec_element(root, PI_TERMINATING)
         self._terminate_children(root)
+        self._close_boundaries(root)
+        if root.incident is not None:
+            self._drop_incident(root.incident)
         instance.state = final_state
         # a with-result caller of a cancelled instance is told so at once (not left to time out)
         for waiter in self._result_waiters.pop(instance.key, None) or ():
@@ -539,11 +559,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._retire(instance)
         self._rec_element(root, PI_TERMINATED)
 
-    def _terminate_children(self, scope: state.ElementInstance) -> None:
-        """Terminate every live child of ``scope`` and drop its parked tokens."""
+    def _terminate_children(self, scope: state.ElementInstance,
+                            keep: Optional[state.ElementInstance] = None) -> None:
+        """Terminate every live child of ``scope`` (but ``keep``) and drop its parked tokens."""
         if scope.children:
             for child in list(scope.children.values()):
-                self._terminate_element(child)
+                if child is not keep:
+                    self._terminate_element(child)
         scope.waiting = 0
         scope.joins = None
 

@@ -11,12 +11,12 @@ from typing import Dict
 from .. import model
 from .base import ElementBehavior, PassThrough
 from .call_activity import CallActivity
-from .containers import ProcessBehavior
+from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
 from .event_gateway import EventBasedGateway
 from .gateways import ExclusiveGateway, ParallelGateway
 from .inclusive_gateway import InclusiveGateway
-from .tasks import JobTask, ReceiveTask
+from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
 __all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
 
@@ -36,11 +36,20 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.CALL_ACTIVITY: CallActivity(),
     model.EVENT_BASED_GATEWAY: EventBasedGateway(),
     model.INCLUSIVE_GATEWAY: InclusiveGateway(),
+    model.USER_TASK: UserTask(),
+    model.SEND_TASK: JobTask("SEND_TASK"),
+    model.SCRIPT_TASK: ScriptTask(),
+    model.TASK: PassThrough("TASK"),
+    model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
+    model.SUB_PROCESS: SubProcess(),  # event subprocesses behave the same; only their record type differs
 }
+_EVENT_SUB_PROCESS = EventSubProcess()
 
 
 def behaviour_of(element: "model.Element | None") -> ElementBehavior:
     """The behaviour of an element instance's element (``None``: the process root)."""
     if element is None:
         return PROCESS
+    if element.triggered_by_event:
+        return _EVENT_SUB_PROCESS
     return BEHAVIOURS[element.kind]

@@ -15,9 +15,15 @@ __all__ = ["StartEvent", "EndEvent", "IntermediateCatchEvent", "IntermediateThro
 
 
 class StartEvent(ElementBehavior):
-    """Entered by instance creation (none start), a message, or an event subprocess trigger."""
+    """Entered by instance creation (none start), a message, or an event subprocess trigger
+    (then it completes with the event's variables, parked on it by the subprocess)."""
 
     bpmn_element_type = "START_EVENT"
+
+    def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
+        variables, ei.pending_variables = ei.pending_variables, None
+        engine._activated(ei)
+        engine._complete(ei, variables)
 
 
 class EndEvent(ElementBehavior):
@@ -26,6 +32,16 @@ class EndEvent(ElementBehavior):
     def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None
+        if element.event == model.MESSAGE:  # a message end event is a job (zeebe:taskDefinition)
+            engine._create_job(ei)
+            return
+        if element.event == model.TERMINATE:
+            # ends its flow scope: everything else in it is terminated, then the scope completes
+            engine._activated(ei)
+            assert ei.parent is not None
+            engine._terminate_children(ei.parent, keep=ei)
+            engine._complete(ei, None)
+            return
         if element.event == model.ERROR:
             assert element.error_code is not None
             code = feel.to_string(element.error_code.evaluate(visible(ei)))
@@ -55,7 +71,7 @@ def throw_event(engine: "Engine", ei: state.ElementInstance) -> None:
         return
     elif element.event == model.LINK:
         # the token jumps to the catch link event of the same name in the same scope
-        catch = ei.instance.definition.process.link_catches[element.link_name or ""]
+        catch = ei.instance.definition.process.link_catches[model.link_key(element.scope, element.link_name or "")]
         assert ei.parent is not None
         engine._spawn(ei.parent, ei.instance.definition.process.elements[catch])
     engine._complete(ei, None)
@@ -89,8 +105,12 @@ class IntermediateThrowEvent(ElementBehavior):
     def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None
+        if element.event == model.MESSAGE:  # a message throw event is a job (zeebe:taskDefinition)
+            engine._create_job(ei)
+            return
         if element.event == model.NONE:
-            super().activate(engine, ei)
+            engine._activated(ei)
+            engine._complete(ei, None)
         else:
             throw_event(engine, ei)
 
