@@ -162,3 +162,10 @@ def test_form_definition_needs_exactly_one_reference(stub):
             '</bpmn:startEvent>' + m.service_task("t", "work") + '<bpmn:endEvent id="e"/>' + m.chain("s", "t", "e"))
     details = refused(stub, m.process("x", body))
     assert "Exactly one of the attributes 'formId', 'formKey' or 'externalReference'" in details
+
+
+def test_task_definition_on_a_user_task_is_refused(stub):
+    task = ('<bpmn:userTask id="t"><bpmn:extensionElements><zeebe:taskDefinition type="human"/>'
+            '</bpmn:extensionElements></bpmn:userTask>')
+    details = refused(stub, one_task(task))
+    assert "Extension element 'zeebe:taskDefinition' is not allowed on a userTask" in details

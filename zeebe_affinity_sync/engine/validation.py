@@ -217,7 +217,16 @@ def _loop(w: _Walker, node: XmlElement, where: str) -> None:
     w.expression(where, node.get("outputElement"), "outputElement", mandatory=False, non_static=True)
 
 
+#: elements whose work a zeebe:taskDefinition may describe (a job); elsewhere Zeebe refuses it
+_JOB_ELEMENTS = ("serviceTask", "sendTask", "scriptTask", "businessRuleTask", "intermediateThrowEvent", "endEvent",
+                 "adHocSubProcess")
+
+
 def _task_definition(w: _Walker, node: XmlElement, where: str) -> None:
+    if w.owner_type not in _JOB_ELEMENTS:
+        w.add(where, f"Extension element 'zeebe:taskDefinition' is not allowed on a {w.owner_type} (only on "
+                     "service, send, script and business rule tasks and message throw / end events)")
+        return
     w.expression(where, node.get("type"), "type", mandatory=True, non_static=False)
     w.expression(where, node.get("retries", "3"), "retries", mandatory=True, non_static=False)
 
