@@ -102,3 +102,18 @@ def test_cancelling_during_a_listener_drops_its_job(stub, zeebe):
         assert exc.code() == grpc.StatusCode.NOT_FOUND
     else:
         raise AssertionError("completing a dropped listener job must fail")
+
+
+def test_a_listener_whose_type_cannot_be_evaluated_is_an_incident_and_resumes(stub, zeebe):
+    extra = listeners(("start", "=listenerType", None))
+    body = ('<bpmn:startEvent id="s"/>' + listened_task("t", "work", extra) + '<bpmn:endEvent id="e"/>'
+            + m.chain("s", "t", "e"))
+    deploy(stub, "l.bpmn", m.process("typed", body))
+    key = create(stub, "typed")
+    wait_until(lambda: zeebe.incidents())
+    [incident] = zeebe.incidents()
+    assert incident["error_type"] == "EXTRACT_VALUE_ERROR" and incident["element_id"] == "t"
+    stub.SetVariables(pb.SetVariablesRequest(elementInstanceKey=key, variables='{"listenerType": "late-bound"}'))
+    stub.ResolveIncident(pb.ResolveIncidentRequest(incidentKey=incident["key"]))
+    complete(stub, activate_one(stub, "late-bound").key)
+    activate_one(stub, "work")

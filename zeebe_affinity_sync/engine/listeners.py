@@ -44,7 +44,11 @@ class ListenersMixin:
         listeners = self._listeners(element, phase)
         position = ei.listener
         if position is not None and position[0] == phase:
-            return position[1] < len(listeners)
+            if position[1] >= len(listeners):
+                return False
+            if ei.job is None:  # retried after an incident that stopped the job's creation
+                self._create_listener_job(ei, listeners[position[1]])
+            return True
         ei.listener = (phase, 0)
         self._create_listener_job(ei, listeners[0])
         return True
