@@ -14,11 +14,13 @@ from .call_activity import CallActivity
 from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
 from .gateways import ExclusiveGateway, ParallelGateway
+from .multi_instance import MultiInstanceBody
 from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
-__all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
+__all__ = ["BEHAVIOURS", "PROCESS", "MI_BODY", "ElementBehavior", "PassThrough", "behaviour_of"]
 
 PROCESS = ProcessBehavior()
+MI_BODY = MultiInstanceBody()
 
 #: element kind -> behaviour; guarded by nothing (built at import, read-only afterwards)
 BEHAVIOURS: Dict[str, ElementBehavior] = {
