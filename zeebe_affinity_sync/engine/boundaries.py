@@ -45,7 +45,13 @@ class BoundariesMixin:
         element = ei.element
         process = ei.instance.definition.process
         elements = process.elements
-        catches = [elements[b] for b in element.boundary_events] if element is not None else []
+        # a multi-instance activity: boundary events belong to the body, event subprocesses
+        # (of a subprocess) to each inner instance
+        looped = element is not None and element.loop is not None
+        catches = [elements[b] for b in element.boundary_events] if element is not None and (
+            ei.body or not looped) else []
+        if ei.body:
+            return catches
         for esp_id in (element.event_subprocesses if element is not None else process.event_subprocesses):
             start = elements[esp_id].start
             if start is not None:

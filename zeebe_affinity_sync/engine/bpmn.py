@@ -49,6 +49,9 @@ _FLOW_NODES = {
     "manualTask": model.MANUAL_TASK,
     "subProcess": model.SUB_PROCESS,
 }
+#: activities that may carry a multi-instance marker
+_MULTI_INSTANCE_KINDS = (model.SERVICE_TASK, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK, model.SCRIPT_TASK,
+                         model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.CALL_ACTIVITY)
 #: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
 _JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK)
 #: process children that carry no behaviour
@@ -398,10 +401,12 @@ class _Parser:
                 event = model.NONE
         data["event"] = event
         definition = definitions[0] if definitions else None
-        for loop in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
-            if node.find(_B + loop) is not None:
-                # running it once would be silently wrong (one job instead of one per item)
-                self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
+        if node.find(_B + "standardLoopCharacteristics") is not None:
+            # Zeebe has no standard loops; running the activity once would be silently wrong
+            self.problem(f"{where}: 'standardLoopCharacteristics' is not supported (use a multi-instance marker)")
+        multi = node.find(_B + "multiInstanceLoopCharacteristics")
+        if multi is not None:
+            self.parse_loop(multi, kind, data, where)
 
         allowed = {
             # timer / error / escalation starts of event subprocesses: check_scopes checks where
@@ -592,6 +597,52 @@ class _Parser:
             if code and code.strip().startswith("="):
                 self.problem(f"{where}: the escalationCode of a catching escalation event must be static")
             data["catch_escalation_code"] = code.strip() if code and code.strip() else None
+
+    def parse_loop(self, multi: XmlElement, kind: str, data: dict, where: str) -> None:
+        """``multiInstanceLoopCharacteristics`` + ``zeebe:loopCharacteristics`` (activities only)."""
+        if kind not in _MULTI_INSTANCE_KINDS:
+            self.problem(f"{where}: a multi-instance marker is only allowed on tasks, subprocesses and call "
+                         "activities")
+            return
+        specs = self.ext(multi, "loopCharacteristics")
+        if len(specs) != 1:
+            self.problem(f"{where}: a multi-instance activity must have exactly one 'zeebe:loopCharacteristics' "
+                         "extension element")
+            return
+        spec = specs[0]
+        collection_text = (spec.get("inputCollection") or "").strip()
+        if not collection_text:
+            self.problem(f"{where}: Attribute 'inputCollection' of 'zeebe:loopCharacteristics' must be present "
+                         "and not empty")
+            return
+        if not collection_text.startswith("="):
+            self.problem(f"{where}: 'inputCollection' must be a FEEL expression starting with '=' "
+                         f"(e.g. '= {collection_text}')")
+            return
+        collection = self.value(collection_text, where)
+        output_collection = (spec.get("outputCollection") or "").strip() or None
+        output_text = (spec.get("outputElement") or "").strip() or None
+        if bool(output_collection) != bool(output_text):
+            self.problem(f"{where}: 'outputCollection' and 'outputElement' of 'zeebe:loopCharacteristics' go "
+                         "together: set both or neither")
+        output_element = self.value(output_text, where) if output_text else None
+        if output_element is not None and not output_element.is_expression:
+            self.problem(f"{where}: 'outputElement' must be a FEEL expression starting with '='")
+        condition = None
+        condition_node = multi.find(_B + "completionCondition")
+        if condition_node is not None and (condition_node.text or "").strip():
+            condition_text = condition_node.text.strip()
+            if not condition_text.startswith("="):
+                self.problem(f"{where}: 'completionCondition' must be a FEEL expression starting with '='")
+            else:
+                condition = self.value(condition_text, where)
+        if collection is None:
+            return
+        data["loop"] = model.LoopSpec(
+            sequential=multi.get("isSequential", "false").strip().lower() == "true",
+            input_collection=collection, input_element=(spec.get("inputElement") or "").strip() or None,
+            output_collection=output_collection, output_element=output_element, completion_condition=condition)
+
     def parse_script(self, node: XmlElement, scripts: List[XmlElement], data: dict, where: str) -> None:
         """``zeebe:script``: a FEEL expression whose result goes into ``resultVariable``."""
         if len(scripts) > 1 or self.ext(node, "taskDefinition"):

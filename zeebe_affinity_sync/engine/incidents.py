@@ -60,6 +60,8 @@ class IncidentsMixin:
     def _matching_error_start(self: "Engine", scope: state.ElementInstance, code: str) -> Optional[model.Element]:
         """The error start event of an event subprocess of ``scope`` that catches ``code``
         (a matching code wins over a catch-all), if any."""
+        if scope.body:
+            return None  # a multi-instance body has no event subprocesses (its inner instances may)
         element = scope.element
         process = scope.instance.definition.process
         esps = element.event_subprocesses if element is not None else process.event_subprocesses
@@ -80,6 +82,8 @@ class IncidentsMixin:
         element = host.element
         if element is None or not element.boundary_events:
             return None
+        if host.parent is not None and host.parent.body:
+            return None  # an inner instance of a multi-instance activity: its body has the boundaries
         elements = host.instance.definition.process.elements
         catch_all = None
         for boundary_id in element.boundary_events:

@@ -89,7 +89,8 @@ class InspectionMixin:
             "parent_process_instance_key": parent.instance.key if parent is not None else None,
             "elements": [
                 {"key": ei.key, "element_id": ei.element.id if ei.element else "",
-                 "type": ei.element.kind if ei.element else "", "phase": ei.phase}
+                 "type": ("multiInstanceBody" if ei.body else ei.element.kind) if ei.element else "",
+                 "phase": ei.phase}
                 for ei in live_elements(instance.root)
             ],
             "created": instance.created,

@@ -46,6 +46,7 @@ from .signals import SignalsMixin
 from .timer_events import TimerEventsMixin
 from .usertasks import UserTasksMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
+from .elements import MI_BODY as _MI_BODY
 from .elements import behaviour_of
 from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
@@ -378,6 +379,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
         ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        if element.loop is not None and not scope.body:
+            ei.body = True  # the multi-instance body; its children are the activity's instances
         scope.children[ei.key] = ei  # type: ignore[index]
         self._element_instances[ei.key] = ei
         self._agenda.append((self._enter, (ei,)))
@@ -393,9 +396,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         element = ei.element
         assert element is not None
         try:
-            if element.inputs:
-                self._set_variables(ei, self._map(element.inputs, visible(ei.parent)), True)
-            if element.start_listeners and self._listeners_pending(ei, "start"):
+            body = ei.body
+            if element.inputs and not body:
+                # an inner instance of a multi-instance activity sees its own loop variables
+                self._set_variables(ei, self._map(element.inputs, visible(ei.parent if element.loop is None else ei)),
+                                    True)
+            # listeners run once for a multi-instance activity: on its body, not on each instance
+            if element.start_listeners and (body or element.loop is None) and self._listeners_pending(ei, "start"):
                 return  # the element begins when its last start listener's job completes
         except _Failure as failure:
             self._raise_incident(ei, failure.error_type, str(failure))
@@ -415,7 +422,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if element.boundary_events or element.event_subprocesses:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
-            _BEHAVIOURS[element.kind].activate(self, ei)
+            (_MI_BODY if ei.body else _BEHAVIOURS[element.kind]).activate(self, ei)
         except _Failure as failure:
             self._raise_incident(ei, failure.error_type, str(failure))
         except ExpressionError as exc:
@@ -451,35 +458,46 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             self._rec_element(ei, PI_COMPLETING)
         element = ei.element
         assert element is not None
-        behaviour = _BEHAVIOURS[element.kind]
+        scope = ei.parent
+        assert scope is not None
+        behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
+        satisfied = False
         # after its end listeners the element leaves: its outputs were applied before them
         after_listeners = ei.listener is not None and ei.listener[0] == "end"
         try:
             if after_listeners:
                 pass
+            elif ei.body:
+                _MI_BODY.body_output(self, ei)
             elif element.outputs:
                 if event_variables:
                     self._set_variables(ei, event_variables, True)
-                self._set_variables(ei.parent, self._map(element.outputs, visible(ei)), False)
+                # an inner multi-instance instance merges from itself, so a mapping can fill its
+                # local outputElement variable (Zeebe's documented example)
+                self._set_variables(ei if scope.body else scope, self._map(element.outputs, visible(ei)), False)
             elif event_variables:
                 self._set_variables(ei, event_variables, False)
-            if behaviour.chooses_flows:
+            if scope.body:  # an inner instance of a multi-instance activity: no flows of its own
+                satisfied = _MI_BODY.inner_completing(self, scope, ei)
+                flows = []
+            elif behaviour.chooses_flows:
                 flows = behaviour.outgoing(self, ei)
             else:
                 all_flows = ei.instance.definition.process.flows
                 flows = [all_flows[f] for f in element.outgoing]
-            if element.end_listeners and self._listeners_pending(ei, "end"):
+            # listeners run once for a multi-instance activity: on its body, not on each instance
+            if element.end_listeners and (ei.body or element.loop is None) and self._listeners_pending(ei, "end"):
                 return  # the token leaves when the last end listener's job completes
         except (_Failure, ExpressionError) as exc:
             ei.pending_variables = event_variables
             error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
             self._raise_incident(ei, error_type, str(exc))
             return
-        scope = ei.parent
-        assert scope is not None
         self._leave(ei)
         self._rec_element(ei, PI_COMPLETED)
-        if flows:
+        if scope.body:
+            _MI_BODY.inner_completed(self, scope, satisfied)
+        elif flows:
             process_elements = ei.instance.definition.process.elements
             for flow in flows:
                 target = process_elements[flow.target]
@@ -504,7 +522,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             retry_inclusive_joins(self, scope)
         if not scope.children and scope.waiting <= 0 and scope.phase == state.ACTIVATED_ELEMENT \
                 and self._element_instances.get(scope.key) is scope:
-            behaviour_of(scope.element).child_flow_done(self, scope)
+            (_MI_BODY if scope.body else behaviour_of(scope.element)).child_flow_done(self, scope)
 
     def _complete_instance(self, instance: state.ProcessInstance) -> None:
         if instance.state != "ACTIVE":
@@ -573,7 +591,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         ei.phase = state.TERMINATING
         self._rec_element(ei, PI_TERMINATING)
         if ei.element is not None:
-            _BEHAVIOURS[ei.element.kind].terminate(self, ei)
+            (_MI_BODY if ei.body else _BEHAVIOURS[ei.element.kind]).terminate(self, ei)
         if ei.incident is not None:
             self._drop_incident(ei.incident)
         self._leave(ei)

@@ -59,7 +59,7 @@ class ElementInstance:
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
                  "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec",
-                 "user_task", "listener")
+                 "user_task", "mi", "listener")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -87,6 +87,7 @@ class ElementInstance:
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
         self.rec: Optional[Tuple[Any, ...]] = None  # what its records say about it (records module)
         self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
+        self.mi: Any = None                          # multi-instance body: its LoopState
 
 
 class Job:

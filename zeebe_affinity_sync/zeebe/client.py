@@ -207,8 +207,6 @@ class ZeebeClient:
         oauth_disabled: Ignore the OAuth settings; else ``CAMUNDA_OAUTH_DISABLED``.
         basic_auth_username: Basic-auth user; else ``CAMUNDA_BASIC_AUTH_USERNAME``.
         basic_auth_password: Basic-auth password; else ``CAMUNDA_BASIC_AUTH_PASSWORD``.
-        tenant_id: Default tenant of the calls that take one; else ``CAMUNDA_TENANT_ID``; else
-            the gateway's default tenant (``config.tenant_id`` is then ``None``).
         request_timeout: gRPC deadline of ordinary calls, seconds (default 15).
         max_message_bytes: gRPC max message size, bytes (default 4 MiB).
         retry_policy: How safe calls are repeated (default: 5 attempts, 0.1 s doubling to 5 s).
@@ -237,7 +235,6 @@ class ZeebeClient:
         token_disk_cache_disabled: Optional[bool] = None,
         basic_auth_username: Optional[str] = None,
         basic_auth_password: Optional[str] = None,
-        tenant_id: Optional[str] = None,
         request_timeout: float = defaults.REQUEST_TIMEOUT,
         max_message_bytes: int = defaults.CLIENT_MAX_MESSAGE_BYTES,
         retry_policy: Optional[RetryPolicy] = None,
@@ -260,7 +257,6 @@ class ZeebeClient:
             token_disk_cache_disabled=token_disk_cache_disabled,
             basic_auth_username=basic_auth_username,
             basic_auth_password=basic_auth_password,
-            tenant_id=tenant_id,
             request_timeout=request_timeout,
             max_message_bytes=max_message_bytes,
         )

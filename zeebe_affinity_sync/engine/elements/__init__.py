@@ -16,11 +16,13 @@ from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, Intermediat
 from .event_gateway import EventBasedGateway
 from .gateways import ExclusiveGateway, ParallelGateway
 from .inclusive_gateway import InclusiveGateway
+from .multi_instance import MultiInstanceBody
 from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
-__all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
+__all__ = ["BEHAVIOURS", "PROCESS", "MI_BODY", "ElementBehavior", "PassThrough", "behaviour_of"]
 
 PROCESS = ProcessBehavior()
+MI_BODY = MultiInstanceBody()
 
 #: element kind -> behaviour; guarded by nothing (built at import, read-only afterwards)
 BEHAVIOURS: Dict[str, ElementBehavior] = {
