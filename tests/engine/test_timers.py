@@ -75,3 +75,20 @@ def test_cron_cycles_are_springs_six_field_format():
 def test_bad_cycles(text):
     with pytest.raises(ValueError):
         timers.parse_cycle(text)
+
+
+class _YearsMonths:  # the shape of FEEL's years-and-months duration: months only
+    months = 2
+
+
+class _DaysTime:  # the shape of FEEL's days-and-time duration: seconds only
+    seconds = 90.0
+
+
+def test_feel_durations_of_either_kind_give_due_dates():
+    from zeebe_affinity_sync.engine.timer_events import _duration_value
+
+    assert _duration_value(_YearsMonths(), "=duration(\"P2M\")", NOW) == datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
+    assert _duration_value(_DaysTime(), "=duration(\"PT90S\")", NOW) == NOW + timedelta(seconds=90)
+    with pytest.raises(Exception):
+        _duration_value(42, "=42", NOW)

@@ -142,10 +142,13 @@ def _duration_value(value: Any, text: str, now: datetime) -> datetime:
             return timers.parse_interval(value).after(now)
         except ValueError as exc:
             raise ExpressionError(str(exc)) from None
-    seconds = getattr(value, "seconds", None)  # feel.Duration
-    months = getattr(value, "months", 0)
-    if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-        return timers.Interval(int(months or 0), float(seconds)).after(now)
+    # FEEL durations: days-and-time ones carry ``seconds``, years-and-months ones ``months``
+    seconds = getattr(value, "seconds", None)
+    months = getattr(value, "months", None)
+    if (seconds is not None or months is not None) and not isinstance(value, (bool, int, float, str)):
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) or seconds is None:
+            if isinstance(months, int) and not isinstance(months, bool) or months is None:
+                return timers.Interval(int(months or 0), float(seconds or 0)).after(now)
     raise ExpressionError(f"Expected result of the expression '{text}' to be one of '[DURATION, PERIOD, STRING]', "
                           f"but was '{type_name(value)}'.")
 
