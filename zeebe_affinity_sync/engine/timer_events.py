@@ -120,6 +120,10 @@ class TimerEventsMixin:
             self._drain()
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _seconds(due: datetime, now: datetime) -> float:
     return max(0.0, (due - now).total_seconds())
 
@@ -143,12 +147,10 @@ def _duration_value(value: Any, text: str, now: datetime) -> datetime:
         except ValueError as exc:
             raise ExpressionError(str(exc)) from None
     # FEEL durations: days-and-time ones carry ``seconds``, years-and-months ones ``months``
-    seconds = getattr(value, "seconds", None)
-    months = getattr(value, "months", None)
-    if (seconds is not None or months is not None) and not isinstance(value, (bool, int, float, str)):
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) or seconds is None:
-            if isinstance(months, int) and not isinstance(months, bool) or months is None:
-                return timers.Interval(int(months or 0), float(seconds or 0)).after(now)
+    if hasattr(value, "seconds") or hasattr(value, "months"):
+        seconds, months = getattr(value, "seconds", 0), getattr(value, "months", 0)
+        if _is_number(seconds) and isinstance(months, int) and not isinstance(months, bool):
+            return timers.Interval(months, float(seconds)).after(now)
     raise ExpressionError(f"Expected result of the expression '{text}' to be one of '[DURATION, PERIOD, STRING]', "
                           f"but was '{type_name(value)}'.")
 
