@@ -439,3 +439,46 @@ def test_signals_and_escalations_are_recorded(stub, zeebe):
     broadcast(stub, "hello", {"a": 1})
     [signalled] = zeebe.engine.records(value_type="SIGNAL")
     assert signalled["intent"] == "BROADCASTED" and signalled["signal_name"] == "hello"
+
+
+# ---------------------------------------------------------------------------------------- call activity bindings
+def child_process(job_type: str, version_tag: str = "") -> bytes:
+    extra = (f'<bpmn:extensionElements><zeebe:versionTag value="{version_tag}"/></bpmn:extensionElements>'
+             if version_tag else "")
+    body = extra + '<bpmn:startEvent id="s"/>' + task(job_type) + '<bpmn:endEvent id="e"/>' + m.chain("s", job_type, "e")
+    return m.process("child", body)
+
+
+def caller_process(binding: str) -> bytes:
+    body = ('<bpmn:startEvent id="s"/><bpmn:callActivity id="call"><bpmn:extensionElements>'
+            f'<zeebe:calledElement processId="child" {binding}/></bpmn:extensionElements></bpmn:callActivity>'
+            '<bpmn:endEvent id="e"/>' + m.chain("s", "call", "e"))
+    return m.process("caller", body)
+
+
+def test_binding_deployment_calls_the_version_deployed_with_the_caller(stub, zeebe):
+    stub.DeployResource(pb.DeployResourceRequest(resources=[
+        pb.Resource(name="caller.bpmn", content=caller_process('bindingType="deployment"')),
+        pb.Resource(name="child.bpmn", content=child_process("child_v1"))]))
+    deploy(stub, "child.bpmn", child_process("child_v2"))  # a newer child, in another deployment
+    create(stub, "caller")
+    activate_one(stub, "child_v1")
+    assert jobs_of(zeebe, "child_v2") == []
+
+
+def test_binding_version_tag_calls_the_tagged_version(stub, zeebe):
+    deploy(stub, "child.bpmn", child_process("child_v1", "1.0"))
+    deploy(stub, "child.bpmn", child_process("child_v2", "2.0"))
+    deploy(stub, "child.bpmn", child_process("child_v3"))
+    deploy(stub, "caller.bpmn", caller_process('bindingType="versionTag" versionTag="1.0"'))
+    create(stub, "caller")
+    activate_one(stub, "child_v1")
+
+
+def test_binding_without_a_match_is_a_called_element_incident(stub, zeebe):
+    deploy(stub, "child.bpmn", child_process("child_v1", "1.0"))
+    deploy(stub, "caller.bpmn", caller_process('bindingType="versionTag" versionTag="9.9"'))
+    create(stub, "caller")
+    wait_until(lambda: zeebe.incidents())
+    [incident] = zeebe.incidents()
+    assert incident["error_type"] == "CALLED_ELEMENT_ERROR" and "version tag '9.9'" in incident["error_message"]

@@ -103,11 +103,14 @@ def test_unknown_zeebe_extension_is_refused(stub):
     assert "Extension element 'zeebe:somethingNew' in serviceTask is not known to the embedded engine" in details
 
 
-def test_called_element_binding_other_than_latest_is_refused(stub):
+def test_called_element_binding_must_be_one_zeebe_knows(stub):
     task = ('<bpmn:callActivity id="t"><bpmn:extensionElements><zeebe:calledElement processId="child" '
-            'bindingType="deployment"/></bpmn:extensionElements></bpmn:callActivity>')
+            'bindingType="sometimes"/></bpmn:extensionElements></bpmn:callActivity>')
     details = refused(stub, one_task(task))
-    assert "Attribute 'bindingType' of 'zeebe:calledElement' is 'deployment'" in details
+    assert "must be 'latest', 'deployment' or 'versionTag', but was 'sometimes'" in details
+    tagless = ('<bpmn:callActivity id="t"><bpmn:extensionElements><zeebe:calledElement processId="child" '
+               'bindingType="versionTag"/></bpmn:extensionElements></bpmn:callActivity>')
+    assert "Attribute 'versionTag' of 'zeebe:calledElement' must be present" in refused(stub, one_task(tagless))
 
 
 def test_task_headers_reserved_prefix_and_duplicates(stub):

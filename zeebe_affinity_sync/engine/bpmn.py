@@ -298,6 +298,7 @@ class _Parser:
             flows=flows,
             none_start=none_starts[0] if none_starts else None,
             message_starts=message_starts,
+            version_tag=_version_tag(proc),
             timer_starts=timer_starts,
             signal_starts=signal_starts,
             link_catches=link_catches,
@@ -525,6 +526,17 @@ class _Parser:
                 data["called_process_id"] = self.value(called[0].get("processId", "").strip(), where)
                 data["propagate_all_child_variables"] = (
                     called[0].get("propagateAllChildVariables", "true").strip().lower() != "false")
+                binding = (called[0].get("bindingType") or "latest").strip()
+                data["called_binding"] = binding
+                if binding == "versionTag":
+                    tag = (called[0].get("versionTag") or "").strip()
+                    if not tag:
+                        self.problem(f"{where}: Attribute 'versionTag' of 'zeebe:calledElement' must be present and "
+                                     "not empty when bindingType is 'versionTag'")
+                    data["called_version_tag"] = tag
+                elif binding not in ("latest", "deployment"):
+                    self.problem(f"{where}: Attribute 'bindingType' of 'zeebe:calledElement' must be 'latest', "
+                                 f"'deployment' or 'versionTag', but was '{binding}'")
                 data["propagate_all_parent_variables"] = (
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
@@ -790,3 +802,11 @@ class _Parser:
         specific = [c for c in codes if c is not None]
         if len(set(specific)) != len(specific):
             self.problem(f"Element '{host}': Multiple error catch events with the same error code are not allowed")
+
+
+def _version_tag(proc: XmlElement) -> Optional[str]:
+    """The ``zeebe:versionTag value`` of a process, if any (call activities may bind to it)."""
+    ext = proc.find(_B + "extensionElements")
+    tag = ext.find(_Z + "versionTag") if ext is not None else None
+    value = (tag.get("value") or "").strip() if tag is not None else ""
+    return value or None

@@ -141,6 +141,8 @@ class Element:
     called_process_id: Optional[Value] = None  # call activity
     propagate_all_child_variables: bool = True
     propagate_all_parent_variables: bool = True
+    called_binding: str = "latest"             # call activity: latest / deployment / versionTag
+    called_version_tag: Optional[str] = None   # with binding versionTag
     user_task: Optional[UserTaskSpec] = None   # user task
     script: Optional[Value] = None             # script task with zeebe:script: the FEEL expression
     result_variable: Optional[str] = None      # script task with zeebe:script
@@ -173,6 +175,7 @@ class Process:
     flows: Dict[str, SequenceFlow]
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
+    version_tag: Optional[str] = None       # zeebe:versionTag of the process
     timer_starts: Tuple[str, ...] = ()      # ids of timer start events
     signal_starts: Tuple[str, ...] = ()     # ids of signal start events
     link_catches: Dict[str, str] = field(default_factory=dict)  # link name -> catch event id

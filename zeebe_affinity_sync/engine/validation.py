@@ -240,7 +240,6 @@ def _binding(w: _Walker, node: XmlElement, where: str, what: str) -> None:
 
 def _called_element(w: _Walker, node: XmlElement, where: str) -> None:
     w.expression(where, node.get("processId"), "processId", mandatory=True, non_static=False)
-    _binding(w, node, where, "zeebe:calledElement")
 
 
 def _called_decision(w: _Walker, node: XmlElement, where: str) -> None:
