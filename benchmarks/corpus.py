@@ -51,7 +51,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # incidents a generic run (no business variables) would also cause on a real Zeebe
 _DATA_INCIDENT = re.compile(r"no variable found|but was 'NULL'|is null|null|not found with name|"
                             r"no message|correlation key|Expected at least one condition to evaluate to true|"
-                            r"to be deployed, but not found", re.I)
+                            r"to be deployed, but not found|but no such process found", re.I)
 _REFUSED_TYPE = re.compile(r"of type '([A-Za-z]+)'")
 
 
