@@ -3,7 +3,6 @@ message floods, and a with-result call whose instance is cancelled."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import grpc

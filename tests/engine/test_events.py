@@ -116,7 +116,7 @@ def test_event_based_gateway_targets_are_checked_at_deploy(stub):
 # ---------------------------------------------------------------------------------------- inclusive gateway
 def inclusive_process(default: bool = True) -> bytes:
     body = ('<bpmn:startEvent id="s"/>'
-            + (f'<bpmn:inclusiveGateway id="fork" default="fd"/>' if default else '<bpmn:inclusiveGateway id="fork"/>')
+            + ('<bpmn:inclusiveGateway id="fork" default="fd"/>' if default else '<bpmn:inclusiveGateway id="fork"/>')
             + task("a") + task("b") + task("d") + '<bpmn:inclusiveGateway id="join"/>' + task("after")
             + '<bpmn:endEvent id="e"/>'
             + m.flow("f0", "s", "fork") + m.flow("fa", "fork", "a", "= x > 1") + m.flow("fb", "fork", "b", "= y > 1")

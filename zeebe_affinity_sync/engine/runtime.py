@@ -28,7 +28,7 @@ from .. import defaults
 from . import model, rejections, state
 from .boundaries import BoundariesMixin
 from .deployments import DeploymentsMixin
-from .expressions import ExpressionError, duration_seconds, feel
+from .expressions import ExpressionError, feel
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
