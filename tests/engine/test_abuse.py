@@ -160,3 +160,15 @@ def test_open_job_streams_count_against_the_waiting_limit():
                 stream.cancel()
         finally:
             channel.close()
+
+
+def test_huge_message_ttl_and_retry_backoff_keep_the_scheduler_alive(stub, zeebe):
+    publish(stub, "far", "k", ttl_ms=HUGE)
+    deploy(stub, "p.bpmn", m.tasks_process("p", ["backoff"]))
+    create(stub, "p")
+    [job] = activate(stub, "backoff")
+    stub.FailJob(pb.FailJobRequest(jobKey=job.key, retries=3, errorMessage="later", retryBackOff=HUGE))
+    # timers still fire: a short-lived message expires on time
+    publish(stub, "near", "k", ttl_ms=100)
+    wait_until(lambda: [m_["name"] for m_ in zeebe.messages()] == ["far"])
+    assert zeebe.stats()["buffered_messages"] == 1
