@@ -116,6 +116,19 @@ class InspectionMixin:
                 "token_flow_yields": self._yields,
             }
 
+    def element_ids(self: "Engine", process_definition_key: int) -> List[str]:
+        """Ids of every flow node of a deployed process version (nested ones too), document order.
+
+        Raises:
+            ProcessNotFoundError: No such process definition.
+        """
+        with self._lock:
+            definition = self._definitions.get(process_definition_key)
+            if definition is None:
+                raise rejections.process_not_found(
+                    "GET", f"Expected to find process definition with key '{process_definition_key}', but none found")
+            return list(definition.process.elements)
+
     def definitions(self: "Engine") -> List[Dict[str, Any]]:
         with self._lock:
             return [{"key": d.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,

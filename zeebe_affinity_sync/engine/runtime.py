@@ -52,6 +52,10 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
+_JOB_SEP = records.JOB_SEP
+_JOB_KINDS = {intent: records.kind("JOB", intent) for intent in (
+    "CREATED", "ACTIVATED", "COMPLETED", "FAILED", "TIMED_OUT", "ERROR_THROWN", "RETRIES_UPDATED", "TIMEOUT_UPDATED",
+    "RECURRED_AFTER_BACKOFF", "YIELDED", "CANCELED")}
 
 logger = logging.getLogger(__name__)
 
@@ -146,23 +150,24 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         ``kind`` is one of the ``records.PI_*`` constants."""
         kinds = self._kinds
         if kinds is not None:
-            stub = ei.rec
-            if stub is None:  # built once per element instance: (key, element id, scope key, info, body)
-                parent = ei.parent
-                element = ei.element
-                stub = ei.rec = (ei.key, element.id if element is not None else None,
-                                 parent.key if parent is not None else -1, ei.instance.info, ei.body)
             kinds.append(kind)
-            self._subjects.append(stub)
+            self._subjects.append(ei.rec or self._element_stub(ei))
+
+    @staticmethod
+    def _element_stub(ei: state.ElementInstance) -> str:
+        stub = ei.rec = records.element_stub(ei)  # built once per element instance
+        return stub
 
     def _rec_job(self, job: state.Job, intent: str) -> None:
         kinds = self._kinds
         if kinds is not None:
-            ei = job.element_instance
-            kinds.append(records.kind("JOB", intent))
-            self._subjects.append((job.key, job.type, job.retries, job.worker, job.error_message, job.deadline,
-                                   ei.key, ei.element.id if ei.element is not None else None, ei.instance.info,
-                                   job.headers))
+            stub = job.rec
+            if stub is None:  # built once per job
+                stub = job.rec = records.job_stub(job)
+            kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
+            # one string, not a tuple: see the records module on the garbage collector
+            self._subjects.append(f"{stub}{_JOB_SEP}{job.retries}{_JOB_SEP}{job.deadline}{_JOB_SEP}{job.worker}"
+                                  f"{_JOB_SEP}{job.error_message}")
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
@@ -179,16 +184,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         # the engine lock's release hook: stamp this command's records with the engine time
         self._log.seal(_time() + self._clock.offset)
 
-    def _variable_recorder(self) -> Optional[Callable[[Any, str, Any, bool], None]]:
-        """What variables.propagate / set_local call per variable written (None: log off)."""
-        return self._rec_variable if self._kinds is not None else None
-
     def _set_variables(self, scope: state.ElementInstance, document: Dict[str, Any], local: bool) -> None:
         """Write a variable document into ``scope`` (locally, or propagated outward)."""
+        recorder = self._rec_variable if self._kinds is not None else None
         if local:
-            set_local(scope, document, self._variable_recorder())
+            set_local(scope, document, recorder)
         else:
-            propagate(scope, document, self._variable_recorder())
+            propagate(scope, document, recorder)
 
     def _drain(self) -> None:
         """Run queued token-flow steps until none are left (caller holds the lock).
@@ -392,7 +394,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             return  # terminated while queued
         ei.phase = state.ACTIVATING
         if first:
-            self._rec_element(ei, PI_ACTIVATING)
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_ACTIVATING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
         try:
@@ -431,7 +436,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _activated(self, ei: state.ElementInstance) -> None:
         """``ei`` is active: a wait state now waits, a pass-through completes next."""
         ei.phase = state.ACTIVATED_ELEMENT
-        self._rec_element(ei, PI_ACTIVATED)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_ACTIVATED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -455,7 +463,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             return  # terminated after this step was queued
         if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
             ei.phase = state.COMPLETING
-            self._rec_element(ei, PI_COMPLETING)
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_COMPLETING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
         scope = ei.parent
@@ -494,7 +505,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             self._raise_incident(ei, error_type, str(exc))
             return
         self._leave(ei)
-        self._rec_element(ei, PI_COMPLETED)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_COMPLETED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
         if scope.body:
             _MI_BODY.inner_completed(self, scope, satisfied)
         elif flows:
