@@ -203,6 +203,9 @@ def report(results: List[Dict[str, Any]], show_mismatches: bool) -> None:
     print(f"Engine accepts of the deployable:    {len(accepted)} ({pct:.1f}%)")
     pct = 100.0 * len(ran) / len(deployable) if deployable else 0.0
     print(f"Accepted and run as Zeebe would:     {len(ran)} ({pct:.1f}% of the deployable)")
+    strict = [r for r in accepted if all(run["outcome"] in ("completed", "waiting") for run in r["runs"])]
+    pct = 100.0 * len(strict) / len(deployable) if deployable else 0.0
+    print(f"  strictly (every run completed or waits, no incident at all): {len(strict)} ({pct:.1f}%)")
     print(f"  instance outcomes: {dict(outcomes)}")
     print(f"Accepted although Zeebe refuses:     {len(wrongly_accepted)}")
     refused = collections.Counter(t for r in deployable if not r["accepted"] for t in r["refused_types"])
