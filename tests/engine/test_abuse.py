@@ -94,7 +94,7 @@ def test_a_flood_of_long_polls_does_not_starve_unary_calls():
                 assert stub.Topology(pb.TopologyRequest(), timeout=10).clusterSize == 1
             deploy(stub, "p.bpmn", m.tasks_process("p", ["work"]))
             # all but the 8 that may wait answer at once with Zeebe's backpressure answer
-            wait_until(lambda: sum(call.done() for call in calls) >= 292)
+            wait_until(lambda: sum(call.done() for call in calls) >= 292, timeout=60)
             done = [call for call in calls if call.done()]
             assert all(call.code() == grpc.StatusCode.RESOURCE_EXHAUSTED for call in done)
             assert "Expected to activate jobs of type 'idle'" in done[0].details()
