@@ -43,6 +43,7 @@ ERROR = "error"
 SIGNAL = "signal"
 ESCALATION = "escalation"
 LINK = "link"
+COMPENSATION = "compensation"
 TERMINATE = "terminate"
 
 
@@ -131,6 +132,9 @@ class Element:
     escalation_code: Optional[Value] = None  # escalation throw / end event
     catch_escalation_code: Optional[str] = None  # escalation boundary; None = catch-all
     link_name: Optional[str] = None         # link throw / catch
+    compensation_handler: Optional[str] = None  # activity with a compensation boundary: its handler's id
+    compensate_activity: Optional[str] = None   # compensation throw / end event: activityRef (None: all)
+    is_for_compensation: bool = False           # a compensation handler (started only by compensation)
     start_listeners: Tuple[Listener, ...] = ()  # zeebe:executionListeners, document order
     end_listeners: Tuple[Listener, ...] = ()
     error_code: Optional[Value] = None      # error end event (throw side)
@@ -176,6 +180,7 @@ class Process:
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
     version_tag: Optional[str] = None       # zeebe:versionTag of the process
+    uses_compensation: bool = False         # any compensation boundary event (the runtime tracks completions)
     timer_starts: Tuple[str, ...] = ()      # ids of timer start events
     signal_starts: Tuple[str, ...] = ()     # ids of signal start events
     link_catches: Dict[str, str] = field(default_factory=dict)  # link name -> catch event id
