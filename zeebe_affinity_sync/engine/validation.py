@@ -20,8 +20,8 @@ What Zeebe checks here (Zeebe 8.8, ``ZeebeRuntimeValidators`` / ``ZeebeExpressio
 
 What the embedded engine refuses because it does not implement it (never silently ignored):
 process-level execution listeners and ones of other event types than start / end, task
-listeners, ad-hoc subprocesses, called-element / decision bindings other than ``latest``, and
-any ``zeebe:`` extension element it does not know.
+listeners, ad-hoc subprocesses, decision bindings other than ``latest``, and any ``zeebe:``
+extension element it does not know.
 """
 from __future__ import annotations
 
