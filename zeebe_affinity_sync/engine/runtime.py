@@ -33,6 +33,7 @@ from .jobs import JobsMixin
 from .lock import EngineLock
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .tenancy import DEFAULT_TENANT
 from .variables import propagate, select, set_local, set_target, visible
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
-        self._versions: Dict[str, List[model.ProcessDefinition]] = {}
+        self._versions: Dict[Tuple[str, str], List[model.ProcessDefinition]] = {}  # (tenant, bpmn id)
         self._instances: Dict[int, state.ProcessInstance] = {}
         self._element_instances: Dict[int, state.ElementInstance] = {}  # roots included
         self._incidents: Dict[int, state.Incident] = {}
@@ -148,6 +149,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         variables: Optional[Dict[str, Any]] = None,
         start_elements: Sequence[str] = (),
         await_result: Optional[List[str]] = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> Tuple[Dict[str, Any], Optional[state.ResultWaiter]]:
         """Create and start a process instance.
 
@@ -163,7 +165,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ProcessNotFoundError, InvalidArgumentError, FailedPreconditionError.
         """
         with self._lock:
-            definition = self._find_definition(bpmn_process_id, version, definition_key)
+            definition = self._find_definition(bpmn_process_id, version, definition_key, tenant_id)
             process = definition.process
             if start_elements:
                 for element_id in start_elements:
@@ -491,7 +493,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             raise _Failure("EXTRACT_VALUE_ERROR",
                            f"Expected the called element's process id to be a non-empty STRING, but was "
                            f"'{type_name(process_id)}'.")
-        definition = self._latest(process_id)
+        definition = self._latest(process_id, ei.instance.definition.tenant_id)  # the caller's tenant
         if definition is None:
             raise _Failure("CALLED_ELEMENT_ERROR",
                            f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.")

@@ -14,6 +14,7 @@ from .. import defaults
 from ..errors import ConfigurationError
 from .runtime import DEFAULT_STEP_BUDGET, Engine
 from .servicer import GatewayServicer
+from .tenancy import DEFAULT_TENANT, TenantPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,13 @@ class EmbeddedZeebe:
         history_size: Finished instances kept for :meth:`process_instances`.
         step_budget: Token-flow steps one command runs under the engine lock before the rest
             continues in the background (a loop without a wait state cannot freeze the engine).
+        multi_tenancy: Behave like Zeebe with multi-tenancy enabled: every request must name its
+            tenant (at most 31 of letters, digits, ``_ . -``); resources, instances, jobs and
+            messages belong to a tenant and activation and correlation stay within the requested
+            tenants. Off (the default), only the default tenant ``<default>`` exists.
+        authorized_tenants: With ``multi_tenancy``, the tenants requests may use; any other is
+            refused with PERMISSION_DENIED as for a client not assigned to it (default ``None``:
+            every well-formed tenant id).
 
     Example::
 
@@ -62,6 +70,8 @@ class EmbeddedZeebe:
         max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
         history_size: int = defaults.ENGINE_HISTORY_SIZE,
         step_budget: int = DEFAULT_STEP_BUDGET,
+        multi_tenancy: bool = False,
+        authorized_tenants: Optional[Sequence[str]] = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
@@ -73,6 +83,10 @@ class EmbeddedZeebe:
             raise ConfigurationError(f"server_threads must be at least 4, got {server_threads}")
         if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
             raise ConfigurationError(f"step_budget must be an int >= 1 (token-flow steps), got {step_budget!r}")
+        try:
+            self.tenants = TenantPolicy(multi_tenancy, authorized_tenants)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
         self.host = host
         self._requested_port = port
         self._long_poll_timeout_ms = long_poll_timeout_ms
@@ -119,7 +133,7 @@ class EmbeddedZeebe:
             servicer = GatewayServicer(
                 self.engine, long_poll_timeout_ms=self._long_poll_timeout_ms,
                 with_result_timeout_ms=self._with_result_timeout_ms, host=self.host, port=bound,
-                max_message_bytes=self._max_message_bytes,
+                max_message_bytes=self._max_message_bytes, tenants=self.tenants,
             )
             pb_grpc.add_GatewayServicer_to_server(servicer, server)
             self._health = health.HealthServicer()
@@ -180,12 +194,23 @@ class EmbeddedZeebe:
         return f"{self.host}:{self.port}"
 
     # ------------------------------------------------------------------ convenience + inspection
-    def deploy(self, *resources: Resource) -> List[Dict[str, Any]]:
+    @property
+    def multi_tenancy(self) -> bool:
+        """True if the engine was started with ``multi_tenancy=True``."""
+        return self.tenants.multi_tenancy
+
+    def deploy(self, *resources: Resource, tenant_id: Optional[str] = None) -> List[Dict[str, Any]]:
         """Deploy BPMN files (paths or ``(name, bytes)``) without going through gRPC.
 
+        Args:
+            tenant_id: The tenant to deploy to, checked as DeployResource checks it; ``None``:
+                the default tenant (``<default>``).
+
         Raises:
-            InvalidArgumentError: Invalid or unsupported BPMN.
+            InvalidArgumentError: Invalid or unsupported BPMN, or a tenant id the engine refuses.
+            PermissionDeniedError: A tenant outside ``authorized_tenants``.
         """
+        tenant = self.tenants.tenant(DEFAULT_TENANT if tenant_id is None else tenant_id, "DeployResource")
         loaded = []
         for resource in resources:
             if isinstance(resource, tuple):
@@ -193,9 +218,9 @@ class EmbeddedZeebe:
             else:
                 with open(resource, "rb") as fh:
                     loaded.append((str(resource).replace("\\", "/").rsplit("/", 1)[-1], fh.read()))
-        _, definitions = self.engine.deploy(loaded)
+        _, definitions = self.engine.deploy(loaded, tenant_id=tenant)
         return [{"bpmn_process_id": d.bpmn_process_id, "version": d.version, "process_definition_key": d.key,
-                 "resource_name": d.resource_name} for d in definitions]
+                 "resource_name": d.resource_name, "tenant_id": d.tenant_id} for d in definitions]
 
     def incidents(self) -> List[Dict[str, Any]]:
         """Open incidents (``key``, ``error_type``, ``error_message``, ``process_instance_key``,
