@@ -270,6 +270,18 @@ class JobsMixin:
         if leftover:
             self.give_back(leftover)
 
+    def close_streams(self: "Engine") -> int:
+        """End every open job stream, as the gateway does when it loses its broker; clients
+        reopen them. Jobs pushed but not yet sent are given back. Returns how many were open."""
+        with self._lock:
+            count = 0
+            for streams in self._streams.values():
+                for request in streams:
+                    request.closed = True
+                    request.event.set()
+                    count += 1
+            return count
+
     def _wake_all_requests(self: "Engine") -> None:
         for pollers in self._pollers.values():
             for request in pollers:

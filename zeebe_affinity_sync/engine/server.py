@@ -222,6 +222,11 @@ class EmbeddedZeebe:
         return [{"bpmn_process_id": d.bpmn_process_id, "version": d.version, "process_definition_key": d.key,
                  "resource_name": d.resource_name, "tenant_id": d.tenant_id} for d in definitions]
 
+    def close_job_streams(self) -> int:
+        """End every open StreamActivatedJobs call (the stream simply ends, as when a Zeebe
+        gateway loses its broker), to test that workers reopen them. Returns how many were open."""
+        return self.engine.close_streams()
+
     def incidents(self) -> List[Dict[str, Any]]:
         """Open incidents (``key``, ``error_type``, ``error_message``, ``process_instance_key``,
         ``element_id``, ``job_key``...). Resolve one with ResolveIncident / :meth:`resolve_incident`."""
