@@ -474,10 +474,11 @@ class JobWorker:
                 break
             used = 0
             pause = 0.0
-            # Others waiting for a slot: a short poll, so that idle types hand their slots on
-            # and every registered type gets polled (a long poll would keep the slot idle).
+            # More types than slots, or others waiting for a slot: a short poll, so that idle
+            # types hand their slots on and every registered type gets polled (a long poll
+            # would keep the slot idle for poll_request_timeout).
             wait = self.poll_request_timeout
-            if self._slots.waiting:
+            if self._slots.waiting or len(self._tasks) > self.max_running_jobs:
                 wait = min(wait, self.contended_poll_timeout)
             try:
                 stream = self._client.activate_jobs_stream(
