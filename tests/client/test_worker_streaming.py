@@ -56,7 +56,7 @@ def test_jobs_created_before_the_stream_opened_are_back_filled(zeebe: EmbeddedZe
         worker = JobWorker(client, poll_request_timeout=1, stream=True)
         worker.register("s2-work", handle)
         with worker:
-            wait_until(lambda: worker.stats["completed"] == 5)
+            wait_until(lambda: worker.stats["completed"] == 5 and zeebe.stats()["job_streams"] == 1)
             client.create_process_instance("s2")
             wait_until(lambda: worker.stats["completed"] == 6)
             stats = worker.stats
