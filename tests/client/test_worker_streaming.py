@@ -122,3 +122,18 @@ def test_stop_ends_the_stream_at_once(zeebe: EmbeddedZeebe) -> None:
         assert worker.stop(timeout=10)
         assert time.monotonic() - started < 2.0  # neither the stream nor the 30 s poll is waited out
         wait_until(lambda: zeebe.stats()["job_streams"] == 0)
+
+
+def test_a_gateway_without_job_streaming_leaves_the_poll_alone(fake: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # the recording fake gateway has no StreamActivatedJobs: gRPC answers UNIMPLEMENTED, as a
+    # gateway before 8.4 does
+    handled = threading.Event()
+    with ZeebeClient(fake.address) as client:
+        worker = JobWorker(client, poll_request_timeout=1, stream=True)
+        worker.register("old-gateway", lambda: handled.set())
+        with worker:
+            wait_until(lambda: any("does not support job streaming" in r.getMessage() for r in caplog.records))
+            fake.gateway.add_jobs("old-gateway", 1)
+            assert handled.wait(10)  # the poll serves the type
+            stats = worker.stats
+    assert stats["streams_opened"] == 1 and stats["streamed"] == 0  # tried once, not again and again

@@ -19,7 +19,9 @@ import logging
 import threading
 from typing import Callable, Optional
 
-from ..errors import ZeebeAffinityError
+import grpc
+
+from ..errors import ZeebeAffinityError, ZeebeError
 from .client import JobStream, ZeebeClient
 from .retry import Backoff
 from .types import Job
@@ -94,6 +96,11 @@ class StreamLoop:
                     log.info("%s: the gateway closed the job stream; reopening in %.2fs", self.task_type, pause)
             except (ZeebeAffinityError, RuntimeError) as exc:
                 if self._stop.is_set():
+                    break
+                if isinstance(exc, ZeebeError) and exc.grpc_code == grpc.StatusCode.UNIMPLEMENTED:
+                    # a gateway before 8.4 has no job streaming: polling alone serves the type
+                    log.warning("%s: the gateway does not support job streaming (%s); polling only",
+                                self.task_type, exc)
                     break
                 if self._client.closed:
                     log.error("%s: the worker's ZeebeClient was closed; streaming stops", self.task_type)
