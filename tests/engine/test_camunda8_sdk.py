@@ -21,6 +21,7 @@ from typing import Iterator, Optional, Tuple
 
 import pytest
 
+from tests.support.net import wait_until
 from zeebe_affinity_sync.engine import EmbeddedZeebe
 
 from . import bpmn_models as m
@@ -68,10 +69,23 @@ def test_camunda8_sdk_grpc_client(engines: Tuple[EmbeddedZeebe, EmbeddedZeebe], 
     (tmp_path / "c8-stream.bpmn").write_bytes(m.process("c8-stream", body))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZEEBE_", "CAMUNDA_"))}
     env["NODE_PATH"] = str(MODULES)
-    done = subprocess.run([str(NODE), str(SCRIPT), plain.address, multi_tenant.address, str(tmp_path)],
-                          capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    child = subprocess.Popen([str(NODE), str(SCRIPT), plain.address, multi_tenant.address, str(tmp_path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=env)
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        line = child.stdout.readline()  # the script waits until its stream is open at the engine
+        assert json.loads(line or "{}") == {"waiting": "stream-registered"}, line + child.stderr.read()
+        wait_until(lambda: plain.stats()["job_streams"] == 1, timeout=30)
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        stdout, stderr = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, stdout + stderr
+    out = json.loads(stdout.strip().splitlines()[-1])
 
     assert out["topology"] == {"clusterSize": 1, "gatewayVersion": "8.4.13", "brokers": 1}
     [demo] = out["deployResource"]
@@ -83,7 +97,8 @@ def test_camunda8_sdk_grpc_client(engines: Tuple[EmbeddedZeebe, EmbeddedZeebe], 
 
     streamed = out["streamJobs"]
     # the job created before the stream opened came through the SDK's one back-fill poll; the later
-    # one was created after it (recurring polls off: pollInterval -1), so only the stream could bring it
+    # one was created once the stream was open and no poll was (recurring polls off: pollInterval
+    # -1), so only the stream could bring it
     assert sorted((j["key"], j["n"]) for j in streamed["jobs"]) == sorted(
         [(streamed["earlier"], 1), (streamed["later"], 2)])
     assert {j["worker"] for j in streamed["jobs"]} == {"c8-stream-worker"}

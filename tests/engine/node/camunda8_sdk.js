@@ -10,11 +10,12 @@ const { Camunda8 } = require('@camunda8/sdk')
 function grpcClient(address, tenantId) {
   const config = {
     CAMUNDA_AUTH_STRATEGY: 'NONE',
-    ZEEBE_GRPC_ADDRESS: `grpc://${address}`,  // grpc:// = plaintext, as the SDK documents
-    CAMUNDA_SECURE_CONNECTION: false,
+    // grpc:// = an insecure (plaintext) connection; the SDK calls CAMUNDA_SECURE_CONNECTION /
+    // ZEEBE_INSECURE_CONNECTION deprecated beside it
+    ZEEBE_GRPC_ADDRESS: `grpc://${address}`,
     CAMUNDA_LOG_LEVEL: 'none',
-    zeebeGrpcSettings: { ZEEBE_INSECURE_CONNECTION: true, ZEEBE_CLIENT_LOG_LEVEL: 'NONE',
-                         ZEEBE_GRPC_CLIENT_RETRY: false, ZEEBE_GRPC_WORKER_LONGPOLL_SECONDS: 5 },
+    zeebeGrpcSettings: { ZEEBE_CLIENT_LOG_LEVEL: 'NONE', ZEEBE_GRPC_CLIENT_RETRY: false,
+                         ZEEBE_GRPC_WORKER_LONGPOLL_SECONDS: 5 },
   }
   if (tenantId) config.CAMUNDA_TENANT_ID = tenantId
   return new Camunda8(config).getZeebeGrpcApiClient()
@@ -22,6 +23,14 @@ function grpcClient(address, tenantId) {
 
 function failure(err) {
   return { code: err.code, message: String(err.message) }
+}
+
+// Tell the test what we wait for (one JSON line) and wait for its answer on stdin.
+const stdinLines = require('readline').createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+async function handshake(what) {
+  process.stdout.write(JSON.stringify({ waiting: what }) + '\n')
+  const { done } = await stdinLines.next()
+  if (done) throw new Error(`stdin closed while waiting for ${what}`)
 }
 
 function waitFor(predicate, what, ms = 20000) {
@@ -76,6 +85,7 @@ async function main() {
       } })
     closers.push(() => stream.close())
     await waitFor(() => streamed.length === 1, 'the back-filled job')
+    await handshake('stream-registered')  // the test sees the stream open at the engine
     const later = await zbc.createProcessInstance({ bpmnProcessId: 'c8-stream', variables: { n: 2 } })
     await waitFor(() => streamed.length === 2, 'the streamed job')
     out.streamJobs = { jobs: streamed, earlier: String(earlier.processInstanceKey),
@@ -127,6 +137,7 @@ async function main() {
     await zbc.close(5000)
   }
   process.stdout.write(JSON.stringify(out) + '\n')
+  stdinLines.return()
 }
 
 main().then(() => process.exit(0), err => {
