@@ -116,6 +116,11 @@ class EmbeddedZeebe:
                 ("grpc.max_send_message_length", self._max_message_bytes),
                 ("grpc.max_receive_message_length", self._max_message_bytes),
                 ("grpc.so_reuseport", 0),
+                # keepalive pings as Zeebe's gateway allows them (network.minKeepAliveInterval 30 s):
+                # gRPC's server default (5 min) would answer a Java client's 45 s pings on an idle
+                # job stream with GOAWAY, cutting the stream
+                ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+                ("grpc.keepalive_permit_without_calls", 1),
             ]
             server = grpc.server(
                 ThreadPoolExecutor(max_workers=self._server_threads, thread_name_prefix="zeebe-engine-rpc"),
