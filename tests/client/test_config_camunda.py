@@ -182,11 +182,14 @@ def test_token_cache_folder(tmp_path):
 
 
 def test_every_setting_is_a_client_keyword(monkeypatch, tmp_path):
-    resolve_params = set(inspect.signature(resolve_config).parameters) - {"environ"}
+    # tenant_id: ZeebeClient's own keyword (per-call tenants, issue 11 item 2); the environment's
+    # CAMUNDA_TENANT_ID arrives through config.tenant_id
+    resolve_params = set(inspect.signature(resolve_config).parameters) - {"environ", "tenant_id"}
     client_params = set(inspect.signature(ZeebeClient.__init__).parameters) - {"self", "retry_policy"}
     assert resolve_params <= client_params
+    monkeypatch.setenv("CAMUNDA_TENANT_ID", "t1")
     client = ZeebeClient("grpcs://h:443", auth_strategy="BASIC", basic_auth_username="u", basic_auth_password="p",
-                         tenant_id="t1", ca_certificate=PEM)
+                         ca_certificate=PEM)
     assert (client.config.secure, client.config.tenant_id, client.config.auth_strategy) == (True, "t1", "BASIC")
     assert "basic-auth" in repr(client)
     client.close()

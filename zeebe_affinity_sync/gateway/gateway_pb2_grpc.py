@@ -5,6 +5,7 @@ import grpc
 
 from zeebe_affinity_sync.gateway import gateway_pb2 as zeebe__affinity__sync_dot_gateway_dot_gateway__pb2
 
+
 # grpcio 1.63 added ``_registered_method`` (a faster path for known methods); older grpcio
 # rejects the keyword, so it is passed only where the channel API accepts it.
 def _knows_registered_method() -> bool:
@@ -20,11 +21,8 @@ _REGISTERED = {"_registered_method": True} if _knows_registered_method() else {}
 
 
 class GatewayStub:
-    """---------------------------------------------------------------------------------------------
-    The service. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
+    """Zeebe's gateway. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
     FAILED_PRECONDITION, ALREADY_EXISTS, RESOURCE_EXHAUSTED for back pressure, ...).
-    ---------------------------------------------------------------------------------------------
-
     """
 
     def __init__(self, channel):
@@ -141,11 +139,8 @@ class GatewayStub:
 
 
 class GatewayServicer:
-    """---------------------------------------------------------------------------------------------
-    The service. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
+    """Zeebe's gateway. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
     FAILED_PRECONDITION, ALREADY_EXISTS, RESOURCE_EXHAUSTED for back pressure, ...).
-    ---------------------------------------------------------------------------------------------
-
     """
 
     def ActivateJobs(self, request, context):
@@ -164,19 +159,22 @@ class GatewayServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelProcessInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Terminate a running instance and everything in it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CompleteJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finish an activated job; its variables are merged into the task's scope.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateProcessInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Start an instance; answers as soon as it is created.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -189,91 +187,106 @@ class GatewayServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EvaluateDecision(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Evaluate a deployed DMN decision (by key, or by id at its latest version).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeployProcess(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deploy BPMN only; superseded by DeployResource.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeployResource(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deploy BPMN, DMN and form resources, all or none.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FailJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Give a job back with fewer retries; at zero retries an incident is raised.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ThrowError(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Throw a BPMN error from a job's task.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PublishMessage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Publish a message, correlated by name and correlation key, buffered for timeToLive.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ResolveIncident(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Mark an incident resolved (after fixing its cause, e.g. with UpdateJobRetries).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetVariables(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Set variables in a scope of a running instance.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Topology(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Brokers, partitions and versions of the cluster.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateJobRetries(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Set a job's remaining retries.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ModifyProcessInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Activate and/or terminate elements of a running instance.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def MigrateProcessInstance(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Move a running instance to another process definition.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateJobTimeout(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Set an activated job's deadline to now + timeout ms (a handler extending its lock).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteResource(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Delete a deployed process, decision requirements graph or form.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def BroadcastSignal(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Broadcast a signal to every subscription of its name (in the tenant).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -396,11 +409,8 @@ def add_GatewayServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class Gateway:
-    """---------------------------------------------------------------------------------------------
-    The service. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
+    """Zeebe's gateway. Errors come back as gRPC status codes (INVALID_ARGUMENT, NOT_FOUND,
     FAILED_PRECONDITION, ALREADY_EXISTS, RESOURCE_EXHAUSTED for back pressure, ...).
-    ---------------------------------------------------------------------------------------------
-
     """
 
     @staticmethod

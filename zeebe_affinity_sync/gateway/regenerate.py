@@ -145,6 +145,7 @@ def render_pb2(serialized: bytes, tools_version: str) -> str:
 
 _GUARD = re.compile(r"\nGRPC_GENERATED_VERSION = .*?\n    \)\n", re.S)
 _COMPAT = '''
+
 # grpcio 1.63 added ``_registered_method`` (a faster path for known methods); older grpcio
 # rejects the keyword, so it is passed only where the channel API accepts it.
 def _knows_registered_method() -> bool:
@@ -181,7 +182,14 @@ def render_grpc(text: str) -> str:
 
 
 def render_pyi(text: str) -> str:
-    return HEADER + text
+    # our module also exports its private pool
+    out, n = re.subn(r"^DESCRIPTOR: _descriptor\.FileDescriptor$",
+                     "from google.protobuf import descriptor_pool as _descriptor_pool\n\n"
+                     "POOL: _descriptor_pool.DescriptorPool\nDESCRIPTOR: _descriptor.FileDescriptor",
+                     text, count=1, flags=re.M)
+    if n != 1:
+        raise SystemExit("pyi: did not find the DESCRIPTOR line")
+    return HEADER + out
 
 
 def generate() -> dict[str, str]:
