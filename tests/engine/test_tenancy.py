@@ -242,3 +242,43 @@ def test_the_python_deploy_takes_a_tenant(mt) -> None:
     assert engine.multi_tenancy
     assert engine.deploy(("p.bpmn", SIMPLE), tenant_id="a")[0]["tenant_id"] == "a"
     assert create(stub, "p", "a").tenantId == "a"
+
+
+def test_signals_stay_in_their_tenant(mt) -> None:
+    engine, stub = mt
+    catch = m.process(
+        "sig", '<bpmn:startEvent id="s"/><bpmn:intermediateCatchEvent id="c"><bpmn:signalEventDefinition '
+        'signalRef="alarm"/></bpmn:intermediateCatchEvent><bpmn:endEvent id="e"/>' + m.chain("s", "c", "e"),
+        extra='<bpmn:signal id="alarm" name="alarm"/>')
+    started = m.process(
+        "sig-start", '<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="alarm"/></bpmn:startEvent>'
+        '<bpmn:endEvent id="e"/>' + m.chain("s", "e"), extra='<bpmn:signal id="alarm" name="alarm"/>')
+    for tenant in ("a", "b"):
+        deploy(stub, catch, tenant, "sig.bpmn")
+    deploy(stub, started, "a", "sig-start.bpmn")
+    in_a = create(stub, "sig", "a").processInstanceKey
+    in_b = create(stub, "sig", "b").processInstanceKey
+    sent = stub.BroadcastSignal(pb.BroadcastSignalRequest(signalName="alarm", tenantId="b"), timeout=10)
+    assert sent.tenantId == "b"
+    wait_until(lambda: engine.process_instance(in_b)["state"] == "COMPLETED")
+    assert engine.process_instance(in_a)["state"] == "ACTIVE"
+    assert [i for i in engine.process_instances() if i["bpmn_process_id"] == "sig-start"] == []  # A's start
+    stub.BroadcastSignal(pb.BroadcastSignalRequest(signalName="alarm", tenantId="a"), timeout=10)
+    wait_until(lambda: engine.process_instance(in_a)["state"] == "COMPLETED")
+    assert [i["tenant_id"] for i in engine.process_instances() if i["bpmn_process_id"] == "sig-start"] == ["a"]
+    error = rpc_error(lambda: stub.BroadcastSignal(pb.BroadcastSignalRequest(signalName="alarm"), timeout=10))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == ("Expected to handle gRPC request BroadcastSignal with tenant identifier '', "
+                               "but no tenant identifier was provided.")
+
+
+def test_timer_start_events_fire_in_their_tenant(mt) -> None:
+    engine, stub = mt
+    timed = m.process(
+        "timed", '<bpmn:startEvent id="s"><bpmn:timerEventDefinition><bpmn:timeCycle>R1/PT1H</bpmn:timeCycle>'
+        '</bpmn:timerEventDefinition></bpmn:startEvent><bpmn:endEvent id="e"/>' + m.chain("s", "e"))
+    deploy(stub, timed, "a", "timed.bpmn")
+    deploy(stub, timed, "b", "timed.bpmn")  # the same process id in another tenant keeps A's timer
+    engine.increase_time(3601)
+    wait_until(lambda: sorted(i["tenant_id"] for i in engine.process_instances()
+                              if i["bpmn_process_id"] == "timed") == ["a", "b"])

@@ -19,6 +19,7 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from .. import defaults
 from . import model, rejections, state
 from .expressions import feel, type_name
 from .tenancy import DEFAULT_TENANT
@@ -61,12 +62,18 @@ class MessagesMixin:
         self._message_ids: Dict[Tuple[str, str, str, str], int] = {}
         self._start_subscriptions: Dict[Tuple[str, str], Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
         self._message_started: Dict[_Key, int] = {}  # (tenant, bpmn process id, correlation key)
+        # buffered messages in all of _buffer (kept beside it: summing the buckets per publish is O(keys))
+        self._buffered_count = 0
+        self.max_buffered_messages = defaults.ENGINE_MAX_BUFFERED_MESSAGES
+
+    def _reset_buffered_count(self) -> None:
+        self._buffered_count = 0
 
     # ------------------------------------------------------------------ catch subscriptions
     def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None and element.message is not None
-        ei.phase = state.ACTIVATED_ELEMENT
+        self._activated(ei)
         self._subscribe(ei, element.message, None)
 
     def _subscribe(self: "Engine", ei: state.ElementInstance, message: model.MessageRef,
@@ -77,6 +84,7 @@ class MessagesMixin:
         assert message.correlation_key is not None
         key = correlation_key_text(message.correlation_key.evaluate(context), message.correlation_key.text.strip())
         subscription = state.Subscription(self._next_key(), name, key, ei, boundary)
+        self._rec_subscription(subscription, "CREATED")
         tenant = ei.instance.definition.tenant_id
         buffered = self._buffer.get((tenant, name, key))
         if buffered:
@@ -85,6 +93,7 @@ class MessagesMixin:
                     msg.correlated.add(subscription.bpmn_process_id)
                     self._lock.log_later(logger, logging.DEBUG, "buffered message %d correlated to instance %d",
                                          msg.key, ei.instance.key)
+                    self._rec_subscription(subscription, "CORRELATED", msg)
                     self._agenda.append((self._correlated, (subscription, dict(msg.variables) or None)))
                     if boundary is None or boundary.interrupting:
                         return
@@ -109,14 +118,34 @@ class MessagesMixin:
         else:
             self._trigger_boundary(ei, subscription.boundary, variables)
 
-    def _close_subscription(self: "Engine", subscription: state.Subscription) -> None:
+    def _close_subscription(self: "Engine", subscription: state.Subscription, intent: str = "DELETED") -> None:
         bucket_key = (subscription.element_instance.instance.definition.tenant_id, subscription.name,
                       subscription.correlation_key)
         bucket = self._subscriptions.get(bucket_key)
         if bucket is not None:
-            bucket.pop(subscription.key, None)
+            if bucket.pop(subscription.key, None) is not None:
+                self._rec_subscription(subscription, intent)
             if not bucket:
                 del self._subscriptions[bucket_key]
+
+    def _rec_subscription(self: "Engine", subscription: state.Subscription, intent: str,
+                          msg: Optional[state.Message] = None) -> None:
+        if self._kinds is not None:
+            ei = subscription.element_instance
+            element = subscription.boundary if subscription.boundary is not None else ei.element
+            self._rec("MESSAGE_SUBSCRIPTION", intent, subscription.key, {
+                "message_name": subscription.name, "correlation_key": subscription.correlation_key,
+                "element_id": element.id if element is not None else "", "element_instance_key": ei.key,
+                "process_instance_key": ei.instance.key, "bpmn_process_id": subscription.bpmn_process_id,
+                "message_key": msg.key if msg is not None else -1,
+                "variables": dict(msg.variables) if msg is not None else {},
+                "interrupting": subscription.boundary.interrupting if subscription.boundary is not None else True})
+
+    def _rec_message(self: "Engine", msg: state.Message, intent: str, time_to_live_ms: int = -1) -> None:
+        if self._kinds is not None:
+            self._rec("MESSAGE", intent, msg.key, {
+                "name": msg.name, "correlation_key": msg.correlation_key, "message_id": msg.message_id,
+                "time_to_live": time_to_live_ms, "variables": dict(msg.variables)})
 
     # ------------------------------------------------------------------ start subscriptions
     def _open_start_subscriptions(self: "Engine", definition: model.ProcessDefinition) -> None:
@@ -176,17 +205,24 @@ class MessagesMixin:
             AlreadyExistsError: A message with this id, name and key is still buffered.
         """
         with self._lock:
+            if time_to_live_ms > 0 and self._buffered_count >= self.max_buffered_messages:
+                # refused before anything happens, as a command under backpressure is
+                raise rejections.backpressure(
+                    f"the embedded engine holds {self._buffered_count} buffered messages, its limit; let some "
+                    "expire or correlate, or publish with a shorter time to live")
             if message_id and (tenant_id, name, correlation_key, message_id) in self._message_ids:
                 raise rejections.already_exists(
                     "PUBLISH", f"Expected to publish a new message with id '{message_id}', but a message with "
                     "that id was already published")
             msg = state.Message(self._next_key(), name, correlation_key, dict(variables or {}), message_id)
+            self._rec_message(msg, "PUBLISHED", time_to_live_ms)
             bucket = self._subscriptions.get((tenant_id, name, correlation_key))
             if bucket:
                 for subscription in list(bucket.values()):
                     if subscription.bpmn_process_id in msg.correlated:
                         continue
                     msg.correlated.add(subscription.bpmn_process_id)
+                    self._rec_subscription(subscription, "CORRELATED", msg)
                     boundary = subscription.boundary
                     if boundary is None or boundary.interrupting:
                         del bucket[subscription.key]  # a non-interrupting boundary keeps listening
@@ -205,6 +241,7 @@ class MessagesMixin:
                 if buffered is None:
                     buffered = self._buffer[(tenant_id, name, correlation_key)] = OrderedDict()
                 buffered[msg.key] = msg
+                self._buffered_count += 1
                 if message_id:
                     self._message_ids[(tenant_id, name, correlation_key, message_id)] = msg.key
                 msg.expiry = self._scheduler.call_later(time_to_live_ms / 1000.0, self._message_expired,
@@ -217,8 +254,12 @@ class MessagesMixin:
         with self._lock:
             buffered = self._buffer.get((tenant_id, name, correlation_key))
             msg = buffered.pop(message_key, None) if buffered is not None else None
+            if msg is not None:
+                self._buffered_count -= 1
             if buffered is not None and not buffered:
                 del self._buffer[(tenant_id, name, correlation_key)]
+            if msg is not None:
+                self._rec_message(msg, "EXPIRED")
             if msg is not None and msg.message_id:
                 id_key = (tenant_id, name, correlation_key, msg.message_id)
                 if self._message_ids.get(id_key) == message_key:
