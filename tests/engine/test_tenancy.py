@@ -282,3 +282,11 @@ def test_timer_start_events_fire_in_their_tenant(mt) -> None:
     engine.increase_time(3601)
     wait_until(lambda: sorted(i["tenant_id"] for i in engine.process_instances()
                               if i["bpmn_process_id"] == "timed") == ["a", "b"])
+
+
+def test_on_the_default_tenant_is_a_tenant_like_any_other(mt) -> None:
+    _, stub = mt
+    assert deploy(stub, SIMPLE, "<default>").tenantId == "<default>"
+    assert create(stub, "p", "<default>").tenantId == "<default>"
+    assert rpc_error(lambda: create(stub, "p", "a")).code() == grpc.StatusCode.NOT_FOUND
+    assert [j.tenantId for j in activate(stub, "work", ["<default>"])] == ["<default>"]
