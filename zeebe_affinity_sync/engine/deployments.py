@@ -3,7 +3,8 @@
 A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`. Versioning is per bpmnProcessId:
 the same resource name with byte-identical content is a duplicate (the existing version is
 returned), anything else is a new version. Deploying a process with message start events moves
-its start subscriptions to the new version.
+its start subscriptions to the new version. Definitions belong to a tenant: versions count per
+(tenant, bpmnProcessId), and lookups only see the requesting tenant's definitions.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from . import model, rejections
 from .bpmn import BpmnParseError, checksum, parse_resource
+from .tenancy import DEFAULT_TENANT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -24,8 +26,9 @@ _BPMN_SUFFIXES = (".bpmn", ".xml")
 
 
 class DeploymentsMixin:
-    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]]) -> Tuple[int, List[model.ProcessDefinition]]:
-        """Deploy BPMN resources atomically.
+    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]],
+               tenant_id: str = DEFAULT_TENANT) -> Tuple[int, List[model.ProcessDefinition]]:
+        """Deploy BPMN resources atomically into ``tenant_id``.
 
         Returns:
             The deployment key and one definition per executable process (existing ones for
@@ -66,7 +69,7 @@ class DeploymentsMixin:
             for name, content, processes in parsed:
                 digest = checksum(content)
                 for proc in processes:
-                    versions = self._versions.setdefault(proc.bpmn_process_id, [])
+                    versions = self._versions.setdefault((tenant_id, proc.bpmn_process_id), [])
                     latest = versions[-1] if versions else None
                     if latest is not None and latest.resource_name == name and latest.checksum == digest:
                         result.append(latest)
@@ -75,6 +78,7 @@ class DeploymentsMixin:
                         key=self._next_key(), bpmn_process_id=proc.bpmn_process_id,
                         version=len(versions) + 1, resource_name=name, checksum=digest,
                         process=proc, deployment_key=deployment_key, resource=content,
+                        tenant_id=tenant_id,
                     )
                     versions.append(definition)
                     self._definitions[definition.key] = definition
@@ -95,13 +99,15 @@ class DeploymentsMixin:
                                "process_definition_key": d.key, "resource_name": d.resource_name} for d in result]})
             return deployment_key, result
 
-    def _latest(self: "Engine", bpmn_process_id: str) -> Optional[model.ProcessDefinition]:
-        versions = self._versions.get(bpmn_process_id)
+    def _latest(self: "Engine", bpmn_process_id: str,
+                tenant_id: str = DEFAULT_TENANT) -> Optional[model.ProcessDefinition]:
+        versions = self._versions.get((tenant_id, bpmn_process_id))
         return versions[-1] if versions else None
 
-    def _find_definition(self: "Engine", bpmn_process_id: str, version: int, key: int) -> model.ProcessDefinition:
+    def _find_definition(self: "Engine", bpmn_process_id: str, version: int, key: int,
+                         tenant_id: str = DEFAULT_TENANT) -> model.ProcessDefinition:
         if bpmn_process_id:
-            versions = self._versions.get(bpmn_process_id, [])
+            versions = self._versions.get((tenant_id, bpmn_process_id), [])
             if version < 0:
                 if versions:
                     return versions[-1]
@@ -115,7 +121,7 @@ class DeploymentsMixin:
                 f"version '{version}', but none found")
         if key >= 0:
             definition = self._definitions.get(key)
-            if definition is None:
+            if definition is None or definition.tenant_id != tenant_id:  # another tenant's: not there for us
                 raise rejections.process_not_found(
                     "CREATE", f"Expected to find process definition with key '{key}', but none found")
             return definition
