@@ -27,7 +27,7 @@ class Token(NamedTuple):
 
 # Longest first, so "**" wins over "*" and "<=" over "<".
 _OPERATORS = ("**", "..", "!=", "<=", ">=", "+", "-", "*", "/", "=", "<", ">", "(", ")", "[", "]",
-              "{", "}", ",", ".", ":")
+              "{", "}", ",", ".", ":", "@", "?")
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 # After these tokens a "." is a path step, elsewhere ".5" is a number.
 _VALUE_END = frozenset((")", "]", "}"))
