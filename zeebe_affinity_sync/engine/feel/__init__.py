@@ -27,7 +27,9 @@ from zeebe_affinity_sync import defaults
 from zeebe_affinity_sync.engine.feel import limits
 from zeebe_affinity_sync.engine.feel.builtins.booleans import AssertionFailed
 from zeebe_affinity_sync.engine.feel.exceptions import FeelEvaluationError, FeelSyntaxError
-from zeebe_affinity_sync.engine.feel.nodes import Name, Node, RawName, UnaryTests, UnknownFunction, walk_names
+from zeebe_affinity_sync.engine.feel.nodes import (
+    Name, Node, RawName, UnaryTests, UnknownFunction, has_loops, walk_names,
+)
 from zeebe_affinity_sync.engine.feel.parser import parse, parse_unary_tests
 from zeebe_affinity_sync.engine.feel.temporal import parse_duration
 from zeebe_affinity_sync.engine.feel.values import (
@@ -73,16 +75,18 @@ class Expression:
         source: The text as given to :func:`compile_expression` (with its ``=`` if it had one).
     """
 
-    __slots__ = ("source", "_root", "_names")
+    __slots__ = ("source", "_root", "_names", "_loops")
 
     source: str
     _root: Node
     _names: FrozenSet[str]
+    _loops: bool
 
     def __init__(self, source: str, root: Node) -> None:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "_root", root)
         object.__setattr__(self, "_names", walk_names(root))
+        object.__setattr__(self, "_loops", has_loops(root))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Expression is immutable (tried to set {name!r})")
@@ -113,9 +117,18 @@ class Expression:
             FeelEvaluationError: A variable the expression uses holds a non-JSON value, or the
                 evaluation nested too deeply. Everything else FEEL answers with ``None``.
         """
-        if not isinstance(context, Mapping):
+        if type(context) is not dict and not isinstance(context, Mapping):
             raise TypeError(f"FEEL variables must be a mapping (a dict), not {type(context).__name__}")
-        return _run(self.source, self._root, context)
+        if self._loops:
+            limits.start()
+        try:
+            result = self._root.ev(context)
+        except _FAILURES as exc:
+            raise _failure(self.source, exc) from None
+        t = type(result)
+        if t is bool or t is int or t is str or result is None:
+            return result
+        return out(result)
 
     def variable_names(self) -> FrozenSet[str]:
         """The top-level variable names the expression reads (``a`` for ``a.b.c``).
@@ -126,20 +139,23 @@ class Expression:
         return self._names
 
 
+_FAILURES = (UnsupportedValue, limits.LimitExceeded, UnknownFunction, AssertionFailed, RecursionError)
+
+
+def _failure(source: str, exc: BaseException) -> FeelEvaluationError:
+    if isinstance(exc, AssertionFailed):
+        return FeelEvaluationError(source, f"Assertion failure on evaluate the expression: {exc}")
+    if isinstance(exc, RecursionError):
+        return FeelEvaluationError(source, "evaluation nested too deeply")
+    return FeelEvaluationError(source, str(exc))
+
+
 def _run(source: str, root: Node, context: Mapping[str, Any]) -> Any:
     limits.start()
     try:
         return out(root.ev(context))
-    except UnsupportedValue as exc:
-        raise FeelEvaluationError(source, str(exc)) from None
-    except limits.LimitExceeded as exc:
-        raise FeelEvaluationError(source, str(exc)) from None
-    except UnknownFunction as exc:
-        raise FeelEvaluationError(source, str(exc)) from None
-    except AssertionFailed as exc:
-        raise FeelEvaluationError(source, f"Assertion failure on evaluate the expression: {exc}") from None
-    except RecursionError:
-        raise FeelEvaluationError(source, "evaluation nested too deeply") from None
+    except _FAILURES as exc:
+        raise _failure(source, exc) from None
 
 
 class UnaryTestsExpression:

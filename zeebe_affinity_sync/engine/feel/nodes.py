@@ -733,3 +733,11 @@ def walk_names(node: Node) -> frozenset:
     out: Set[str] = set()
     node.names(out, frozenset())
     return frozenset(out)
+
+
+def has_loops(node: Node) -> bool:
+    """Whether evaluating the tree may loop (filters, for, some/every, calls): only those need
+    the per-evaluation step budget reset."""
+    if isinstance(node, (Filter, For, Quantified, Call, FunctionDef)):
+        return True
+    return any(has_loops(child) for child in node.children())

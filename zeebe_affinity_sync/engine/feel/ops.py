@@ -131,28 +131,32 @@ def _fast(a: Any, b: Any) -> bool:
 
 
 def less(a: Any, b: Any) -> Optional[bool]:
-    if _fast(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
         return a < b
     c = compare(a, b)
     return None if c is None else c < 0
 
 
 def less_equal(a: Any, b: Any) -> Optional[bool]:
-    if _fast(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
         return a <= b
     c = compare(a, b)
     return None if c is None else c <= 0
 
 
 def greater(a: Any, b: Any) -> Optional[bool]:
-    if _fast(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
         return a > b
     c = compare(a, b)
     return None if c is None else c > 0
 
 
 def greater_equal(a: Any, b: Any) -> Optional[bool]:
-    if _fast(a, b):
+    ta = type(a)
+    if ta is type(b) and (ta is int or ta is str):
         return a >= b
     c = compare(a, b)
     return None if c is None else c >= 0

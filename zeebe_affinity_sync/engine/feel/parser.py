@@ -526,6 +526,8 @@ class _Parser:
                 self.fail(literal, 'expected a string after \'@\' (@"2021-01-01")')
             self.next()
             value = temporal.parse_temporal(literal.text)
+            if value is None and temporal.looks_temporal(literal.text):
+                return n.Literal(None)  # a well-formed but impossible date (2024-06-31) is null
             if value is None:
                 raise FeelSyntaxError(self.source, f"'{literal.text[:60]}' is not a date, time, date-time "
                                       "or duration", literal.pos)

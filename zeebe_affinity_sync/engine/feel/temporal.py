@@ -124,6 +124,12 @@ def parse_temporal(text: str) -> Any:
     return parse_time(text)
 
 
+def looks_temporal(text: str) -> bool:
+    """Shaped like a date, time or date-time, whether or not the calendar allows it."""
+    text = text.strip()
+    return bool(_DATE_RE.fullmatch(text) or _DATE_TIME_RE.fullmatch(text) or _TIME_RE.fullmatch(text))
+
+
 # ------------------------------------------------------------------------------ durations
 
 _YM_RE = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?")
