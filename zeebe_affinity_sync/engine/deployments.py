@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from . import model, rejections
 from .bpmn import BpmnParseError, checksum, parse_resource
+from .dmn.parser import DmnParseError, parse_dmn
+from .dmn.registry import DecisionsMixin, DeployedResources
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -21,11 +23,20 @@ logger = logging.getLogger(__name__)
 __all__ = ["DeploymentsMixin"]
 
 _BPMN_SUFFIXES = (".bpmn", ".xml")
+_DMN_SUFFIX = ".dmn"
 
 
-class DeploymentsMixin:
-    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]]) -> Tuple[int, List[model.ProcessDefinition]]:
-        """Deploy BPMN resources atomically.
+class DeploymentsMixin(DecisionsMixin):
+    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]], *,
+               decisions_out: Optional[List[DeployedResources]] = None,
+               ) -> Tuple[int, List[model.ProcessDefinition]]:
+        """Deploy BPMN and DMN resources atomically.
+
+        Args:
+            resources: ``(name, content)`` pairs; ``*.bpmn``/``*.xml`` are processes, ``*.dmn``
+                decisions.
+            decisions_out: If given, receives one :class:`DeployedResources` with the decisions and
+                decision requirements of the deployment (for the DeployResource response).
 
         Returns:
             The deployment key and one definition per executable process (existing ones for
@@ -39,10 +50,13 @@ class DeploymentsMixin:
         problems: List[str] = []
         parsed: List[Tuple[str, bytes, List[model.Process]]] = []
         seen: Dict[str, str] = {}
+        graphs = self._parse_decisions(resources, problems)
         for name, content in resources:
+            if name.lower().endswith(_DMN_SUFFIX):
+                continue
             if not name.lower().endswith(_BPMN_SUFFIXES):
-                problems.append(f"'{name}': the embedded engine deploys BPMN only; name the resource "
-                                "'*.bpmn' or '*.xml' (DMN and forms are not supported)")
+                problems.append(f"'{name}': the embedded engine deploys BPMN and DMN; name the resource "
+                                "'*.bpmn', '*.xml' or '*.dmn' (forms are not supported)")
                 continue
             try:
                 processes = parse_resource(name, content)
@@ -62,6 +76,9 @@ class DeploymentsMixin:
             )
         with self._lock:
             deployment_key = self._next_key()
+            deployed_decisions = self._deploy_decision_graphs(deployment_key, graphs)
+            if decisions_out is not None:
+                decisions_out.append(deployed_decisions)
             result = []
             for name, content, processes in parsed:
                 digest = checksum(content)
@@ -83,6 +100,27 @@ class DeploymentsMixin:
                     self._lock.log_later(logger, logging.INFO, "deployed process '%s' version %d (key %d) from '%s'",
                                          definition.bpmn_process_id, definition.version, definition.key, name)
             return deployment_key, result
+
+    @staticmethod
+    def _parse_decisions(resources: Sequence[Tuple[str, bytes]], problems: List[str]) -> list:
+        """Parse the ``*.dmn`` resources (outside the lock); problems are appended."""
+        graphs = []
+        ids: Dict[str, str] = {}
+        for name, content in resources:
+            if not name.lower().endswith(_DMN_SUFFIX):
+                continue
+            try:
+                graph = parse_dmn(name, content)
+            except DmnParseError as exc:
+                problems.append(str(exc))
+                continue
+            for decision in graph.decisions:
+                if decision.id in ids:
+                    problems.append(f"Duplicated decision id '{decision.id}' in resources '{ids[decision.id]}' "
+                                    f"and '{name}'")
+                ids[decision.id] = name
+            graphs.append(graph)
+        return graphs
 
     def _latest(self: "Engine", bpmn_process_id: str) -> Optional[model.ProcessDefinition]:
         versions = self._versions.get(bpmn_process_id)

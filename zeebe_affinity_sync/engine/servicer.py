@@ -23,6 +23,7 @@ from ..errors import ZeebeError
 from . import rejections, state
 from .jobs import ActivatedJobData
 from .runtime import Engine
+from .dmn import responses as dmn_responses
 from .variables import dumps, parse_document
 
 logger = logging.getLogger(__name__)
@@ -98,13 +99,15 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.ServicerContext) -> pb.DeployResourceResponse:
         def run() -> pb.DeployResourceResponse:
             _check_tenant(request.tenantId, "CREATE")
-            key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources])
+            decisions: List[Any] = []
+            key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources],
+                                                  decisions_out=decisions)
             return pb.DeployResourceResponse(key=key, tenantId=DEFAULT_TENANT, deployments=[
                 pb.Deployment(process=pb.ProcessMetadata(
                     bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
                     resourceName=d.resource_name, tenantId=DEFAULT_TENANT))
                 for d in definitions
-            ])
+            ] + dmn_responses.deployment_entries(decisions[0], DEFAULT_TENANT))
 
         return self._call(context, run)
 
@@ -330,8 +333,16 @@ class GatewayServicer(pb_grpc.GatewayServicer):
                       f"{name} is not supported by the embedded Zeebe engine (zeebe-affinity-sync); "
                       "use a real Zeebe broker for it")
 
-    def EvaluateDecision(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._unimplemented("EvaluateDecision", context)
+    def EvaluateDecision(self, request: pb.EvaluateDecisionRequest,
+                         context: grpc.ServicerContext) -> pb.EvaluateDecisionResponse:
+        def run() -> pb.EvaluateDecisionResponse:
+            _check_tenant(request.tenantId, "EVALUATE")
+            variables = parse_document(request.variables)
+            deployed, result = self.engine.evaluate_decision(
+                request.decisionId, variables, decision_key=request.decisionKey if request.decisionKey > 0 else -1)
+            return dmn_responses.evaluate_decision_response(deployed, result, DEFAULT_TENANT)
+
+        return self._call(context, run)
 
     def ModifyProcessInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._unimplemented("ModifyProcessInstance", context)

@@ -1,0 +1,161 @@
+"""Deployed decisions: versions per decision id and per decision requirements graph (DRG), and
+evaluation by id (latest version) or key. A mixin of the engine (through ``DeploymentsMixin``).
+
+Versioning follows Zeebe: a DMN resource deployed again under the same name with byte-identical
+content is a duplicate (the existing versions are returned); anything else is a new version of
+its DRG and of each of its decisions. State lives in one :class:`DecisionStore`, guarded by the
+engine lock, created on first use.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from zeebe_affinity_sync.engine import rejections
+from zeebe_affinity_sync.engine.dmn import evaluation, model
+
+if TYPE_CHECKING:  # pragma: no cover
+    from zeebe_affinity_sync.engine.runtime import Engine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["DeployedDecision", "DeployedDecisionRequirements", "DecisionStore", "DecisionsMixin"]
+
+
+@dataclass(frozen=True)
+class DeployedDecisionRequirements:
+    key: int
+    decision_requirements_id: str
+    name: str
+    version: int
+    resource_name: str
+    checksum: str
+    deployment_key: int
+    graph: model.DecisionGraph
+
+
+@dataclass(frozen=True)
+class DeployedDecision:
+    key: int
+    decision_id: str
+    name: str
+    version: int
+    decision_requirements_id: str
+    decision_requirements_key: int
+    deployment_key: int
+    graph: model.DecisionGraph
+
+
+@dataclass
+class DeployedResources:
+    """What a deployment added or found for its DMN resources (for the response)."""
+
+    decisions: List[DeployedDecision]
+    requirements: List[DeployedDecisionRequirements]
+
+
+class DecisionStore:
+    """Decision versions. Guarded by the engine lock; owned by whichever thread holds it."""
+
+    def __init__(self) -> None:
+        self.requirements: Dict[str, List[DeployedDecisionRequirements]] = {}
+        self.decisions: Dict[str, List[DeployedDecision]] = {}
+        self.by_key: Dict[int, DeployedDecision] = {}
+        # drg key -> decision id -> the deployed version of that decision in this DRG version
+        self.by_graph: Dict[int, Dict[str, DeployedDecision]] = {}
+
+
+class DecisionsMixin:
+    def _decision_store(self: "Engine") -> DecisionStore:
+        store = self.__dict__.get("_dmn_store")
+        if store is None:
+            store = self.__dict__["_dmn_store"] = DecisionStore()
+        return store
+
+    def _deploy_decision_graphs(self: "Engine", deployment_key: int,
+                                graphs: Sequence[model.DecisionGraph]) -> DeployedResources:
+        """Version parsed DMN resources. Call with the engine lock held."""
+        store = self._decision_store()
+        out = DeployedResources([], [])
+        for graph in graphs:
+            versions = store.requirements.setdefault(graph.id, [])
+            latest = versions[-1] if versions else None
+            if latest is not None and latest.resource_name == graph.resource_name and latest.checksum == graph.checksum:
+                out.requirements.append(latest)
+                out.decisions.extend(store.decisions[d.id][-1] for d in graph.decisions
+                                     if store.decisions.get(d.id))
+                continue
+            drg = DeployedDecisionRequirements(
+                key=self._next_key(), decision_requirements_id=graph.id, name=graph.name,
+                version=len(versions) + 1, resource_name=graph.resource_name, checksum=graph.checksum,
+                deployment_key=deployment_key, graph=graph)
+            versions.append(drg)
+            out.requirements.append(drg)
+            for decision in graph.decisions:
+                decision_versions = store.decisions.setdefault(decision.id, [])
+                deployed = DeployedDecision(
+                    key=self._next_key(), decision_id=decision.id, name=decision.name,
+                    version=len(decision_versions) + 1, decision_requirements_id=graph.id,
+                    decision_requirements_key=drg.key, deployment_key=deployment_key, graph=graph)
+                decision_versions.append(deployed)
+                store.by_key[deployed.key] = deployed
+                store.by_graph.setdefault(drg.key, {})[decision.id] = deployed
+                out.decisions.append(deployed)
+                self._lock.log_later(logger, logging.INFO, "deployed decision '%s' version %d (key %d) from '%s'",
+                                     decision.id, deployed.version, deployed.key, graph.resource_name)
+        return out
+
+    def _find_decision(self: "Engine", decision_id: str, decision_key: int) -> DeployedDecision:
+        """The latest version of ``decision_id``, or the decision with ``decision_key``.
+
+        Raises:
+            NotFoundError: No such decision (Zeebe's rejection wording).
+        """
+        store = self._decision_store()
+        if decision_id:
+            versions = store.decisions.get(decision_id)
+            if not versions:
+                raise rejections.not_found(
+                    "EVALUATE", f"Expected to evaluate decision '{decision_id}', but no decision found for "
+                    f"id '{decision_id}'")
+            return versions[-1]
+        if decision_key > 0:
+            found = store.by_key.get(decision_key)
+            if found is None:
+                raise rejections.not_found(
+                    "EVALUATE", f"Expected to evaluate decision with key '{decision_key}', but no decision "
+                    "found for key")
+            return found
+        raise rejections.invalid(
+            "EVALUATE", "Expected either a decision id or a valid decision key, but none provided")
+
+    def evaluate_decision(self: "Engine", decision_id: str = "", variables: Optional[Mapping[str, Any]] = None,
+                          *, decision_key: int = -1) -> Tuple[DeployedDecision, evaluation.DecisionResult]:
+        """Evaluate the latest version of ``decision_id`` (or the decision ``decision_key``).
+
+        The decision is looked up under the engine lock; the evaluation runs outside it (a
+        deployed decision is immutable), so a slow table does not stop other clients.
+
+        Returns:
+            The deployed decision and the result (which carries a failure, if any).
+
+        Raises:
+            NotFoundError: No such decision.
+            InvalidArgumentError: Neither an id nor a key.
+        """
+        with self._lock:
+            deployed = self._find_decision(decision_id, decision_key)
+            siblings = dict(self._decision_store().by_graph.get(deployed.decision_requirements_key, {}))
+        result = evaluation.evaluate(deployed.graph, deployed.decision_id, dict(variables or {}))
+        result.deployed = siblings
+        return deployed, result
+
+    def decisions(self: "Engine") -> List[Dict[str, Any]]:
+        """Every deployed decision version, as plain dicts (inspection)."""
+        with self._lock:
+            store = self._decision_store()
+            return [{"decision_key": d.key, "decision_id": d.decision_id, "name": d.name, "version": d.version,
+                     "decision_requirements_id": d.decision_requirements_id,
+                     "decision_requirements_key": d.decision_requirements_key}
+                    for versions in store.decisions.values() for d in versions]
