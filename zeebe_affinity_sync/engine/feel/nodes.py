@@ -99,6 +99,12 @@ class Literal(Node):
         return v
 
 
+class InputEquals(Literal):
+    """A unary test that is just ``true`` or ``false``: compared with the input."""
+
+    __slots__ = ()
+
+
 class Name(Node):
     __slots__ = ("name",)
 
@@ -376,19 +382,20 @@ class UnaryTests(Node):
     ``negated`` is ``not(...)``; ``any`` is ``-``.
     """
 
-    __slots__ = ("tests", "negated", "any", "depth")
+    __slots__ = ("tests", "negated", "any", "depth", "inputs")
 
     def __init__(self, tests: Sequence[Node], negated: bool = False, any: bool = False) -> None:
         self.tests, self.negated, self.any = tuple(tests), negated, any
         self.depth = _depth(self.tests)
+        self.inputs = tuple(_uses_input(t) for t in self.tests)
 
     def test(self, value: Any, ctx: Mapping[str, Any]) -> Optional[bool]:
         if self.any:
             return True
         scope = Scope({"?": value}, ctx)
         unknown = False
-        for test in self.tests:
-            result = match(value, test.ev(scope), test)
+        for test, uses_input in zip(self.tests, self.inputs):
+            result = match(value, test.ev(scope), test, uses_input)
             if result is True:
                 return False if self.negated else True
             if result is None:
@@ -408,33 +415,43 @@ class UnaryTests(Node):
         return self.tests
 
 
-def match(value: Any, expected: Any, node: Node) -> Optional[bool]:
-    """One unary test: ``expected`` is what the test node gave for input ``value``.
+def match(value: Any, expected: Any, node: Node, uses_input: bool) -> Optional[bool]:
+    """One unary test, as Camunda 8.8 (feel-scala 1.19) decides it: ``expected`` is what the
+    test node gave for input ``value``.
 
-    A comparison (``< 5``) answers itself; a range answers membership; otherwise the input
-    matches when it equals the value; else a boolean result answers (``? > 5``), a list
-    answers membership (``[1, 2]``).
+    A comparison (``< 5``) or an interval answers itself; a lone ``true``/``false`` is compared
+    with the input; a test that reads ``?`` must give a boolean (else null). Any other
+    expression: ``true`` matches, a list matches when it contains the input, otherwise the input
+    must equal the value.
     """
     if isinstance(node, Compare1):
         return expected
     t = type(expected)
     if t is Range:
         return ops.in_range(value, expected)
+    if isinstance(node, InputEquals):
+        return ops.eq(value, expected)
+    if uses_input:
+        return expected if t is bool else None
+    if expected is True:
+        return True
+    is_list = t is list or t is tuple
+    if is_list:
+        for item in expected:
+            if (ops.in_range(value, item) if type(item) is Range else ops.eq(value, item)) is True:
+                return True
     same = ops.eq(value, expected)
     if same is True:
         return True
-    if t is bool:
-        return expected
-    if t is list or t is tuple:
-        unknown = False
-        for item in expected:
-            r = ops.eq(value, item) if type(item) is not Range else ops.in_range(value, item)
-            if r is True:
-                return True
-            if r is None:
-                unknown = True
-        return None if unknown else False
+    if expected is False or is_list:
+        return False
     return same
+
+
+def _uses_input(node: Node) -> bool:
+    names: Set[str] = set()
+    node.names(names, frozenset())
+    return "?" in names
 
 
 class Compare1(Node):

@@ -347,6 +347,11 @@ class _Parser:
 
     def unary_test(self) -> n.Node:
         token = self.peek()
+        after = self.peek(1)
+        if token.kind == NAME and token.text in ("true", "false") and (
+                after.kind == END or (after.kind == OP and after.text in (",", ")"))):
+            self.next()
+            return n.InputEquals(token.text == "true")
         if token.kind == OP and token.text in ("<", "<=", ">", ">=", "=", "!="):
             self.next()
             return n.Compare1(ops.COMPARISONS[token.text], self.additive())

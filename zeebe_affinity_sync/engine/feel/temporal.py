@@ -89,6 +89,10 @@ def parse_time(text: str) -> Optional[dt.time]:
     tz = _tz(offset, region or region2)
     if tz is False:
         return None
+    if tz is not None and is_zoned_tz(tz):
+        # A time has no date: a zone id counts with the zone's offset today (as Camunda's engine
+        # does), and keeps its id for `.timezone` and the string form.
+        tz = TimeZoneAtOffset(tz.key, dt.datetime.now(tz).utcoffset() or dt.timedelta(0))
     try:
         return dt.time(int(hour), int(minute), int(second or 0), _micro(fraction), tzinfo=tz)
     except ValueError:
@@ -209,8 +213,38 @@ def _date(value: dt.date) -> str:
     return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
 
 
+class TimeZoneAtOffset(dt.tzinfo):
+    """The zone of a time with a zone id: a fixed offset that remembers the id."""
+
+    def __init__(self, key: str, offset: dt.timedelta) -> None:
+        self.key = key
+        self._offset = offset
+
+    def utcoffset(self, _: Any) -> dt.timedelta:
+        return self._offset
+
+    def dst(self, _: Any) -> Optional[dt.timedelta]:
+        return None
+
+    def tzname(self, _: Any) -> str:
+        return self.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TimeZoneAtOffset) and (other.key, other._offset) == (self.key, self._offset)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self._offset))
+
+    def __repr__(self) -> str:
+        return f"TimeZoneAtOffset({self.key!r}, {self._offset!r})"
+
+
+def is_zoned_tz(tz: Any) -> bool:
+    return ZoneInfo is not None and isinstance(tz, ZoneInfo)
+
+
 def is_zoned(value: Any) -> bool:
-    return ZoneInfo is not None and isinstance(value.tzinfo, ZoneInfo)
+    return isinstance(value.tzinfo, TimeZoneAtOffset) or (ZoneInfo is not None and isinstance(value.tzinfo, ZoneInfo))
 
 
 def format_value(value: Any) -> str:

@@ -6,7 +6,10 @@ Each function module (``strings``, ``numeric``, ``lists``, ``contexts``, ``conve
     @builtin("substring", "string", "start position", "length?")
     def substring(string, start, length=None): ...
 
-A parameter ending in ``?`` is optional, one ending in ``...`` takes the remaining arguments.
+A parameter ending in ``?`` is optional, one ending in ``...`` takes the remaining arguments
+(``...?``: possibly none); ``a|b`` names one parameter two ways (Camunda's docs and its engine
+disagree on a few names, e.g. ``sublist(list, start position|start)``), both accepted as named
+arguments.
 Several registrations under one name are overloads, chosen by the number (or names) of the
 arguments. A function that meets an argument of the wrong type returns ``None``; the few
 Python errors such code can raise (``TypeError``, ``ValueError``...) are turned into ``None``
@@ -27,7 +30,7 @@ _NULL_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError, Ari
 
 
 class _Overload:
-    __slots__ = ("params", "required", "varargs", "fn")
+    __slots__ = ("params", "aliases", "required", "varargs", "fn")
 
     def __init__(self, params: Sequence[str], fn: Callable[..., Any]) -> None:
         names = []
@@ -46,7 +49,8 @@ class _Overload:
             else:
                 names.append(p)
                 required += 1
-        self.params = tuple(names)
+        self.aliases = tuple(tuple(n.split("|")) for n in names)
+        self.params = tuple(a[0] for a in self.aliases)
         self.required = required
         self.varargs = varargs
         self.fn = fn
@@ -54,8 +58,17 @@ class _Overload:
     def fits(self, count: int) -> bool:
         return count >= self.required and (self.varargs or count <= len(self.params))
 
+    def canonical(self, name: str) -> Optional[str]:
+        for alias in self.aliases:
+            if name in alias:
+                return alias[0]
+        return None
+
     def fits_names(self, named: Sequence[str]) -> bool:
-        return set(named) <= set(self.params) and all(p in named for p in self.params[:self.required])
+        canonical = [self.canonical(n) for n in named]
+        if None in canonical or len(set(canonical)) != len(canonical):
+            return False
+        return all(p in canonical for p in self.params[:self.required])
 
 
 class Builtin:
@@ -122,9 +135,9 @@ def invoke(entry: Builtin, args: List[Any], named: Optional[Sequence[str]]) -> A
             if overload.fits(len(args)):
                 return _run(overload.fn, args)
         return None
-    given = dict(zip(named, args))
     for overload in entry.overloads:
         if overload.fits_names(named):
+            given = {overload.canonical(n): a for n, a in zip(named, args)}
             positional = []
             for p in overload.params:
                 if p in given:

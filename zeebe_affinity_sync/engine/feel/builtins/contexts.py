@@ -18,7 +18,7 @@ def _keys(value: Any) -> Any:
     return None
 
 
-@builtin("get value", "context", "key")
+@builtin("get value", "context|m", "key|keys")
 def get_value(context: Any, key: Any) -> Any:
     if not _context(context):
         return None
@@ -35,7 +35,7 @@ def get_value(context: Any, key: Any) -> Any:
     return read(value)
 
 
-@builtin("get entries", "context")
+@builtin("get entries", "context|m")
 def get_entries(context: Any) -> Any:
     if not _context(context):
         return None
@@ -61,7 +61,7 @@ def _put(context: Any, key: Any, value: Any) -> Any:
     return result
 
 
-@builtin("context put", "context", "key", "value")
+@builtin("context put", "context", "key|keys", "value")
 def context_put(context: Any, key: Any, value: Any) -> Any:
     return _put(context, key, value)
 
@@ -81,10 +81,10 @@ def _merge(contexts: List[Any]) -> Any:
     return result
 
 
-@builtin("context merge", "contexts")
-def context_merge(contexts: Any) -> Any:
-    if type(contexts) not in (list, tuple):
-        return None
+@builtin("context merge", "contexts...")
+def context_merge(*contexts: Any) -> Any:
+    if len(contexts) == 1 and type(contexts[0]) in (list, tuple):
+        contexts = tuple(contexts[0])
     return _merge(list(contexts))
 
 

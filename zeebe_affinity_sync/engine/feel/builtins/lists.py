@@ -198,7 +198,7 @@ def _index(items: Sequence[Any], position: int) -> int:
     return position - 1 if position > 0 else len(items) + position
 
 
-@builtin("sublist", "list", "start position", "length?")
+@builtin("sublist", "list", "start position|start", "length?")
 def sublist(lst: Any, start: Any, length: Any = None) -> Any:
     items, position = _list(lst), _position(start)
     if items is None or position is None:

@@ -54,7 +54,7 @@ def decimal_(n: Any, scale: Any, mode: Any = None) -> Any:
     return None if rounding is None else round_to(n, scale, rounding)
 
 
-@builtin("floor", "n", "scale?")
+@builtin("floor", "n", "scale|scala?")
 def floor(n: Any, scale: Any = 0) -> Any:
     return round_to(n, scale, decimal.ROUND_FLOOR)
 
@@ -79,12 +79,12 @@ def round_half_up(n: Any, scale: Any = 0) -> Any:
     return round_to(n, scale, decimal.ROUND_HALF_UP)
 
 
-@builtin("round half down", "n", "scale?")
+@builtin("round half down", "n", "scale|scala?")
 def round_half_down(n: Any, scale: Any = 0) -> Any:
     return round_to(n, scale, decimal.ROUND_HALF_DOWN)
 
 
-@builtin("abs", "n")
+@builtin("abs", "n|number")
 def abs_(n: Any) -> Any:
     if type(n) is Duration:
         return Duration(abs(n.seconds))

@@ -207,7 +207,7 @@ def split(string: Any, delimiter: Any) -> Any:
         [p for i, p in enumerate(compiled.split(string)) if i % (compiled.groups + 1) == 0]
 
 
-@builtin("extract", "string", "pattern")
+@builtin("extract", "string|input", "pattern")
 def extract(string: Any, pattern: Any) -> Any:
     if type(string) is not str:
         return None
