@@ -693,13 +693,40 @@ class FunctionDef(Node):
         def call(args: List[Any]) -> Any:
             return body.ev(Scope(dict(zip(params, args)), ctx))
 
-        return Function(params, call)
+        return Function(params, call, order=self._order())
+
+    def _order(self) -> Any:
+        """``(descending, path)`` if the body compares the same path of both parameters."""
+        body = self.body
+        if len(self.params) != 2 or not isinstance(body, Binary):
+            return None
+        descending = {ops.less: False, ops.greater: True}.get(body.fn)
+        if descending is None:
+            return None
+        left, right = _path_of(body.left), _path_of(body.right)
+        if left is None or right is None or left[1] != right[1]:
+            return None
+        if (left[0], right[0]) == (self.params[0], self.params[1]):
+            return descending, left[1]
+        if (left[0], right[0]) == (self.params[1], self.params[0]):
+            return not descending, left[1]
+        return None
 
     def names(self, out: Set[str], bound: frozenset) -> None:
         self.body.names(out, bound | frozenset(self.params))
 
     def children(self) -> Sequence[Node]:
         return (self.body,)
+
+
+def _path_of(node: Node) -> Optional[Tuple[str, Tuple[str, ...]]]:
+    steps: List[str] = []
+    while isinstance(node, Path):
+        steps.append(node.name)
+        node = node.base
+    if type(node) is not Name:
+        return None
+    return node.name, tuple(reversed(steps))
 
 
 class Call(Node):

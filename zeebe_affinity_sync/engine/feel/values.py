@@ -128,12 +128,15 @@ class Function:
     ``call(args)`` takes positional arguments; ``params`` names them (``None`` for varargs).
     """
 
-    __slots__ = ("params", "call", "name")
+    __slots__ = ("params", "call", "name", "order")
 
-    def __init__(self, params: Optional[Sequence[str]], call: Callable[[list], Any], name: str = "") -> None:
+    def __init__(self, params: Optional[Sequence[str]], call: Callable[[list], Any], name: str = "",
+                 order: Any = None) -> None:
         self.params = None if params is None else tuple(params)
         self.call = call
         self.name = name
+        # (descending, path) when the body is `x.p < y.p` / `x > y`...: lets `sort` use keys
+        self.order = order
 
     def __repr__(self) -> str:
         return f"function({', '.join(self.params or ('...',))})"

@@ -81,6 +81,8 @@ def time(value: Any) -> Any:
     if type(value) is str:
         return temporal.parse_time(value)
     if type(value) is dt.datetime:
+        if temporal.is_zoned(value):
+            return value.time().replace(tzinfo=temporal.TimeZoneAtOffset(value.tzinfo.key, value.utcoffset()))
         return value.timetz()
     if type(value) is dt.time:
         return value
@@ -118,7 +120,10 @@ def date_and_time2(date: Any, time: Any) -> Any:
         return None
     day = date.date() if type(date) is dt.datetime else date
     if type(time) is dt.time:
-        return dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=time.tzinfo)
+        tz = time.tzinfo
+        if isinstance(tz, temporal.TimeZoneAtOffset):
+            tz = temporal.zone(tz.key)
+        return dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=tz)
     if type(time) is str and type(date) is dt.datetime:
         zone = temporal.zone(time)
         if zone is None:

@@ -338,6 +338,11 @@ def sort(lst: Any, precedes: Any) -> Any:
     items = _list(lst)
     if items is None:
         return None
+    order = getattr(precedes, "order", None)
+    if order is not None:
+        fast = _sort_by_key(items, order)
+        if fast is not None:
+            return fast
 
     def cmp(a: Any, b: Any) -> int:
         result = call_function(precedes, a, b)
@@ -346,6 +351,27 @@ def sort(lst: Any, precedes: Any) -> Any:
         return -1 if result else 1
 
     return sorted(items, key=functools.cmp_to_key(cmp))
+
+
+def _sort_by_key(items: List[Any], order: Any) -> Optional[List[Any]]:
+    """``sort(l, function(x, y) x.p < y.p)`` by keys: one key per item, O(n log n) comparisons
+    of plain values instead of n log n FEEL calls. ``None`` when the keys are not all of one
+    orderable kind (the general path then decides, with Camunda's null rules)."""
+    from zeebe_affinity_sync.engine.feel.nodes import get_entry
+
+    descending, path = order
+    keys = []
+    for item in items:
+        key = item
+        for step in path:
+            key = get_entry(key, step)
+        keys.append(num(key))
+    kinds = {kind(k) for k in keys}
+    if len(kinds) != 1 or not kinds <= {"NUMBER", "STRING", "DATE", "DURATION", "PERIOD"}:
+        return None
+    limits.tick(len(items))
+    ranked = sorted(range(len(items)), key=keys.__getitem__, reverse=descending)
+    return [items[i] for i in ranked]
 
 
 @builtin("sort", "list")
