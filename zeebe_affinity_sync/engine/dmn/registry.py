@@ -71,7 +71,49 @@ class DecisionsMixin:
         store = self.__dict__.get("_dmn_store")
         if store is None:
             store = self.__dict__["_dmn_store"] = DecisionStore()
+            hooks = getattr(self, "_reset_hooks", None)
+            if hooks is not None and self._drop_decisions not in hooks:
+                hooks.append(self._drop_decisions)  # reset(): back to no decisions
         return store
+
+    def _drop_decisions(self: "Engine") -> None:
+        self.__dict__.pop("_dmn_store", None)
+
+    def _record_decision_evaluation(self: "Engine", deployed: DeployedDecision, result: evaluation.DecisionResult,
+                                    ei: Any = None) -> None:
+        """A DECISION_EVALUATION record (EVALUATED or FAILED), as Zeebe writes it. Lock held."""
+        from zeebe_affinity_sync.engine.feel import to_json
+
+        siblings = self._decision_store().by_graph.get(deployed.decision_requirements_key, {})
+        evaluated = []
+        for decision in result.evaluated:
+            version = siblings.get(decision.decision_id, deployed)
+            evaluated.append({
+                "decision_key": version.key, "decision_id": decision.decision_id,
+                "decision_name": decision.decision_name, "decision_version": version.version,
+                "decision_type": decision.decision_type, "decision_output": to_json(decision.output),
+                "evaluated_inputs": [{"input_id": i, "input_name": n, "input_value": to_json(v)}
+                                     for i, n, v in decision.inputs],
+                "matched_rules": [{"rule_id": r.rule_id, "rule_index": r.rule_index, "evaluated_outputs": [
+                    {"output_id": o, "output_name": n, "output_value": to_json(v)} for o, n, v in r.outputs]}
+                    for r in decision.matched_rules],
+            })
+        instance = ei.instance if ei is not None else None
+        definition = instance.definition if instance is not None else None
+        self._rec("DECISION_EVALUATION", "FAILED" if result.failed else "EVALUATED", self._next_key(), {
+            "decision_key": deployed.key, "decision_id": deployed.decision_id, "decision_name": deployed.name,
+            "decision_version": deployed.version, "decision_requirements_id": deployed.decision_requirements_id,
+            "decision_requirements_key": deployed.decision_requirements_key,
+            "decision_output": None if result.failed else to_json(result.output),
+            "evaluated_decisions": evaluated, "failed_decision_id": result.failed_decision_id,
+            "evaluation_failure_message": result.failure_message,
+            "bpmn_process_id": definition.bpmn_process_id if definition is not None else "",
+            "process_definition_key": definition.key if definition is not None else -1,
+            "process_instance_key": instance.key if instance is not None else -1,
+            "element_id": ei.element.id if ei is not None and ei.element is not None else "",
+            "element_instance_key": ei.key if ei is not None else -1,
+            "tenant_id": getattr(definition, "tenant_id", "<default>") if definition is not None else "<default>",
+        })
 
     def _deploy_decision_graphs(self: "Engine", deployment_key: int,
                                 graphs: Sequence[model.DecisionGraph]) -> DeployedResources:
@@ -149,6 +191,8 @@ class DecisionsMixin:
             siblings = dict(self._decision_store().by_graph.get(deployed.decision_requirements_key, {}))
         result = evaluation.evaluate(deployed.graph, deployed.decision_id, dict(variables or {}))
         result.deployed = siblings
+        with self._lock:
+            self._record_decision_evaluation(deployed, result)
         return deployed, result
 
     def decisions(self: "Engine") -> List[Dict[str, Any]]:

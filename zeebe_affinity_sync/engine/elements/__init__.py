@@ -10,6 +10,7 @@ from typing import Dict
 
 from .. import model
 from .base import ElementBehavior, PassThrough
+from .business_rule import BusinessRuleTask
 from .call_activity import CallActivity
 from .containers import ProcessBehavior
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
@@ -35,6 +36,7 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.USER_TASK: UserTask(),
     model.SEND_TASK: JobTask("SEND_TASK"),
     model.SCRIPT_TASK: ScriptTask(),
+    model.BUSINESS_RULE_TASK: BusinessRuleTask(),
     model.TASK: PassThrough("TASK"),
     model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
 }
