@@ -269,3 +269,9 @@ def test_evaluate_decision_through_zbctl(zeebe: Any) -> None:
     assert result["decisionId"] == "risk"
     assert json.loads(result["decisionOutput"]) == {"group": "red", "comment": "Not an option"}
     assert result["evaluatedDecisions"][0]["matchedRules"][0]["ruleIndex"] == 1
+
+
+def test_a_required_decision_with_a_variable_is_visible_by_the_variable_name() -> None:
+    xml = d.definitions(d.literal("base", "amount * 2", variable="baseAmount"),
+                        d.literal("top", "baseAmount + 1", required=["base"]))
+    assert output(xml, "top", {"amount": 4}) == 9

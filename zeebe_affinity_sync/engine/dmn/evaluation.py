@@ -81,11 +81,7 @@ def _evaluate(graph: model.DecisionGraph, decision: model.Decision, context: Dic
         assert required is not None  # checked at deploy
         output = _evaluate(graph, required, context, done, result)
         done[required_id] = output
-        # A required decision's result is visible to later decisions under its id (and, for a
-        # literal expression, its variable name).
-        context[required_id] = output
-        if isinstance(required.logic, model.LiteralExpression):
-            context.setdefault(required.logic.variable, output)
+        context[required.result_name or required.id] = output
     evaluated = EvaluatedDecision(decision.id, decision.name, decision.logic.type_name)
     result.evaluated.append(evaluated)
     try:

@@ -60,6 +60,7 @@ class Decision:
     name: str
     logic: Any                # DecisionTable | LiteralExpression
     required: Tuple[str, ...]  # ids of the decisions evaluated first
+    result_name: str = ""     # the name its result has for the decisions requiring it
 
 
 @dataclass(frozen=True)

@@ -161,7 +161,12 @@ class _Parser:
             self.problems.append(f"{where} has neither a decision table nor a literal expression "
                                  "(Camunda 8.8 evaluates only these)")
             return None
-        return model.Decision(decision_id, element.get("name", decision_id), logic, tuple(required))
+        # As Camunda's DMN engine: a required decision's result is named by its <variable>, or
+        # else by the decision id.
+        variable = self.child(element, "variable")
+        result_name = (variable.get("name") or "").strip() if variable is not None else ""
+        return model.Decision(decision_id, element.get("name", decision_id), logic, tuple(required),
+                              result_name or decision_id)
 
     def expression(self, text: str, where: str) -> object:
         if not text:

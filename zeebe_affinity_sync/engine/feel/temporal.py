@@ -136,8 +136,8 @@ def looks_temporal(text: str) -> bool:
 
 # ------------------------------------------------------------------------------ durations
 
-_YM_RE = re.compile(r"(-)?P(?:(\d+)Y)?(?:(\d+)M)?")
-_DT_RE = re.compile(r"(-)?P(?:(\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+(?:\.\d*)?)S)?)?")
+_YM_RE = re.compile(r"(-)?P(?:(-?\d+)Y)?(?:(-?\d+)M)?")
+_DT_RE = re.compile(r"(-)?P(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?\d+(?:\.\d*)?)S)?)?")
 
 
 def parse_feel_duration(text: str) -> Any:
