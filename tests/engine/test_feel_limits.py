@@ -51,3 +51,32 @@ def test_runtime_error_messages_are_shortened_too() -> None:
     with pytest.raises(FeelEvaluationError) as caught:
         evaluate(text, {})
     assert len(str(caught.value)) < 400 and "boom" in str(caught.value)
+
+
+def test_in_a_process_a_runaway_expression_is_an_incident_not_a_frozen_engine(stub, zeebe) -> None:
+    from . import bpmn_models as m
+    from .helpers import create, deploy
+
+    script = ('<bpmn:scriptTask id="rule"><bpmn:extensionElements><zeebe:script expression="= count(for i in '
+              '1..100000000 return i)" resultVariable="n"/></bpmn:extensionElements></bpmn:scriptTask>')
+    deploy(stub, "p.bpmn", m.process("p", '<bpmn:startEvent id="start"/>' + script + '<bpmn:endEvent id="end"/>'
+                                     + m.chain("start", "rule", "end")))
+    key = create(stub, "p")
+    zeebe.wait_for_idle(timeout=10)
+    incidents = [i for i in zeebe.incidents() if i["process_instance_key"] == key]
+    assert [i["error_type"] for i in incidents] == ["EXTRACT_VALUE_ERROR"]
+    assert "more than 5,000,000 items" in incidents[0]["error_message"]
+
+
+def test_an_overlong_expression_refuses_the_deployment(stub) -> None:
+    import grpc
+
+    from . import bpmn_models as m
+    from .helpers import deploy, rpc_error
+
+    long_condition = "= " + " or ".join(["x = 1"] * 20_000)
+    body = ('<bpmn:startEvent id="start"/><bpmn:exclusiveGateway id="gw" default="f2"/><bpmn:endEvent id="a"/>'
+            '<bpmn:endEvent id="b"/>' + m.flow("f0", "start", "gw") + m.flow("f1", "gw", "a", long_condition)
+            + m.flow("f2", "gw", "b"))
+    details = rpc_error(lambda: deploy(stub, "p.bpmn", m.process("p", body)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "longer than 100,000 characters" in details and len(details) < 2000
