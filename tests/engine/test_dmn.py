@@ -275,3 +275,24 @@ def test_a_required_decision_with_a_variable_is_visible_by_the_variable_name() -
     xml = d.definitions(d.literal("base", "amount * 2", variable="baseAmount"),
                         d.literal("top", "baseAmount + 1", required=["base"]))
     assert output(xml, "top", {"amount": 4}) == 9
+
+
+def test_camunda_7_style_dmn_1_1_with_an_input_variable() -> None:
+    xml = (b'<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn11.xsd" '
+           b'xmlns:camunda="http://camunda.org/schema/1.0/dmn" id="d" name="D" namespace="x">'
+           b'<decision id="t" name="T"><decisionTable id="dt" hitPolicy="FIRST">'
+           b'<input id="i1" camunda:inputVariable="amount"><inputExpression id="e1"><text>order.total</text>'
+           b'</inputExpression></input><output id="o1" name="level"/>'
+           b'<rule id="r1"><inputEntry id="x1"><text>amount &gt; limit</text></inputEntry>'
+           b'<outputEntry id="y1"><text>"high"</text></outputEntry></rule>'
+           b'<rule id="r2"><inputEntry id="x2"><text/></inputEntry><outputEntry id="y2"><text>"low"</text>'
+           b'</outputEntry></rule></decisionTable></decision></definitions>')
+    assert output(xml, "t", {"order": {"total": 500}, "limit": 100}) == "high"
+    assert output(xml, "t", {"order": {"total": 50}, "limit": 100}) == "low"
+
+
+def test_a_non_feel_expression_language_is_refused() -> None:
+    xml = d.definitions(d.table("t", ["x"], ["y"], [(["1"], ["2"])])).replace(
+        b'<inputExpression id="ie1">', b'<inputExpression id="ie1" expressionLanguage="juel">')
+    with pytest.raises(dmn.DmnParseError, match="expression language 'juel' is not supported"):
+        dmn.parse_dmn("juel.dmn", xml)

@@ -106,9 +106,11 @@ def _table(table: model.DecisionTable, context: Mapping[str, Any], evaluated: Ev
         value = _value(spec.expression, context)
         values.append(value)
         evaluated.inputs.append((spec.id, spec.label, value))
+    contexts = [context if not spec.variable else {**context, spec.variable: value}
+                for spec, value in zip(table.inputs, values)]
     matched: List[model.Rule] = []
     for rule in table.rules:
-        if all(test.test(value, context) for test, value in zip(rule.tests, values)):
+        if all(test.test(value, ctx) for test, value, ctx in zip(rule.tests, values, contexts)):
             matched.append(rule)
             if table.hit_policy == "FIRST":
                 break

@@ -18,6 +18,7 @@ class Input:
     label: str
     expression: Any           # feel.Expression of the input expression
     text: str
+    variable: str = ""        # camunda:inputVariable: a second name of the input in its entries
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,9 @@ DMN_NAMESPACES = (
     "https://www.omg.org/spec/DMN/20191111/MODEL/",   # DMN 1.3 (Camunda Modeler 4+)
     "http://www.omg.org/spec/DMN/20180521/MODEL/",    # DMN 1.2
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",   # DMN 1.1
+    "http://www.omg.org/spec/DMN/20151101/dmn11.xsd",  # DMN 1.1 (as Camunda 7 tools write it)
 )
+_CAMUNDA_NS = "{http://camunda.org/schema/1.0/dmn}"
 _UNSUPPORTED_HIT_POLICIES = ("PRIORITY", "OUTPUT ORDER")
 
 
@@ -83,8 +85,13 @@ class _Parser:
     def children(self, element: Element, name: str) -> List[Element]:
         return element.findall(self.ns + name)
 
-    def text(self, element: Optional[Element]) -> str:
+    def text(self, element: Optional[Element], where: str = "") -> str:
         if element is None:
+            return ""
+        language = (element.get("expressionLanguage") or "").strip()
+        if language and "feel" not in language.lower():  # "feel", FEEL's namespace URIs
+            self.problems.append(f"{where or element.get('id', 'an expression')}: the expression language "
+                                 f"'{language}' is not supported (Camunda 8 evaluates FEEL only)")
             return ""
         found = self.child(element, "text")
         return (found.text or "").strip() if found is not None else ""
@@ -194,9 +201,9 @@ class _Parser:
         inputs = []
         for i, item in enumerate(self.children(element, "input"), 1):
             input_id = item.get("id", f"input{i}")
-            text = self.text(self.child(item, "inputExpression"))
+            text = self.text(self.child(item, "inputExpression"), f"{where} input '{input_id}'")
             inputs.append(model.Input(input_id, item.get("label") or text, self.expression(
-                text, f"{where} input '{input_id}'"), text))
+                text, f"{where} input '{input_id}'"), text, (item.get(_CAMUNDA_NS + "inputVariable") or "").strip()))
         outputs = []
         for i, item in enumerate(self.children(element, "output"), 1):
             outputs.append(model.Output(item.get("id", f"output{i}"), item.get("label", ""), item.get("name", "")))
