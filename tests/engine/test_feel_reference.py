@@ -327,3 +327,16 @@ def test_assert_fails_the_evaluation_with_its_cause() -> None:
         evaluate("assert(x, x >= 0, \"'x' should be positive\")", {"x": -1})
     with pytest.raises(FeelEvaluationError, match="not fulfilled"):
         evaluate("assert(x, x != null)", {})
+
+
+@pytest.mark.parametrize("expression, stored", [
+    ('@"2018-04-29T09:30:00@Europe/Berlin"', "2018-04-29T09:30:00+02:00"),   # Zeebe keeps the offset only
+    ('@"2018-04-29T09:30:00Z"', "2018-04-29T09:30:00Z"),
+    ('@"2018-04-29T09:30:00.120"', "2018-04-29T09:30:00.12"),
+    ('@"2018-04-29"', "2018-04-29"), ('@"10:00:00+01:00"', "10:00:00+01:00"),
+    ('{d: @"P1Y2M", t: [@"PT90M"], n: 1.50}', {"d": "P1Y2M", "t": ["PT1H30M"], "n": 1.5}),
+])
+def test_results_are_stored_as_zeebe_writes_them(expression: str, stored: Any) -> None:
+    from zeebe_affinity_sync.engine.feel import to_json
+
+    assert to_json(evaluate(expression, {})) == stored

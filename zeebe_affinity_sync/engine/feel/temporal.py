@@ -92,7 +92,8 @@ def parse_time(text: str) -> Optional[dt.time]:
     if tz is not None and is_zoned_tz(tz):
         # A time has no date: a zone id counts with the zone's offset today (as Camunda's engine
         # does), and keeps its id for `.timezone` and the string form.
-        tz = TimeZoneAtOffset(tz.key, dt.datetime.now(tz).utcoffset() or dt.timedelta(0))
+        now = dt.datetime.now(tz)  # the zone's standard offset (no daylight saving), as Camunda
+        tz = TimeZoneAtOffset(tz.key, (now.utcoffset() or dt.timedelta(0)) - (now.dst() or dt.timedelta(0)))
     try:
         return dt.time(int(hour), int(minute), int(second or 0), _micro(fraction), tzinfo=tz)
     except ValueError:
@@ -268,9 +269,16 @@ def format_value(value: Any) -> str:
 
 
 def format_json(value: Any) -> str:
-    """Camunda's JSON form: like :func:`format_value` but a zone id as ``+02:00[Europe/Berlin]``."""
-    if isinstance(value, dt.datetime) and is_zoned(value):
-        return _date(value) + "T" + _clock(value) + _offset_id(value.utcoffset()) + f"[{value.tzinfo.key}]"
+    """The string Zeebe stores for a temporal FEEL result in a variable: a date-time with an
+    offset or zone as ISO offset date-time (``2018-04-29T09:30:00+02:00``, the zone id is not
+    kept), a local date-time as ISO local date-time, a date as ``2018-04-29``, a time as FEEL's
+    form (``10:00:00``; Zeebe writes a local time with zero seconds as ``10:00``, we keep the
+    seconds)."""
+    if isinstance(value, dt.datetime):
+        text = _date(value) + "T" + _clock(value)
+        return text if value.tzinfo is None else text + _offset_id(value.utcoffset())
+    if isinstance(value, dt.date):
+        return _date(value)
     return format_value(value)
 
 

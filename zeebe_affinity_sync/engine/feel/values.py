@@ -371,9 +371,10 @@ def to_string(value: Any, nested: bool = False) -> str:
 
 
 def to_json(value: Any) -> Any:
-    """A copy of a result that ``json.dumps`` accepts: numbers ``int``/``float``, temporal
-    values and durations their ISO strings (a zoned date-time as ``...+01:00[Europe/Berlin]``,
-    as Camunda writes it), tuples lists, NaN/infinity ``None``."""
+    """A copy of a result that ``json.dumps`` accepts, as Zeebe stores a FEEL result in a
+    variable: numbers ``int``/``float``, temporal values and durations as strings (a date-time
+    with a zone or offset as ``2018-04-29T09:30:00+02:00``; see
+    :func:`temporal.format_json`), tuples lists, NaN/infinity ``None``."""
     from zeebe_affinity_sync.engine.feel import temporal
 
     t = type(value)
