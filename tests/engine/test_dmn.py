@@ -296,3 +296,22 @@ def test_a_non_feel_expression_language_is_refused() -> None:
         b'<inputExpression id="ie1">', b'<inputExpression id="ie1" expressionLanguage="juel">')
     with pytest.raises(dmn.DmnParseError, match="expression language 'juel' is not supported"):
         dmn.parse_dmn("juel.dmn", xml)
+
+
+def test_business_knowledge_models_are_functions_for_the_decisions() -> None:
+    xml = d.definitions(
+        '<businessKnowledgeModel id="bkm_fee" name="fee"><variable id="v_fee" name="fee"/><encapsulatedLogic>'
+        '<formalParameter id="p1" name="amount"/><literalExpression id="l1"><text>amount * rate</text>'
+        '</literalExpression></encapsulatedLogic></businessKnowledgeModel>'
+        '<businessKnowledgeModel id="bkm_band" name="band"><encapsulatedLogic><formalParameter id="p2" name="x"/>'
+        '<decisionTable id="bt" hitPolicy="FIRST"><input id="bi"><inputExpression id="bie"><text>x</text>'
+        '</inputExpression></input><output id="bo" name="b"/><rule id="br1"><inputEntry id="e1"><text>&lt; 10'
+        '</text></inputEntry><outputEntry id="o1"><text>"low"</text></outputEntry></rule><rule id="br2">'
+        '<inputEntry id="e2"><text>-</text></inputEntry><outputEntry id="o2"><text>"high"</text></outputEntry>'
+        '</rule></decisionTable></encapsulatedLogic></businessKnowledgeModel>'
+        '<decision id="total" name="Total"><knowledgeRequirement id="k1"><requiredKnowledge href="#bkm_fee"/>'
+        '</knowledgeRequirement><knowledgeRequirement id="k2"><requiredKnowledge href="#bkm_band"/>'
+        '</knowledgeRequirement><literalExpression id="t"><text>{fee: fee(price), band: band(fee(price))}'
+        '</text></literalExpression></decision>')
+    assert output(xml, "total", {"price": 50, "rate": 0.1}) == {"fee": 5, "band": "low"}
+    assert output(xml, "total", {"price": 500, "rate": 0.1}) == {"fee": 50, "band": "high"}

@@ -82,6 +82,8 @@ def _evaluate(graph: model.DecisionGraph, decision: model.Decision, context: Dic
         output = _evaluate(graph, required, context, done, result)
         done[required_id] = output
         context[required.result_name or required.id] = output
+    for bkm_id in decision.knowledge:
+        _add_knowledge(graph, bkm_id, context, set())
     evaluated = EvaluatedDecision(decision.id, decision.name, decision.logic.type_name)
     result.evaluated.append(evaluated)
     try:
@@ -94,6 +96,31 @@ def _evaluate(graph: model.DecisionGraph, decision: model.Decision, context: Dic
         raise _Failure(f"Expected to evaluate decision '{decision.id}', but {exc}") from None
     evaluated.output = output
     return output
+
+
+def _add_knowledge(graph: model.DecisionGraph, bkm_id: str, context: Dict[str, Any], seen: set) -> None:
+    """Put the BKM (and the BKMs it invokes) into ``context`` as FEEL functions."""
+    if bkm_id in seen:
+        return
+    seen.add(bkm_id)
+    bkm = graph.knowledge_model(bkm_id)
+    assert bkm is not None  # checked at deploy
+    for inner in bkm.knowledge:
+        _add_knowledge(graph, inner, context, seen)
+    definitions = dict(context)
+
+    def call(args: List[Any]) -> Any:
+        scope = {**definitions, **dict(zip(bkm.params, args))}
+        if isinstance(bkm.logic, model.LiteralExpression):
+            return _value(bkm.logic.expression, scope)
+        try:
+            return _table(bkm.logic, scope, EvaluatedDecision(bkm.id, bkm.name, "DECISION_TABLE"))
+        except _Failure as exc:
+            raise feel.FeelEvaluationError(bkm.id, str(exc)) from None
+
+    function = feel_values.Function(bkm.params, call, bkm.name)
+    definitions[bkm.name] = function  # a BKM may call itself
+    context[bkm.name] = function
 
 
 def _value(expression: Any, context: Mapping[str, Any]) -> Any:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
 __all__ = ["Input", "Output", "Rule", "DecisionTable", "LiteralExpression", "Decision", "DecisionGraph",
+           "BusinessKnowledgeModel",
            "HIT_POLICIES", "AGGREGATIONS"]
 
 # Hit policies Camunda 8.8 evaluates (PRIORITY and OUTPUT ORDER are refused at deploy, as Zeebe does).
@@ -62,6 +63,19 @@ class Decision:
     logic: Any                # DecisionTable | LiteralExpression
     required: Tuple[str, ...]  # ids of the decisions evaluated first
     result_name: str = ""     # the name its result has for the decisions requiring it
+    knowledge: Tuple[str, ...] = ()  # ids of the business knowledge models it invokes
+
+
+@dataclass(frozen=True)
+class BusinessKnowledgeModel:
+    """A BKM: a function (named by its variable) of ``params`` over a literal expression or
+    decision table, invoked from FEEL as ``name(args)``."""
+
+    id: str
+    name: str
+    params: Tuple[str, ...]
+    logic: Any                # DecisionTable | LiteralExpression
+    knowledge: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,9 +85,16 @@ class DecisionGraph:
     id: str
     name: str
     decisions: Tuple[Decision, ...]
+    knowledge_models: Tuple[BusinessKnowledgeModel, ...] = ()
     resource_name: str = ""
     checksum: str = ""
     resource: bytes = field(repr=False, default=b"")
+
+    def knowledge_model(self, bkm_id: str) -> Optional[BusinessKnowledgeModel]:
+        for k in self.knowledge_models:
+            if k.id == bkm_id:
+                return k
+        return None
 
     def decision(self, decision_id: str) -> Optional[Decision]:
         for d in self.decisions:

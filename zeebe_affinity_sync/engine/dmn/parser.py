@@ -110,8 +110,16 @@ class _Parser:
                 self.problems.append(f"decision id '{decision.id}' is used twice")
             seen.add(decision.id)
             decisions.append(decision)
+        bkms = [b for b in (self.knowledge_model(e) for e in self.children(self.root, "businessKnowledgeModel"))
+                if b is not None]
+        bkm_ids = {b.id for b in bkms}
         if not decisions and not self.problems:
             self.problems.append("the resource contains no decision")
+        for owner in list(decisions) + bkms:
+            for required in owner.knowledge:
+                if required not in bkm_ids:
+                    self.problems.append(f"'{owner.id}' requires the business knowledge model '{required}', "
+                                         "which is not in this resource")
         for decision in decisions:
             for required in decision.required:
                 if required not in seen:
@@ -122,6 +130,7 @@ class _Parser:
             raise DmnParseError(self.resource_name, self.problems)
         return model.DecisionGraph(
             id=graph_id, name=self.root.get("name", graph_id), decisions=tuple(decisions),
+            knowledge_models=tuple(bkms),
             resource_name=self.resource_name, checksum=hashlib.sha256(self.content).hexdigest(),
             resource=self.content)
 
@@ -173,7 +182,37 @@ class _Parser:
         variable = self.child(element, "variable")
         result_name = (variable.get("name") or "").strip() if variable is not None else ""
         return model.Decision(decision_id, element.get("name", decision_id), logic, tuple(required),
-                              result_name or decision_id)
+                              result_name or decision_id, self.knowledge_refs(element))
+
+    def knowledge_refs(self, element: Element) -> Tuple[str, ...]:
+        refs = []
+        for requirement in self.children(element, "knowledgeRequirement"):
+            ref = self.child(requirement, "requiredKnowledge")
+            if ref is not None:
+                refs.append(ref.get("href", "").lstrip("#"))
+        return tuple(refs)
+
+    def knowledge_model(self, element: Element) -> Optional[model.BusinessKnowledgeModel]:
+        bkm_id = element.get("id", "")
+        where = f"business knowledge model '{bkm_id}'"
+        logic_element = self.child(element, "encapsulatedLogic")
+        if not bkm_id or logic_element is None:
+            self.problems.append(f"{where or 'a business knowledge model'} needs an id and an encapsulatedLogic")
+            return None
+        params = tuple((p.get("name") or "").strip() for p in self.children(logic_element, "formalParameter"))
+        table = self.child(logic_element, "decisionTable")
+        literal = self.child(logic_element, "literalExpression")
+        if table is not None:
+            logic: object = self.table(table, where)
+        elif literal is not None:
+            logic = model.LiteralExpression(self.expression(self.text(literal), f"{where} literal expression"), bkm_id)
+        else:
+            self.problems.append(f"{where} has neither a decision table nor a literal expression")
+            return None
+        variable = self.child(element, "variable")
+        name = (variable.get("name") or "").strip() if variable is not None else ""
+        return model.BusinessKnowledgeModel(bkm_id, name or element.get("name", bkm_id), params, logic,
+                                            self.knowledge_refs(element))
 
     def expression(self, text: str, where: str) -> object:
         if not text:

@@ -719,6 +719,18 @@ class FunctionDef(Node):
         return (self.body,)
 
 
+def find_function(ctx: Mapping[str, Any], name: str) -> Optional[Function]:
+    """The nearest function called ``name``: a nearer variable of that name that is not a
+    function does not hide it (functions and values are looked up apart, as in Camunda)."""
+    while type(ctx) is Scope:
+        candidate = ctx.local.get(name)
+        if type(candidate) is Function:
+            return candidate
+        ctx = ctx.parent
+    candidate = ctx.get(name)
+    return candidate if type(candidate) is Function else None
+
+
 def _path_of(node: Node) -> Optional[Tuple[str, Tuple[str, ...]]]:
     steps: List[str] = []
     while isinstance(node, Path):
@@ -748,9 +760,7 @@ class Call(Node):
         if self.target is not None:
             function = self.target.ev(ctx)
         elif self.builtin is None or self.name in ctx:
-            candidate = ctx.get(self.name)
-            if type(candidate) is Function:
-                function = candidate
+            function = find_function(ctx, self.name)
         if function is None and self.builtin is not None:
             if self.builtin.lazy:
                 return self.builtin.call_lazy(self, ctx)
