@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from zeebe_affinity_sync.engine import feel
 from zeebe_affinity_sync.engine.feel import FeelEvaluationError, FeelSyntaxError, compile_expression, evaluate
 from zeebe_affinity_sync.engine.feel import limits
 

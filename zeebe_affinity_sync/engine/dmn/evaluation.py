@@ -9,7 +9,7 @@ evaluation and names the decision that failed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 from zeebe_affinity_sync.engine import feel
 from zeebe_affinity_sync.engine.dmn import model

@@ -19,7 +19,6 @@ sub-expressions with a scalar result are folded at compile time.
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import List, Optional, Sequence, Tuple
 
 from zeebe_affinity_sync.engine.feel import limits, ops, temporal
@@ -413,7 +412,7 @@ class _Parser:
         node = self.primary()
         while True:
             if self.at_op("."):
-                dot = self.next()
+                self.next()
                 token = self.peek()
                 if token.kind == QNAME:
                     name = self.next().text

@@ -18,7 +18,7 @@ here, which is FEEL's rule ("a type mismatch is null").
 from __future__ import annotations
 
 import decimal
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from zeebe_affinity_sync.engine.feel import limits
 from zeebe_affinity_sync.engine.feel.values import Function, UnsupportedValue
@@ -183,7 +183,7 @@ def call_function(function: Any, *args: Any) -> Any:
 
 MAX_NAME_WORDS = 1
 
-from zeebe_affinity_sync.engine.feel.builtins import (  # noqa: E402  (registration by import)
+from zeebe_affinity_sync.engine.feel.builtins import (  # noqa: E402,F401  (registration by import)
     booleans, contexts, conversion, lists, numeric, ranges, strings, temporal_fns,
 )
 

@@ -8,10 +8,10 @@ import math
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Sequence
 
-from zeebe_affinity_sync.engine.feel import limits, ops
+from zeebe_affinity_sync.engine.feel import limits
 from zeebe_affinity_sync.engine.feel.builtins import builtin, call_function
 from zeebe_affinity_sync.engine.feel.builtins.numeric import number
-from zeebe_affinity_sync.engine.feel.values import DEC, compare, equal, hash_key, is_number, kind, norm_number, num
+from zeebe_affinity_sync.engine.feel.values import DEC, compare, equal, hash_key, kind, norm_number, num
 
 
 def _list(value: Any) -> Optional[list]:
