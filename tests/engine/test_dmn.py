@@ -315,3 +315,11 @@ def test_business_knowledge_models_are_functions_for_the_decisions() -> None:
         '</text></literalExpression></decision>')
     assert output(xml, "total", {"price": 50, "rate": 0.1}) == {"fee": 5, "band": "low"}
     assert output(xml, "total", {"price": 500, "rate": 0.1}) == {"fee": 50, "band": "high"}
+
+
+def test_evaluate_decision_from_python(zeebe: Any) -> None:
+    zeebe.deploy(FILES / "drg-force-user.dmn")
+    result = zeebe.evaluate_decision("force_user", {"lightsaberColor": "red", "height": 210})
+    assert result["decision_output"] == "Darth Vader" and result["failed_decision_id"] == ""
+    assert [e["decision_id"] for e in result["evaluated_decisions"]] == ["jedi_or_sith", "force_user"]
+    assert {d["decision_id"] for d in zeebe.decisions()} == {"jedi_or_sith", "force_user"}

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DeployedDecision", "DeployedDecisionRequirements", "DecisionStore", "DecisionsMixin"]
+__all__ = ["DeployedDecision", "DeployedDecisionRequirements", "DecisionStore", "DecisionsMixin", "result_fields"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,34 @@ class DecisionStore:
         self.by_graph: Dict[int, Dict[str, DeployedDecision]] = {}
 
 
+def result_fields(deployed: DeployedDecision, result: evaluation.DecisionResult,
+                  siblings: Mapping[str, DeployedDecision]) -> Dict[str, Any]:
+    """An evaluation as plain snake_case data (the DECISION_EVALUATION record's value fields)."""
+    from zeebe_affinity_sync.engine.feel import to_json
+
+    evaluated = []
+    for decision in result.evaluated:
+        version = siblings.get(decision.decision_id, deployed)
+        evaluated.append({
+            "decision_key": version.key, "decision_id": decision.decision_id,
+            "decision_name": decision.decision_name, "decision_version": version.version,
+            "decision_type": decision.decision_type, "decision_output": to_json(decision.output),
+            "evaluated_inputs": [{"input_id": i, "input_name": n, "input_value": to_json(v)}
+                                 for i, n, v in decision.inputs],
+            "matched_rules": [{"rule_id": r.rule_id, "rule_index": r.rule_index, "evaluated_outputs": [
+                {"output_id": o, "output_name": n, "output_value": to_json(v)} for o, n, v in r.outputs]}
+                for r in decision.matched_rules],
+        })
+    return {
+        "decision_key": deployed.key, "decision_id": deployed.decision_id, "decision_name": deployed.name,
+        "decision_version": deployed.version, "decision_requirements_id": deployed.decision_requirements_id,
+        "decision_requirements_key": deployed.decision_requirements_key,
+        "decision_output": None if result.failed else to_json(result.output),
+        "evaluated_decisions": evaluated, "failed_decision_id": result.failed_decision_id,
+        "evaluation_failure_message": result.failure_message,
+    }
+
+
 class DecisionsMixin:
     def _decision_store(self: "Engine") -> DecisionStore:
         store = self.__dict__.get("_dmn_store")
@@ -82,31 +110,11 @@ class DecisionsMixin:
     def _record_decision_evaluation(self: "Engine", deployed: DeployedDecision, result: evaluation.DecisionResult,
                                     ei: Any = None) -> None:
         """A DECISION_EVALUATION record (EVALUATED or FAILED), as Zeebe writes it. Lock held."""
-        from zeebe_affinity_sync.engine.feel import to_json
-
         siblings = self._decision_store().by_graph.get(deployed.decision_requirements_key, {})
-        evaluated = []
-        for decision in result.evaluated:
-            version = siblings.get(decision.decision_id, deployed)
-            evaluated.append({
-                "decision_key": version.key, "decision_id": decision.decision_id,
-                "decision_name": decision.decision_name, "decision_version": version.version,
-                "decision_type": decision.decision_type, "decision_output": to_json(decision.output),
-                "evaluated_inputs": [{"input_id": i, "input_name": n, "input_value": to_json(v)}
-                                     for i, n, v in decision.inputs],
-                "matched_rules": [{"rule_id": r.rule_id, "rule_index": r.rule_index, "evaluated_outputs": [
-                    {"output_id": o, "output_name": n, "output_value": to_json(v)} for o, n, v in r.outputs]}
-                    for r in decision.matched_rules],
-            })
+        fields = result_fields(deployed, result, siblings)
         instance = ei.instance if ei is not None else None
         definition = instance.definition if instance is not None else None
-        self._rec("DECISION_EVALUATION", "FAILED" if result.failed else "EVALUATED", self._next_key(), {
-            "decision_key": deployed.key, "decision_id": deployed.decision_id, "decision_name": deployed.name,
-            "decision_version": deployed.version, "decision_requirements_id": deployed.decision_requirements_id,
-            "decision_requirements_key": deployed.decision_requirements_key,
-            "decision_output": None if result.failed else to_json(result.output),
-            "evaluated_decisions": evaluated, "failed_decision_id": result.failed_decision_id,
-            "evaluation_failure_message": result.failure_message,
+        fields.update({
             "bpmn_process_id": definition.bpmn_process_id if definition is not None else "",
             "process_definition_key": definition.key if definition is not None else -1,
             "process_instance_key": instance.key if instance is not None else -1,
@@ -114,6 +122,7 @@ class DecisionsMixin:
             "element_instance_key": ei.key if ei is not None else -1,
             "tenant_id": getattr(definition, "tenant_id", "<default>") if definition is not None else "<default>",
         })
+        self._rec("DECISION_EVALUATION", "FAILED" if result.failed else "EVALUATED", self._next_key(), fields)
 
     def _deploy_decision_graphs(self: "Engine", deployment_key: int,
                                 graphs: Sequence[model.DecisionGraph]) -> DeployedResources:
