@@ -11,10 +11,6 @@ from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, S
 from zeebe_affinity_sync.engine.feel import limits, ops, temporal
 from zeebe_affinity_sync.engine.feel.values import Range, is_number, kind, num
 
-class UnknownFunction(Exception):
-    """Internal: a call names no built-in and no function variable (Camunda fails the evaluation)."""
-
-
 MISSING: Any = object()  # a variable or entry that does not exist (only `is defined` tells it from null)
 
 

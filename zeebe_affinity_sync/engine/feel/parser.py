@@ -643,7 +643,7 @@ class _Parser:
         return n.FunctionDef(params, self.expression())
 
     def call(self, name: str, builtin, target: Optional[n.Node]) -> n.Node:
-        open_token = self.expect_op("(", "")
+        self.expect_op("(", "")
         self.enter()
         args: List[n.Node] = []
         named: Optional[List[str]] = None
@@ -663,12 +663,11 @@ class _Parser:
             self.next()
         self.expect_op(")", "to close the argument list")
         self.leave()
-        if builtin is not None:
-            problem = builtin.check_arity(len(args), named)
-            if problem:
-                raise FeelSyntaxError(self.source, problem, open_token.pos - len(name))
         node = n.Call(name, builtin, target, args, named)
-        if builtin is not None and builtin.pure and all(_scalar_literal(a) for a in args) and named is None:
+        # A built-in called with arguments it has no overload for stays a call: Zeebe deploys it
+        # and Camunda's engine answers null (checked at run time, after function variables).
+        if builtin is not None and builtin.pure and all(_scalar_literal(a) for a in args) and named is None \
+                and not builtin.check_arity(len(args), named):
             return _fold(node, args)
         return node
 
