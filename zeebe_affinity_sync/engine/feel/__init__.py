@@ -28,7 +28,7 @@ from zeebe_affinity_sync.engine.feel import limits
 from zeebe_affinity_sync.engine.feel.builtins.booleans import AssertionFailed
 from zeebe_affinity_sync.engine.feel.exceptions import FeelEvaluationError, FeelSyntaxError
 from zeebe_affinity_sync.engine.feel.nodes import (
-    Name, Node, RawName, UnaryTests, has_loops, walk_names,
+    Name, NoInputValue, Node, RawName, UnaryTests, has_loops, walk_names,
 )
 from zeebe_affinity_sync.engine.feel.parser import parse, parse_unary_tests
 from zeebe_affinity_sync.engine.feel.temporal import parse_duration
@@ -139,7 +139,7 @@ class Expression:
         return self._names
 
 
-_FAILURES = (UnsupportedValue, limits.LimitExceeded, AssertionFailed, RecursionError)
+_FAILURES = (UnsupportedValue, limits.LimitExceeded, AssertionFailed, NoInputValue, RecursionError)
 
 
 def _failure(source: str, exc: BaseException) -> FeelEvaluationError:

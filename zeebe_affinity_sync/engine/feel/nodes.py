@@ -138,6 +138,25 @@ def get_entry(base: Any, name: str, missing: Any = None) -> Any:
     return temporal.property_of(base, name, missing)
 
 
+class NoInputValue(Exception):
+    """Internal: ``?`` outside a unary test (Camunda fails the evaluation)."""
+
+
+class InputValue(Name):
+    """``?``: the input value of the unary test being evaluated."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__("?")
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        value = ctx.get("?", MISSING)
+        if value is MISSING:
+            raise NoInputValue("No input value available. '?' can only be used inside an unary-test expression.")
+        return read(value)
+
+
 class RawName(Name):
     """A whole expression that is one variable: its value passes through untouched, even when
     it is not a FEEL value (the engine copies it as it is)."""

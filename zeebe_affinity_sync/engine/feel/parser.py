@@ -522,7 +522,7 @@ class _Parser:
         text = token.text
         if text == "?":
             self.next()
-            return n.Name("?")
+            return n.InputValue()
         if text == "@":
             self.next()
             literal = self.peek()
@@ -573,14 +573,6 @@ class _Parser:
             return self.range_rest(first, False)
         if text == "{":
             return self.context()
-        if text in ("<", "<=", ">", ">="):
-            # a range written as a comparison, e.g. `x in > 5` or a unary test
-            self.next()
-            bound = self.additive()
-            start = None if text.startswith(">") is False else bound
-            if text.startswith("<"):
-                return n.RangeNode(None, bound, False, text == "<=")
-            return n.RangeNode(start, None, text == ">=", False)
         if text == "-":
             return self.unary()
         self.fail(token)
