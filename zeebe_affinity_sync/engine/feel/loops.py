@@ -26,9 +26,7 @@ def iterate(domain: Any) -> Optional[Sequence[Any]]:
         return range(a, b + 1) if a <= b else range(a, b - 1, -1)
     if type(domain) in (list, tuple):
         return domain
-    if domain is None:
-        return None
-    return [domain]
+    return None  # as Camunda: iterating over a non-list is null
 
 
 class For(Node):
@@ -98,14 +96,15 @@ class Quantified(Node):
             return None
         limits.tick(len(domain))
         last = i == len(self.iterators) - 1
+        unknown = False  # three-valued, like and/or: a non-boolean condition makes it null
         for item in domain:
             local[name] = read(item)
             value = self.cond.ev(scope) if last else self._loop(i + 1, local, scope)
-            if self.every and value is not True:
-                return False
-            if not self.every and value is True:
-                return True
-        return self.every
+            if value is (not self.every):
+                return value
+            if value is not self.every:
+                unknown = True
+        return None if unknown else self.every
 
     def names(self, out: Set[str], bound: frozenset) -> None:
         inner = set(bound)
