@@ -286,6 +286,9 @@ LANGUAGE = [
     ("x.y.z", None), ('{a: 1}.b', None),
     ("[1..3]", None) if False else ("count(for i in 1..1000 return i)", 1000),
     ("true = null", False),
+    ("some x in [1, 2] satisfies null", None), ("every x in [1, 2] satisfies null", None),
+    ("for i in 5 return i", None), ("some x in x satisfies x > 1", None), ("x[even(item)]", None),
+    ("5 in ? < 10", True), ("[{item: 1}, {item: 2}][item > 1]", [{"item": 2}]),
 ]
 
 
