@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 from xml.etree.ElementTree import Element as XmlElement
 from xml.etree.ElementTree import ParseError
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
-from . import model
+from . import model, validation
 from .expressions import ExpressionSyntaxError, Value, compile_value
 
 __all__ = ["BpmnParseError", "parse_resource", "checksum", "BPMN_NS", "ZEEBE_NS"]
@@ -40,6 +40,8 @@ _FLOW_NODES = {
     "receiveTask": model.RECEIVE_TASK,
     "boundaryEvent": model.BOUNDARY_EVENT,
     "callActivity": model.CALL_ACTIVITY,
+    "eventBasedGateway": model.EVENT_BASED_GATEWAY,
+    "inclusiveGateway": model.INCLUSIVE_GATEWAY,
     "userTask": model.USER_TASK,
     "sendTask": model.SEND_TASK,
     "scriptTask": model.SCRIPT_TASK,
@@ -48,6 +50,9 @@ _FLOW_NODES = {
     "manualTask": model.MANUAL_TASK,
     "subProcess": model.SUB_PROCESS,
 }
+#: activities that may carry a multi-instance marker
+_MULTI_INSTANCE_KINDS = (model.SERVICE_TASK, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK, model.SCRIPT_TASK,
+                         model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.CALL_ACTIVITY)
 #: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
 _JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK, model.BUSINESS_RULE_TASK)
 #: process children that carry no behaviour
@@ -56,11 +61,26 @@ _IGNORED_PROCESS_CHILDREN = {
     "association", "dataObject", "dataObjectReference", "dataStoreReference", "group",
 }
 #: event definitions an event subprocess may start with (edge adds escalation and signal)
-EVENT_SUBPROCESS_STARTS = [model.MESSAGE, model.TIMER, model.ERROR]
+EVENT_SUBPROCESS_STARTS = [model.MESSAGE, model.TIMER, model.ERROR, model.SIGNAL, model.ESCALATION]
 _EVENT_DEFINITIONS = {
     "messageEventDefinition": model.MESSAGE,
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
+    "signalEventDefinition": model.SIGNAL,
+    "escalationEventDefinition": model.ESCALATION,
+    "linkEventDefinition": model.LINK,
+    "terminateEventDefinition": model.TERMINATE,
+}
+_EVENT_NAMES = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error",
+                model.SIGNAL: "signal", model.ESCALATION: "escalation", model.LINK: "link",
+                model.TERMINATE: "terminate"}
+#: timer definitions Zeebe allows, per event kind (process-level start events: date and cycle -
+#: checked after the scopes are known; intermediate catch: date and duration; boundary: all, a
+#: cycle only when non-interrupting; event subprocess starts: all, a cycle only when non-interrupting)
+_TIMER_KINDS = {
+    model.START_EVENT: ("timeDate", "timeDuration", "timeCycle"),
+    model.INTERMEDIATE_CATCH: ("timeDate", "timeDuration"),
+    model.BOUNDARY_EVENT: ("timeDate", "timeDuration", "timeCycle"),
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
@@ -70,15 +90,21 @@ _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, 
 class BpmnParseError(ValueError):
     """A resource is not a valid, supported BPMN model.
 
+    The message is Zeebe's validation text: ``'<resource>': - Element: <id>`` and one
+    ``    - ERROR: <message>`` line per problem of that element, every problem of the file at once.
+
     Attributes:
         resource_name: The resource the problems were found in.
-        problems: One line per problem, each naming the element where it applies.
+        problems: One line per problem of the model parser, each naming the element where it applies.
+        checks: The problems of the extension checks (:mod:`.validation`).
     """
 
-    def __init__(self, resource_name: str, problems: List[str]) -> None:
+    def __init__(self, resource_name: str, problems: List[str],
+                 checks: Sequence[validation.Problem] = ()) -> None:
         self.resource_name = resource_name
         self.problems = list(problems)
-        super().__init__(f"'{resource_name}': " + "; ".join(self.problems))
+        self.checks = list(checks)
+        super().__init__(f"'{resource_name}': " + validation.format_problems(self.checks, self.problems))
 
 
 def checksum(content: bytes) -> str:
@@ -112,7 +138,15 @@ def parse_resource(resource_name: str, content: bytes) -> List[model.Process]:
             f"root element must be '{{{BPMN_NS}}}definitions', but was '{root.tag}'; "
             "is this a BPMN 2.0 file?"
         ])
-    return _Parser(resource_name, root).parse()
+    # the extension checks walk the whole document; their problems join the parser's in one error
+    checks = validation.validate(root)
+    try:
+        processes = _Parser(resource_name, root).parse()
+    except BpmnParseError as exc:
+        raise BpmnParseError(resource_name, exc.problems, checks) from None
+    if checks:
+        raise BpmnParseError(resource_name, [], checks)
+    return processes
 
 
 def _local(tag: str) -> Tuple[str, str]:
@@ -129,6 +163,8 @@ class _Parser:
         self.problems: List[str] = []
         self.messages: Dict[str, model.MessageRef] = {}
         self.errors: Dict[str, Optional[str]] = {}
+        self.signals: Dict[str, Optional[str]] = {}
+        self.escalations: Dict[str, Optional[str]] = {}
 
     # ------------------------------------------------------------------ helpers
     def problem(self, text: str) -> None:
@@ -157,6 +193,12 @@ class _Parser:
         for err in self.root.findall(_B + "error"):
             if err.get("id"):
                 self.errors[err.get("id", "")] = err.get("errorCode")
+        for sig in self.root.findall(_B + "signal"):
+            if sig.get("id"):
+                self.signals[sig.get("id", "")] = sig.get("name")
+        for esc in self.root.findall(_B + "escalation"):
+            if esc.get("id"):
+                self.escalations[esc.get("id", "")] = esc.get("escalationCode")
         processes = []
         for proc in self.root.findall(_B + "process"):
             if proc.get("isExecutable", "false").strip().lower() != "true":
@@ -219,15 +261,26 @@ class _Parser:
         process_event_subprocesses = self.check_scopes(raw)
         starts = [e for e, d in raw.items() if d["kind"] == model.START_EVENT and d["scope"] is None]
         for e in starts:
-            if raw[e]["event"] not in (model.NONE, model.MESSAGE):
+            if raw[e]["event"] not in (model.NONE, model.MESSAGE, model.TIMER, model.SIGNAL):
                 self.problem(f"Element '{e}' of type 'startEvent': a {raw[e]['event']} start event of a process "
-                             "is not supported by the embedded engine (supported here: none, message)")
+                             "is not supported (supported here: none, message, timer, signal)")
+            elif raw[e]["event"] == model.TIMER and raw[e].get("timer_duration") is not None:
+                self.problem(f"Element '{e}' of type 'startEvent': a timer 'timeDuration' is not allowed here "
+                             "(allowed: timeDate, timeCycle)")
+        for e, d in raw.items():  # event subprocess starts: a cycle only when non-interrupting
+            if d["kind"] == model.START_EVENT and d["scope"] is not None and d.get("timer_cycle") is not None \
+                    and d.get("interrupting", True):
+                self.problem(f"Element '{e}' of type 'startEvent': a timer 'timeCycle' is not allowed on an "
+                             "interrupting event subprocess start (allowed: timeDate, timeDuration)")
         if not starts:
             self.problem(f"Process '{pid}': Must have at least one start event")
         none_starts = [e for e in starts if raw[e]["event"] == model.NONE]
         if len(none_starts) > 1:
             self.problem(f"Process '{pid}': Must have at most one none start event, found {none_starts}")
         message_starts = tuple(e for e in starts if raw[e]["event"] == model.MESSAGE)
+        timer_starts = tuple(e for e in starts if raw[e]["event"] == model.TIMER)
+        signal_starts = tuple(e for e in starts if raw[e]["event"] == model.SIGNAL)
+        link_catches = self.check_links(pid, raw)
         names = [raw[e]["message"].name.text for e in message_starts if raw[e].get("message")]
         if len(set(names)) != len(names):
             self.problem(f"Process '{pid}': Multiple message start events with the same name are not allowed")
@@ -246,6 +299,10 @@ class _Parser:
             flows=flows,
             none_start=none_starts[0] if none_starts else None,
             message_starts=message_starts,
+            version_tag=_version_tag(proc),
+            timer_starts=timer_starts,
+            signal_starts=signal_starts,
+            link_catches=link_catches,
             event_subprocesses=process_event_subprocesses,
         )
 
@@ -346,21 +403,23 @@ class _Parser:
                 event = model.NONE
         data["event"] = event
         definition = definitions[0] if definitions else None
-        for loop in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
-            if node.find(_B + loop) is not None:
-                # running it once would be silently wrong (one job instead of one per item)
-                self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
+        if node.find(_B + "standardLoopCharacteristics") is not None:
+            # Zeebe has no standard loops; running the activity once would be silently wrong
+            self.problem(f"{where}: 'standardLoopCharacteristics' is not supported (use a multi-instance marker)")
+        multi = node.find(_B + "multiInstanceLoopCharacteristics")
+        if multi is not None:
+            self.parse_loop(multi, kind, data, where)
 
         allowed = {
-            # timer / error starts: event subprocesses only (check_scopes says so for processes)
-            model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR),
-            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE),
-            model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
-            model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE),
-            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
+            # timer / error / escalation starts of event subprocesses: check_scopes checks where
+            model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR, model.SIGNAL, model.ESCALATION),
+            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE, model.TERMINATE, model.SIGNAL, model.ESCALATION),
+            model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER, model.SIGNAL, model.LINK),
+            model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE, model.SIGNAL, model.ESCALATION, model.LINK),
+            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER, model.SIGNAL, model.ESCALATION),
         }.get(kind, (model.NONE,))
         if event not in allowed:
-            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
+            kinds = _EVENT_NAMES
             self.problem(
                 f"{where}: a {kinds.get(event, event)} {tag} is not supported by the embedded engine "
                 f"(supported here: {', '.join(kinds[a] for a in allowed)})"
@@ -403,6 +462,7 @@ class _Parser:
             # serialised once here, not under the engine lock for every job
             data["headers"] = json.dumps(dict(headers)) if headers else "{}"
 
+        self.parse_listeners(node, data, where)
         mappings = self.ext(node, "ioMapping")
         if len(mappings) > 1:
             self.problem(f"{where}: Must have at most one 'zeebe:ioMapping' extension element")
@@ -412,8 +472,10 @@ class _Parser:
             data["inputs"] = self.parse_mappings(mappings[0], "input", where)
             data["outputs"] = self.parse_mappings(mappings[0], "output", where)
 
-        if kind == model.EXCLUSIVE_GATEWAY:
+        if kind in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
             data["default_flow"] = node.get("default")
+        if definition is not None and event in (model.SIGNAL, model.ESCALATION, model.LINK):
+            self.parse_named_event(kind, event, definition, data, where, node)
 
         if (event == model.MESSAGE and not is_job) or kind == model.RECEIVE_TASK:
             ref = node.get("messageRef") if kind == model.RECEIVE_TASK else (
@@ -431,19 +493,7 @@ class _Parser:
                 data["message"] = msg
 
         if event == model.TIMER and definition is not None:
-            duration = definition.find(_B + "timeDuration")
-            if duration is None or not (duration.text or "").strip():
-                self.problem(f"{where}: only timer durations ('timeDuration') are supported by the embedded "
-                             "engine (timeDate and timeCycle are not)")
-            else:
-                text = duration.text.strip()
-                dv = self.value(text, where)
-                if dv is not None and not dv.is_expression:
-                    try:
-                        _duration_check(text)
-                    except ValueError as exc:
-                        self.problem(f"{where}: {exc}")
-                data["timer_duration"] = dv
+            self.parse_timer(kind, definition, data, where, node)
 
         if event == model.ERROR and definition is not None:
             ref = definition.get("errorRef")
@@ -452,7 +502,7 @@ class _Parser:
                     self.problem(f"{where}: Must reference an error with an errorCode (errorRef '{ref or ''}')")
                 else:
                     data["error_code"] = self.value(self.errors[ref] or "", where)
-            elif kind == model.BOUNDARY_EVENT:
+            elif kind in (model.BOUNDARY_EVENT, model.START_EVENT):
                 if ref:
                     if ref not in self.errors:
                         self.problem(f"{where}: errorRef '{ref}' does not name a bpmn:error")
@@ -481,9 +531,134 @@ class _Parser:
                 data["called_process_id"] = self.value(called[0].get("processId", "").strip(), where)
                 data["propagate_all_child_variables"] = (
                     called[0].get("propagateAllChildVariables", "true").strip().lower() != "false")
+                binding = (called[0].get("bindingType") or "latest").strip()
+                data["called_binding"] = binding
+                if binding == "versionTag":
+                    tag = (called[0].get("versionTag") or "").strip()
+                    if not tag:
+                        self.problem(f"{where}: Attribute 'versionTag' of 'zeebe:calledElement' must be present and "
+                                     "not empty when bindingType is 'versionTag'")
+                    data["called_version_tag"] = tag
+                elif binding not in ("latest", "deployment"):
+                    self.problem(f"{where}: Attribute 'bindingType' of 'zeebe:calledElement' must be 'latest', "
+                                 f"'deployment' or 'versionTag', but was '{binding}'")
                 data["propagate_all_parent_variables"] = (
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
+
+    def parse_listeners(self, node: XmlElement, data: dict, where: str) -> None:
+        """``zeebe:executionListeners``: start and end listener jobs (validation checks the values)."""
+        starts, ends = [], []
+        for group in self.ext(node, "executionListeners"):
+            for listener in group.findall(_Z + "executionListener"):
+                event_type = (listener.get("eventType") or "").strip()
+                job_type = self.value((listener.get("type") or "").strip(), where)
+                retries = self.value((listener.get("retries") or "3").strip(), where)
+                if job_type is None or retries is None or not job_type.text:
+                    continue
+                if event_type not in ("start", "end"):
+                    continue  # validation names it
+                target = starts if event_type == "start" else ends
+                target.append(model.Listener(event_type, job_type, retries))
+        if starts:
+            data["start_listeners"] = tuple(starts)
+        if ends:
+            data["end_listeners"] = tuple(ends)
+
+    def parse_timer(self, kind: str, definition: XmlElement, data: dict, where: str, node: XmlElement) -> None:
+        found = [(name, (definition.find(_B + name).text or "").strip())  # type: ignore[union-attr]
+                 for name in ("timeDuration", "timeDate", "timeCycle") if definition.find(_B + name) is not None]
+        if len(found) != 1:
+            self.problem(f"{where}: Must have exactly one of 'timeDuration', 'timeDate' or 'timeCycle'")
+            return
+        name, text = found[0]
+        allowed = _TIMER_KINDS.get(kind, ())
+        if kind == model.BOUNDARY_EVENT and node.get("cancelActivity", "true").strip().lower() != "false":
+            allowed = ("timeDate", "timeDuration")  # an interrupting timer fires once: a cycle makes no sense
+        if name not in allowed:
+            self.problem(f"{where}: a timer '{name}' is not allowed here (allowed: {', '.join(allowed)})")
+            return
+        if not text:
+            return  # validation reports the empty value
+        value = self.value(text, where)
+        data[{"timeDuration": "timer_duration", "timeDate": "timer_date", "timeCycle": "timer_cycle"}[name]] = value
+
+    def parse_named_event(self, kind: str, event: str, definition: XmlElement, data: dict, where: str,
+                          node: XmlElement) -> None:
+        """Signal, escalation and link event definitions."""
+        if event == model.LINK:
+            name = (definition.get("name") or "").strip()
+            if not name:
+                self.problem(f"{where}: a link event must have a name")
+            data["link_name"] = name
+            return
+        if event == model.SIGNAL:
+            ref = definition.get("signalRef") or ""
+            if ref not in self.signals or not (self.signals[ref] or "").strip():
+                self.problem(f"{where}: Must reference a signal with a name (signalRef '{ref}')")
+                return
+            data["signal_name"] = self.value((self.signals[ref] or "").strip(), where)
+            return
+        ref = definition.get("escalationRef")
+        code = self.escalations.get(ref or "") if ref else None
+        if ref and ref not in self.escalations:
+            self.problem(f"{where}: escalationRef '{ref}' does not name a bpmn:escalation")
+            return
+        if kind in (model.END_EVENT, model.INTERMEDIATE_THROW):
+            if not code or not code.strip():
+                self.problem(f"{where}: Must reference an escalation with an escalationCode (escalationRef "
+                             f"'{ref or ''}')")
+                return
+            data["escalation_code"] = self.value(code.strip(), where)
+        else:  # catching: no reference or an empty code catches every escalation
+            if code and code.strip().startswith("="):
+                self.problem(f"{where}: the escalationCode of a catching escalation event must be static")
+            data["catch_escalation_code"] = code.strip() if code and code.strip() else None
+
+    def parse_loop(self, multi: XmlElement, kind: str, data: dict, where: str) -> None:
+        """``multiInstanceLoopCharacteristics`` + ``zeebe:loopCharacteristics`` (activities only)."""
+        if kind not in _MULTI_INSTANCE_KINDS:
+            self.problem(f"{where}: a multi-instance marker is only allowed on tasks, subprocesses and call "
+                         "activities")
+            return
+        specs = self.ext(multi, "loopCharacteristics")
+        if len(specs) != 1:
+            self.problem(f"{where}: a multi-instance activity must have exactly one 'zeebe:loopCharacteristics' "
+                         "extension element")
+            return
+        spec = specs[0]
+        collection_text = (spec.get("inputCollection") or "").strip()
+        if not collection_text:
+            self.problem(f"{where}: Attribute 'inputCollection' of 'zeebe:loopCharacteristics' must be present "
+                         "and not empty")
+            return
+        if not collection_text.startswith("="):
+            self.problem(f"{where}: 'inputCollection' must be a FEEL expression starting with '=' "
+                         f"(e.g. '= {collection_text}')")
+            return
+        collection = self.value(collection_text, where)
+        output_collection = (spec.get("outputCollection") or "").strip() or None
+        output_text = (spec.get("outputElement") or "").strip() or None
+        if bool(output_collection) != bool(output_text):
+            self.problem(f"{where}: 'outputCollection' and 'outputElement' of 'zeebe:loopCharacteristics' go "
+                         "together: set both or neither")
+        output_element = self.value(output_text, where) if output_text else None
+        if output_element is not None and not output_element.is_expression:
+            self.problem(f"{where}: 'outputElement' must be a FEEL expression starting with '='")
+        condition = None
+        condition_node = multi.find(_B + "completionCondition")
+        if condition_node is not None and (condition_node.text or "").strip():
+            condition_text = condition_node.text.strip()
+            if not condition_text.startswith("="):
+                self.problem(f"{where}: 'completionCondition' must be a FEEL expression starting with '='")
+            else:
+                condition = self.value(condition_text, where)
+        if collection is None:
+            return
+        data["loop"] = model.LoopSpec(
+            sequential=multi.get("isSequential", "false").strip().lower() == "true",
+            input_collection=collection, input_element=(spec.get("inputElement") or "").strip() or None,
+            output_collection=output_collection, output_element=output_element, completion_condition=condition)
 
     def parse_script(self, node: XmlElement, scripts: List[XmlElement], data: dict, where: str) -> None:
         """``zeebe:script``: a FEEL expression whose result goes into ``resultVariable``."""
@@ -598,10 +773,21 @@ class _Parser:
             self.problem(f"{where}: End events must not have outgoing sequence flows")
         for fid in data["outgoing"]:
             flow = flows[fid]
-            if flow.condition is not None and kind != model.EXCLUSIVE_GATEWAY:
+            if flow.condition is not None and kind not in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
                 self.problem(f"Sequence flow '{fid}': conditions are only supported on flows leaving an "
-                             "exclusive gateway")
-        if kind == model.EXCLUSIVE_GATEWAY:
+                             "exclusive or inclusive gateway")
+        if kind == model.EVENT_BASED_GATEWAY:
+            if len(data["outgoing"]) < 2:
+                self.problem(f"{where}: Event-based gateway must have at least 2 outgoing sequence flows.")
+            for fid in data["outgoing"]:
+                target = raw.get(flows[fid].target)
+                if target is None:
+                    continue
+                if target["kind"] != model.INTERMEDIATE_CATCH or target["event"] not in (
+                        model.MESSAGE, model.TIMER, model.SIGNAL):
+                    self.problem(f"{where}: Event-based gateway must not have an outgoing sequence flow to other "
+                                 "elements than message, timer or signal intermediate catch events.")
+        if kind in (model.EXCLUSIVE_GATEWAY, model.INCLUSIVE_GATEWAY):
             default = data.get("default_flow")
             if default and default not in data["outgoing"]:
                 self.problem(f"{where}: default flow '{default}' must be an outgoing sequence flow of the gateway")
@@ -609,7 +795,25 @@ class _Parser:
                 for fid in data["outgoing"]:
                     if fid != default and flows[fid].condition is None:
                         self.problem(f"Sequence flow '{fid}': Must have a condition expression, because it "
-                                     f"leaves exclusive gateway '{eid}' and is not its default flow")
+                                     f"leaves {kind} '{eid}' and is not its default flow")
+
+    def check_links(self, pid: str, raw: Dict[str, dict]) -> Dict[str, str]:
+        """Link catch events by scope and name (:func:`model.link_key`; unique in the scope);
+        every link throw must find its catch in its own scope."""
+        catches: Dict[str, str] = {}
+        for eid, data in raw.items():
+            if data["event"] == model.LINK and data["kind"] == model.INTERMEDIATE_CATCH:
+                name = model.link_key(data.get("scope"), data.get("link_name") or "")
+                if name in catches:
+                    self.problem(f"Element '{eid}': Multiple intermediate catch link event definitions with the "
+                                 f"same name '{name}' are not allowed.")
+                catches[name] = eid
+        for eid, data in raw.items():
+            if data["event"] == model.LINK and data["kind"] == model.INTERMEDIATE_THROW:
+                if model.link_key(data.get("scope"), data.get("link_name") or "") not in catches:
+                    self.problem(f"Element '{eid}': Can't find a catch link event for the throw link event with "
+                                 f"the name '{data.get('link_name') or ''}' in process '{pid}'.")
+        return catches
 
     def check_boundaries(self, host: str, boundary_ids: List[str], raw: Dict[str, dict]) -> None:
         errors = [b for b in boundary_ids if raw[b]["event"] == model.ERROR]
@@ -622,11 +826,9 @@ class _Parser:
             self.problem(f"Element '{host}': Multiple error catch events with the same error code are not allowed")
 
 
-def _duration_check(text: str) -> None:
-    from .expressions import feel
-
-    try:
-        feel.parse_duration(text)
-    except Exception as exc:  # FEEL's own error type; the text says what was wrong
-        raise ValueError(f"invalid timer duration '{text}': expected an ISO-8601 duration such as "
-                         f"PT10S or P1DT2H ({exc})") from exc
+def _version_tag(proc: XmlElement) -> Optional[str]:
+    """The ``zeebe:versionTag value`` of a process, if any (call activities may bind to it)."""
+    ext = proc.find(_B + "extensionElements")
+    tag = ext.find(_Z + "versionTag") if ext is not None else None
+    value = (tag.get("value") or "").strip() if tag is not None else ""
+    return value or None

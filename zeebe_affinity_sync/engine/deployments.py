@@ -101,6 +101,8 @@ class DeploymentsMixin(DecisionsMixin):
                         "checksum": digest, "deployment_key": deployment_key,
                         "tenant_id": getattr(definition, "tenant_id", "<default>")})
                     self._open_start_subscriptions(definition)
+                    self._open_timer_starts(definition)
+                    self._open_signal_starts(definition)
                     result.append(definition)
                     self._lock.log_later(logger, logging.INFO, "deployed process '%s' version %d (key %d) from '%s'",
                                          definition.bpmn_process_id, definition.version, definition.key, name)

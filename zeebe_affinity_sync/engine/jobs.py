@@ -188,18 +188,21 @@ class JobsMixin:
                 request.closed = True
                 return list(request.jobs)
             self._pollers.setdefault(request.type, deque()).append(request)
-        request.event.wait(long_poll)
-        with self._lock:
-            request.closed = True
-            pollers = self._pollers.get(request.type)
-            if pollers is not None:
-                try:
-                    pollers.remove(request)
-                except ValueError:
-                    pass
-                if not pollers:
-                    del self._pollers[request.type]
-            return list(request.jobs)
+        try:
+            request.event.wait(long_poll)
+        finally:  # whatever ends the wait, the request never stays parked (no ghost polls)
+            with self._lock:
+                request.closed = True
+                pollers = self._pollers.get(request.type)
+                if pollers is not None:
+                    try:
+                        pollers.remove(request)
+                    except ValueError:
+                        pass
+                    if not pollers:
+                        del self._pollers[request.type]
+                jobs = list(request.jobs)
+        return jobs
 
     def give_back(self, jobs: Iterable[ActivatedJobData]) -> None:
         """Return jobs whose requester went away: activatable again, retries unchanged."""
@@ -290,7 +293,8 @@ class JobsMixin:
             self._rec_job(job, "COMPLETED")
             ei = job.element_instance
             ei.job = None
-            self._complete(ei, variables or None)
+            if ei.listener is None or not self._listener_job_done(ei, variables or None):
+                self._complete(ei, variables or None)
             self._drain()
 
     def fail_job(self: "Engine", job_key: int, retries: int, error_message: str = "", retry_backoff_ms: int = 0,

@@ -17,6 +17,7 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from .. import defaults
 from . import model, rejections, state
 from .expressions import feel, type_name
 from .variables import visible
@@ -58,6 +59,12 @@ class MessagesMixin:
         self._message_ids: Dict[Tuple[str, str, str], int] = {}
         self._start_subscriptions: Dict[str, Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
         self._message_started: Dict[_Key, int] = {}
+        # buffered messages in all of _buffer (kept beside it: summing the buckets per publish is O(keys))
+        self._buffered_count = 0
+        self.max_buffered_messages = defaults.ENGINE_MAX_BUFFERED_MESSAGES
+
+    def _reset_buffered_count(self) -> None:
+        self._buffered_count = 0
 
     # ------------------------------------------------------------------ catch subscriptions
     def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
@@ -187,6 +194,11 @@ class MessagesMixin:
             AlreadyExistsError: A message with this id, name and key is still buffered.
         """
         with self._lock:
+            if time_to_live_ms > 0 and self._buffered_count >= self.max_buffered_messages:
+                # refused before anything happens, as a command under backpressure is
+                raise rejections.backpressure(
+                    f"the embedded engine holds {self._buffered_count} buffered messages, its limit; let some "
+                    "expire or correlate, or publish with a shorter time to live")
             if message_id and (name, correlation_key, message_id) in self._message_ids:
                 raise rejections.already_exists(
                     "PUBLISH", f"Expected to publish a new message with id '{message_id}', but a message with "
@@ -217,6 +229,7 @@ class MessagesMixin:
                 if buffered is None:
                     buffered = self._buffer[(name, correlation_key)] = OrderedDict()
                 buffered[msg.key] = msg
+                self._buffered_count += 1
                 if message_id:
                     self._message_ids[(name, correlation_key, message_id)] = msg.key
                 msg.expiry = self._scheduler.call_later(time_to_live_ms / 1000.0, self._message_expired,
@@ -228,6 +241,8 @@ class MessagesMixin:
         with self._lock:
             buffered = self._buffer.get((name, correlation_key))
             msg = buffered.pop(message_key, None) if buffered is not None else None
+            if msg is not None:
+                self._buffered_count -= 1
             if buffered is not None and not buffered:
                 del self._buffer[(name, correlation_key)]
             if msg is not None:

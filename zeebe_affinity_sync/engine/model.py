@@ -23,6 +23,8 @@ INTERMEDIATE_THROW = "intermediateThrowEvent"
 RECEIVE_TASK = "receiveTask"
 BOUNDARY_EVENT = "boundaryEvent"
 CALL_ACTIVITY = "callActivity"
+EVENT_BASED_GATEWAY = "eventBasedGateway"
+INCLUSIVE_GATEWAY = "inclusiveGateway"
 USER_TASK = "userTask"
 SEND_TASK = "sendTask"
 SCRIPT_TASK = "scriptTask"
@@ -39,6 +41,10 @@ NONE = "none"
 MESSAGE = "message"
 TIMER = "timer"
 ERROR = "error"
+SIGNAL = "signal"
+ESCALATION = "escalation"
+LINK = "link"
+TERMINATE = "terminate"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,20 @@ class Mapping:
 
     source: Value
     target: str
+
+
+def link_key(scope: Optional[str], name: str) -> str:
+    """The key of a link catch event in ``Process.link_catches``: links stay inside their scope."""
+    return f"{scope or ''}\x00{name}"
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One ``zeebe:executionListener``: a job of ``job_type`` with ``retries``, run at ``event_type``."""
+
+    event_type: str  # "start" / "end"
+    job_type: Value
+    retries: Value
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,15 @@ class Element:
     inputs: Tuple[Mapping, ...] = ()
     outputs: Tuple[Mapping, ...] = ()
     message: Optional[MessageRef] = None    # message catch / receive task / message start
-    timer_duration: Optional[Value] = None  # timer catch
+    timer_duration: Optional[Value] = None  # timer events: exactly one of duration / date / cycle
+    timer_date: Optional[Value] = None
+    timer_cycle: Optional[Value] = None
+    signal_name: Optional[Value] = None     # signal events (catch and throw)
+    escalation_code: Optional[Value] = None  # escalation throw / end event
+    catch_escalation_code: Optional[str] = None  # escalation boundary; None = catch-all
+    link_name: Optional[str] = None         # link throw / catch
+    start_listeners: Tuple[Listener, ...] = ()  # zeebe:executionListeners, document order
+    end_listeners: Tuple[Listener, ...] = ()
     error_code: Optional[Value] = None      # error end event (throw side)
     catch_error_code: Optional[str] = None  # error boundary event; None = catch-all
     attached_to: Optional[str] = None       # boundary event
@@ -114,6 +142,8 @@ class Element:
     called_process_id: Optional[Value] = None  # call activity
     propagate_all_child_variables: bool = True
     propagate_all_parent_variables: bool = True
+    called_binding: str = "latest"             # call activity: latest / deployment / versionTag
+    called_version_tag: Optional[str] = None   # with binding versionTag
     user_task: Optional[UserTaskSpec] = None   # user task
     script: Optional[Value] = None             # script task with zeebe:script: the FEEL expression
     result_variable: Optional[str] = None      # script task with zeebe:script; business rule task
@@ -147,6 +177,10 @@ class Process:
     flows: Dict[str, SequenceFlow]
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
+    version_tag: Optional[str] = None       # zeebe:versionTag of the process
+    timer_starts: Tuple[str, ...] = ()      # ids of timer start events
+    signal_starts: Tuple[str, ...] = ()     # ids of signal start events
+    link_catches: Dict[str, str] = field(default_factory=dict)  # link name -> catch event id
     event_subprocesses: Tuple[str, ...] = ()  # ids of the process's own event subprocesses
 
     def element(self, element_id: str) -> Element:

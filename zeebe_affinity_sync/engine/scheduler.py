@@ -20,6 +20,7 @@ import logging
 import threading
 from typing import Any, Callable, List, Optional, Tuple
 
+from .. import defaults
 from .clock import EngineClock
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,9 @@ class Scheduler:
                         continue
                     delay = self._heap[0][0] - self.clock.monotonic()
                     if delay > 0:
-                        self._cond.wait(delay)
+                        # bounded: a due date far away (a job timeout of 2^62 ms) would overflow
+                        # the wait and kill this thread; waking early only re-checks the heap
+                        self._cond.wait(min(delay, defaults.ENGINE_SCHEDULER_MAX_WAIT))
                         continue
                     break
             with self._fire:

@@ -15,6 +15,7 @@ from .. import defaults
 from ..errors import ConfigurationError
 from .runtime import DEFAULT_STEP_BUDGET, Engine
 from .servicer import GatewayServicer
+from .slots import waiting_slots_for
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +32,11 @@ class EmbeddedZeebe:
     Real Zeebe clients (zbctl, pyzeebe, zeebe-node, :class:`~zeebe_affinity_sync.ZeebeClient`)
     talk to it over plaintext gRPC; see ``docs/engine.md`` for what it supports.
 
-    Each parked ActivateJobs long poll and each open job stream holds one server thread while it
-    waits, so the pool is sized generously (``server_threads``, default 256): with more parked
-    requests than threads, further RPCs queue until one answers (at most the long-poll timeout).
+    Each parked ActivateJobs long poll, open job stream and with-result call holds one server
+    thread while it waits, so the pool is sized generously (``server_threads``, default 256). At
+    most ``server_threads - min(32, server_threads // 2)`` requests wait at once; beyond that they
+    answer RESOURCE_EXHAUSTED (Zeebe's backpressure answer), so the remaining threads always serve
+    unary calls.
 
     Args:
         host: Interface to bind (default ``127.0.0.1``).
@@ -47,6 +50,8 @@ class EmbeddedZeebe:
             first; 0 turns the log off.
         step_budget: Token-flow steps one command runs under the engine lock before the rest
             continues in the background (a loop without a wait state cannot freeze the engine).
+        max_buffered_messages: Messages with a time to live held at once; a publish beyond it
+            answers RESOURCE_EXHAUSTED (default 10,000).
 
     Example::
 
@@ -66,6 +71,7 @@ class EmbeddedZeebe:
         history_size: int = defaults.ENGINE_HISTORY_SIZE,
         step_budget: int = DEFAULT_STEP_BUDGET,
         record_log_size: int = defaults.ENGINE_RECORD_LOG_SIZE,
+        max_buffered_messages: int = defaults.ENGINE_MAX_BUFFERED_MESSAGES,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
@@ -85,7 +91,11 @@ class EmbeddedZeebe:
         self._with_result_timeout_ms = with_result_timeout_ms
         self._server_threads = server_threads
         self._max_message_bytes = max_message_bytes
+        if isinstance(max_buffered_messages, bool) or not isinstance(max_buffered_messages, int) \
+                or max_buffered_messages < 1:
+            raise ConfigurationError(f"max_buffered_messages must be an int >= 1, got {max_buffered_messages!r}")
         self.engine = Engine(history_size=history_size, step_budget=step_budget, record_log_size=record_log_size)
+        self.engine.max_buffered_messages = max_buffered_messages
         self._state_lock = threading.Lock()
         # _server, _port, _state: guarded by _state_lock; changed only by start()/stop()
         self._server: Optional[grpc.Server] = None
@@ -126,6 +136,7 @@ class EmbeddedZeebe:
                 self.engine, long_poll_timeout_ms=self._long_poll_timeout_ms,
                 with_result_timeout_ms=self._with_result_timeout_ms, host=self.host, port=bound,
                 max_message_bytes=self._max_message_bytes,
+                max_waiting=waiting_slots_for(self._server_threads, defaults.ENGINE_RESERVED_UNARY_THREADS),
             )
             pb_grpc.add_GatewayServicer_to_server(servicer, server)
             self._health = health.HealthServicer()
@@ -250,6 +261,15 @@ class EmbeddedZeebe:
             TypeError: ``variables`` is not a dict.
         """
         self.engine.complete_user_task(key_or_element_id, variables, process_instance_key=process_instance_key)
+
+    def element_ids(self, process_definition_key: int) -> List[str]:
+        """Ids of every flow node of a deployed process version (nested ones too), in document
+        order — e.g. to check that an element id a test names exists.
+
+        Raises:
+            ProcessNotFoundError: No such process definition.
+        """
+        return self.engine.element_ids(process_definition_key)
 
     def definitions(self) -> Sequence[Dict[str, Any]]:
         """Deployed process versions."""

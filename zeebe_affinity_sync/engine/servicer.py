@@ -24,6 +24,7 @@ from . import rejections, state
 from .jobs import ActivatedJobData
 from .runtime import Engine
 from .dmn import responses as dmn_responses
+from .slots import WaitingSlots
 from .variables import dumps, parse_document
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ def _check_tenant(tenant_id: str, intent: str) -> None:
             f"disabled in the embedded engine; leave the tenant id empty or use '{DEFAULT_TENANT}'")
 
 
+def _clamp_request_timeout(ms: int) -> int:
+    """A client's requestTimeout, at most ENGINE_MAX_REQUEST_TIMEOUT_MS (2^62 ms would overflow the
+    wait; nobody waits on an embedded engine for longer than an hour)."""
+    return min(ms, defaults.ENGINE_MAX_REQUEST_TIMEOUT_MS)
+
+
 def _job_message(data: ActivatedJobData) -> pb.ActivatedJob:
     return pb.ActivatedJob(
         key=data.key, type=data.type, processInstanceKey=data.process_instance_key,
@@ -56,6 +63,10 @@ def _job_message(data: ActivatedJobData) -> pb.ActivatedJob:
     )
 
 
+def _raise(error: ZeebeError) -> None:
+    raise error
+
+
 class GatewayServicer(pb_grpc.GatewayServicer):
     """Zeebe's Gateway service over an :class:`Engine`.
 
@@ -65,13 +76,18 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         with_result_timeout_ms: CreateProcessInstanceWithResult wait when the request says <= 0.
         host / port: What Topology reports.
         max_message_bytes: Largest response message; bigger job batches are split.
+        max_waiting: How many requests may hold a server thread while they wait (parked long
+            polls, open job streams, with-result calls); beyond it they answer RESOURCE_EXHAUSTED.
+            ``None``: unbounded (the server sizes it from its thread pool).
     """
 
     def __init__(self, engine: Engine, *, long_poll_timeout_ms: int = defaults.ENGINE_LONG_POLL_TIMEOUT_MS,
                  with_result_timeout_ms: int = defaults.ENGINE_WITH_RESULT_TIMEOUT_MS,
                  host: str = "0.0.0.0", port: int = 26500,
-                 max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES) -> None:
+                 max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
+                 max_waiting: Optional[int] = None) -> None:
         self.engine = engine
+        self.waiting = WaitingSlots(max_waiting if max_waiting is not None else 1 << 30)
         self.max_message_bytes = max_message_bytes
         self.long_poll_timeout_ms = long_poll_timeout_ms
         self.with_result_timeout_ms = with_result_timeout_ms
@@ -143,15 +159,30 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     def CreateProcessInstanceWithResult(self, request: pb.CreateProcessInstanceWithResultRequest,
                                         context: grpc.ServicerContext) -> pb.CreateProcessInstanceWithResultResponse:
         fetch = list(request.fetchVariables)
-        summary, waiter = self._call(context, lambda: self._create(request.request, fetch))
-        assert waiter is not None
-        timeout_ms = request.requestTimeout if request.requestTimeout > 0 else self.with_result_timeout_ms
-        if context.add_callback(waiter.event.set):  # client gone: stop waiting at once
-            waiter.event.wait(timeout_ms / 1000.0)
-        # else the RPC has already ended: do not wait for nobody
+        if not self.waiting.try_acquire():
+            self._call(context, lambda: _raise(rejections.backpressure(
+                f"{self.waiting.limit} requests already wait for the embedded engine, its limit")))
+        try:
+            summary, waiter = self._call(context, lambda: self._create(request.request, fetch))
+            assert waiter is not None
+            timeout_ms = (_clamp_request_timeout(request.requestTimeout) if request.requestTimeout > 0
+                          else self.with_result_timeout_ms)
+            try:
+                if context.add_callback(waiter.event.set):  # client gone: stop waiting at once
+                    waiter.event.wait(timeout_ms / 1000.0)
+                # else the RPC has already ended: do not wait for nobody
+            finally:
+                if waiter.variables is None:  # never leave a waiter behind, whatever ended the wait
+                    self.engine.forget_waiter(summary["process_instance_key"], waiter)
+        finally:
+            self.waiting.release()
         key = summary["process_instance_key"]
         if waiter.variables is None:
-            self.engine.forget_waiter(key, waiter)
+            if waiter.ended is not None:
+                self._call(context, lambda: _raise(rejections.invalid_state(
+                    "CREATE_WITH_AWAITING_RESULT",
+                    f"Expected to wait for the result of process instance with key '{key}', but it was "
+                    f"{waiter.ended.lower()} before it completed")))
             if not context.is_active():
                 context.abort(grpc.StatusCode.CANCELLED, "the client cancelled the request")
             if self.engine.closed:
@@ -212,10 +243,19 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         elif request.requestTimeout == 0:
             long_poll = self.long_poll_timeout_ms / 1000.0
         else:
-            long_poll = request.requestTimeout / 1000.0
+            long_poll = _clamp_request_timeout(request.requestTimeout) / 1000.0
         if long_poll is not None and not context.add_callback(job_request.event.set):
             long_poll = None  # the RPC already ended (client gone): do not park
-        jobs = self.engine.activate_jobs(job_request, long_poll)
+        slot = long_poll is not None and self.waiting.try_acquire()
+        try:
+            # without a slot: hand over what is there now, park only with one
+            jobs = self.engine.activate_jobs(job_request, long_poll if slot else None)
+        finally:
+            if slot:
+                self.waiting.release()
+        if not jobs and long_poll is not None and not slot:
+            self._call(context, lambda: _raise(rejections.backpressure_activate(
+                request.type, f"{self.waiting.limit} requests already wait for the embedded engine, its limit")))
         if not jobs:
             return
         if not context.is_active():
@@ -259,6 +299,15 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
         if not context.add_callback(gone):
             return  # the client is already gone
+        if not self.waiting.try_acquire():
+            self._call(context, lambda: _raise(rejections.backpressure_activate(
+                request.type, f"{self.waiting.limit} requests already wait for the embedded engine, its limit")))
+        try:
+            yield from self._stream(job_request, context)
+        finally:
+            self.waiting.release()
+
+    def _stream(self, job_request: state.JobRequest, context: grpc.ServicerContext) -> Iterator[pb.ActivatedJob]:
         self.engine.open_stream(job_request)
         try:
             while not job_request.closed and not self.engine.closed:
@@ -353,6 +402,14 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     def DeleteResource(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._unimplemented("DeleteResource", context)
 
-    def BroadcastSignal(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._unimplemented("BroadcastSignal", context)
+    def BroadcastSignal(self, request: pb.BroadcastSignalRequest,
+                        context: grpc.ServicerContext) -> pb.BroadcastSignalResponse:
+        def run() -> int:
+            _check_tenant(request.tenantId, "BROADCAST")
+            variables = parse_document(request.variables)
+            if not request.signalName:
+                raise rejections.invalid("BROADCAST", "Expected to broadcast a signal with a name, but it was empty")
+            return self.engine.broadcast_signal(request.signalName, variables)
+
+        return pb.BroadcastSignalResponse(key=self._call(context, run), tenantId=DEFAULT_TENANT)
 

@@ -12,14 +12,18 @@ from .. import model
 from .base import ElementBehavior, PassThrough
 from .business_rule import BusinessRuleTask
 from .call_activity import CallActivity
-from .containers import ProcessBehavior
+from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
+from .event_gateway import EventBasedGateway
 from .gateways import ExclusiveGateway, ParallelGateway
+from .inclusive_gateway import InclusiveGateway
+from .multi_instance import MultiInstanceBody
 from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
-__all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
+__all__ = ["BEHAVIOURS", "PROCESS", "MI_BODY", "ElementBehavior", "PassThrough", "behaviour_of"]
 
 PROCESS = ProcessBehavior()
+MI_BODY = MultiInstanceBody()
 
 #: element kind -> behaviour; guarded by nothing (built at import, read-only afterwards)
 BEHAVIOURS: Dict[str, ElementBehavior] = {
@@ -33,17 +37,23 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
     model.PARALLEL_GATEWAY: ParallelGateway(),
     model.CALL_ACTIVITY: CallActivity(),
+    model.EVENT_BASED_GATEWAY: EventBasedGateway(),
+    model.INCLUSIVE_GATEWAY: InclusiveGateway(),
     model.USER_TASK: UserTask(),
     model.SEND_TASK: JobTask("SEND_TASK"),
     model.SCRIPT_TASK: ScriptTask(),
     model.BUSINESS_RULE_TASK: BusinessRuleTask(),
     model.TASK: PassThrough("TASK"),
     model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
+    model.SUB_PROCESS: SubProcess(),  # event subprocesses behave the same; only their record type differs
 }
+_EVENT_SUB_PROCESS = EventSubProcess()
 
 
 def behaviour_of(element: "model.Element | None") -> ElementBehavior:
     """The behaviour of an element instance's element (``None``: the process root)."""
     if element is None:
         return PROCESS
+    if element.triggered_by_event:
+        return _EVENT_SUB_PROCESS
     return BEHAVIOURS[element.kind]

@@ -15,9 +15,15 @@ __all__ = ["StartEvent", "EndEvent", "IntermediateCatchEvent", "IntermediateThro
 
 
 class StartEvent(ElementBehavior):
-    """Entered by instance creation (none start), a message, or an event subprocess trigger."""
+    """Entered by instance creation (none start), a message, or an event subprocess trigger
+    (then it completes with the event's variables, parked on it by the subprocess)."""
 
     bpmn_element_type = "START_EVENT"
+
+    def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
+        variables, ei.pending_variables = ei.pending_variables, None
+        engine._activated(ei)
+        engine._complete(ei, variables)
 
 
 class EndEvent(ElementBehavior):
@@ -29,6 +35,13 @@ class EndEvent(ElementBehavior):
         if element.event == model.MESSAGE:  # a message end event is a job (zeebe:taskDefinition)
             engine._create_job(ei)
             return
+        if element.event == model.TERMINATE:
+            # ends its flow scope: everything else in it is terminated, then the scope completes
+            engine._activated(ei)
+            assert ei.parent is not None
+            engine._terminate_children(ei.parent, keep=ei)
+            engine._complete(ei, None)
+            return
         if element.event == model.ERROR:
             assert element.error_code is not None
             code = feel.to_string(element.error_code.evaluate(visible(ei)))
@@ -39,8 +52,29 @@ class EndEvent(ElementBehavior):
                     f"Expected to throw an error event with the code '{code}', but it was not caught. "
                     "No error events are available in the scope.")
             return
+        if element.event in (model.SIGNAL, model.ESCALATION):
+            throw_event(engine, ei)
+            return
         engine._activated(ei)
         engine._complete(ei, None)
+
+
+def throw_event(engine: "Engine", ei: state.ElementInstance) -> None:
+    """Signal, escalation and link throw events (intermediate and end)."""
+    element = ei.element
+    assert element is not None
+    engine._activated(ei)
+    if element.event == model.SIGNAL:
+        engine._throw_signal(ei)
+    elif element.event == model.ESCALATION:
+        engine._throw_escalation(ei)  # completes ei unless an interrupting catch ended it
+        return
+    elif element.event == model.LINK:
+        # the token jumps to the catch link event of the same name in the same scope
+        catch = ei.instance.definition.process.link_catches[model.link_key(element.scope, element.link_name or "")]
+        assert ei.parent is not None
+        engine._spawn(ei.parent, ei.instance.definition.process.elements[catch])
+    engine._complete(ei, None)
 
 
 class IntermediateCatchEvent(ElementBehavior):
@@ -55,6 +89,12 @@ class IntermediateCatchEvent(ElementBehavior):
             engine._open_subscription(ei)
         elif element.event == model.TIMER:
             engine._start_timer(ei)
+        elif element.event == model.SIGNAL:
+            engine._activated(ei)
+            engine._subscribe_signal(ei, element, None)
+        elif element.event == model.LINK:  # reached by its link throw event: passes through
+            engine._activated(ei)
+            engine._complete(ei, None)
         else:  # pragma: no cover - the parser refuses other catch events
             raise state.StepFailure("UNKNOWN", f"unsupported catch event '{element.id}'")
 
@@ -68,8 +108,11 @@ class IntermediateThrowEvent(ElementBehavior):
         if element.event == model.MESSAGE:  # a message throw event is a job (zeebe:taskDefinition)
             engine._create_job(ei)
             return
-        engine._activated(ei)
-        engine._complete(ei, None)
+        if element.event == model.NONE:
+            engine._activated(ei)
+            engine._complete(ei, None)
+        else:
+            throw_event(engine, ei)
 
 
 class BoundaryEvent(ElementBehavior):
