@@ -347,3 +347,18 @@ def test_results_are_stored_as_zeebe_writes_them(expression: str, stored: Any) -
     from zeebe_affinity_sync.engine.feel import to_json
 
     assert to_json(evaluate(expression, {})) == stored
+
+
+def test_now_reads_the_clock_the_thread_installed() -> None:
+    import datetime
+
+    from zeebe_affinity_sync.engine.feel import temporal
+
+    fixed = datetime.datetime(2030, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    previous = temporal.use_clock(lambda: fixed)
+    try:
+        assert to_string(evaluate("now()", {})) == "2030-05-06T07:08:09Z"
+        assert to_string(evaluate("today()", {})) == "2030-05-06"
+    finally:
+        temporal.use_clock(previous)
+    assert evaluate("now()", {}).year != 2030

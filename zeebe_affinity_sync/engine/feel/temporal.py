@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import threading
 from decimal import Decimal
 from typing import Any, Callable, Optional
 
@@ -22,7 +23,7 @@ except ImportError:  # pragma: no cover - 3.8 has no zoneinfo; zone ids then giv
     ZoneInfoNotFoundError = Exception  # type: ignore
 
 __all__ = ["parse_date", "parse_time", "parse_date_time", "parse_feel_duration", "parse_duration",
-           "format_value", "format_json", "add", "subtract", "zone", "now"]
+           "format_value", "format_json", "add", "subtract", "zone", "now", "use_clock"]
 
 _DATE_RE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})")
 _TIME = r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
@@ -30,12 +31,30 @@ _ZONE = r"(Z|[+-]\d{2}:\d{2}(?::\d{2})?)?(?:\[([A-Za-z0-9_/+\-]+)\]|@([A-Za-z0-9
 _TIME_RE = re.compile("T?" + _TIME + _ZONE)
 _DATE_TIME_RE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})T" + _TIME + _ZONE)
 
-# The engine's clock (seconds since the epoch, UTC); the engine may install its own.
-clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)
+# What now() and today() read: the real UTC clock, unless the thread evaluating has installed
+# another one (an engine with an offset clock: see use_clock). Thread-local, so engines with
+# different clocks in one process do not see each other's.
+_clocks = threading.local()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def use_clock(clock: Optional[Callable[[], dt.datetime]]) -> Optional[Callable[[], dt.datetime]]:
+    """Make ``now()``/``today()`` on this thread read ``clock`` (``None``: the real clock).
+
+    Returns:
+        The clock installed before, to restore it.
+    """
+    previous = getattr(_clocks, "clock", None)
+    _clocks.clock = clock
+    return previous
 
 
 def now() -> dt.datetime:
-    return clock()
+    clock = getattr(_clocks, "clock", None)
+    return clock() if clock is not None else _utc_now()
 
 
 def zone(name: str) -> Any:
