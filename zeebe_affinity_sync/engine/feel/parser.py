@@ -19,32 +19,19 @@ sub-expressions with a scalar result are folded at compile time.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Tuple
 
 from zeebe_affinity_sync.engine.feel import limits, ops, temporal
 from zeebe_affinity_sync.engine.feel import nodes as n
-from zeebe_affinity_sync.engine.feel.builtins import BUILTINS, MAX_NAME_WORDS
+from zeebe_affinity_sync.engine.feel.builtins import BUILTINS
 from zeebe_affinity_sync.engine.feel.exceptions import FeelSyntaxError
 from zeebe_affinity_sync.engine.feel.lexer import END, NAME, NUMBER, OP, QNAME, STRING, Token, tokenize
-from zeebe_affinity_sync.engine.feel.values import DEC, norm_number
+from zeebe_affinity_sync.engine.feel.syntax import (
+    COMPARISON, LITERALS, NAME_STOP, TYPE_NAMES, MAX_DEPTH, MAX_TREE_DEPTH, TestsAndCalls, fold, number,
+    scalar_literal,
+)
 
 __all__ = ["parse", "parse_unary_tests", "MAX_DEPTH", "MAX_TREE_DEPTH"]
-
-MAX_DEPTH = limits.MAX_DEPTH
-MAX_TREE_DEPTH = limits.MAX_TREE_DEPTH
-
-_COMPARISON = frozenset(("=", "!=", "<", "<=", ">", ">="))
-_KEYWORDS = frozenset(("and", "or", "then", "else", "between", "in", "instance", "of", "satisfies",
-                       "return", "if", "for", "some", "every", "function", "true", "false", "null",
-                       "not"))
-_NAME_STOP = frozenset(("and", "or", "then", "else", "between", "in", "instance", "of", "satisfies",
-                        "return"))
-_TYPE_NAMES = ("years and months duration", "days and time duration", "date and time", "number",
-               "string", "boolean", "context", "list", "date", "time", "range", "function", "Any",
-               "Null", "null")
-_LITERALS = {"true": True, "false": False, "null": None}
-_SPACED_PROPERTIES = frozenset(("time offset", "start included", "end included"))
-
 
 def parse(source: str, text: str) -> n.Node:
     """Parse FEEL ``text`` (what follows the ``=`` of ``source``) into a node tree.
@@ -79,79 +66,8 @@ def _run(source: str, text: str, rule) -> n.Node:
     return node
 
 
-def _scalar_literal(node: n.Node) -> bool:
-    return isinstance(node, n.Literal) and type(node.value) not in (list, dict)
-
-
-def _fold(node: n.Node, children: Sequence[n.Node]) -> n.Node:
-    """Replace a pure node whose operands are all constants by its (scalar) value."""
-    if not all(_scalar_literal(child) for child in children):
-        return node
-    value = node.ev({})
-    return n.Literal(value) if type(value) not in (list, dict) else node
-
-
-def _number(text: str):
-    if "." in text:
-        return norm_number(DEC.create_decimal(text))
-    return int(text)
-
-
-class _Parser:
-    def __init__(self, source: str, tokens: List[Token]) -> None:
-        self.source = source
-        self.tokens = tokens
-        self.i = 0
-        self.depth = 0
-        self.range_end = False  # parsing the upper bound of a range: a '[' closes it (`]1..5[`)
-
-    # ---------------------------------------------------------------- token helpers
-
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
-
-    def next(self) -> Token:
-        token = self.tokens[self.i]
-        if token.kind != END:
-            self.i += 1
-        return token
-
-    def at_op(self, *ops_: str) -> bool:
-        token = self.tokens[self.i]
-        return token.kind == OP and token.text in ops_
-
-    def at_word(self, *words: str) -> bool:
-        token = self.tokens[self.i]
-        return token.kind == NAME and token.text in words
-
-    def fail(self, token: Token, expected: str = "") -> None:
-        if token.kind == END:
-            reason = "unexpected end of expression"
-        else:
-            shown = f'"{token.text}"' if token.kind == STRING else f"'{token.text}'"
-            reason = f"unexpected {shown}"
-        raise FeelSyntaxError(self.source, reason, token.pos, expected)
-
-    def expect_op(self, op: str, what: str) -> Token:
-        if not self.at_op(op):
-            self.fail(self.peek(), f"expected '{op}' {what}")
-        return self.next()
-
-    def expect_word(self, word: str, what: str) -> Token:
-        if not self.at_word(word):
-            self.fail(self.peek(), f"expected '{word}' {what}")
-        return self.next()
-
-    def enter(self) -> None:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise FeelSyntaxError(self.source, f"expression is nested more than {MAX_DEPTH} levels deep",
-                                  self.peek().pos, "split it into several mappings")
-
-    def leave(self) -> None:
-        self.depth -= 1
-
-    # ---------------------------------------------------------------- grammar
+class _Parser(TestsAndCalls):
+    """The grammar, lowest precedence first (token handling, unary tests and calls: ``syntax``)."""
 
     def expression(self) -> n.Node:
         self.enter()
@@ -178,7 +94,7 @@ class _Parser:
             self.fail(self.peek(), "'if' needs an 'else' branch")
         self.next()
         otherwise = self.expression()
-        if _scalar_literal(cond):
+        if scalar_literal(cond):
             return then if cond.value is True else otherwise
         return n.If(cond, then, otherwise)
 
@@ -215,28 +131,28 @@ class _Parser:
         while self.at_word("or"):
             self.next()
             operands.append(self.conjunction())
-        return operands[0] if len(operands) == 1 else _fold(n.Logic(False, operands), operands)
+        return operands[0] if len(operands) == 1 else fold(n.Logic(False, operands), operands)
 
     def conjunction(self) -> n.Node:
         operands = [self.comparison()]
         while self.at_word("and"):
             self.next()
             operands.append(self.comparison())
-        return operands[0] if len(operands) == 1 else _fold(n.Logic(True, operands), operands)
+        return operands[0] if len(operands) == 1 else fold(n.Logic(True, operands), operands)
 
     def comparison(self) -> n.Node:
         left = self.additive()
         token = self.peek()
-        if token.kind == OP and token.text in _COMPARISON:
+        if token.kind == OP and token.text in COMPARISON:
             self.next()
             right = self.additive()
-            node: n.Node = _fold(n.Binary(ops.COMPARISONS[token.text], left, right), (left, right))
+            node: n.Node = fold(n.Binary(ops.COMPARISONS[token.text], left, right), (left, right))
         elif self.at_word("between"):
             self.next()
             low = self.additive()
             self.expect_word("and", "in 'between ... and ...'")
             high = self.additive()
-            node = _fold(n.Between(left, low, high), (left, low, high))
+            node = fold(n.Between(left, low, high), (left, low, high))
         elif self.at_word("in"):
             self.next()
             node = n.In(left, self.in_tests())
@@ -247,7 +163,7 @@ class _Parser:
         else:
             return left
         following = self.peek()
-        if following.kind == OP and following.text in _COMPARISON:
+        if following.kind == OP and following.text in COMPARISON:
             self.fail(following, "comparisons cannot be chained: use 'and' (a < b and b < c)")
         return node
 
@@ -257,10 +173,10 @@ class _Parser:
         while self.peek().kind == NAME:
             words.append(self.next().text)
             joined = " ".join(words)
-            if joined in _TYPE_NAMES and not (joined in ("date", "days", "years") and self.at_word("and")):
+            if joined in TYPE_NAMES and not (joined in ("date", "days", "years") and self.at_word("and")):
                 break
         joined = " ".join(words)
-        if joined not in _TYPE_NAMES:
+        if joined not in TYPE_NAMES:
             self.fail(start, "expected a type name (number, string, boolean, date, list, context, ...)")
         if joined in ("list", "context", "range") and self.at_op("<"):
             depth = 0
@@ -274,97 +190,12 @@ class _Parser:
                     break
         return joined
 
-    def in_tests(self) -> n.UnaryTests:
-        if self.at_op("(") and not self._interval_ahead():
-            self.next()
-            tests = [self.unary_test()]
-            while self.at_op(","):
-                self.next()
-                tests.append(self.unary_test())
-            self.expect_op(")", "to close the list of tests")
-            return n.UnaryTests(tests)
-        return n.UnaryTests([self.unary_test()])
-
-    def _filter_ahead(self) -> bool:
-        """In a range's upper bound, at '[': a filter (`[1..l[2]]`) rather than the closing
-        bracket of an open range (`[1..5[`)? A filter's ']' is followed by the range's end."""
-        depth = 0
-        for j in range(self.i, len(self.tokens)):
-            token = self.tokens[j]
-            if token.kind == OP and token.text in ("(", "[", "{"):
-                depth += 1
-            elif token.kind == OP and token.text in (")", "]", "}"):
-                depth -= 1
-                if depth == 0:
-                    after = self.tokens[j + 1] if j + 1 < len(self.tokens) else token
-                    return after.kind == OP and after.text in ("]", ")", "[")
-            elif token.kind == END:
-                return False
-        return False
-
-    def _interval_ahead(self) -> bool:
-        """At '(' or '[': is this an interval (`(1..5)`) rather than a list of tests?"""
-        depth = 0
-        for token in self.tokens[self.i:]:
-            if token.kind == OP and token.text in ("(", "[", "{"):
-                depth += 1
-            elif token.kind == OP and token.text in (")", "]", "}"):
-                depth -= 1
-                if depth <= 0:
-                    return False
-            elif depth == 1 and token.kind == OP and token.text == "..":
-                return True
-            elif depth == 1 and token.kind == OP and token.text == ",":
-                return False
-            elif token.kind == END:
-                return False
-        return False
-
-    def unary_tests_top(self) -> n.UnaryTests:
-        if self.at_op("-") and self.peek(1).kind == END:
-            self.next()
-            return n.UnaryTests([], any=True)
-        if self.peek().kind == END:
-            return n.UnaryTests([], any=True)
-        if self.at_word("not") and self.peek(1).text == "(":
-            start = self.i
-            self.next()
-            self.next()
-            tests = [self.unary_test()]
-            while self.at_op(","):
-                self.next()
-                tests.append(self.unary_test())
-            if self.at_op(")") and self.peek(1).kind == END:
-                self.next()
-                return n.UnaryTests(tests, negated=True)
-            self.i = start  # `not(x) = y`: an ordinary expression
-        tests = [self.unary_test()]
-        while self.at_op(","):
-            self.next()
-            tests.append(self.unary_test())
-        return n.UnaryTests(tests)
-
-    def unary_test(self) -> n.Node:
-        token = self.peek()
-        after = self.peek(1)
-        if token.kind == NAME and token.text in ("true", "false") and (
-                after.kind == END or (after.kind == OP and after.text in (",", ")"))):
-            self.next()
-            return n.InputEquals(token.text == "true")
-        if token.kind == OP and token.text in ("<", "<=", ">", ">=", "=", "!="):
-            self.next()
-            return n.Compare1(ops.COMPARISONS[token.text], self.additive())
-        if token.kind == OP and token.text == "]" or (token.kind == OP and token.text in ("(", "[")
-                                                      and self._interval_ahead()):
-            return self.primary()
-        return self.expression()
-
     def additive(self) -> n.Node:
         left = self.multiplicative()
         while self.at_op("+", "-"):
             fn = ops.ARITHMETIC[self.next().text]
             right = self.multiplicative()
-            left = _fold(n.Binary(fn, left, right), (left, right))
+            left = fold(n.Binary(fn, left, right), (left, right))
         return left
 
     def multiplicative(self) -> n.Node:
@@ -372,7 +203,7 @@ class _Parser:
         while self.at_op("*", "/"):
             fn = ops.ARITHMETIC[self.next().text]
             right = self.power()
-            left = _fold(n.Binary(fn, left, right), (left, right))
+            left = fold(n.Binary(fn, left, right), (left, right))
         return left
 
     def power(self) -> n.Node:
@@ -380,7 +211,7 @@ class _Parser:
         while self.at_op("**"):
             self.next()
             right = self.unary()
-            left = _fold(n.Binary(ops.power, left, right), (left, right))
+            left = fold(n.Binary(ops.power, left, right), (left, right))
         return left
 
     def unary(self) -> n.Node:
@@ -395,7 +226,7 @@ class _Parser:
             operand = self.power_operand()
             node = operand
             for _ in range(count):
-                node = _fold(n.Negate(node), (node,))
+                node = fold(n.Negate(node), (node,))
             return node
         return self.postfix()
 
@@ -405,7 +236,7 @@ class _Parser:
         while self.at_op("**"):
             self.next()
             right = self.unary()
-            left = _fold(n.Binary(ops.power, left, right), (left, right))
+            left = fold(n.Binary(ops.power, left, right), (left, right))
         return left
 
     def postfix(self) -> n.Node:
@@ -437,51 +268,11 @@ class _Parser:
                 raise FeelSyntaxError(self.source, f"expression is more than {MAX_TREE_DEPTH} operations deep",
                                       None, "split it into several mappings")
 
-    def _function_name(self) -> Optional[str]:
-        """A (user) function name of several words directly before '(' (consumed), else None."""
-        j = self.i
-        while self.tokens[j].kind == NAME and self.tokens[j].text not in _NAME_STOP:
-            j += 1
-        if j == self.i or self.tokens[j].kind != OP or self.tokens[j].text != "(":
-            return None
-        words = [t.text for t in self.tokens[self.i:j]]
-        self.i = j
-        return " ".join(words)
-
-    def words(self, allow_keywords: bool) -> str:
-        words = [self.next().text]
-        while self.peek().kind == NAME and (allow_keywords or self.peek().text not in _NAME_STOP) \
-                and self.peek().text not in _LITERALS:
-            words.append(self.next().text)
-        return " ".join(words)
-
-    def property_name(self) -> str:
-        """After '.': one name, or a property whose name has a space (``time offset``)."""
-        first = self.next().text
-        second = self.peek()
-        if second.kind == NAME and f"{first} {second.text}" in _SPACED_PROPERTIES:
-            self.next()
-            return f"{first} {second.text}"
-        return first
-
-    def builtin_name(self) -> Optional[str]:
-        """The longest built-in function name starting here and followed by '('."""
-        for count in range(MAX_NAME_WORDS, 0, -1):
-            tokens = self.tokens[self.i:self.i + count + 1]
-            if len(tokens) < count + 1 or any(t.kind != NAME for t in tokens[:count]):
-                continue
-            if tokens[count].kind != OP or tokens[count].text != "(":
-                continue
-            name = " ".join(t.text for t in tokens[:count])
-            if name in BUILTINS:
-                return name
-        return None
-
     def primary(self) -> n.Node:
         token = self.peek()
         if token.kind == NUMBER:
             self.next()
-            return n.Literal(_number(token.text))
+            return n.Literal(number(token.text))
         if token.kind == STRING:
             self.next()
             return n.Literal(token.text)
@@ -494,9 +285,9 @@ class _Parser:
             return self.bracketed(token)
         if token.kind == NAME:
             text = token.text
-            if text in _LITERALS:
+            if text in LITERALS:
                 self.next()
-                return n.Literal(_LITERALS[text])
+                return n.Literal(LITERALS[text])
             if text in ("if", "for", "some", "every") and (text == "if" or self.peek(2).text == "in"):
                 return self.expression()
             if text == "function" and self.peek(1).text == "(":
@@ -506,7 +297,7 @@ class _Parser:
                 for _ in name.split(" "):
                     self.next()
                 return self.call(name, BUILTINS[name], None)
-            if text in _NAME_STOP:
+            if text in NAME_STOP:
                 self.fail(token)
             if text == "not":
                 self.fail(token, "negation is the function not(x)")
@@ -613,66 +404,3 @@ class _Parser:
         self.expect_op("}", "to close the context")
         self.leave()
         return n.ContextNode(entries)
-
-    def function_definition(self) -> n.Node:
-        self.next()
-        self.expect_op("(", "after 'function'")
-        params: List[str] = []
-        while not self.at_op(")"):
-            token = self.peek()
-            if token.kind not in (NAME, QNAME):
-                self.fail(token, "expected a parameter name")
-            params.append(self.words(allow_keywords=False) if token.kind == NAME else self.next().text)
-            if self.at_op(":"):
-                self.next()
-                self.type_name()
-            if not self.at_op(","):
-                break
-            self.next()
-        self.expect_op(")", "to close the parameters")
-        if self.at_word("external"):
-            self.fail(self.peek(), "external functions are not supported")
-        return n.FunctionDef(params, self.expression())
-
-    def call(self, name: str, builtin, target: Optional[n.Node]) -> n.Node:
-        self.expect_op("(", "")
-        self.enter()
-        args: List[n.Node] = []
-        named: Optional[List[str]] = None
-        while not self.at_op(")"):
-            param = self._named_param()
-            if param is not None:
-                if named is None:
-                    if args:
-                        self.fail(self.peek(), "positional and named arguments cannot be mixed")
-                    named = []
-                named.append(param)
-            elif named is not None:
-                self.fail(self.peek(), "positional and named arguments cannot be mixed")
-            args.append(self.expression())
-            if not self.at_op(","):
-                break
-            self.next()
-        self.expect_op(")", "to close the argument list")
-        self.leave()
-        node = n.Call(name, builtin, target, args, named)
-        # A built-in called with arguments it has no overload for stays a call: Zeebe deploys it
-        # and Camunda's engine answers null (checked at run time, after function variables).
-        if builtin is not None and builtin.pure and all(_scalar_literal(a) for a in args) and named is None \
-                and not builtin.check_arity(len(args), named):
-            return _fold(node, args)
-        return node
-
-    def _named_param(self) -> Optional[str]:
-        """At `name: value` inside a call: consume the name and ':' and return the name."""
-        j = self.i
-        words = []
-        while self.tokens[j].kind in (NAME, QNAME):
-            words.append(self.tokens[j].text)
-            j += 1
-            if self.tokens[j - 1].kind == QNAME:
-                break
-        if not words or self.tokens[j].kind != OP or self.tokens[j].text != ":":
-            return None
-        self.i = j + 1
-        return " ".join(words)
