@@ -233,26 +233,31 @@ def concatenate(*lists: Any) -> Any:
     return result
 
 
+def _take(items: List[Any], n: int) -> List[Any]:
+    return items[:n] if n > 0 else []
+
+
+def _drop(items: List[Any], n: int) -> List[Any]:
+    return items[n:] if n > 0 else list(items)
+
+
 @builtin("insert before", "list", "position", "newItem")
 def insert_before(lst: Any, position: Any, item: Any) -> Any:
+    # As Camunda (take/drop around the index): a position past either end appends / prepends.
     items, index = _list(lst), _position(position)
     if items is None or index is None:
         return None
     at = _index(items, index)
-    if at < 0 or at > len(items):
-        return None
-    return items[:at] + [item] + items[at:]
+    return _take(items, at) + [item] + _drop(items, at)
 
 
 @builtin("remove", "list", "position")
 def remove(lst: Any, position: Any) -> Any:
+    # As Camunda: a position outside the list removes nothing.
     items, index = _list(lst), _position(position)
     if items is None or index is None:
         return None
-    at = _index(items, index)
-    if at < 0 or at >= len(items):
-        return None
-    return items[:at] + items[at + 1:]
+    return _take(items, _index(items, index)) + _drop(items, _index(items, index + 1) if index != -1 else len(items))
 
 
 @builtin("reverse", "list")

@@ -112,19 +112,21 @@ def _replacement(template: str) -> Any:
 
 @builtin("substring", "string", "start position", "length?")
 def substring(string: Any, start: Any, length: Any = None) -> Any:
+    # As Camunda: 1-based, negative from the end, 0 is the end of the string; out of range is null
     if type(string) is not str:
         return None
     start = _position(start)
-    if start is None or start == 0:
+    if start is None:
         return None
-    chars = list(string) if any("\ud800" <= c <= "\udfff" for c in string) else string
-    begin = start - 1 if start > 0 else max(len(chars) + start, 0)
+    begin = start - 1 if start > 0 else len(string) + start
+    if begin < 0 or begin > len(string):
+        return None
     if length is None:
-        return "".join(chars[begin:])
+        return string[begin:]
     length = _position(length)
     if length is None or length < 0:
         return None
-    return "".join(chars[begin:begin + length])
+    return string[begin:begin + length]
 
 
 @builtin("string length", "string")
