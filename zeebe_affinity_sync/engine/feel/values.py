@@ -394,7 +394,7 @@ def to_json(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
     if isinstance(value, (Range, Function)):
-        return str(value)
+        return None  # Zeebe stores null for a range or function result
     return value
 
 
