@@ -27,7 +27,7 @@ __all__ = ["parse_date", "parse_time", "parse_date_time", "parse_feel_duration",
 
 _DATE_RE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})")
 _TIME = r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?"
-_ZONE = r"(Z|[+-]\d{2}:\d{2}(?::\d{2})?)?(?:\[([A-Za-z0-9_/+\-]+)\]|@([A-Za-z0-9_/+\-]+))?"
+_ZONE = r"([Zz]|[+-]\d{2}:\d{2}(?::\d{2})?)?(?:\[([A-Za-z0-9_/+\-]+)\]|@([A-Za-z0-9_/+\-]+))?"
 _TIME_RE = re.compile("T?" + _TIME + _ZONE)
 _DATE_TIME_RE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})T" + _TIME + _ZONE)
 

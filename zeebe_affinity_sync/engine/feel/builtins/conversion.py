@@ -108,7 +108,8 @@ def time4(hour: Any, minute: Any, second: Any, offset: Any = None) -> Any:
 @builtin("date and time", "from")
 def date_and_time(value: Any) -> Any:
     if type(value) is str:
-        return temporal.parse_date_time(value)
+        day = temporal.parse_date(value)  # a date alone is that day at midnight (local), as Camunda
+        return dt.datetime(day.year, day.month, day.day) if day is not None else temporal.parse_date_time(value)
     if type(value) is dt.datetime:
         return value
     return None
