@@ -19,15 +19,17 @@ def json_value(value: Any) -> str:
 
 
 def deployment_entries(resources: DeployedResources, tenant_id: str) -> List[pb.Deployment]:
-    entries = [pb.Deployment(decisionRequirements=pb.DecisionRequirementsMetadata(
-        dmnDecisionRequirementsId=d.decision_requirements_id, dmnDecisionRequirementsName=d.name,
-        version=d.version, decisionRequirementsKey=d.key, resourceName=d.resource_name, tenantId=tenant_id))
-        for d in resources.requirements]
-    entries.extend(pb.Deployment(decision=pb.DecisionMetadata(
+    """The DMN entries of a DeployResource response: decisions, then decision requirements (the
+    gateway lists processes, decisions, decision requirements, forms in that order)."""
+    entries = [pb.Deployment(decision=pb.DecisionMetadata(
         dmnDecisionId=d.decision_id, dmnDecisionName=d.name, version=d.version, decisionKey=d.key,
         dmnDecisionRequirementsId=d.decision_requirements_id,
         decisionRequirementsKey=d.decision_requirements_key, tenantId=tenant_id))
-        for d in resources.decisions)
+        for d in resources.decisions]
+    entries.extend(pb.Deployment(decisionRequirements=pb.DecisionRequirementsMetadata(
+        dmnDecisionRequirementsId=d.decision_requirements_id, dmnDecisionRequirementsName=d.name,
+        version=d.version, decisionRequirementsKey=d.key, resourceName=d.resource_name, tenantId=tenant_id))
+        for d in resources.requirements)
     return entries
 
 
