@@ -36,6 +36,7 @@ WORKER_ERROR_BACKOFF_MAX = 10.0              # s, cap of the poll backoff while 
 WORKER_STOP_TIMEOUT = 30.0                   # s, stop(): wait this long for running handlers
 WORKER_ERROR_BACKOFF_INITIAL = 0.1           # s, first poll backoff after a gateway error; doubles
 WORKER_MAX_JOBS_TO_ACTIVATE = 32             # jobs one ActivateJobs request asks for at most
+WORKER_CONTENDED_POLL_TIMEOUT = 1.0          # s, long-poll of a type while other types wait for a handler slot
 
 # ---------------------------------------------------------------- embedded engine
 ENGINE_HOST = "127.0.0.1"

@@ -3,7 +3,8 @@
 A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`. Versioning is per bpmnProcessId:
 the same resource name with byte-identical content is a duplicate (the existing version is
 returned), anything else is a new version. Deploying a process with message start events moves
-its start subscriptions to the new version.
+its start subscriptions to the new version. Definitions belong to a tenant: versions count per
+(tenant, bpmnProcessId), and lookups only see the requesting tenant's definitions.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from . import model, rejections
 from .bpmn import BpmnParseError, checksum, parse_resource
 from .dmn.parser import DmnParseError, parse_dmn
 from .dmn.registry import DecisionsMixin, DeployedResources
+from .tenancy import DEFAULT_TENANT
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -27,14 +29,15 @@ _DMN_SUFFIX = ".dmn"
 
 
 class DeploymentsMixin(DecisionsMixin):
-    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]], *,
+    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]], tenant_id: str = DEFAULT_TENANT, *,
                decisions_out: Optional[List[DeployedResources]] = None,
                ) -> Tuple[int, List[model.ProcessDefinition]]:
-        """Deploy BPMN and DMN resources atomically.
+        """Deploy BPMN and DMN resources atomically into ``tenant_id``.
 
         Args:
             resources: ``(name, content)`` pairs; ``*.bpmn``/``*.xml`` are processes, ``*.dmn``
                 decisions.
+            tenant_id: The tenant the processes and decisions belong to.
             decisions_out: If given, receives one :class:`DeployedResources` with the decisions and
                 decision requirements of the deployment (for the DeployResource response).
 
@@ -76,14 +79,14 @@ class DeploymentsMixin(DecisionsMixin):
             )
         with self._lock:
             deployment_key = self._next_key()
-            deployed_decisions = self._deploy_decision_graphs(deployment_key, graphs)
+            deployed_decisions = self._deploy_decision_graphs(deployment_key, graphs, tenant_id)
             if decisions_out is not None:
                 decisions_out.append(deployed_decisions)
             result = []
             for name, content, processes in parsed:
                 digest = checksum(content)
                 for proc in processes:
-                    versions = self._versions.setdefault(proc.bpmn_process_id, [])
+                    versions = self._versions.setdefault((tenant_id, proc.bpmn_process_id), [])
                     latest = versions[-1] if versions else None
                     if latest is not None and latest.resource_name == name and latest.checksum == digest:
                         result.append(latest)
@@ -92,6 +95,7 @@ class DeploymentsMixin(DecisionsMixin):
                         key=self._next_key(), bpmn_process_id=proc.bpmn_process_id,
                         version=len(versions) + 1, resource_name=name, checksum=digest,
                         process=proc, deployment_key=deployment_key, resource=content,
+                        tenant_id=tenant_id,
                     )
                     versions.append(definition)
                     self._definitions[definition.key] = definition
@@ -133,13 +137,15 @@ class DeploymentsMixin(DecisionsMixin):
             graphs.append(graph)
         return graphs
 
-    def _latest(self: "Engine", bpmn_process_id: str) -> Optional[model.ProcessDefinition]:
-        versions = self._versions.get(bpmn_process_id)
+    def _latest(self: "Engine", bpmn_process_id: str,
+                tenant_id: str = DEFAULT_TENANT) -> Optional[model.ProcessDefinition]:
+        versions = self._versions.get((tenant_id, bpmn_process_id))
         return versions[-1] if versions else None
 
-    def _find_definition(self: "Engine", bpmn_process_id: str, version: int, key: int) -> model.ProcessDefinition:
+    def _find_definition(self: "Engine", bpmn_process_id: str, version: int, key: int,
+                         tenant_id: str = DEFAULT_TENANT) -> model.ProcessDefinition:
         if bpmn_process_id:
-            versions = self._versions.get(bpmn_process_id, [])
+            versions = self._versions.get((tenant_id, bpmn_process_id), [])
             if version < 0:
                 if versions:
                     return versions[-1]
@@ -153,7 +159,7 @@ class DeploymentsMixin(DecisionsMixin):
                 f"version '{version}', but none found")
         if key >= 0:
             definition = self._definitions.get(key)
-            if definition is None:
+            if definition is None or definition.tenant_id != tenant_id:  # another tenant's: not there for us
                 raise rejections.process_not_found(
                     "CREATE", f"Expected to find process definition with key '{key}', but none found")
             return definition

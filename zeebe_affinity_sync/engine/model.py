@@ -199,3 +199,4 @@ class ProcessDefinition:
     process: Process
     deployment_key: int
     resource: bytes = field(repr=False, default=b"")
+    tenant_id: str = "<default>"            # the tenant it was deployed to (engine.tenancy.DEFAULT_TENANT)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from zeebe_affinity_sync.engine import rejections
 from zeebe_affinity_sync.engine.dmn import evaluation, model
+from zeebe_affinity_sync.engine.tenancy import DEFAULT_TENANT
 
 if TYPE_CHECKING:  # pragma: no cover
     from zeebe_affinity_sync.engine.runtime import Engine
@@ -33,6 +34,7 @@ class DeployedDecisionRequirements:
     checksum: str
     deployment_key: int
     graph: model.DecisionGraph
+    tenant_id: str = DEFAULT_TENANT
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class DeployedDecision:
     decision_requirements_key: int
     deployment_key: int
     graph: model.DecisionGraph
+    tenant_id: str = DEFAULT_TENANT
 
 
 @dataclass
@@ -56,11 +59,13 @@ class DeployedResources:
 
 
 class DecisionStore:
-    """Decision versions. Guarded by the engine lock; owned by whichever thread holds it."""
+    """Decision versions, per tenant: ``requirements`` and ``decisions`` are keyed by
+    ``(tenant id, DRG or decision id)``; keys are unique across tenants. Guarded by the engine
+    lock; owned by whichever thread holds it."""
 
     def __init__(self) -> None:
-        self.requirements: Dict[str, List[DeployedDecisionRequirements]] = {}
-        self.decisions: Dict[str, List[DeployedDecision]] = {}
+        self.requirements: Dict[Tuple[str, str], List[DeployedDecisionRequirements]] = {}
+        self.decisions: Dict[Tuple[str, str], List[DeployedDecision]] = {}
         self.by_key: Dict[int, DeployedDecision] = {}
         # drg key -> decision id -> the deployed version of that decision in this DRG version
         self.by_graph: Dict[int, Dict[str, DeployedDecision]] = {}
@@ -120,35 +125,36 @@ class DecisionsMixin:
             "process_instance_key": instance.key if instance is not None else -1,
             "element_id": ei.element.id if ei is not None and ei.element is not None else "",
             "element_instance_key": ei.key if ei is not None else -1,
-            "tenant_id": getattr(definition, "tenant_id", "<default>") if definition is not None else "<default>",
+            "tenant_id": deployed.tenant_id,
         })
         self._rec("DECISION_EVALUATION", "FAILED" if result.failed else "EVALUATED", self._next_key(), fields)
 
-    def _deploy_decision_graphs(self: "Engine", deployment_key: int,
-                                graphs: Sequence[model.DecisionGraph]) -> DeployedResources:
-        """Version parsed DMN resources. Call with the engine lock held."""
+    def _deploy_decision_graphs(self: "Engine", deployment_key: int, graphs: Sequence[model.DecisionGraph],
+                                tenant_id: str = DEFAULT_TENANT) -> DeployedResources:
+        """Version parsed DMN resources in ``tenant_id``. Call with the engine lock held."""
         store = self._decision_store()
         out = DeployedResources([], [])
         for graph in graphs:
-            versions = store.requirements.setdefault(graph.id, [])
+            versions = store.requirements.setdefault((tenant_id, graph.id), [])
             latest = versions[-1] if versions else None
             if latest is not None and latest.resource_name == graph.resource_name and latest.checksum == graph.checksum:
                 out.requirements.append(latest)
-                out.decisions.extend(store.decisions[d.id][-1] for d in graph.decisions
-                                     if store.decisions.get(d.id))
+                out.decisions.extend(store.decisions[(tenant_id, d.id)][-1] for d in graph.decisions
+                                     if store.decisions.get((tenant_id, d.id)))
                 continue
             drg = DeployedDecisionRequirements(
                 key=self._next_key(), decision_requirements_id=graph.id, name=graph.name,
                 version=len(versions) + 1, resource_name=graph.resource_name, checksum=graph.checksum,
-                deployment_key=deployment_key, graph=graph)
+                deployment_key=deployment_key, graph=graph, tenant_id=tenant_id)
             versions.append(drg)
             out.requirements.append(drg)
             for decision in graph.decisions:
-                decision_versions = store.decisions.setdefault(decision.id, [])
+                decision_versions = store.decisions.setdefault((tenant_id, decision.id), [])
                 deployed = DeployedDecision(
                     key=self._next_key(), decision_id=decision.id, name=decision.name,
                     version=len(decision_versions) + 1, decision_requirements_id=graph.id,
-                    decision_requirements_key=drg.key, deployment_key=deployment_key, graph=graph)
+                    decision_requirements_key=drg.key, deployment_key=deployment_key, graph=graph,
+                    tenant_id=tenant_id)
                 decision_versions.append(deployed)
                 store.by_key[deployed.key] = deployed
                 store.by_graph.setdefault(drg.key, {})[decision.id] = deployed
@@ -157,15 +163,17 @@ class DecisionsMixin:
                                      decision.id, deployed.version, deployed.key, graph.resource_name)
         return out
 
-    def _find_decision(self: "Engine", decision_id: str, decision_key: int) -> DeployedDecision:
-        """The latest version of ``decision_id``, or the decision with ``decision_key``.
+    def _find_decision(self: "Engine", decision_id: str, decision_key: int,
+                       tenant_id: str = DEFAULT_TENANT) -> DeployedDecision:
+        """The latest version of ``decision_id``, or the decision with ``decision_key``, in
+        ``tenant_id`` (a decision of another tenant is not found).
 
         Raises:
             NotFoundError: No such decision (Zeebe's rejection wording).
         """
         store = self._decision_store()
         if decision_id:
-            versions = store.decisions.get(decision_id)
+            versions = store.decisions.get((tenant_id, decision_id))
             if not versions:
                 raise rejections.not_found(
                     "EVALUATE", f"Expected to evaluate decision '{decision_id}', but no decision found for "
@@ -173,7 +181,7 @@ class DecisionsMixin:
             return versions[-1]
         if decision_key > 0:
             found = store.by_key.get(decision_key)
-            if found is None:
+            if found is None or found.tenant_id != tenant_id:
                 raise rejections.not_found(
                     "EVALUATE", f"Expected to evaluate decision with key '{decision_key}', but no decision "
                     "found for key")
@@ -182,7 +190,8 @@ class DecisionsMixin:
             "EVALUATE", "Expected either a decision id or a valid decision key, but none provided")
 
     def evaluate_decision(self: "Engine", decision_id: str = "", variables: Optional[Mapping[str, Any]] = None,
-                          *, decision_key: int = -1) -> Tuple[DeployedDecision, evaluation.DecisionResult]:
+                          *, decision_key: int = -1, tenant_id: str = DEFAULT_TENANT,
+                          ) -> Tuple[DeployedDecision, evaluation.DecisionResult]:
         """Evaluate the latest version of ``decision_id`` (or the decision ``decision_key``).
 
         The decision is looked up under the engine lock; the evaluation runs outside it (a
@@ -196,7 +205,7 @@ class DecisionsMixin:
             InvalidArgumentError: Neither an id nor a key.
         """
         with self._lock:
-            deployed = self._find_decision(decision_id, decision_key)
+            deployed = self._find_decision(decision_id, decision_key, tenant_id)
             siblings = dict(self._decision_store().by_graph.get(deployed.decision_requirements_key, {}))
         result = evaluation.evaluate(deployed.graph, deployed.decision_id, dict(variables or {}))
         result.deployed = siblings
@@ -210,5 +219,5 @@ class DecisionsMixin:
             store = self._decision_store()
             return [{"decision_key": d.key, "decision_id": d.decision_id, "name": d.name, "version": d.version,
                      "decision_requirements_id": d.decision_requirements_id,
-                     "decision_requirements_key": d.decision_requirements_key}
+                     "decision_requirements_key": d.decision_requirements_key, "tenant_id": d.tenant_id}
                     for versions in store.decisions.values() for d in versions]

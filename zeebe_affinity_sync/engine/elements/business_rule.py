@@ -35,7 +35,7 @@ class BusinessRuleTask(JobTask):
                 "EXTRACT_VALUE_ERROR", f"Expected result of the expression '{element.called_decision.expression_text}' "
                 f"to be 'STRING', but was '{type_name(decision_id)}'.")
         try:
-            deployed = engine._find_decision(decision_id, -1)
+            deployed = engine._find_decision(decision_id, -1, ei.instance.definition.tenant_id)
         except LookupError as exc:  # NotFoundError: Zeebe's CALLED_DECISION_ERROR incident
             raise state.StepFailure(
                 "CALLED_DECISION_ERROR", f"Expected to evaluate decision '{decision_id}', but no decision found "
