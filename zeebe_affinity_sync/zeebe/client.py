@@ -26,7 +26,8 @@ import grpc
 from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
 from .. import defaults
-from ..errors import PermissionDeniedError, ZeebeError, from_grpc_error
+from ..errors import PermissionDeniedError, ZeebeError
+from .grpc_errors import from_grpc_error
 from .channel import LazyChannel
 from .config import ClientConfig, resolve_config
 from .oauth import OAuthTokenProvider
