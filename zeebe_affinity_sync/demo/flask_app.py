@@ -87,6 +87,10 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     def healthz() -> Any:
         return {"status": "ok"}
 
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        return "", 204  # the page declares an empty icon; this answers browsers that ask anyway
+
     @app.get("/")
     def chat_page() -> Any:
         return send_from_directory(STATIC_DIR, "chat.html")
