@@ -61,7 +61,8 @@ ERROR_CASES = [
     ),
     (
         "bad-variables",
-        errors.InvalidArgumentError("variables are not a document"),
+        errors.InvalidArgumentError("CreateProcessInstance failed: INVALID_ARGUMENT: variables are not a document",
+                                    grpc_code=grpc.StatusCode.INVALID_ARGUMENT, details="variables are not a document"),
         400,
         {"error": "invalid-argument", "message": "variables are not a document"},
         {},

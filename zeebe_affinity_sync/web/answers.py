@@ -150,12 +150,10 @@ def _message(rule: ErrorRule, exc: BaseException) -> str:
     if not rule.request_details:
         return rule.message
     # A 4xx names what the client sent: the gateway's own details say that (e.g. "Expected to
-    # find process definition with process ID 'x'"), without our RPC names or addresses. An
-    # InvalidArgumentError we raised ourselves (no gateway details) describes the request too.
+    # find process definition with process ID 'x'"), without our RPC names or addresses. The
+    # exception's own text may hold those, so it is never passed on.
     details = getattr(exc, "details", "") or ""
-    if details:
-        return str(details)
-    return str(exc) if type(exc) is InvalidArgumentError and str(exc) else rule.message
+    return str(details)[:500] if details else rule.message
 
 
 def success_response(outcome: Any) -> HttpAnswer:
