@@ -84,7 +84,8 @@ REDIS_CHANNEL_PREFIX = "zeebe-affinity"
 REDIS_HEALTH_CHECK_INTERVAL = 10.0           # s, ping the idle Redis subscriber connection this often
 
 # ---------------------------------------------------------------- Flask / Django integrations
-WEB_MODE = "hub"                             # hub | redis | with_result
+WEB_STRATEGY = "hub"                         # hub | redis | with_result
+WEB_MODE = WEB_STRATEGY                      # the old name of WEB_STRATEGY
 WEB_FAILURE_STATUS = 422                     # HTTP status of a ProcessFailed outcome
 WEB_TIMEOUT_STATUS = 504                     # HTTP status of an AffinityTimeout (202 needs an outcome URL)
 WEB_RETRY_AFTER = 1                          # s, Retry-After sent with 503 when the error has none

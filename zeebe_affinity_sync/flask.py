@@ -54,7 +54,8 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
     "ZEEBE_AFFINITY_URL": None,
     "ZEEBE_AFFINITY_TOKEN": None,
     "ZEEBE_AFFINITY_TIMEOUT": defaults.AFFINITY_TIMEOUT,
-    "ZEEBE_AFFINITY_MODE": defaults.WEB_MODE,
+    "ZEEBE_AFFINITY_STRATEGY": defaults.WEB_STRATEGY,
+    "ZEEBE_AFFINITY_MODE": None,  # deprecated name of ZEEBE_AFFINITY_STRATEGY
     "ZEEBE_AFFINITY_REDIS_URL": None,
     "ZEEBE_AFFINITY_FAILURE_STATUS": defaults.WEB_FAILURE_STATUS,
     "ZEEBE_AFFINITY_OUTCOME_URL": None,
@@ -64,6 +65,7 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
 #: WebSettings field -> the config key holding it.
 _CONFIG_KEYS: Dict[str, str] = {
     "zeebe_address": "ZEEBE_ADDRESS",
+    "strategy": "ZEEBE_AFFINITY_STRATEGY",
     "mode": "ZEEBE_AFFINITY_MODE",
     "affinity_url": "ZEEBE_AFFINITY_URL",
     "affinity_token": "ZEEBE_AFFINITY_TOKEN",
@@ -164,8 +166,9 @@ class ZeebeAffinity:
           back to the ``ZEEBE_AFFINITY_URL`` environment variable.
         - ``ZEEBE_AFFINITY_TOKEN``: hub token; ``None`` falls back to ``ZEEBE_AFFINITY_TOKEN``.
         - ``ZEEBE_AFFINITY_TIMEOUT``: seconds a view waits for its outcome (default 30).
-        - ``ZEEBE_AFFINITY_MODE``: ``"hub"`` (default), ``"redis"`` or ``"with_result"``.
-        - ``ZEEBE_AFFINITY_REDIS_URL``: Redis URL, required with mode ``"redis"``.
+        - ``ZEEBE_AFFINITY_STRATEGY``: ``"hub"`` (default), ``"redis"`` or ``"with_result"``
+          (``ZEEBE_AFFINITY_MODE``, its old name, still works with a DeprecationWarning).
+        - ``ZEEBE_AFFINITY_REDIS_URL``: Redis URL, required with strategy ``"redis"``.
         - ``ZEEBE_AFFINITY_FAILURE_STATUS``: HTTP status of a failure outcome (default 422).
         - ``ZEEBE_AFFINITY_OUTCOME_URL``: URL template with ``{key}``; when set, a timeout
           answers ``202`` with ``Location`` pointing there instead of ``504``.

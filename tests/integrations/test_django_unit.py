@@ -148,9 +148,9 @@ def test_client_is_created_once_per_process(fake):
     [
         ("ws://hub", "must be a dict"),
         ({"TIMOUT": 3}, r"unknown key\(s\) TIMOUT"),
-        ({"MODE": "carrier-pigeon"}, r'ZEEBE_AFFINITY\["MODE"\] must be one of'),
-        ({"MODE": "redis"}, r'needs a Redis URL: set ZEEBE_AFFINITY\["REDIS_URL"\]'),
-        ({"MODE": "hub"}, r'needs the hub\'s URL: set ZEEBE_AFFINITY\["URL"\]'),
+        ({"STRATEGY": "carrier-pigeon"}, r'ZEEBE_AFFINITY\["STRATEGY"\] must be one of'),
+        ({"STRATEGY": "redis"}, r'needs a Redis URL: set ZEEBE_AFFINITY\["REDIS_URL"\]'),
+        ({"STRATEGY": "hub"}, r'needs the hub\'s URL: set ZEEBE_AFFINITY\["URL"\]'),
         ({"TIMEOUT": -1}, r'ZEEBE_AFFINITY\["TIMEOUT"\] must be > 0 seconds'),
         ({"FAILURE_STATUS": "x"}, r'ZEEBE_AFFINITY\["FAILURE_STATUS"\] = \'x\' is not a number'),
         ({"OUTCOME_URL": "/o"}, r'ZEEBE_AFFINITY\["OUTCOME_URL"\] = \'/o\' has no'),
@@ -203,4 +203,11 @@ def test_a_client_option_the_client_refuses_is_improperly_configured(monkeypatch
     with override_settings(ZEEBE_AFFINITY={"CLIENT_OPTIONS": {"no_such_option": 1}}):
         with pytest.raises(ImproperlyConfigured, match="no_such_option"):
             get_client()
+    close_client()
+
+
+def test_the_old_mode_key_still_works_with_a_deprecation_warning(monkeypatch):
+    with override_settings(ZEEBE_AFFINITY={"MODE": "with_result"}):
+        with pytest.warns(DeprecationWarning, match=r'ZEEBE_AFFINITY\["MODE"\] is deprecated: call it ZEEBE_AFFINITY\["STRATEGY"\]'):
+            assert get_settings().web.strategy == "with_result"
     close_client()

@@ -230,7 +230,7 @@ def test_init_app_sets_defaults_without_overriding_the_apps_config(fake):
     app, affinity = make_app(fake, {"ZEEBE_AFFINITY_TIMEOUT": 4, "ZEEBE_ADDRESS": "zeebe:26500"})
     assert app.config["ZEEBE_AFFINITY_TIMEOUT"] == 4
     assert app.config["ZEEBE_ADDRESS"] == "zeebe:26500"
-    assert app.config["ZEEBE_AFFINITY_MODE"] == "hub"
+    assert app.config["ZEEBE_AFFINITY_STRATEGY"] == "hub"
     assert app.config["ZEEBE_AFFINITY_FAILURE_STATUS"] == 422
     assert affinity.settings(app).zeebe_address == "zeebe:26500"
 
@@ -246,13 +246,13 @@ def test_second_registration_on_the_same_app_is_refused(fake):
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"ZEEBE_AFFINITY_MODE": "websocket"}, "ZEEBE_AFFINITY_MODE must be one of 'hub', 'redis', 'with_result'"),
+        ({"ZEEBE_AFFINITY_STRATEGY": "websocket"}, "ZEEBE_AFFINITY_STRATEGY must be one of 'hub', 'redis', 'with_result'"),
         ({"ZEEBE_AFFINITY_TIMEOUT": "soon"}, "ZEEBE_AFFINITY_TIMEOUT = 'soon' is not a number"),
         ({"ZEEBE_AFFINITY_TIMEOUT": 0}, "ZEEBE_AFFINITY_TIMEOUT must be > 0 seconds"),
         ({"ZEEBE_AFFINITY_TIMEOUT": float("inf")}, "ZEEBE_AFFINITY_TIMEOUT must be a finite number"),
         ({"ZEEBE_AFFINITY_FAILURE_STATUS": 200}, "ZEEBE_AFFINITY_FAILURE_STATUS must be an HTTP status in 400..599"),
         ({"ZEEBE_AFFINITY_OUTCOME_URL": "/outcomes"}, "ZEEBE_AFFINITY_OUTCOME_URL = '/outcomes' has no '{key}' placeholder"),
-        ({"ZEEBE_AFFINITY_MODE": "redis"}, "needs a Redis URL: set ZEEBE_AFFINITY_REDIS_URL"),
+        ({"ZEEBE_AFFINITY_STRATEGY": "redis"}, "needs a Redis URL: set ZEEBE_AFFINITY_REDIS_URL"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(config, message):
@@ -355,3 +355,15 @@ def test_error_bodies_carry_no_addresses_and_the_log_has_them(fake, exc, caplog)
         response = app.test_client().post("/orders", json={"a": 1})
     check_no_internals(response.get_json())
     assert str(exc) in caplog.text
+
+
+def test_the_old_mode_key_still_works_with_a_deprecation_warning(fake):
+    app = Flask(__name__)
+    app.config["ZEEBE_AFFINITY_MODE"] = "with_result"
+    with pytest.warns(DeprecationWarning, match="ZEEBE_AFFINITY_MODE is deprecated: call it ZEEBE_AFFINITY_STRATEGY"):
+        affinity = ZeebeAffinity(app, client_factory=lambda settings: fake)
+    assert affinity.settings(app).strategy == "with_result" == affinity.settings(app).mode
+    contradicting = Flask(__name__)
+    contradicting.config.update(ZEEBE_AFFINITY_MODE="with_result", ZEEBE_AFFINITY_STRATEGY="redis")
+    with pytest.warns(DeprecationWarning), pytest.raises(errors.ConfigurationError, match="contradicts"):
+        ZeebeAffinity(contradicting)

@@ -139,8 +139,8 @@ def test_error_table_matches_the_mapping():
     from zeebe_affinity_sync import errors
     from zeebe_affinity_sync.web import ERROR_RULES, WebSettings, error_response
 
-    plain = WebSettings(mode="with_result")
-    collecting = WebSettings(mode="with_result", outcome_url="/outcomes/{key}")
+    plain = WebSettings(strategy="with_result")
+    collecting = WebSettings(strategy="with_result", outcome_url="/outcomes/{key}")
     covered = set()
     for raised, status, code, extras in error_rows():
         names = [n for n in re.findall(r"`(\w+)`", raised) if isinstance(getattr(errors, n, None), type)]
@@ -161,7 +161,7 @@ def test_error_table_matches_the_mapping():
         if "202" in status:
             assert error_response(exc, collecting).status == 202
         if "configurable" in status:
-            assert error_response(exc, WebSettings(mode="with_result", failure_status=409)).status == 409
+            assert error_response(exc, WebSettings(strategy="with_result", failure_status=409)).status == 409
     assert covered == {r.exception for r in ERROR_RULES}, "a rule of ERROR_RULES has no README row"
 
 
@@ -174,7 +174,7 @@ def test_error_table_rows_answered_before_any_call():
         "a request body that is not a JSON object": refuse_body(lambda: b"[1, 2]"),
         f"variables carrying the reserved `{REQUEST_ID_VARIABLE}`": refuse_reserved({REQUEST_ID_VARIABLE: "x"}),
         "a collect key that is not an integer": answer_collect(
-            lambda: None, "not-a-key", WebSettings(mode="with_result"), 0.0),
+            lambda: None, "not-a-key", WebSettings(strategy="with_result"), 0.0),
     }
     for start, answer in answers.items():
         row = next(cells for first, cells in rows.items() if first.startswith(start))

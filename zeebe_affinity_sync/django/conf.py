@@ -4,11 +4,11 @@ Every key is optional::
 
     ZEEBE_AFFINITY = {
         "ZEEBE_ADDRESS": None,        # gateway host:port; None: env ZEEBE_ADDRESS, then localhost:26500
-        "MODE": "hub",                # "hub" | "redis" | "with_result"
+        "STRATEGY": "hub",            # "hub" | "redis" | "with_result" ("MODE": its old name)
         "URL": None,                  # hub URL; None: env ZEEBE_AFFINITY_URL
         "TOKEN": None,                # hub token; None: env ZEEBE_AFFINITY_TOKEN
         "TIMEOUT": 30.0,              # s, a view waits this long for its outcome
-        "REDIS_URL": None,            # required with MODE "redis"
+        "REDIS_URL": None,            # required with STRATEGY "redis"
         "FAILURE_STATUS": 422,        # HTTP status of a failure outcome
         "OUTCOME_URL": None,          # "/outcomes/{key}": a timeout answers 202 + Location
         "CLIENT_OPTIONS": {},         # extra keyword arguments for the client
@@ -43,7 +43,8 @@ SETTING_NAME = "ZEEBE_AFFINITY"
 #: Every accepted key and its default.
 KEYS: Dict[str, Any] = {
     "ZEEBE_ADDRESS": None,
-    "MODE": defaults.WEB_MODE,
+    "STRATEGY": defaults.WEB_STRATEGY,
+    "MODE": None,  # deprecated name of "STRATEGY"
     "URL": None,
     "TOKEN": None,
     "TIMEOUT": defaults.AFFINITY_TIMEOUT,
@@ -71,6 +72,7 @@ class DjangoAffinitySettings:
 #: WebSettings field -> the ZEEBE_AFFINITY key holding it.
 _FIELDS: Dict[str, str] = {
     "zeebe_address": "ZEEBE_ADDRESS",
+    "strategy": "STRATEGY",
     "mode": "MODE",
     "affinity_url": "URL",
     "affinity_token": "TOKEN",

@@ -35,9 +35,10 @@ from .decorators import (
     check_variables,
     publish_round,
 )
-from .settings import MODES, WebSettings, read_settings
+from .settings import MODES, STRATEGIES, WebSettings, read_settings
 
 __all__ = [
+    "STRATEGIES",
     "MODES",
     "MessageRound",
     "WebSettings",

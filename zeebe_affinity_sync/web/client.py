@@ -32,17 +32,17 @@ def build_client(settings: WebSettings) -> Any:
     options: Dict[str, Any] = dict(settings.client_options)
     options.setdefault("affinity_timeout", settings.timeout)
     try:
-        if settings.mode == "redis":
+        if settings.strategy == "redis":
             try:
                 from ..affinity.redis import RedisAffinity
             except ImportError as exc:  # pragma: no cover - depends on the installed extras
                 raise ConfigurationError(
-                    f"mode 'redis' needs redis-py ({exc}): pip install \"zeebe-affinity-sync[redis]\""
+                    f"strategy 'redis' needs redis-py ({exc}): pip install \"zeebe-affinity-sync[redis]\""
                 ) from exc
             return RedisAffinity(settings.zeebe_address, redis_url=settings.redis_url, **options)
         from ..affinity.client import ZBAffinityClient
 
-        if settings.mode == "with_result":
+        if settings.strategy == "with_result":
             options.setdefault("strategy", "with_result")
         else:
             options.setdefault("affinity_url", settings.affinity_url)

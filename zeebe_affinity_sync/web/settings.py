@@ -7,21 +7,28 @@ the names *their* users wrote, so a refusal names the setting to fix in the user
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from .. import checks, defaults
 from ..errors import ConfigurationError
 
-__all__ = ["MODES", "WebSettings", "read_settings", "FIELD_NAMES"]
+__all__ = ["STRATEGIES", "MODES", "WebSettings", "read_settings", "FIELD_NAMES"]
 
-#: The client strategies an integration can be configured with.
-MODES = ("hub", "redis", "with_result")
+#: The strategies an integration can be configured with: ``hub`` (ZBAffinityClient over the hub),
+#: ``redis`` (RedisAffinity) or ``with_result`` (ZBAffinityClient with ``strategy="with_result"``).
+#: One name everywhere: the client's ``strategy`` argument, ``ZEEBE_AFFINITY_STRATEGY`` (Flask),
+#: ``"STRATEGY"`` (Django). The older ``MODE`` spellings are still read, with a DeprecationWarning.
+STRATEGIES = ("hub", "redis", "with_result")
+
+#: Deprecated name of :data:`STRATEGIES`.
+MODES = STRATEGIES
 
 #: Each setting's own name: the default spelling of a refusal (WebSettings built directly).
 FIELD_NAMES: Dict[str, str] = {
     "zeebe_address": "zeebe_address",
-    "mode": "mode",
+    "strategy": "strategy",
     "affinity_url": "affinity_url",
     "affinity_token": "affinity_token",
     "timeout": "timeout",
@@ -39,12 +46,12 @@ class WebSettings:
 
     Attributes:
         zeebe_address: ``host:port`` of the gateway; ``None`` lets the client read ``ZEEBE_ADDRESS``.
-        mode: ``"hub"`` (ZBAffinityClient over the hub), ``"redis"`` (RedisAffinity) or
+        strategy: ``"hub"`` (ZBAffinityClient over the hub), ``"redis"`` (RedisAffinity) or
             ``"with_result"`` (Zeebe's CreateProcessInstanceWithResult, no relay).
         affinity_url: Hub websocket URL; ``None`` lets the client read ``ZEEBE_AFFINITY_URL``.
         affinity_token: Hub token; ``None`` lets the client read ``ZEEBE_AFFINITY_TOKEN``.
         timeout: Seconds a view waits for its outcome unless its decorator says otherwise.
-        redis_url: Redis URL for ``mode="redis"``.
+        redis_url: Redis URL for ``strategy="redis"``.
         failure_status: HTTP status answered for a ``ProcessFailed`` outcome.
         outcome_url: URL template with ``{key}``; when set, a timeout answers 202 + ``Location``.
         client_options: Extra keyword arguments for the client constructor.
@@ -56,7 +63,7 @@ class WebSettings:
     """
 
     zeebe_address: Optional[str] = None
-    mode: str = defaults.WEB_MODE
+    strategy: str = defaults.WEB_STRATEGY
     affinity_url: Optional[str] = None
     affinity_token: Optional[str] = None
     timeout: float = defaults.AFFINITY_TIMEOUT
@@ -69,6 +76,11 @@ class WebSettings:
     def __post_init__(self) -> None:
         _check(self, FIELD_NAMES)
 
+    @property
+    def mode(self) -> str:
+        """Old name of :attr:`strategy` (read-only)."""
+        return self.strategy
+
     def name_of(self, setting: str) -> str:
         """The name the user wrote for ``setting`` (e.g. ``ZEEBE_AFFINITY["CLIENT_OPTIONS"]``)."""
         return getattr(self, "_names", FIELD_NAMES).get(setting, setting)
@@ -77,7 +89,7 @@ class WebSettings:
 def _check(settings: WebSettings, names: Mapping[str, str]) -> None:
     """Check and normalise every field in place; messages use ``names``."""
     set_ = object.__setattr__
-    checks.one_of(settings.mode, names["mode"], MODES)
+    checks.one_of(settings.strategy, names["strategy"], STRATEGIES)
     timeout = checks.number_from_text(settings.timeout, names["timeout"])
     set_(settings, "timeout", checks.seconds(timeout, names["timeout"], finite=True))
     status = checks.number_from_text(settings.failure_status, names["failure_status"])
@@ -98,15 +110,15 @@ def _check(settings: WebSettings, names: Mapping[str, str]) -> None:
             "callable(settings) -> client"
         )
     custom = settings.client_factory is not None
-    if settings.mode == "hub" and not settings.affinity_url and not os.environ.get("ZEEBE_AFFINITY_URL") and not custom:
+    if settings.strategy == "hub" and not settings.affinity_url and not os.environ.get("ZEEBE_AFFINITY_URL") and not custom:
         raise ConfigurationError(
-            f"mode 'hub' needs the hub's URL: set {names['affinity_url']} or the "
+            f"strategy 'hub' needs the hub's URL: set {names['affinity_url']} or the "
             f"ZEEBE_AFFINITY_URL environment variable, e.g. ws://localhost:8089, or set "
-            f"{names['mode']} to 'with_result' or 'redis'"
+            f"{names['strategy']} to 'with_result' or 'redis'"
         )
-    if settings.mode == "redis" and not settings.redis_url and not custom:
+    if settings.strategy == "redis" and not settings.redis_url and not custom:
         raise ConfigurationError(
-            f"mode 'redis' needs a Redis URL: set {names['redis_url']}, e.g. redis://localhost:6379/0"
+            f"strategy 'redis' needs a Redis URL: set {names['redis_url']}, e.g. redis://localhost:6379/0"
         )
 
 
@@ -122,9 +134,20 @@ def read_settings(values: Mapping[str, Any], names: Mapping[str, str]) -> WebSet
     """
     spelled = dict(FIELD_NAMES)
     spelled.update(names)
+    values = dict(values)
+    if values.get("mode") is not None:
+        old, new = spelled.get("mode", "mode"), spelled["strategy"]
+        warnings.warn(f"{old} is deprecated: call it {new} (same values)", DeprecationWarning, stacklevel=3)
+        if values.get("strategy") not in (None, values["mode"]) and values.get("strategy") != defaults.WEB_STRATEGY:
+            raise ConfigurationError(f"{old} = {values['mode']!r} contradicts {new} = {values['strategy']!r}: "
+                                     f"set only {new}")
+        values["strategy"] = values["mode"]
     settings = WebSettings.__new__(WebSettings)
     for name in FIELD_NAMES:
-        object.__setattr__(settings, name, values.get(name, _DEFAULTS[name]))
+        value = values.get(name, _DEFAULTS[name])
+        if value is None and name == "strategy":  # a framework key left at None: the default
+            value = _DEFAULTS[name]
+        object.__setattr__(settings, name, value)
     _check(settings, spelled)
     object.__setattr__(settings, "_names", spelled)  # for name_of(); not a field
     return settings
