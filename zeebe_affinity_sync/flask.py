@@ -60,6 +60,7 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
     "ZEEBE_AFFINITY_FAILURE_STATUS": defaults.WEB_FAILURE_STATUS,
     "ZEEBE_AFFINITY_OUTCOME_URL": None,
     "ZEEBE_AFFINITY_CLIENT_OPTIONS": {},
+    "ZEEBE_AFFINITY_TENANT_ID": None,
 }
 
 #: WebSettings field -> the config key holding it.
@@ -74,6 +75,7 @@ _CONFIG_KEYS: Dict[str, str] = {
     "failure_status": "ZEEBE_AFFINITY_FAILURE_STATUS",
     "outcome_url": "ZEEBE_AFFINITY_OUTCOME_URL",
     "client_options": "ZEEBE_AFFINITY_CLIENT_OPTIONS",
+    "tenant_id": "ZEEBE_AFFINITY_TENANT_ID",
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -173,6 +175,8 @@ class ZeebeAffinity:
         - ``ZEEBE_AFFINITY_OUTCOME_URL``: URL template with ``{key}``; when set, a timeout
           answers ``202`` with ``Location`` pointing there instead of ``504``.
         - ``ZEEBE_AFFINITY_CLIENT_OPTIONS``: dict of extra keyword arguments for the client.
+        - ``ZEEBE_AFFINITY_TENANT_ID``: the client's default tenant; ``None`` falls back to
+          ``CAMUNDA_TENANT_ID``.
 
         Raises:
             RuntimeError: The extension is already registered on this app.

@@ -253,6 +253,8 @@ def test_second_registration_on_the_same_app_is_refused(fake):
         ({"ZEEBE_AFFINITY_FAILURE_STATUS": 200}, "ZEEBE_AFFINITY_FAILURE_STATUS must be an HTTP status in 400..599"),
         ({"ZEEBE_AFFINITY_OUTCOME_URL": "/outcomes"}, "ZEEBE_AFFINITY_OUTCOME_URL = '/outcomes' has no '{key}' placeholder"),
         ({"ZEEBE_AFFINITY_STRATEGY": "redis"}, "needs a Redis URL: set ZEEBE_AFFINITY_REDIS_URL"),
+        ({"ZEEBE_AFFINITY_TENANT_ID": ""}, "ZEEBE_AFFINITY_TENANT_ID must be a non-empty str"),
+        ({"ZEEBE_AFFINITY_TENANT_ID": 7}, "ZEEBE_AFFINITY_TENANT_ID must be a non-empty str"),
     ],
 )
 def test_bad_config_is_refused_with_a_clear_message(config, message):

@@ -31,6 +31,8 @@ def build_client(settings: WebSettings) -> Any:
         return _call_factory(settings.client_factory, settings)
     options: Dict[str, Any] = dict(settings.client_options)
     options.setdefault("affinity_timeout", settings.timeout)
+    if settings.tenant_id is not None:
+        options.setdefault("tenant_id", settings.tenant_id)
     try:
         if settings.strategy == "redis":
             try:

@@ -37,6 +37,7 @@ FIELD_NAMES: Dict[str, str] = {
     "outcome_url": "outcome_url",
     "client_options": "client_options",
     "client_factory": "client_factory",
+    "tenant_id": "tenant_id",
 }
 
 
@@ -57,6 +58,7 @@ class WebSettings:
         client_options: Extra keyword arguments for the client constructor.
         client_factory: ``callable(settings) -> client`` (or ``callable() -> client``) replacing
             the built-in construction.
+        tenant_id: The client's default tenant; ``None`` lets the client read ``CAMUNDA_TENANT_ID``.
 
     Raises:
         ConfigurationError: A value is wrong (see :mod:`zeebe_affinity_sync.checks`).
@@ -72,6 +74,7 @@ class WebSettings:
     outcome_url: Optional[str] = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
     client_factory: Optional[Callable[..., Any]] = None
+    tenant_id: Optional[str] = None
 
     def __post_init__(self) -> None:
         _check(self, FIELD_NAMES)
@@ -90,6 +93,7 @@ def _check(settings: WebSettings, names: Mapping[str, str]) -> None:
     """Check and normalise every field in place; messages use ``names``."""
     set_ = object.__setattr__
     checks.one_of(settings.strategy, names["strategy"], STRATEGIES)
+    checks.optional(checks.text, settings.tenant_id, names["tenant_id"])
     timeout = checks.number_from_text(settings.timeout, names["timeout"])
     set_(settings, "timeout", checks.seconds(timeout, names["timeout"], finite=True))
     status = checks.number_from_text(settings.failure_status, names["failure_status"])
