@@ -130,7 +130,7 @@ def run_load(host: str, port: int, requests: int, concurrency: int, timeout: flo
                 else:
                     result.errors.append(problem)
 
-    threads = [threading.Thread(target=sender, name=f"demo-sender-{i}", daemon=True)
+    threads = [threading.Thread(target=sender, name=f"zeebe-demo-sender-{i}", daemon=True)
                for i in range(min(concurrency, requests))]
     started = time.perf_counter()
     for t in threads:
@@ -216,7 +216,7 @@ class _Server:
 
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = int(self.server.server_port)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="demo-http", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="zeebe-demo-http", daemon=True)
 
     def __enter__(self) -> "_Server":
         self.thread.start()

@@ -17,7 +17,7 @@ from typing import Any, Optional
 from .. import defaults
 from ..errors import ZeebeAffinityError
 
-logger = logging.getLogger("zeebe_affinity_sync.engine")
+logger = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
