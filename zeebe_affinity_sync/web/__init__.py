@@ -29,8 +29,6 @@ from .decorators import (
     MessageRound,
     answer_call,
     answer_collect,
-    answer_message_view,
-    answer_process_view,
     check_round,
     check_variables,
     publish_round,
@@ -60,7 +58,5 @@ __all__ = [
     "answer_error",
     "answer_call",
     "answer_collect",
-    "answer_process_view",
-    "answer_message_view",
     "publish_round",
 ]

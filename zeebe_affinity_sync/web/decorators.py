@@ -39,8 +39,6 @@ __all__ = [
     "publish_round",
     "answer_call",
     "answer_collect",
-    "answer_process_view",
-    "answer_message_view",
 ]
 
 logger = logging.getLogger(__name__)
@@ -261,36 +259,6 @@ def answer_collect(
             key, settings, f"no outcome from process instance {key} yet: poll again later"
         ),
     )
-
-
-def answer_process_view(
-    view_name: str, result: Any, get_client: Callable[[], Any], settings: WebSettings,
-    bpmn_process_id: str, *, version: Optional[int], timeout: float,
-) -> HttpAnswer:
-    """What a process view answers once it returned ``result`` (its variables).
-
-    Raises:
-        TypeError: ``result`` is not a JSON-serialisable dict (a programming error of the view).
-    """
-    return _answer(process_kind(bpmn_process_id, version=version), view_name, result, get_client,
-                   settings, timeout)
-
-
-def answer_message_view(
-    view_name: str, result: Any, get_client: Callable[[], Any], settings: WebSettings,
-    name: str, *, timeout: float,
-) -> HttpAnswer:
-    """What a message view answers once it returned ``result`` (a :class:`MessageRound`).
-
-    Raises:
-        TypeError: ``result`` is not a ``MessageRound`` (a programming error of the view).
-    """
-    return _answer(message_kind(name), view_name, result, get_client, settings, timeout)
-
-
-def _answer(kind: ViewKind, view_name: str, result: Any, get_client: Callable[[], Any],
-            settings: WebSettings, timeout: float) -> HttpAnswer:
-    return _run(kind, kind.check(view_name, result), get_client, settings, timeout)
 
 
 def _run(kind: ViewKind, checked: Any, get_client: Callable[[], Any], settings: WebSettings,
