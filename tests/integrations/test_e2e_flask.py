@@ -113,11 +113,22 @@ def test_unknown_process_is_404_and_timeout_is_202_then_collected(local_stack):
     def outcome(key):
         return ext.collect(key, timeout=10)
 
+    @app.get("/peek/<key>")
+    def peek(key):
+        return ext.collect(key)  # default: answer at once
+
     try:
         client = app.test_client()
         missing = client.post("/nope")
         assert missing.status_code == 404
         assert missing.get_json()["error"] == "not-found"
+        assert "no-such-process" in missing.get_json()["message"]  # the gateway's words about the request
+        # a key nobody knows: the documented 202 contract (poll at most collect_ttl), not a 500
+        unknown = client.get("/peek/2251799813999999")
+        assert unknown.status_code == 202 and unknown.get_json()["status"] == "pending"
+        assert "collect_ttl" in unknown.get_json()["message"]
+        assert unknown.headers["Location"] == "/outcomes/2251799813999999"
+        assert client.get("/peek/not-a-key").status_code == 400
         pending = client.post("/slow", json={"marker": "m-1"})
         assert pending.status_code == 202, pending.get_json()
         location = pending.headers["Location"]

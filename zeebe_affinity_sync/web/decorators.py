@@ -242,6 +242,14 @@ def answer_call(
     return success_response(outcome)
 
 
+def _not_here(key: int) -> str:
+    # The library cannot tell "not yet" from "expired", "collected elsewhere" or "unknown key"
+    # (get_outcome raises AffinityTimeout for all): the 202 says so, and until when polling helps.
+    return (f"no outcome from process instance {key} here (yet): poll again, for at most the "
+            "collect window (collect_ttl, 300 s by default); after it, the outcome is gone or "
+            "was collected elsewhere")
+
+
 def answer_collect(
     get_client: Callable[[], Any], process_instance_key: Any, settings: WebSettings, timeout: float
 ) -> HttpAnswer:
@@ -255,9 +263,7 @@ def answer_collect(
     return answer_call(
         lambda: get_client().get_outcome(key, timeout=timeout),
         settings,
-        on_timeout=lambda exc: still_pending_response(
-            key, settings, f"no outcome from process instance {key} yet: poll again later"
-        ),
+        on_timeout=lambda exc: still_pending_response(key, settings, _not_here(key)),
     )
 
 
