@@ -109,8 +109,7 @@ class ErrorRule:
 
 #: The mapping, first match wins (subclasses before their parents).
 ERROR_RULES: Tuple[ErrorRule, ...] = (
-    ErrorRule(AffinityTimeout, defaults.WEB_TIMEOUT_STATUS, "timeout",
-              "no outcome within the wait; the process instance keeps running"),
+    ErrorRule(AffinityTimeout, defaults.WEB_TIMEOUT_STATUS, "timeout", "no outcome within the wait"),
     ErrorRule(ProcessFailed, defaults.WEB_FAILURE_STATUS, "process-failed",
               "the process reported a failure outcome"),
     ErrorRule(AffinityOverloaded, 503, "overloaded",
@@ -166,10 +165,13 @@ def success_response(outcome: Any) -> HttpAnswer:
 
 
 def _timeout_message(key: Any, wait: Optional[float]) -> str:
+    # The library's own message says what to check (the relay task, the affinity worker, the
+    # task type) and whether the instance still runs: it goes to the log; the client gets the
+    # gist and where to look.
     within = f" within {wait:g}s" if wait else ""
-    if key is None:
-        return f"no outcome{within}"
-    return f"no outcome from process instance {key}{within}; it keeps running"
+    subject = f" from process instance {key}" if key is not None else ""
+    return (f"no outcome{subject}{within}. If every request ends like this, the process may not "
+            "reach a relay task or no affinity worker serves it: the server log says what to check")
 
 
 def pending_response(process_instance_key: Any, settings: WebSettings, message: str) -> HttpAnswer:
@@ -207,7 +209,7 @@ def error_response(exc: BaseException, settings: WebSettings) -> Optional[HttpAn
         key = exc.process_instance_key
         message = _timeout_message(key, exc.timeout)
         if settings.outcome_url is not None and key is not None:
-            message += ": poll the Location for its outcome"
+            message = f"no outcome from process instance {key} yet: it is collected at the Location, poll it"
         return pending_response(key, settings, message)
     message = _message(rule, exc)
     body: Dict[str, Any] = {"error": rule.code, "message": message}
