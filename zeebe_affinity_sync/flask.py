@@ -70,7 +70,7 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
-ClientFactory = Callable[[WebSettings], Any]
+ClientFactory = Callable[..., Any]  # (settings) -> client, or () -> client
 #: (view result, get_client, settings, wait in s) -> the answer
 _ViewAnswer = Callable[[Any, Callable[[], Any], WebSettings, float], HttpAnswer]
 
@@ -116,8 +116,9 @@ class ZeebeAffinity:
     Args:
         app: The app to initialise now; leave it out with the app-factory pattern and call
             :meth:`init_app` later.
-        client_factory: ``callable(settings) -> client`` replacing the built-in client
-            construction (for a custom client, or a fake in unit tests).
+        client_factory: ``callable(settings) -> client`` (or ``callable() -> client``) replacing
+            the built-in client construction (for a custom client, or a ready-made one in tests:
+            ``client_factory=lambda: zeebe_affinity_client``).
     """
 
     def __init__(

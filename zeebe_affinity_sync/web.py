@@ -28,6 +28,7 @@ Every error body is a JSON object ``{"error": <code>, "message": <text>, ...}``.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -119,7 +120,8 @@ class WebSettings:
         failure_status: HTTP status answered for a ``ProcessFailed`` outcome.
         outcome_url: URL template with ``{key}``; when set, a timeout answers 202 + ``Location``.
         client_options: Extra keyword arguments for the client constructor.
-        client_factory: ``callable(settings) -> client`` replacing the built-in construction.
+        client_factory: ``callable(settings) -> client`` (or ``callable() -> client``) replacing
+            the built-in construction.
     """
 
     zeebe_address: Optional[str] = None
@@ -131,7 +133,7 @@ class WebSettings:
     failure_status: int = defaults.WEB_FAILURE_STATUS
     outcome_url: Optional[str] = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
-    client_factory: Optional[Callable[["WebSettings"], Any]] = None
+    client_factory: Optional[Callable[..., Any]] = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -190,7 +192,7 @@ def build_client(settings: WebSettings) -> Any:
         ConfigurationError: The mode needs an extra that is not installed.
     """
     if settings.client_factory is not None:
-        return settings.client_factory(settings)
+        return _call_factory(settings.client_factory, settings)
     options: Dict[str, Any] = dict(settings.client_options)
     options.setdefault("affinity_timeout", settings.timeout)
     if settings.mode == "redis":
@@ -209,6 +211,17 @@ def build_client(settings: WebSettings) -> Any:
         options.setdefault("affinity_url", settings.affinity_url)
         options.setdefault("affinity_token", settings.affinity_token)
     return ZBAffinityClient(settings.zeebe_address, **options)
+
+
+def _call_factory(factory: Callable[..., Any], settings: WebSettings) -> Any:
+    """Call a client factory with the settings, or with nothing if it takes no argument
+    (``client_factory=lambda: client``, as tests with a ready-made client write it)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: assume the documented form
+        return factory(settings)
+    takes_one = any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params)
+    return factory(settings) if takes_one else factory()
 
 
 # --------------------------------------------------------------------------- one client per process

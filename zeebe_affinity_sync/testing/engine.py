@@ -1,0 +1,306 @@
+"""``ZeebeTestEngine``: the embedded engine plus what a process test needs (mocks, stepwise commands).
+
+It *is* an :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe` (same gRPC server, same record log,
+clock, ``reset()`` and idle detection), with:
+
+- :meth:`~ZeebeTestEngine.mock_job_worker` and :meth:`~ZeebeTestEngine.mock_child_process`;
+- :meth:`~ZeebeTestEngine.complete_job`, :meth:`~ZeebeTestEngine.throw_bpmn_error`,
+  :meth:`~ZeebeTestEngine.fail_job` and :meth:`~ZeebeTestEngine.complete_user_task` by job type /
+  element id, for tests that walk a process step by step;
+- :meth:`~ZeebeTestEngine.wait_for_idle` that also waits for the mocks: a mocked job that has not
+  been answered yet is work to do, so after it returns every mock has run and the engine has
+  nothing left to do on its own.
+
+The ``zeebe_engine`` fixture gives one per test session (per xdist worker), reset before each test.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+from ..engine import EmbeddedZeebe
+from . import models
+from .errors import ProcessAssertionError, TestEngineBusy
+from .mocks import JobWorkerMock, MockDriver
+from .synthetic import child_process_bpmn
+
+__all__ = ["ZeebeTestEngine", "DEFAULT_IDLE_TIMEOUT"]
+
+logger = logging.getLogger(__name__)
+
+#: Default wait of :meth:`ZeebeTestEngine.wait_for_idle` and of the stepwise commands, seconds.
+DEFAULT_IDLE_TIMEOUT = 5.0
+#: While something is busy, re-check at most this often (s); each check is a cheap state read.
+_POLL = 0.002
+_POLL_MAX = 0.02
+
+ResourceLike = Union[str, "os.PathLike[str]", bytes, Tuple[str, Union[bytes, str]]]
+
+
+class ZeebeTestEngine(EmbeddedZeebe):
+    """An :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe` with mocks and stepwise commands.
+
+    Args:
+        **kwargs: Passed to :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe` (``port`` 0 by default).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("port", 0)
+        super().__init__(**kwargs)
+        # created with the first mock of a test, stopped by reset(); only the test's thread
+        # replaces it (the driver itself is thread-safe)
+        self._driver: Optional[MockDriver] = None
+        self._mock_children: Dict[str, Dict[str, Any]] = {}
+
+    # ------------------------------------------------------------------ deploy
+    def deploy(self, *resources: ResourceLike) -> List[Dict[str, Any]]:  # type: ignore[override]
+        """Deploy BPMN: paths (``str`` or ``pathlib.Path``), ``(name, bytes_or_text)`` tuples,
+        or the XML itself (``bytes``, or a ``str`` starting with ``<``).
+
+        Returns:
+            One dict per deployed process: ``bpmn_process_id``, ``version``,
+            ``process_definition_key``, ``resource_name``.
+
+        Raises:
+            FileNotFoundError: A path does not exist.
+            InvalidArgumentError: Invalid or unsupported BPMN (the message says where).
+            TypeError: Something that is none of the above.
+        """
+        if not resources:
+            raise TypeError("deploy() needs at least one BPMN file or resource")
+        loaded: List[Tuple[str, bytes]] = []
+        for index, resource in enumerate(resources):
+            if isinstance(resource, tuple) and len(resource) == 2 and isinstance(resource[0], str):
+                name, content = resource
+                loaded.append((name, content.encode() if isinstance(content, str) else bytes(content)))
+            elif isinstance(resource, bytes):
+                loaded.append((f"resource-{index + 1}.bpmn", resource))
+            elif isinstance(resource, str) and resource.lstrip().startswith("<"):
+                loaded.append((f"resource-{index + 1}.bpmn", resource.encode()))
+            elif isinstance(resource, (str, os.PathLike)):
+                path = os.fspath(resource)
+                with open(path, "rb") as fh:
+                    loaded.append((os.path.basename(path), fh.read()))
+            else:
+                raise TypeError(f"cannot deploy a {type(resource).__name__}: give a path, (name, bytes) or BPMN XML")
+        return super().deploy(*loaded)
+
+    # ------------------------------------------------------------------ mocks
+    def mock_job_worker(self, job_type: str) -> JobWorkerMock:
+        """Answer every job of ``job_type`` with a mock (default: complete without variables).
+
+        Calling it again for the same type returns the same mock (its ``then_*`` replaces the
+        behaviour). Mocks live until the engine is reset (the next test).
+
+        Raises:
+            ValueError: Empty ``job_type``.
+        """
+        if not isinstance(job_type, str) or not job_type:
+            raise ValueError(f"job_type must be a non-empty string (the task type), got {job_type!r}")
+        if self._driver is None:
+            self._driver = MockDriver(self.engine)
+        return self._driver.mock(job_type)
+
+    @property
+    def mocks(self) -> Dict[str, JobWorkerMock]:
+        """The mocks of this test, by job type."""
+        return self._driver.mocks if self._driver is not None else {}
+
+    def mock_child_process(self, bpmn_process_id: str, variables: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Deploy a stand-in process ``bpmn_process_id`` that sets ``variables`` and ends at once,
+        so a call activity to it completes at once with them.
+
+        It is deployed as a new version, so it wins over a real process of that id deployed
+        before it (deploy the real one again afterwards to undo).
+
+        Returns:
+            The deployed process (``bpmn_process_id``, ``version``, ``process_definition_key``...).
+
+        Raises:
+            ValueError / TypeError: Not a process id, not variable names, non-JSON values.
+        """
+        xml = child_process_bpmn(bpmn_process_id, variables)
+        deployed = super().deploy((f"mock-{bpmn_process_id}.bpmn", xml))[0]
+        self._mock_children[bpmn_process_id] = dict(variables or {})
+        return deployed
+
+    # ------------------------------------------------------------------ idle
+    def is_idle(self) -> bool:
+        """The engine has nothing to do on its own and no mocked job waits to be answered."""
+        driver = self._driver
+        if driver is not None and not driver.quiet():
+            return False
+        return bool(super().is_idle())
+
+    def wait_for_idle(self, timeout: float = DEFAULT_IDLE_TIMEOUT) -> None:
+        """Return once every mock has answered its jobs and the engine has nothing left to do.
+
+        Decided from state (mock queues, the engine's agenda and due timers), not by sleeping: a
+        job waiting for a real worker, a message subscription or a timer not yet due under the
+        engine clock count as idle.
+
+        Raises:
+            TestEngineBusy: Still busy after ``timeout`` seconds (a ``TimeoutError``; the message
+                names what is busy).
+        """
+        deadline = time.monotonic() + timeout
+        driver = self._driver
+        delay = _POLL
+        while True:
+            generation = driver.generation if driver is not None else 0
+            remaining = deadline - time.monotonic()
+            if driver is not None and not driver.wait_quiet(max(0.0, remaining)):
+                raise TestEngineBusy(f"the engine is not idle after {timeout:g} s: mocked jobs still to answer "
+                                     f"{driver.pending()}")
+            try:
+                super().wait_for_idle(timeout=max(0.001, deadline - time.monotonic()))
+            except TimeoutError as exc:
+                raise TestEngineBusy(str(exc)) from exc
+            if driver is None or (driver.quiet() and driver.generation == generation):
+                return
+            if time.monotonic() >= deadline:
+                raise TestEngineBusy(f"the engine is not idle after {timeout:g} s: the mocks keep getting jobs "
+                                     f"({', '.join(driver.mocks)})")
+            time.sleep(delay)  # a mock just answered: let the flow it started settle, then look again
+            delay = min(delay * 2, _POLL_MAX)
+
+    # ------------------------------------------------------------------ stepwise commands
+    def complete_job(self, job_type: str, variables: Optional[Dict[str, Any]] = None, *,  # type: ignore[override]
+                     process_instance_key: Optional[int] = None,
+                     timeout: float = DEFAULT_IDLE_TIMEOUT) -> int:
+        """Complete the oldest waiting job of ``job_type`` (of one instance, if given).
+
+        Returns:
+            The job's key.
+
+        Raises:
+            ProcessAssertionError: No such job within ``timeout`` seconds (at once when no deployed
+                process has a task of that type); the message lists the jobs that are waiting.
+        """
+        job = self._waiting_job(job_type, process_instance_key, timeout)
+        self.engine.complete_job(job["key"], dict(variables or {}))
+        return int(job["key"])
+
+    def throw_bpmn_error(self, job_type: str, code: str, message: str = "",
+                         variables: Optional[Dict[str, Any]] = None, *, process_instance_key: Optional[int] = None,
+                         timeout: float = DEFAULT_IDLE_TIMEOUT) -> int:
+        """Throw the BPMN error ``code`` from the oldest waiting job of ``job_type``.
+
+        Returns:
+            The job's key.
+
+        Raises:
+            ProcessAssertionError: No such job (see :meth:`complete_job`).
+        """
+        if not isinstance(code, str) or not code:
+            raise ValueError(f"the error code must be a non-empty string, got {code!r}")
+        job = self._waiting_job(job_type, process_instance_key, timeout)
+        self.engine.throw_error(job["key"], code, message, dict(variables) if variables else None)
+        return int(job["key"])
+
+    def fail_job(self, job_type: str, message: str = "", retries: int = 0, *,  # type: ignore[override]
+                 process_instance_key: Optional[int] = None, timeout: float = DEFAULT_IDLE_TIMEOUT) -> int:
+        """Fail the oldest waiting job of ``job_type``, leaving it ``retries`` retries (0: incident).
+
+        Returns:
+            The job's key.
+
+        Raises:
+            ProcessAssertionError: No such job (see :meth:`complete_job`).
+        """
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an int >= 0, got {retries!r}")
+        job = self._waiting_job(job_type, process_instance_key, timeout)
+        self.engine.fail_job(job["key"], retries, message)
+        return int(job["key"])
+
+    def complete_user_task(self, element_id: Union[str, int], variables: Optional[Dict[str, Any]] = None, *,
+                           process_instance_key: Optional[int] = None,
+                           timeout: float = DEFAULT_IDLE_TIMEOUT) -> Any:
+        """Complete the user task ``element_id`` (a BPMN id, or a user task key).
+
+        Waits (up to ``timeout`` s) for the engine to settle first, so a task the flow is about to
+        reach is found. Fails at once when no deployed process has a user task of that id.
+
+        Raises:
+            ProcessAssertionError: No such user task (the message lists the open ones).
+        """
+        if isinstance(element_id, str):
+            kinds = {kind for definition in models.definitions(self.engine)
+                     for eid, kind in models.element_kinds(self.engine, definition.key).items() if eid == element_id}
+            if not kinds:
+                known = sorted({eid for definition in models.definitions(self.engine)
+                                for eid, kind in models.element_kinds(self.engine, definition.key).items()
+                                if "user" in kind.lower()})
+                raise ProcessAssertionError(
+                    f"no deployed process has a user task with id {element_id!r}{models.suggest(element_id, known)}; "
+                    f"user tasks: {', '.join(known) or 'none'}")
+        deadline = time.monotonic() + timeout
+        while True:
+            self._settle(deadline)
+            tasks = self.user_tasks(process_instance_key=process_instance_key)
+            match = [t for t in tasks if element_id in (t.get("element_id"), t.get("key"), t.get("user_task_key"))]
+            if match:
+                return super().complete_user_task(
+                    element_id, variables, process_instance_key=process_instance_key)
+            if time.monotonic() >= deadline:
+                open_tasks = ", ".join(f"{t.get('element_id')} (instance {t.get('process_instance_key')})"
+                                       for t in tasks) or "none"
+                raise ProcessAssertionError(f"no open user task {element_id!r} after {timeout:g} s; open user "
+                                            f"tasks: {open_tasks}")
+            time.sleep(_POLL_MAX)
+
+    def _settle(self, deadline: float) -> None:
+        try:
+            self.wait_for_idle(max(0.001, deadline - time.monotonic()))
+        except TimeoutError:
+            pass  # the caller looks anyway and reports what it found
+
+    def _waiting_job(self, job_type: str, process_instance_key: Optional[int], timeout: float) -> Dict[str, Any]:
+        if not isinstance(job_type, str) or not job_type:
+            raise ValueError(f"job_type must be a non-empty string (the task type), got {job_type!r}")
+        types = models.job_types(self.engine)
+        if None not in types and job_type not in types:
+            known = sorted(t for t in types if t)
+            raise ProcessAssertionError(
+                f"no deployed process has a service task of type {job_type!r}{models.suggest(job_type, known)}; "
+                f"job types: {', '.join(known) or 'none'}")
+        deadline = time.monotonic() + timeout
+        while True:
+            self._settle(deadline)
+            jobs = [j for j in self.jobs() if j["type"] == job_type and j["state"] in ("ACTIVATABLE", "ACTIVATED")
+                    and (process_instance_key is None or j["process_instance_key"] == process_instance_key)]
+            # a job nobody holds first; one a worker holds only if there is no other
+            jobs.sort(key=lambda j: (j["state"] != "ACTIVATABLE", j["key"]))
+            if jobs:
+                return jobs[0]
+            if time.monotonic() >= deadline:
+                waiting = ", ".join(f"{j['type']} at {j['element_id']} ({j['state'].lower()}, instance "
+                                    f"{j['process_instance_key']})" for j in self.jobs()) or "none"
+                scope = f" of instance {process_instance_key}" if process_instance_key is not None else ""
+                raise ProcessAssertionError(f"no job of type {job_type!r}{scope} to answer after {timeout:g} s; "
+                                            f"jobs: {waiting}")
+            time.sleep(_POLL_MAX)
+
+    # ------------------------------------------------------------------ lifecycle
+    def stop_mocks(self) -> None:
+        """Stop this test's mocks (their thread ends; unanswered jobs stay in the engine)."""
+        driver, self._driver = self._driver, None
+        if driver is not None:
+            driver.stop()
+
+    def reset(self) -> None:
+        """Stop the mocks, then reset the engine to empty (definitions, instances, jobs, messages,
+        timers, incidents, user tasks, records, clock); the server keeps running."""
+        self.stop_mocks()
+        self._mock_children.clear()
+        super().reset()
+
+    def stop(self, grace: Optional[float] = None) -> None:  # type: ignore[override]
+        self.stop_mocks()
+        if grace is None:
+            super().stop()
+        else:
+            super().stop(grace)

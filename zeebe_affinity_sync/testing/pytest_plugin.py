@@ -1,0 +1,116 @@
+"""The pytest plugin (entry point ``pytest11: zeebe_affinity``): fixtures on the embedded engine.
+
+Fixtures:
+
+- ``zeebe_engine``: a :class:`~zeebe_affinity_sync.testing.engine.ZeebeTestEngine` shared by the
+  session (one per xdist worker), reset to empty before each test; :func:`assert_that` reads it.
+- ``zeebe_client``: a :class:`~zeebe_affinity_sync.ZeebeClient` connected to it.
+- ``zeebe_affinity_client``: a :class:`~zeebe_affinity_sync.ZBAffinityClient` wired to an
+  in-process hub and a relay worker on the engine (started on first use in the session).
+
+ini option ``zeebe_assert_timeout``: default wait of an assertion, seconds (5).
+
+A session that asks for none of these pays nothing: this module imports only pytest at load, and
+the engine (its gRPC server and threads) starts the first time a test asks for a fixture.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterator
+
+import pytest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import ZeebeTestEngine
+    from .hub import AffinityTestStack
+
+INI_TIMEOUT = "zeebe_assert_timeout"
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addini(INI_TIMEOUT, "default wait of a zeebe_affinity_sync assert_that() assertion, seconds (default 5)",
+                  default="5")
+
+
+def pytest_configure(config: Any) -> None:
+    raw = config.getini(INI_TIMEOUT)
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise pytest.UsageError(f"{INI_TIMEOUT} = {raw!r}: give a positive number of seconds, e.g. 2.5")
+    from . import settings  # imports nothing: the engine is not loaded here
+
+    settings.set_default_timeout(seconds)
+
+
+@pytest.fixture(scope="session")
+def _zeebe_session_engine() -> Iterator["ZeebeTestEngine"]:
+    from .engine import ZeebeTestEngine
+
+    engine = ZeebeTestEngine().start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
+
+
+@pytest.fixture
+def zeebe_engine(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator["ZeebeTestEngine"]:
+    """The session's embedded engine, reset to empty (and its clock to now) for this test."""
+    from . import settings
+
+    engine = _zeebe_session_engine
+    engine.reset()
+    settings.use_engine(engine)
+    try:
+        yield engine
+    finally:
+        settings.use_engine(None)
+        engine.stop_mocks()  # nothing of this test keeps running into the next
+
+
+@pytest.fixture(scope="session")
+def _zeebe_session_client(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator[Any]:
+    from ..zeebe.client import ZeebeClient
+
+    client = ZeebeClient(_zeebe_session_engine.address)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def zeebe_client(zeebe_engine: "ZeebeTestEngine", _zeebe_session_client: Any) -> Any:
+    """A :class:`~zeebe_affinity_sync.ZeebeClient` connected to ``zeebe_engine``."""
+    return _zeebe_session_client
+
+
+@pytest.fixture(scope="session")
+def _zeebe_affinity_stack(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator["AffinityTestStack"]:
+    from .hub import AffinityTestStack
+
+    stack = AffinityTestStack(_zeebe_session_engine).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def zeebe_affinity_client(zeebe_engine: "ZeebeTestEngine", _zeebe_affinity_stack: "AffinityTestStack") -> Iterator[Any]:
+    """The session's :class:`~zeebe_affinity_sync.ZBAffinityClient` on ``zeebe_engine``, an
+    in-process hub and a relay worker (``publish-outcome``).
+
+    Flask: ``ZeebeAffinity(app, client_factory=lambda: zeebe_affinity_client)``. Django:
+    ``ZEEBE_AFFINITY = {"CLIENT_FACTORY": "zeebe_affinity_sync.testing.current_affinity_client"}``.
+    Its ``close()`` is a no-op (the session closes it at its end).
+    """
+    from . import settings
+
+    settings.set_affinity_client(_zeebe_affinity_stack.client)
+    try:
+        yield _zeebe_affinity_stack.client
+    finally:
+        settings.set_affinity_client(None)
