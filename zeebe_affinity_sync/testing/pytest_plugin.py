@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .hub import AffinityTestStack
 
 INI_TIMEOUT = "zeebe_assert_timeout"
+_PREVIOUS_TIMEOUT = pytest.StashKey[float]()
 
 
 def pytest_addoption(parser: Any) -> None:
@@ -41,7 +42,17 @@ def pytest_configure(config: Any) -> None:
         raise pytest.UsageError(f"{INI_TIMEOUT} = {raw!r}: give a positive number of seconds, e.g. 2.5")
     from . import settings  # imports nothing: the engine is not loaded here
 
+    config.stash[_PREVIOUS_TIMEOUT] = settings.default_timeout()
     settings.set_default_timeout(seconds)
+
+
+def pytest_unconfigure(config: Any) -> None:
+    # a session run inside another (pytester) must not leave its timeout to the outer one
+    previous = config.stash.get(_PREVIOUS_TIMEOUT, None)
+    if previous is not None:
+        from . import settings
+
+        settings.set_default_timeout(previous)
 
 
 @pytest.fixture(scope="session")
