@@ -160,3 +160,14 @@ def test_boundary_event_on_a_gateway_is_refused(stub):
             '<bpmn:boundaryEvent id="b" attachedToRef="g"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1S'
             '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>' + m.chain("s", "g", "e"))
     assert "not on 'parallelGateway'" in refused(stub, "g.bpmn", m.process("g", body))
+
+
+def test_multi_instance_marker_is_refused_not_ignored(stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:serviceTask id="each"><bpmn:extensionElements>'
+            '<zeebe:taskDefinition type="t"/></bpmn:extensionElements>'
+            '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>'
+            '<zeebe:loopCharacteristics inputCollection="=items" inputElement="item"/>'
+            '</bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>'
+            '<bpmn:endEvent id="e"/>' + m.chain("s", "each", "e"))
+    details = rpc_error(lambda: deploy(stub, "mi.bpmn", m.process("mi", body)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "'each'" in details and "multiInstanceLoopCharacteristics" in details

@@ -74,19 +74,19 @@ class BoundariesMixin:
         """A boundary event of ``host`` occurred: interrupt it (or not) and continue from the event."""
         if self._element_instances.get(host.key) is not host:
             return  # the activity was left meanwhile
-        instance = host.instance
+        scope = host.parent
+        assert scope is not None
         if boundary.interrupting:
             self._terminate_element(host)
         self._lock.log_later(logger, logging.DEBUG, "boundary event '%s' of '%s' triggered in instance %d",
-                             boundary.id, host.element.id if host.element else "?", instance.key)
-        self._take_catch(instance, boundary, variables)
+                             boundary.id, host.element.id if host.element else "?", host.instance.key)
+        self._take_catch(scope, boundary, variables)
 
-    def _take_catch(self: "Engine", instance: state.ProcessInstance, boundary: model.Element,
+    def _take_catch(self: "Engine", scope: state.ElementInstance, boundary: model.Element,
                     variables: Optional[Dict[str, Any]]) -> None:
-        """Activate a boundary (catch) event and complete it with the event's variables."""
-        catch = state.ElementInstance(self._next_key(), boundary, instance, instance.root)
-        instance.elements[catch.key] = catch
-        instance.active += 1
+        """Activate a boundary (catch) event in ``scope`` and complete it with the event's variables."""
+        catch = state.ElementInstance(self._next_key(), boundary, scope.instance, scope)
+        scope.children[catch.key] = catch  # type: ignore[index]
         self._element_instances[catch.key] = catch
-        catch.phase = state.ACTIVATED_ELEMENT
+        self._activated(catch)
         self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))

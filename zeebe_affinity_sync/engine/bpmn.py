@@ -270,6 +270,10 @@ class _Parser:
                 event = model.NONE
         data["event"] = event
         definition = definitions[0] if definitions else None
+        for loop in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
+            if node.find(_B + loop) is not None:
+                # running it once would be silently wrong (one job instead of one per item)
+                self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
 
         allowed = {
             model.START_EVENT: (model.NONE, model.MESSAGE),

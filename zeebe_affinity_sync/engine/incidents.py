@@ -13,8 +13,6 @@ import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import model, rejections, state
-from .expressions import feel
-from .variables import visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -39,14 +37,16 @@ class IncidentsMixin:
             boundary = self._matching_boundary(host, code)
             if boundary is not None:
                 break
-            host = host.instance.parent_element
+            # out through the enclosing scopes, then through the call activity that started us
+            host = host.parent if host.parent is not None else host.instance.parent_element
         if host is None or boundary is None:
             return False
-        instance = host.instance
+        scope = host.parent
+        assert scope is not None
         self._terminate_element(host)
         self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code, boundary.id,
-                             instance.key)
-        self._take_catch(instance, boundary, variables)
+                             host.instance.key)
+        self._take_catch(scope, boundary, variables)
         return True
 
     @staticmethod
@@ -65,16 +65,6 @@ class IncidentsMixin:
             elif boundary.catch_error_code == code:
                 return boundary
         return catch_all
-
-    def _throw_from_end_event(self: "Engine", ei: state.ElementInstance) -> None:
-        element = ei.element
-        assert element is not None and element.error_code is not None
-        code = feel.to_string(element.error_code.evaluate(visible(ei)))
-        ei.phase = state.ACTIVATED_ELEMENT
-        if not self._throw_error(ei, code, None):
-            raise state.StepFailure("UNHANDLED_ERROR_EVENT",
-                           f"Expected to throw an error event with the code '{code}', but it was not caught. "
-                           "No error events are available in the scope.")
 
     # ------------------------------------------------------------------ incidents
     def _raise_incident(self: "Engine", ei: state.ElementInstance, error_type: str, message: str,

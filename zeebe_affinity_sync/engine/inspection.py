@@ -12,7 +12,22 @@ from . import rejections, state
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
 
-__all__ = ["InspectionMixin"]
+__all__ = ["InspectionMixin", "live_elements"]
+
+
+def live_elements(scope: state.ElementInstance) -> List[state.ElementInstance]:
+    """The live flow-node instances under ``scope``, depth first, in activation order."""
+    out: List[state.ElementInstance] = []
+    stack = [iter(scope.children.values())] if scope.children else []
+    while stack:
+        ei = next(stack[-1], None)
+        if ei is None:
+            stack.pop()
+            continue
+        out.append(ei)
+        if ei.children:
+            stack.append(iter(ei.children.values()))
+    return out
 
 
 class InspectionMixin:
@@ -75,7 +90,7 @@ class InspectionMixin:
             "elements": [
                 {"key": ei.key, "element_id": ei.element.id if ei.element else "",
                  "type": ei.element.kind if ei.element else "", "phase": ei.phase}
-                for ei in instance.elements.values()
+                for ei in live_elements(instance.root)
             ],
             "created": instance.created,
         }

@@ -77,7 +77,7 @@ class JobsMixin:
                                    f"'NUMBER', but was '{type_name(retries)}'.")
         job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers)
         ei.job = job
-        ei.phase = state.ACTIVATED_ELEMENT
+        self._activated(ei)
         self._jobs[job.key] = job
         self._job_activatable(job)
 

@@ -63,7 +63,7 @@ class MessagesMixin:
     def _open_subscription(self: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None and element.message is not None
-        ei.phase = state.ACTIVATED_ELEMENT
+        self._activated(ei)
         self._subscribe(ei, element.message, None)
 
     def _subscribe(self: "Engine", ei: state.ElementInstance, message: model.MessageRef,

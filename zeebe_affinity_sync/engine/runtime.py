@@ -9,11 +9,13 @@ Parsing BPMN and serialising JSON happen outside it. Threads that wait (parked A
 own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
 like any command.
 
-Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in
-:mod:`.messages`, message / timer boundary events in :mod:`.boundaries`, error events and
-incidents in :mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same
-lock and state); this module has the core: instances,
-token flow, timers, call activities, cancellation and variables.
+What each element kind does is in :mod:`.elements` (one behaviour object per kind: activate,
+outgoing flows, arrival of a token, terminate, scope done). Deployments live in
+:mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in :mod:`.messages`,
+message / timer boundary events in :mod:`.boundaries`, error events and incidents in
+:mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same lock and
+state); this module has the token machinery: instances, element lifecycles, scopes, timers,
+cancellation and variables.
 """
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ from .. import defaults
 from . import model, rejections, state
 from .boundaries import BoundariesMixin
 from .deployments import DeploymentsMixin
-from .expressions import ExpressionError, duration_seconds, feel, type_name
+from .expressions import ExpressionError, duration_seconds, feel
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
 from .lock import EngineLock
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .elements import BEHAVIOURS as _BEHAVIOURS
+from .elements import behaviour_of
 from .variables import propagate, select, set_local, set_target, visible
 
 logger = logging.getLogger(__name__)
@@ -220,9 +224,9 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
+        elements = instance.definition.process.elements
         for element_id in element_ids:
-            instance.active += 1
-            self._agenda.append((self._activate_element, (instance, instance.definition.process.elements[element_id])))
+            self._spawn(instance.root, elements[element_id])
 
     def cancel_instance(self, process_instance_key: int) -> None:
         """Cancel a root process instance.
@@ -271,16 +275,22 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             return self._next_key()
 
     # ------------------------------------------------------------------ token flow
-    def _activate_element(self, instance: state.ProcessInstance, element: model.Element) -> None:
-        if instance.state != "ACTIVE":
-            return
-        ei = state.ElementInstance(self._next_key(), element, instance, instance.root)
-        instance.elements[ei.key] = ei
+    # The one place an element instance's lifecycle is driven: _spawn (a token reaches an
+    # element) -> _activate/_enter (inputs, boundary events, the behaviour's activate hook) ->
+    # _activated (a wait state or pass-through) -> _complete (outputs, outgoing flows) -> _leave;
+    # or _terminate_element. What differs per element kind is in engine/elements/.
+    def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
+        """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
+        ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        scope.children[ei.key] = ei  # type: ignore[index]
         self._element_instances[ei.key] = ei
-        self._enter(ei)
+        self._agenda.append((self._enter, (ei,)))
+        return ei
 
     def _enter(self, ei: state.ElementInstance) -> None:
         """Activate ``ei`` (again, when an incident on its activation is resolved)."""
+        if self._element_instances.get(ei.key) is not ei:
+            return  # terminated while queued
         ei.phase = state.ACTIVATING
         element = ei.element
         assert element is not None
@@ -290,24 +300,15 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if element.boundary_events:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
-            kind = element.kind
-            if kind == model.SERVICE_TASK:
-                self._create_job(ei)
-            elif kind == model.RECEIVE_TASK or (kind == model.INTERMEDIATE_CATCH and element.event == model.MESSAGE):
-                self._open_subscription(ei)
-            elif kind == model.INTERMEDIATE_CATCH and element.event == model.TIMER:
-                self._start_timer(ei)
-            elif kind == model.CALL_ACTIVITY:
-                self._start_child(ei)
-            elif kind == model.END_EVENT and element.event == model.ERROR:
-                self._throw_from_end_event(ei)
-            else:
-                ei.phase = state.ACTIVATED_ELEMENT
-                self._complete(ei, None)
+            _BEHAVIOURS[element.kind].activate(self, ei)
         except _Failure as failure:
             self._raise_incident(ei, failure.error_type, str(failure))
         except ExpressionError as exc:
             self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+
+    def _activated(self, ei: state.ElementInstance) -> None:
+        """``ei`` is active: a wait state now waits, a pass-through completes next."""
+        ei.phase = state.ACTIVATED_ELEMENT
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -332,6 +333,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         ei.phase = state.COMPLETING
         element = ei.element
         assert element is not None
+        behaviour = _BEHAVIOURS[element.kind]
         try:
             if element.outputs:
                 if event_variables:
@@ -339,74 +341,49 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 propagate(ei.parent, self._map(element.outputs, visible(ei)))
             elif event_variables:
                 propagate(ei, event_variables)
-            flows = self._select_flows(ei)
+            if behaviour.chooses_flows:
+                flows = behaviour.outgoing(self, ei)
+            else:
+                all_flows = ei.instance.definition.process.flows
+                flows = [all_flows[f] for f in element.outgoing]
         except (_Failure, ExpressionError) as exc:
             ei.pending_variables = event_variables
             error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
             self._raise_incident(ei, error_type, str(exc))
             return
-        instance = ei.instance
+        scope = ei.parent
+        assert scope is not None
         self._leave(ei)
-        for flow in flows:
-            self._take_flow(instance, flow)
-        self._check_done(instance)
-
-    def _select_flows(self, ei: state.ElementInstance) -> List[model.SequenceFlow]:
-        element = ei.element
-        assert element is not None
-        flows = ei.instance.definition.process.flows
-        if element.kind != model.EXCLUSIVE_GATEWAY or not element.outgoing:
-            return [flows[f] for f in element.outgoing]
-        context = visible(ei)
-        for flow_id in element.outgoing:
-            if flow_id == element.default_flow:
-                continue
-            flow = flows[flow_id]
-            if flow.condition is None:
-                return [flow]
-            value = flow.condition.evaluate(context)
-            if not isinstance(value, bool):
-                raise _Failure(
-                    "EXTRACT_VALUE_ERROR",
-                    f"Expected result of the expression '{flow.condition.expression_text}' to be 'BOOLEAN', "
-                    f"but was '{type_name(value)}'.")
-            if value:
-                return [flow]
-        if element.default_flow:
-            return [flows[element.default_flow]]
-        raise _Failure("CONDITION_ERROR", "Expected at least one condition to evaluate to true, or to have a "
-                       f"default flow (exclusive gateway '{element.id}')")
-
-    def _take_flow(self, instance: state.ProcessInstance, flow: model.SequenceFlow) -> None:
-        target = instance.definition.process.elements[flow.target]
-        if target.kind == model.PARALLEL_GATEWAY and len(target.incoming) > 1:
-            counts = instance.joins.setdefault(target.id, {})
-            counts[flow.id] = counts.get(flow.id, 0) + 1
-            instance.waiting += 1
-            if all(counts.get(f, 0) > 0 for f in target.incoming):
-                for f in target.incoming:
-                    counts[f] -= 1
-                instance.waiting -= len(target.incoming)
-                instance.active += 1
-                self._agenda.append((self._activate_element, (instance, target)))
-            return
-        instance.active += 1
-        self._agenda.append((self._activate_element, (instance, target)))
+        if flows:
+            process_elements = ei.instance.definition.process.elements
+            for flow in flows:
+                target = process_elements[flow.target]
+                target_behaviour = _BEHAVIOURS[target.kind]
+                if target_behaviour.joins:
+                    target_behaviour.arrive(self, scope, flow, target)
+                else:
+                    self._spawn(scope, target)
+        self._check_scope(scope)
 
     def _leave(self, ei: state.ElementInstance) -> None:
         if ei.boundary_subscriptions or ei.boundary_timers:
             self._close_boundaries(ei)
-        instance = ei.instance
-        if instance.elements.pop(ei.key, None) is not None:
-            instance.active -= 1
+        scope = ei.parent
+        if scope is not None and scope.children is not None:
+            scope.children.pop(ei.key, None)
         self._element_instances.pop(ei.key, None)
 
-    def _check_done(self, instance: state.ProcessInstance) -> None:
-        if instance.state == "ACTIVE" and instance.active <= 0 and instance.waiting <= 0:
-            self._complete_instance(instance)
+    def _check_scope(self, scope: state.ElementInstance) -> None:
+        """Complete ``scope`` once it has no live children and no parked tokens."""
+        if not scope.children and scope.waiting <= 0 and scope.phase == state.ACTIVATED_ELEMENT \
+                and self._element_instances.get(scope.key) is scope:
+            behaviour_of(scope.element).child_flow_done(self, scope)
 
     def _complete_instance(self, instance: state.ProcessInstance) -> None:
+        if instance.state != "ACTIVE":
+            return
         instance.state = "COMPLETED"
+        instance.root.phase = state.COMPLETING
         self._retire(instance)
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
@@ -435,17 +412,33 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             self._history.append(summary)
 
     def _terminate_instance(self, instance: state.ProcessInstance, final_state: str) -> None:
-        for ei in list(instance.elements.values()):
-            self._terminate_element(ei)
+        root = instance.root
+        root.phase = state.TERMINATING
+        self._terminate_children(root)
         instance.state = final_state
-        instance.active = 0
-        instance.waiting = 0
-        instance.joins.clear()
         # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
         self._result_waiters.pop(instance.key, None)
         self._retire(instance)
 
+    def _terminate_children(self, scope: state.ElementInstance) -> None:
+        """Terminate every live child of ``scope`` and drop its parked tokens."""
+        if scope.children:
+            for child in list(scope.children.values()):
+                self._terminate_element(child)
+        scope.waiting = 0
+        scope.joins = None
+
     def _terminate_element(self, ei: state.ElementInstance) -> None:
+        ei.phase = state.TERMINATING
+        if ei.element is not None:
+            _BEHAVIOURS[ei.element.kind].terminate(self, ei)
+        if ei.incident is not None:
+            self._incidents.pop(ei.incident.key, None)
+            ei.incident = None
+        self._leave(ei)
+
+    def _release_wait_state(self, ei: state.ElementInstance) -> None:
+        """Drop the job, subscription or timer ``ei`` waits on (the default terminate hook)."""
         if ei.job is not None:
             self._remove_job(ei.job)
             ei.job = None
@@ -455,13 +448,6 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         if ei.timer is not None:
             self._scheduler.cancel(ei.timer)
             ei.timer = None
-        if ei.incident is not None:
-            self._incidents.pop(ei.incident.key, None)
-            ei.incident = None
-        if ei.child is not None:
-            child, ei.child = ei.child, None
-            self._terminate_instance(child, "TERMINATED")
-        self._leave(ei)
 
     # ------------------------------------------------------------------ timers
     def _start_timer(self, ei: state.ElementInstance) -> None:
@@ -469,7 +455,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         assert element is not None and element.timer_duration is not None
         value = element.timer_duration.evaluate(visible(ei))
         seconds = duration_seconds(value, element.timer_duration.text)
-        ei.phase = state.ACTIVATED_ELEMENT
+        self._activated(ei)
         ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
 
     def _timer_fired(self, element_instance_key: int) -> None:
@@ -480,28 +466,3 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ei.timer = None
             self._complete(ei, None)
             self._drain()
-
-    # ------------------------------------------------------------------ call activities
-    def _start_child(self, ei: state.ElementInstance) -> None:
-        element = ei.element
-        assert element is not None and element.called_process_id is not None
-        context = visible(ei)
-        process_id = element.called_process_id.evaluate(context)
-        if not isinstance(process_id, str) or not process_id:
-            raise _Failure("EXTRACT_VALUE_ERROR",
-                           f"Expected the called element's process id to be a non-empty STRING, but was "
-                           f"'{type_name(process_id)}'.")
-        definition = self._latest(process_id)
-        if definition is None:
-            raise _Failure("CALLED_ELEMENT_ERROR",
-                           f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.")
-        if definition.process.none_start is None:
-            raise _Failure("CALLED_ELEMENT_ERROR",
-                           f"Expected process with BPMN process id '{process_id}' to have a none start event, "
-                           "but not found.")
-        variables = context if element.propagate_all_parent_variables else dict(ei.variables)
-        child = self._new_instance(definition, variables, parent=ei)
-        ei.child = child
-        ei.phase = state.ACTIVATED_ELEMENT
-        self._start_at(child, [definition.process.none_start])
-

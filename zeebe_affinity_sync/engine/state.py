@@ -19,6 +19,7 @@ ERROR_THROWN = "ERROR_THROWN"
 ACTIVATING = "ACTIVATING"
 ACTIVATED_ELEMENT = "ACTIVATED"
 COMPLETING = "COMPLETING"
+TERMINATING = "TERMINATING"
 
 
 class StepFailure(Exception):
@@ -30,17 +31,13 @@ class StepFailure(Exception):
 
 
 class ProcessInstance:
-    __slots__ = ("key", "definition", "root", "elements", "active", "waiting", "joins",
-                 "parent_element", "state", "message_start_key", "created")
+    __slots__ = ("key", "definition", "root", "parent_element", "state", "message_start_key", "created")
 
     def __init__(self, key: int, definition: model.ProcessDefinition, created: float) -> None:
         self.key = key
         self.definition = definition
         self.root: "ElementInstance" = ElementInstance(key, None, self, None)
-        self.elements: Dict[int, ElementInstance] = {}   # active flow-node instances
-        self.active = 0                                   # flow-node instances alive
-        self.waiting = 0                                  # tokens parked at parallel joins
-        self.joins: Dict[str, Dict[str, int]] = {}        # gateway id -> flow id -> tokens
+        self.root.children = {}
         self.parent_element: Optional[ElementInstance] = None  # call activity that started us
         self.state = "ACTIVE"
         self.message_start_key: Optional[str] = None      # correlation key if message-started
@@ -48,11 +45,18 @@ class ProcessInstance:
 
 
 class ElementInstance:
-    """A flow-node instance, and a variable scope (the process root is one too)."""
+    """A flow-node instance, and a variable scope (the process root is one too).
+
+    ``parent`` is both the flow scope (the process root, a subprocess, a multi-instance body)
+    and the variable scope the instance's variables propagate to. A scope's ``children`` are its
+    live flow-node instances (including ones queued for activation); ``waiting`` counts tokens
+    parked at joins (``joins``: gateway id -> flow id -> tokens). The scope is done when it has
+    neither.
+    """
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
-                 "boundary_subscriptions", "boundary_timers")
+                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -71,6 +75,10 @@ class ElementInstance:
         # message / timer boundary events of this activity, open while it is active (None: none)
         self.boundary_subscriptions: Optional[List[Subscription]] = None
         self.boundary_timers: Optional[List[Tuple[str, Handle]]] = None
+        # scopes only (root, subprocess, multi-instance body): None for other elements
+        self.children: Optional[Dict[int, ElementInstance]] = None
+        self.waiting = 0
+        self.joins: Optional[Dict[str, Dict[str, int]]] = None
 
 
 class Job:

@@ -1,0 +1,42 @@
+"""Element behaviours, one object per element kind (see :mod:`.base` for the interface).
+
+:data:`BEHAVIOURS` maps :attr:`~..model.Element.kind` to its behaviour; :data:`PROCESS` is the
+behaviour of the root scope of every process instance. Adding an element kind = a model kind,
+its parsing in :mod:`..bpmn` and one behaviour registered here.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+from .. import model
+from .base import ElementBehavior, PassThrough
+from .call_activity import CallActivity
+from .containers import ProcessBehavior
+from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
+from .gateways import ExclusiveGateway, ParallelGateway
+from .tasks import JobTask, ReceiveTask
+
+__all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
+
+PROCESS = ProcessBehavior()
+
+#: element kind -> behaviour; guarded by nothing (built at import, read-only afterwards)
+BEHAVIOURS: Dict[str, ElementBehavior] = {
+    model.START_EVENT: StartEvent(),
+    model.END_EVENT: EndEvent(),
+    model.INTERMEDIATE_CATCH: IntermediateCatchEvent(),
+    model.INTERMEDIATE_THROW: IntermediateThrowEvent(),
+    model.BOUNDARY_EVENT: BoundaryEvent(),
+    model.SERVICE_TASK: JobTask("SERVICE_TASK"),
+    model.RECEIVE_TASK: ReceiveTask(),
+    model.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
+    model.PARALLEL_GATEWAY: ParallelGateway(),
+    model.CALL_ACTIVITY: CallActivity(),
+}
+
+
+def behaviour_of(element: "model.Element | None") -> ElementBehavior:
+    """The behaviour of an element instance's element (``None``: the process root)."""
+    if element is None:
+        return PROCESS
+    return BEHAVIOURS[element.kind]
