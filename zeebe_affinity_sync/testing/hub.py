@@ -31,6 +31,16 @@ logger = logging.getLogger(__name__)
 _STOP_TIMEOUT = 5.0  # s, for the server thread and the relay worker
 
 
+def _quiet(base: Any) -> Any:
+    class QuietHandler(base):  # type: ignore[misc, valid-type]
+        """No access-log line per websocket upgrade (werkzeug writes them to stderr)."""
+
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    return QuietHandler
+
+
 class SessionAffinityClient(ZBAffinityClient):
     """The session's :class:`~zeebe_affinity_sync.ZBAffinityClient`: ``close()`` leaves it open
     (apps and tests may call it; the test session owns the client and closes it at its end)."""
@@ -71,7 +81,7 @@ class AffinityTestStack:
             ConfigurationError: The ``hub`` extra (flask, flask-sock) is not installed.
         """
         try:
-            from werkzeug.serving import make_server
+            from werkzeug.serving import WSGIRequestHandler, make_server
 
             from ..hub.app import EXTENSION_KEY, create_app
             from ..hub.config import HubConfig
@@ -82,7 +92,7 @@ class AffinityTestStack:
         try:
             app = create_app(HubConfig(tokens=(self.token,)))
             self._hub = app.extensions[EXTENSION_KEY]
-            self._server = make_server("127.0.0.1", 0, app, threaded=True)
+            self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_quiet(WSGIRequestHandler))
             self._server.daemon_threads = True  # an open websocket must not hold up the session's end
             self.url = f"ws://127.0.0.1:{self._server.server_port}/"
             self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
