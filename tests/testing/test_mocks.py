@@ -178,3 +178,14 @@ def test_mocks_stop_with_the_test(zeebe_engine):
     zeebe_engine.stop_mocks()
     assert not any(t.name == "zeebe-test-mocks" for t in threading.enumerate())
     assert zeebe_engine.mocks == {}
+
+
+def test_instances_and_messages_without_grpc(zeebe_engine):
+    zeebe_engine.deploy(bpmn("message.bpmn"))
+    instance = zeebe_engine.create_process_instance("message-wait", {"orderId": "A-8"})
+    assert (instance.bpmn_process_id, instance.version) == ("message-wait", 1)
+    assert_that(instance).is_waiting_for_messages("payment-received")
+    zeebe_engine.publish_message("payment-received", "A-8", {"amount": 12})
+    assert_that(instance).is_completed().has_variable("amount", 12)
+    with pytest.raises(TypeError, match="variables must be a dict"):
+        zeebe_engine.create_process_instance("message-wait", ["no"])

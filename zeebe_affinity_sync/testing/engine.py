@@ -21,6 +21,7 @@ import time
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..engine import EmbeddedZeebe
+from ..zeebe.types import ProcessInstance
 from . import models
 from .errors import ProcessAssertionError, TestEngineBusy
 from .mocks import JobWorkerMock, MockDriver
@@ -86,6 +87,33 @@ class ZeebeTestEngine(EmbeddedZeebe):
             else:
                 raise TypeError(f"cannot deploy a {type(resource).__name__}: give a path, (name, bytes) or BPMN XML")
         return super().deploy(*loaded)
+
+    # ------------------------------------------------------------------ instances and messages (no gRPC)
+    def create_process_instance(self, bpmn_process_id: str, variables: Optional[Dict[str, Any]] = None, *,
+                                version: Optional[int] = None) -> ProcessInstance:
+        """Start an instance directly on the engine (what ``zeebe_client.create_process_instance``
+        does over gRPC, with the same answer).
+
+        Raises:
+            ProcessNotFoundError: No such process deployed. TypeError: ``variables`` is not a dict.
+        """
+        if variables is not None and not isinstance(variables, dict):
+            raise TypeError(f"variables must be a dict, got {type(variables).__name__}")
+        summary, _ = self.engine.create_instance(bpmn_process_id, version=-1 if version is None else version,
+                                                 variables=dict(variables or {}))
+        return ProcessInstance(process_definition_key=summary["process_definition_key"],
+                               bpmn_process_id=summary["bpmn_process_id"], version=summary["version"],
+                               process_instance_key=summary["process_instance_key"])
+
+    def publish_message(self, name: str, correlation_key: str, variables: Optional[Dict[str, Any]] = None, *,
+                        time_to_live: float = 60.0, message_id: str = "") -> int:
+        """Publish a message directly on the engine (what ``zeebe_client.publish_message`` does over
+        gRPC; ``time_to_live`` in seconds, default 60 as there: it waits that long, under the engine
+        clock, for a subscription). Returns the message key."""
+        if variables is not None and not isinstance(variables, dict):
+            raise TypeError(f"variables must be a dict, got {type(variables).__name__}")
+        return int(self.engine.publish_message(name, correlation_key, int(time_to_live * 1000), message_id,
+                                               dict(variables or {})))
 
     # ------------------------------------------------------------------ mocks
     def mock_job_worker(self, job_type: str) -> JobWorkerMock:
