@@ -42,6 +42,8 @@ ENGINE_WITH_RESULT_TIMEOUT_MS = 15_000       # ms, CreateProcessInstanceWithResu
 ENGINE_MAX_MESSAGE_BYTES = 4 * 1024 * 1024   # bytes, gRPC max message size (Zeebe's default)
 FEEL_EVALUATE_CACHE_SIZE = 512               # compiled expressions kept by engine.feel.evaluate()
 ENGINE_HISTORY_SIZE = 1000                   # finished process instances kept for inspection
+ENGINE_RECORD_LOG_SIZE = 100_000             # records kept by the engine's record log (oldest dropped)
+ENGINE_IDLE_TIMEOUT = 5.0                    # s, EmbeddedZeebe.wait_for_idle() default
 ENGINE_SERVER_THREADS = 256                  # gRPC threads: each parked long poll / stream holds one
 ENGINE_STOP_GRACE = 2.0                      # s, stop(): in-flight RPCs get this long to finish
 

@@ -16,6 +16,7 @@ The tree::
     │   ├── FailedPreconditionError    FAILED_PRECONDITION (e.g. job already failed)
     │   ├── PermissionDeniedError      PERMISSION_DENIED / UNAUTHENTICATED
     │   └── InternalGatewayError       INTERNAL and any other code
+    ├── EngineBusyError                (engine) wait_for_idle() ran out of time; says what is busy
     ├── OAuthError                     the token endpoint refused us or could not be reached
     ├── ProtocolError                  a hub frame is malformed; the message says what and how to fix
     ├── BpmnError                      raised *by a job handler* to throw a BPMN error (not a failure)
@@ -53,6 +54,7 @@ __all__ = [
     "InternalGatewayError",
     "OAuthError",
     "ProtocolError",
+    "EngineBusyError",
     "BpmnError",
     "AffinityError",
     "AffinityTimeout",
@@ -179,6 +181,18 @@ def from_grpc_error(exc: grpc.RpcError, *, operation: str = "", subject: str = "
 
 
 # --------------------------------------------------------------------------- other roots
+
+
+class EngineBusyError(ZeebeAffinityError, TimeoutError):
+    """The embedded engine still had work of its own when ``wait_for_idle`` gave up.
+
+    Attributes:
+        busy: What was still busy (e.g. ``"2 scheduled callbacks due"``), one entry each.
+    """
+
+    def __init__(self, message: str, *, busy: Optional[list] = None) -> None:
+        super().__init__(message)
+        self.busy = list(busy or [])
 
 
 class OAuthError(ZeebeAffinityError):

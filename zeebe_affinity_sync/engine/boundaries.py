@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-from . import model, state
+from . import model, records, state
 from .expressions import duration_seconds
 from .variables import visible
 
@@ -43,14 +43,17 @@ class BoundariesMixin:
                 if ei.boundary_timers is None:
                     ei.boundary_timers = []
                 ei.boundary_timers.append((boundary_id, handle))
+                self._rec_timer(ei, boundary, "CREATED", int((self._clock.time() + max(0.0, seconds)) * 1000))
 
     def _close_boundaries(self: "Engine", ei: state.ElementInstance) -> None:
         if ei.boundary_subscriptions:
             for subscription in ei.boundary_subscriptions:
                 self._close_subscription(subscription)
         if ei.boundary_timers:
-            for _, handle in ei.boundary_timers:
+            elements = ei.instance.definition.process.elements
+            for boundary_id, handle in ei.boundary_timers:
                 self._scheduler.cancel(handle)
+                self._rec_timer(ei, elements[boundary_id], "CANCELED", -1)
         ei.boundary_subscriptions = None
         ei.boundary_timers = None
 
@@ -66,6 +69,7 @@ class BoundariesMixin:
             else:
                 return
             boundary = ei.instance.definition.process.elements[boundary_id]
+            self._rec_timer(ei, boundary, "TRIGGERED", int(self._clock.time() * 1000))
             self._trigger_boundary(ei, boundary, None)
             self._drain()
 
@@ -88,5 +92,6 @@ class BoundariesMixin:
         catch = state.ElementInstance(self._next_key(), boundary, scope.instance, scope)
         scope.children[catch.key] = catch  # type: ignore[index]
         self._element_instances[catch.key] = catch
+        self._rec_element(catch, records.PI_ACTIVATING)
         self._activated(catch)
         self._agenda.append((self._complete, (catch, dict(variables) if variables else None)))

@@ -78,10 +78,19 @@ class DeploymentsMixin:
                     )
                     versions.append(definition)
                     self._definitions[definition.key] = definition
+                    self._rec("PROCESS", "CREATED", definition.key, {
+                        "bpmn_process_id": definition.bpmn_process_id, "version": definition.version,
+                        "process_definition_key": definition.key, "resource_name": name,
+                        "checksum": digest, "deployment_key": deployment_key,
+                        "tenant_id": getattr(definition, "tenant_id", "<default>")})
                     self._open_start_subscriptions(definition)
                     result.append(definition)
                     self._lock.log_later(logger, logging.INFO, "deployed process '%s' version %d (key %d) from '%s'",
                                          definition.bpmn_process_id, definition.version, definition.key, name)
+            self._rec("DEPLOYMENT", "CREATED", deployment_key, {
+                "resources": [name for name, _, _ in parsed],
+                "processes": [{"bpmn_process_id": d.bpmn_process_id, "version": d.version,
+                               "process_definition_key": d.key, "resource_name": d.resource_name} for d in result]})
             return deployment_key, result
 
     def _latest(self: "Engine", bpmn_process_id: str) -> Optional[model.ProcessDefinition]:

@@ -9,7 +9,6 @@ resolving one retries the step that failed (or makes the job activatable again).
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import model, rejections, state
@@ -69,14 +68,35 @@ class IncidentsMixin:
     # ------------------------------------------------------------------ incidents
     def _raise_incident(self: "Engine", ei: state.ElementInstance, error_type: str, message: str,
                         job: Optional[state.Job] = None) -> state.Incident:
-        incident = state.Incident(self._next_key(), error_type, message, ei, job, time.time())
+        incident = state.Incident(self._next_key(), error_type, message, ei, job, self._clock.time())
         self._incidents[incident.key] = incident
         ei.incident = incident
         if job is not None:
             job.incident = incident
+        self._rec_incident(incident, "CREATED")
         self._lock.log_later(logger, logging.INFO, "incident %d (%s) in instance %d at '%s': %s", incident.key,
                              error_type, ei.instance.key, ei.element.id if ei.element else "?", message)
         return incident
+
+    def _rec_incident(self: "Engine", incident: state.Incident, intent: str) -> None:
+        if self._kinds is not None:
+            ei = incident.element_instance
+            d = ei.instance.definition
+            self._rec("INCIDENT", intent, incident.key, {
+                "error_type": incident.error_type, "error_message": incident.message,
+                "element_id": ei.element.id if ei.element is not None else "", "element_instance_key": ei.key,
+                "job_key": incident.job.key if incident.job is not None else -1,
+                "process_instance_key": ei.instance.key, "process_definition_key": d.key,
+                "bpmn_process_id": d.bpmn_process_id})
+
+    def _drop_incident(self: "Engine", incident: state.Incident) -> None:
+        """The incident's element or job went away (terminated, cancelled): resolved with it."""
+        if self._incidents.pop(incident.key, None) is not None:
+            self._rec_incident(incident, "RESOLVED")
+        if incident.element_instance.incident is incident:
+            incident.element_instance.incident = None
+        if incident.job is not None and incident.job.incident is incident:
+            incident.job.incident = None
 
     def resolve_incident(self: "Engine", incident_key: int) -> None:
         """ResolveIncident: retry the failed step (or make the job activatable again).
@@ -92,6 +112,7 @@ class IncidentsMixin:
                     "was found")
             ei = incident.element_instance
             ei.incident = None
+            self._rec_incident(incident, "RESOLVED")
             self._lock.log_later(logger, logging.INFO, "incident %d resolved", incident_key)
             job = incident.job
             if job is not None:
@@ -99,7 +120,7 @@ class IncidentsMixin:
                 if job.state == state.ERROR_THROWN or (job.state == state.FAILED and job.retries > 0):
                     self._job_activatable(job)
             elif ei.phase == state.ACTIVATING:
-                self._enter(ei)
+                self._enter(ei, False)
             elif ei.phase == state.COMPLETING:
                 self._complete(ei, ei.pending_variables)
             self._drain()

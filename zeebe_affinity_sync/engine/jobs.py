@@ -12,13 +12,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional
 
 from . import rejections, state
 from .expressions import type_name
-from .variables import select, set_local, visible
+from .variables import select, visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -79,6 +78,7 @@ class JobsMixin:
         ei.job = job
         self._activated(ei)
         self._jobs[job.key] = job
+        self._rec_job(job, "CREATED")
         self._job_activatable(job)
 
     def _job_activatable(self: "Engine", job: state.Job) -> None:
@@ -111,6 +111,7 @@ class JobsMixin:
         job.state = state.ACTIVATED
         job.worker = request.worker
         self._start_deadline(job, request.timeout_ms)
+        self._rec_job(job, "ACTIVATED")
         ei = job.element_instance
         definition = ei.instance.definition
         variables = visible(ei)
@@ -126,7 +127,7 @@ class JobsMixin:
 
     def _start_deadline(self: "Engine", job: state.Job, timeout_ms: int) -> None:
         """Set the deadline of an activated job ``timeout_ms`` from now and schedule its timeout."""
-        job.deadline = int(time.time() * 1000) + timeout_ms
+        job.deadline = self._clock.now_ms() + timeout_ms
         job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key,
                                                         job.deadline)
 
@@ -151,9 +152,7 @@ class JobsMixin:
         self._scheduler.cancel(job.backoff_handle)
         job.timeout_handle = job.backoff_handle = None
         if job.incident is not None:
-            self._incidents.pop(job.incident.key, None)
-            job.element_instance.incident = None
-            job.incident = None
+            self._drop_incident(job.incident)
 
     def _job_timed_out(self: "Engine", job_key: int, deadline: int) -> None:
         with self._lock:
@@ -163,6 +162,7 @@ class JobsMixin:
             job.timeout_handle = None
             self._lock.log_later(logger, logging.DEBUG, "job %d (%s) timed out at worker '%s'", job.key, job.type,
                                  job.worker)
+            self._rec_job(job, "TIMED_OUT")
             self._job_activatable(job)
 
     def _backoff_elapsed(self: "Engine", job_key: int) -> None:
@@ -171,6 +171,7 @@ class JobsMixin:
             if job is None or job.state != state.FAILED or job.incident is not None or job.retries <= 0:
                 return
             job.backoff_handle = None
+            self._rec_job(job, "RECURRED_AFTER_BACKOFF")
             self._job_activatable(job)
 
     # ------------------------------------------------------------------ activation requests
@@ -208,6 +209,7 @@ class JobsMixin:
                     self._scheduler.cancel(job.timeout_handle)
                     job.timeout_handle = None
                     self._lock.log_later(logger, logging.DEBUG, "job %d given back (its requester went away)", job.key)
+                    self._rec_job(job, "YIELDED")  # type: ignore[attr-defined]
                     self._job_activatable(job)  # type: ignore[attr-defined]
 
     def job_too_large(self: "Engine", job_key: int, size: int, limit: int) -> None:
@@ -284,6 +286,7 @@ class JobsMixin:
             job = self._job(job_key, "COMPLETE", "complete")
             self._require_active(job, "COMPLETE", "complete")
             self._remove_job(job)
+            self._rec_job(job, "COMPLETED")
             ei = job.element_instance
             ei.job = None
             self._complete(ei, variables or None)
@@ -303,7 +306,8 @@ class JobsMixin:
             job.worker = ""
             job.deadline = 0
             if variables:
-                set_local(job.element_instance, variables)
+                self._set_variables(job.element_instance, variables, True)
+            self._rec_job(job, "FAILED")
             if retries > 0 and retry_backoff_ms > 0:
                 job.state = state.FAILED
                 job.backoff_handle = self._scheduler.call_later(retry_backoff_ms / 1000.0, self._backoff_elapsed,
@@ -321,6 +325,8 @@ class JobsMixin:
         with self._lock:
             job = self._job(job_key, "THROW_ERROR", "throw an error for")
             self._require_active(job, "THROW_ERROR", "throw an error for")
+            job.error_message = error_message
+            self._rec_job(job, "ERROR_THROWN")
             if self._throw_error(job.element_instance, error_code, variables):
                 self._remove_job(job)
                 self._drain()
@@ -344,6 +350,7 @@ class JobsMixin:
                     "UPDATE_RETRIES", f"Expected to update retries for job with key '{job_key}' with a positive "
                     f"amount of retries, but the amount given was '{retries}'")
             job.retries = retries
+            self._rec_job(job, "RETRIES_UPDATED")
 
     def update_job_timeout(self: "Engine", job_key: int, timeout_ms: int) -> None:
         with self._lock:
@@ -354,6 +361,7 @@ class JobsMixin:
                     f"not active (state '{job.state}')")
             self._scheduler.cancel(job.timeout_handle)
             self._start_deadline(job, timeout_ms)
+            self._rec_job(job, "TIMEOUT_UPDATED")
 
     def jobs(self: "Engine") -> List[Dict[str, Any]]:
         """Every live job as a plain dict (inspection)."""

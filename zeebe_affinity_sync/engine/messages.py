@@ -74,6 +74,7 @@ class MessagesMixin:
         assert message.correlation_key is not None
         key = correlation_key_text(message.correlation_key.evaluate(context), message.correlation_key.text.strip())
         subscription = state.Subscription(self._next_key(), name, key, ei, boundary)
+        self._rec_subscription(subscription, "CREATED")
         buffered = self._buffer.get((name, key))
         if buffered:
             for msg in buffered.values():
@@ -81,6 +82,7 @@ class MessagesMixin:
                     msg.correlated.add(subscription.bpmn_process_id)
                     self._lock.log_later(logger, logging.DEBUG, "buffered message %d correlated to instance %d",
                                          msg.key, ei.instance.key)
+                    self._rec_subscription(subscription, "CORRELATED", msg)
                     self._agenda.append((self._correlated, (subscription, dict(msg.variables) or None)))
                     if boundary is None or boundary.interrupting:
                         return
@@ -105,13 +107,33 @@ class MessagesMixin:
         else:
             self._trigger_boundary(ei, subscription.boundary, variables)
 
-    def _close_subscription(self: "Engine", subscription: state.Subscription) -> None:
+    def _close_subscription(self: "Engine", subscription: state.Subscription, intent: str = "DELETED") -> None:
         bucket_key = (subscription.name, subscription.correlation_key)
         bucket = self._subscriptions.get(bucket_key)
         if bucket is not None:
-            bucket.pop(subscription.key, None)
+            if bucket.pop(subscription.key, None) is not None:
+                self._rec_subscription(subscription, intent)
             if not bucket:
                 del self._subscriptions[bucket_key]
+
+    def _rec_subscription(self: "Engine", subscription: state.Subscription, intent: str,
+                          msg: Optional[state.Message] = None) -> None:
+        if self._kinds is not None:
+            ei = subscription.element_instance
+            element = subscription.boundary if subscription.boundary is not None else ei.element
+            self._rec("MESSAGE_SUBSCRIPTION", intent, subscription.key, {
+                "message_name": subscription.name, "correlation_key": subscription.correlation_key,
+                "element_id": element.id if element is not None else "", "element_instance_key": ei.key,
+                "process_instance_key": ei.instance.key, "bpmn_process_id": subscription.bpmn_process_id,
+                "message_key": msg.key if msg is not None else -1,
+                "variables": dict(msg.variables) if msg is not None else {},
+                "interrupting": subscription.boundary.interrupting if subscription.boundary is not None else True})
+
+    def _rec_message(self: "Engine", msg: state.Message, intent: str, time_to_live_ms: int = -1) -> None:
+        if self._kinds is not None:
+            self._rec("MESSAGE", intent, msg.key, {
+                "name": msg.name, "correlation_key": msg.correlation_key, "message_id": msg.message_id,
+                "time_to_live": time_to_live_ms, "variables": dict(msg.variables)})
 
     # ------------------------------------------------------------------ start subscriptions
     def _open_start_subscriptions(self: "Engine", definition: model.ProcessDefinition) -> None:
@@ -170,12 +192,14 @@ class MessagesMixin:
                     "PUBLISH", f"Expected to publish a new message with id '{message_id}', but a message with "
                     "that id was already published")
             msg = state.Message(self._next_key(), name, correlation_key, dict(variables or {}), message_id)
+            self._rec_message(msg, "PUBLISHED", time_to_live_ms)
             bucket = self._subscriptions.get((name, correlation_key))
             if bucket:
                 for subscription in list(bucket.values()):
                     if subscription.bpmn_process_id in msg.correlated:
                         continue
                     msg.correlated.add(subscription.bpmn_process_id)
+                    self._rec_subscription(subscription, "CORRELATED", msg)
                     boundary = subscription.boundary
                     if boundary is None or boundary.interrupting:
                         del bucket[subscription.key]  # a non-interrupting boundary keeps listening
@@ -206,6 +230,8 @@ class MessagesMixin:
             msg = buffered.pop(message_key, None) if buffered is not None else None
             if buffered is not None and not buffered:
                 del self._buffer[(name, correlation_key)]
+            if msg is not None:
+                self._rec_message(msg, "EXPIRED")
             if msg is not None and msg.message_id:
                 if self._message_ids.get((name, correlation_key, msg.message_id)) == message_key:
                     del self._message_ids[(name, correlation_key, msg.message_id)]

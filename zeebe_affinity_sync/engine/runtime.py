@@ -20,8 +20,8 @@ cancellation and variables.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
+import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults
@@ -32,12 +32,19 @@ from .expressions import ExpressionError, duration_seconds, feel
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
+from .clock import EngineClock
+from .control import ControlMixin
 from .lock import EngineLock
+from . import records
+from .records import PI_ACTIVATED, PI_ACTIVATING, PI_COMPLETED, PI_COMPLETING, PI_TERMINATED, PI_TERMINATING
+from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
 from .elements import BEHAVIOURS as _BEHAVIOURS
 from .elements import behaviour_of
 from .variables import propagate, select, set_local, set_target, visible
+
+_time = time.time
 
 logger = logging.getLogger(__name__)
 
@@ -51,11 +58,13 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
-class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin):
+class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
+             ControlMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
         history_size: Finished process instances kept for inspection (oldest dropped first).
+        record_log_size: Records kept by the record log (oldest dropped first; 0 = no log).
         step_budget: Token-flow steps one command may run while holding the lock; a flow that
             needs more (a loop without a wait state) continues from the scheduler thread, which
             first lets every command that is waiting for the lock have it.
@@ -65,12 +74,20 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     """
 
     def __init__(self, *, history_size: int = defaults.ENGINE_HISTORY_SIZE,
-                 step_budget: int = DEFAULT_STEP_BUDGET) -> None:
+                 step_budget: int = DEFAULT_STEP_BUDGET,
+                 record_log_size: int = defaults.ENGINE_RECORD_LOG_SIZE) -> None:
         if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
             raise ValueError(f"step_budget must be an int >= 1 (token-flow steps per lock hold), got {step_budget!r}")
         self._lock = EngineLock()
-        self._scheduler = Scheduler()
+        self._clock = EngineClock()
+        self._scheduler = Scheduler(clock=self._clock)
         self._step_budget = step_budget
+        self._log = RecordLog(record_log_size)
+        # the log's two lists (None: log off), held here for the hot path
+        self._kinds = self._log.kinds
+        self._subjects: List[Any] = self._log.subjects if self._log.subjects is not None else []
+        if self._kinds is not None:
+            self._lock.on_release = self._seal_records
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
@@ -85,6 +102,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
+        ControlMixin.__init__(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -108,6 +126,58 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _next_key(self) -> int:
         self._counter += 1
         return KEY_BASE + self._counter
+
+    # ------------------------------------------------------------------ records
+    # The entry layouts are read back by records._fields; see the records module for why they
+    # hold no live engine objects.
+    def _rec_element(self, ei: state.ElementInstance, kind: Tuple[str, str]) -> None:
+        """A PROCESS_INSTANCE lifecycle record of ``ei`` (the one place they are written);
+        ``kind`` is one of the ``records.PI_*`` constants."""
+        kinds = self._kinds
+        if kinds is not None:
+            stub = ei.rec
+            if stub is None:  # built once per element instance: (key, element id, scope key, info, body)
+                parent = ei.parent
+                element = ei.element
+                stub = ei.rec = (ei.key, element.id if element is not None else None,
+                                 parent.key if parent is not None else -1, ei.instance.info, ei.body)
+            kinds.append(kind)
+            self._subjects.append(stub)
+
+    def _rec_job(self, job: state.Job, intent: str) -> None:
+        kinds = self._kinds
+        if kinds is not None:
+            ei = job.element_instance
+            kinds.append(records.kind("JOB", intent))
+            self._subjects.append((job.key, job.type, job.retries, job.worker, job.error_message, job.deadline,
+                                   ei.key, ei.element.id if ei.element is not None else None, ei.instance.info,
+                                   job.headers))
+
+    def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
+        kinds = self._kinds
+        if kinds is not None:
+            kinds.append(records.VARIABLE_CREATED if created else records.VARIABLE_UPDATED)
+            self._subjects.append((name, value, scope.key, scope.instance.info))
+
+    def _rec(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
+        """A record of any other value type (fields known now)."""
+        if self._kinds is not None:
+            self._log.add(value_type, intent, key, fields)
+
+    def _seal_records(self) -> None:
+        # the engine lock's release hook: stamp this command's records with the engine time
+        self._log.seal(_time() + self._clock.offset)
+
+    def _variable_recorder(self) -> Optional[Callable[[Any, str, Any, bool], None]]:
+        """What variables.propagate / set_local call per variable written (None: log off)."""
+        return self._rec_variable if self._kinds is not None else None
+
+    def _set_variables(self, scope: state.ElementInstance, document: Dict[str, Any], local: bool) -> None:
+        """Write a variable document into ``scope`` (locally, or propagated outward)."""
+        if local:
+            set_local(scope, document, self._variable_recorder())
+        else:
+            propagate(scope, document, self._variable_recorder())
 
     def _drain(self) -> None:
         """Run queued token-flow steps until none are left (caller holds the lock).
@@ -215,12 +285,19 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _new_instance(self, definition: model.ProcessDefinition, variables: Dict[str, Any],
                       parent: Optional[state.ElementInstance] = None) -> state.ProcessInstance:
-        instance = state.ProcessInstance(self._next_key(), definition, time.time())
-        instance.root.variables = dict(variables)
-        instance.root.phase = state.ACTIVATED_ELEMENT
+        instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
+        root = instance.root
         instance.parent_element = parent
+        instance.info = instance_info(instance)
         self._instances[instance.key] = instance
-        self._element_instances[instance.key] = instance.root
+        self._element_instances[instance.key] = root
+        if self._kinds is None:
+            root.variables = dict(variables)
+        else:
+            set_local(root, variables, self._rec_variable)
+        self._rec_element(root, PI_ACTIVATING)
+        root.phase = state.ACTIVATED_ELEMENT
+        self._rec_element(root, PI_ACTIVATED)
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
@@ -268,10 +345,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 raise rejections.not_found(
                     "UPDATE", f"Expected to update variables for element with key '{element_instance_key}', "
                     "but no such element was found")
-            if local:
-                set_local(scope, variables)
-            else:
-                propagate(scope, variables)
+            self._set_variables(scope, variables, local)
             return self._next_key()
 
     # ------------------------------------------------------------------ token flow
@@ -287,16 +361,18 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._agenda.append((self._enter, (ei,)))
         return ei
 
-    def _enter(self, ei: state.ElementInstance) -> None:
-        """Activate ``ei`` (again, when an incident on its activation is resolved)."""
+    def _enter(self, ei: state.ElementInstance, first: bool = True) -> None:
+        """Activate ``ei`` (``first=False``: again, when an incident on its activation is resolved)."""
         if self._element_instances.get(ei.key) is not ei:
             return  # terminated while queued
         ei.phase = state.ACTIVATING
+        if first:
+            self._rec_element(ei, PI_ACTIVATING)
         element = ei.element
         assert element is not None
         try:
             if element.inputs:
-                ei.variables.update(self._map(element.inputs, visible(ei.parent)))
+                self._set_variables(ei, self._map(element.inputs, visible(ei.parent)), True)
             if element.boundary_events:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
@@ -309,6 +385,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _activated(self, ei: state.ElementInstance) -> None:
         """``ei`` is active: a wait state now waits, a pass-through completes next."""
         ei.phase = state.ACTIVATED_ELEMENT
+        self._rec_element(ei, PI_ACTIVATED)
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -330,17 +407,19 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
         if self._element_instances.get(ei.key) is not ei:
             return  # terminated after this step was queued
-        ei.phase = state.COMPLETING
+        if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
+            ei.phase = state.COMPLETING
+            self._rec_element(ei, PI_COMPLETING)
         element = ei.element
         assert element is not None
         behaviour = _BEHAVIOURS[element.kind]
         try:
             if element.outputs:
                 if event_variables:
-                    ei.variables.update(event_variables)
-                propagate(ei.parent, self._map(element.outputs, visible(ei)))
+                    self._set_variables(ei, event_variables, True)
+                self._set_variables(ei.parent, self._map(element.outputs, visible(ei)), False)
             elif event_variables:
-                propagate(ei, event_variables)
+                self._set_variables(ei, event_variables, False)
             if behaviour.chooses_flows:
                 flows = behaviour.outgoing(self, ei)
             else:
@@ -354,6 +433,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         scope = ei.parent
         assert scope is not None
         self._leave(ei)
+        self._rec_element(ei, PI_COMPLETED)
         if flows:
             process_elements = ei.instance.definition.process.elements
             for flow in flows:
@@ -383,8 +463,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         if instance.state != "ACTIVE":
             return
         instance.state = "COMPLETED"
-        instance.root.phase = state.COMPLETING
+        root = instance.root
+        root.phase = state.COMPLETING
+        self._rec_element(root, PI_COMPLETING)
         self._retire(instance)
+        self._rec_element(root, PI_COMPLETED)
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element
@@ -408,17 +491,19 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             self._message_instance_ended(instance)
         if self._history.maxlen:
             summary = self._instance_view(instance)
-            summary["ended"] = time.time()
+            summary["ended"] = self._clock.time()
             self._history.append(summary)
 
     def _terminate_instance(self, instance: state.ProcessInstance, final_state: str) -> None:
         root = instance.root
         root.phase = state.TERMINATING
+        self._rec_element(root, PI_TERMINATING)
         self._terminate_children(root)
         instance.state = final_state
         # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
         self._result_waiters.pop(instance.key, None)
         self._retire(instance)
+        self._rec_element(root, PI_TERMINATED)
 
     def _terminate_children(self, scope: state.ElementInstance) -> None:
         """Terminate every live child of ``scope`` and drop its parked tokens."""
@@ -430,24 +515,27 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _terminate_element(self, ei: state.ElementInstance) -> None:
         ei.phase = state.TERMINATING
+        self._rec_element(ei, PI_TERMINATING)
         if ei.element is not None:
             _BEHAVIOURS[ei.element.kind].terminate(self, ei)
         if ei.incident is not None:
-            self._incidents.pop(ei.incident.key, None)
-            ei.incident = None
+            self._drop_incident(ei.incident)
         self._leave(ei)
+        self._rec_element(ei, PI_TERMINATED)
 
     def _release_wait_state(self, ei: state.ElementInstance) -> None:
         """Drop the job, subscription or timer ``ei`` waits on (the default terminate hook)."""
         if ei.job is not None:
-            self._remove_job(ei.job)
-            ei.job = None
+            job, ei.job = ei.job, None
+            self._remove_job(job)
+            self._rec_job(job, "CANCELED")
         if ei.subscription is not None:
-            self._close_subscription(ei.subscription)
+            self._close_subscription(ei.subscription, "DELETED")
             ei.subscription = None
         if ei.timer is not None:
             self._scheduler.cancel(ei.timer)
             ei.timer = None
+            self._rec_timer(ei, ei.element, "CANCELED", -1)
 
     # ------------------------------------------------------------------ timers
     def _start_timer(self, ei: state.ElementInstance) -> None:
@@ -457,6 +545,18 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         seconds = duration_seconds(value, element.timer_duration.text)
         self._activated(ei)
         ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
+        self._rec_timer(ei, element, "CREATED", int((self._clock.time() + max(0.0, seconds)) * 1000))
+
+    def _rec_timer(self, ei: state.ElementInstance, element: Optional[model.Element], intent: str,
+                   due_ms: int, repetitions: int = 1) -> None:
+        """A TIMER record of a catch event's or a boundary event's timer (``element``) on ``ei``."""
+        if self._kinds is not None:
+            d = ei.instance.definition
+            self._rec("TIMER", intent, ei.key, {
+                "element_id": element.id if element is not None else "", "element_instance_key": ei.key,
+                "due_date": due_ms, "repetitions": repetitions, "process_instance_key": ei.instance.key,
+                "process_definition_key": d.key, "bpmn_process_id": d.bpmn_process_id,
+                "target_element_id": element.id if element is not None else ""})
 
     def _timer_fired(self, element_instance_key: int) -> None:
         with self._lock:
@@ -464,5 +564,6 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if ei is None or ei.timer is None or ei.timer.cancelled:
                 return
             ei.timer = None
+            self._rec_timer(ei, ei.element, "TRIGGERED", int(self._clock.time() * 1000))
             self._complete(ei, None)
             self._drain()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import grpc
@@ -42,6 +43,8 @@ class EmbeddedZeebe:
         server_threads: Size of the gRPC thread pool.
         max_message_bytes: gRPC send/receive limit.
         history_size: Finished instances kept for :meth:`process_instances`.
+        record_log_size: Records kept by the record log (:meth:`records`), oldest dropped
+            first; 0 turns the log off.
         step_budget: Token-flow steps one command runs under the engine lock before the rest
             continues in the background (a loop without a wait state cannot freeze the engine).
 
@@ -62,6 +65,7 @@ class EmbeddedZeebe:
         max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
         history_size: int = defaults.ENGINE_HISTORY_SIZE,
         step_budget: int = DEFAULT_STEP_BUDGET,
+        record_log_size: int = defaults.ENGINE_RECORD_LOG_SIZE,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
@@ -73,13 +77,15 @@ class EmbeddedZeebe:
             raise ConfigurationError(f"server_threads must be at least 4, got {server_threads}")
         if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
             raise ConfigurationError(f"step_budget must be an int >= 1 (token-flow steps), got {step_budget!r}")
+        if isinstance(record_log_size, bool) or not isinstance(record_log_size, int) or record_log_size < 0:
+            raise ConfigurationError(f"record_log_size must be an int >= 0 (0 = no record log), got {record_log_size!r}")
         self.host = host
         self._requested_port = port
         self._long_poll_timeout_ms = long_poll_timeout_ms
         self._with_result_timeout_ms = with_result_timeout_ms
         self._server_threads = server_threads
         self._max_message_bytes = max_message_bytes
-        self.engine = Engine(history_size=history_size, step_budget=step_budget)
+        self.engine = Engine(history_size=history_size, step_budget=step_budget, record_log_size=record_log_size)
         self._state_lock = threading.Lock()
         # _server, _port, _state: guarded by _state_lock; changed only by start()/stop()
         self._server: Optional[grpc.Server] = None
@@ -231,6 +237,60 @@ class EmbeddedZeebe:
     def stats(self) -> Dict[str, int]:
         """Sizes of the engine's live structures: instances, jobs, parked polls, timers..."""
         return self.engine.stats()
+
+    # ------------------------------------------------------------------ testing: records, idle, clock, reset
+    def records(self, *, value_type: Optional[str] = None, intent: Optional[str] = None,
+                process_instance_key: Optional[int] = None, element_id: Optional[str] = None,
+                since_position: int = 0, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+        """The record log as plain dicts, oldest first, modelled on Zeebe's exported records.
+
+        Each record has ``position``, ``timestamp`` (ms, engine clock), ``value_type``
+        (PROCESS_INSTANCE, JOB, VARIABLE, INCIDENT, TIMER, MESSAGE, MESSAGE_SUBSCRIPTION,
+        PROCESS, DEPLOYMENT...), ``intent`` (ELEMENT_ACTIVATED, CREATED, COMPLETED...), ``key``
+        and the value's fields in snake_case (see docs/engine.md). Each filter left ``None``
+        matches every record; ``since_position`` keeps only newer records.
+
+        Example — the elements of an instance that completed, in order::
+
+            [r["element_id"] for r in zeebe.records(process_instance_key=key, intent="ELEMENT_COMPLETED")]
+        """
+        return self.engine.records(value_type=value_type, intent=intent, process_instance_key=process_instance_key,
+                                   element_id=element_id, since_position=since_position, limit=limit)
+
+    def last_position(self) -> int:
+        """Position of the newest record (0 if none); use as ``records(since_position=...)``."""
+        return self.engine.last_position()
+
+    def is_idle(self) -> bool:
+        """True when the engine has nothing to do on its own (no queued token flow, no timer or
+        deadline due); jobs waiting for workers and open subscriptions count as idle."""
+        return self.engine.is_idle()
+
+    def wait_for_idle(self, timeout: float = defaults.ENGINE_IDLE_TIMEOUT) -> None:
+        """Block until :meth:`is_idle`.
+
+        Raises:
+            EngineBusyError: Still busy after ``timeout`` seconds (the message says with what).
+        """
+        self.engine.wait_for_idle(timeout)
+
+    def now(self) -> datetime:
+        """The engine clock (real time + what :meth:`increase_time` added), UTC aware."""
+        return self.engine.now()
+
+    def increase_time(self, amount: Union[float, int, timedelta]) -> None:
+        """Move the engine clock forward by seconds or a ``timedelta``; timers, job deadlines,
+        backoffs and message TTLs that became due fire before this returns, in due order.
+
+        Raises:
+            ValueError: A negative amount.
+        """
+        self.engine.increase_time(amount)
+
+    def reset(self) -> None:
+        """Back to empty — definitions, instances, jobs, messages, timers, incidents, user tasks,
+        records, clock offset — while the server keeps running."""
+        self.engine.reset()
 
     def __repr__(self) -> str:
         where = f"{self.host}:{self._port}" if self._port else f"{self.host}:{self._requested_port}"

@@ -31,7 +31,8 @@ class StepFailure(Exception):
 
 
 class ProcessInstance:
-    __slots__ = ("key", "definition", "root", "parent_element", "state", "message_start_key", "created")
+    __slots__ = ("key", "definition", "root", "parent_element", "state", "message_start_key", "created",
+                 "info")
 
     def __init__(self, key: int, definition: model.ProcessDefinition, created: float) -> None:
         self.key = key
@@ -39,6 +40,7 @@ class ProcessInstance:
         self.root: "ElementInstance" = ElementInstance(key, None, self, None)
         self.root.children = {}
         self.parent_element: Optional[ElementInstance] = None  # call activity that started us
+        self.info: Any = None  # records.instance_info(self), set once the parent is known
         self.state = "ACTIVE"
         self.message_start_key: Optional[str] = None      # correlation key if message-started
         self.created = created
@@ -56,7 +58,7 @@ class ElementInstance:
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
-                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins")
+                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -79,6 +81,8 @@ class ElementInstance:
         self.children: Optional[Dict[int, ElementInstance]] = None
         self.waiting = 0
         self.joins: Optional[Dict[str, Dict[str, int]]] = None
+        self.body = False  # True: the multi-instance body of ``element``, not one of its instances
+        self.rec: Optional[Tuple[Any, ...]] = None  # what its records say about it (records module)
 
 
 class Job:

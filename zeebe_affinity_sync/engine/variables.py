@@ -7,7 +7,7 @@ may be serialised after the lock is released.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import grpc
 
@@ -70,23 +70,39 @@ def visible(scope: Any) -> Dict[str, Any]:
     return merged
 
 
-def propagate(scope: Any, document: Mapping[str, Any]) -> None:
+#: ``record(scope, name, value, created)``: called for each variable written whose value changed
+Recorder = Optional[Callable[[Any, str, Any, bool], None]]
+
+
+def propagate(scope: Any, document: Mapping[str, Any], record: Recorder = None) -> None:
     """Merge ``document`` from ``scope`` upward: update where the name exists, else at the root."""
     for name, value in document.items():
         current = scope
         root = scope
         while current is not None:
-            if name in current.variables:
-                current.variables[name] = value
+            variables = current.variables
+            if name in variables:
+                if record is not None and variables[name] != value:
+                    record(current, name, value, False)
+                variables[name] = value
                 break
             root = current
             current = current.parent
         else:
             root.variables[name] = value
+            if record is not None:
+                record(root, name, value, True)
 
 
-def set_local(scope: Any, document: Mapping[str, Any]) -> None:
-    scope.variables.update(document)
+def set_local(scope: Any, document: Mapping[str, Any], record: Recorder = None) -> None:
+    variables = scope.variables
+    if record is not None:
+        for name, value in document.items():
+            if name not in variables:
+                record(scope, name, value, True)
+            elif variables[name] != value:
+                record(scope, name, value, False)
+    variables.update(document)
 
 
 def set_target(result: Dict[str, Any], target: str, value: Any, context: Optional[Mapping[str, Any]] = None) -> None:
