@@ -57,5 +57,9 @@ def job_types(engine: "Engine") -> Set[Optional[str]]:
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for a close match, else ``""``."""
-    close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    options = list(candidates)
+    by_lower = {c.lower(): c for c in options}
+    if name.lower() in by_lower:  # a different case is the likeliest slip
+        return f" (did you mean {by_lower[name.lower()]!r}?)"
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return f" (did you mean {by_lower[close[0]]!r}?)" if close else ""
