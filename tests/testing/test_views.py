@@ -60,3 +60,22 @@ def test_the_client_survives_close_and_the_next_test(app, zeebe_engine, zeebe_af
     zeebe_engine.mock_job_worker("price-order")
     zeebe_engine.mock_job_worker("reserve-stock")
     assert app.test_client().post("/orders", json=ORDER).status_code == 200
+
+
+def test_the_affinity_client_waits_for_the_outcome(zeebe_engine, zeebe_affinity_client):
+    zeebe_engine.deploy(*BPMN_FILES)
+    zeebe_engine.mock_job_worker("price-order").then_complete({"totalCents": 450})
+    zeebe_engine.mock_job_worker("reserve-stock")
+    outcome = zeebe_affinity_client.create_process_instance_with_affinity("order-process", {"orderId": "B-1"},
+                                                                         timeout=5)
+    assert outcome.variables["totalCents"] == 450
+    assert_that(outcome).is_completed().has_completed_elements("publish-order-outcome", "order-confirmed")
+
+
+def test_with_result_calls_see_the_mocks(zeebe_engine, zeebe_client):
+    zeebe_engine.deploy(*BPMN_FILES)
+    zeebe_engine.mock_job_worker("price-order").then_complete({"totalCents": 1})
+    zeebe_engine.mock_job_worker("reserve-stock")
+    zeebe_engine.mock_job_worker("publish-outcome")
+    result = zeebe_client.create_process_instance_with_result("order-process", {"orderId": "B-2"}, timeout=5)
+    assert result.variables["totalCents"] == 1
