@@ -67,10 +67,10 @@ def test_xml_entity_bomb_is_refused_without_expansion(stub):
 
 
 def test_unsupported_element_is_named_with_its_type(stub):
-    body = ('<bpmn:startEvent id="start"/><bpmn:userTask id="approve"/><bpmn:endEvent id="end"/>'
+    body = ('<bpmn:startEvent id="start"/><bpmn:complexGateway id="approve"/><bpmn:endEvent id="end"/>'
             + m.chain("start", "approve", "end"))
     details = refused(stub, "user.bpmn", m.process("user", body))
-    assert "Element 'approve' of type 'userTask' is not supported" in details
+    assert "Element 'approve' of type 'complexGateway' is not supported" in details
 
 
 def test_unsupported_event_definition_is_refused(stub):
@@ -137,9 +137,15 @@ def test_no_resources_and_foreign_tenant(stub):
      '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "invalid timer duration 'soon'"),
     ('<bpmn:receiveTask id="w" messageRef="nowhere"/>', "messageRef 'nowhere' not found"),
     ('<bpmn:callActivity id="w"/>', "zeebe:calledElement"),
-    ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess' is not supported"),
+    ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess': Must have exactly one start event, found 0"),
     ('<bpmn:intermediateThrowEvent id="w"><bpmn:messageEventDefinition/></bpmn:intermediateThrowEvent>',
-     "a message intermediateThrowEvent is not supported"),
+     "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:sendTask id="w"/>', "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:scriptTask id="w"/>', "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:scriptTask id="w"><bpmn:extensionElements><zeebe:script expression="=1"/></bpmn:extensionElements>'
+     '</bpmn:scriptTask>', "'resultVariable' of 'zeebe:script' must be present"),
+    ('<bpmn:userTask id="w"><bpmn:extensionElements><zeebe:userTask/><zeebe:priorityDefinition priority="101"/>'
+     '</bpmn:extensionElements></bpmn:userTask>', "priority of a user task must be an integer from 0 to 100"),
 ])
 def test_invalid_element_configuration(stub, snippet, text):
     body = '<bpmn:startEvent id="s"/>' + snippet + '<bpmn:endEvent id="e"/>' + m.chain("s", "w", "e")

@@ -40,19 +40,30 @@ _FLOW_NODES = {
     "receiveTask": model.RECEIVE_TASK,
     "boundaryEvent": model.BOUNDARY_EVENT,
     "callActivity": model.CALL_ACTIVITY,
+    "userTask": model.USER_TASK,
+    "sendTask": model.SEND_TASK,
+    "scriptTask": model.SCRIPT_TASK,
+    "task": model.TASK,
+    "manualTask": model.MANUAL_TASK,
+    "subProcess": model.SUB_PROCESS,
 }
+#: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
+_JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK)
 #: process children that carry no behaviour
 _IGNORED_PROCESS_CHILDREN = {
     "sequenceFlow", "extensionElements", "documentation", "laneSet", "textAnnotation",
     "association", "dataObject", "dataObjectReference", "dataStoreReference", "group",
 }
+#: event definitions an event subprocess may start with (edge adds escalation and signal)
+EVENT_SUBPROCESS_STARTS = [model.MESSAGE, model.TIMER, model.ERROR]
 _EVENT_DEFINITIONS = {
     "messageEventDefinition": model.MESSAGE,
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
 }
 #: activities a boundary event may be attached to
-_BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK)
+_BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
+                   model.SCRIPT_TASK, model.TASK, model.MANUAL_TASK, model.SUB_PROCESS)
 
 
 class BpmnParseError(ValueError):
@@ -177,37 +188,16 @@ class _Parser:
             self.problem("Process: attribute 'id' must be present")
             return None
         flows: Dict[str, model.SequenceFlow] = {}
-        for flow in proc.findall(_B + "sequenceFlow"):
-            fid = flow.get("id", "")
-            cond_node = flow.find(_B + "conditionExpression")
-            cond = None
-            if cond_node is not None and (cond_node.text or "").strip():
-                cond = self.value(cond_node.text.strip(), f"Sequence flow '{fid}'")
-            flows[fid] = model.SequenceFlow(fid, flow.get("sourceRef", ""), flow.get("targetRef", ""), cond)
-
+        flow_scopes: Dict[str, Optional[str]] = {}
         raw: Dict[str, dict] = {}
-        for child in proc:
-            ns, name = _local(child.tag)
-            if ns != BPMN_NS:
-                continue
-            if name in _IGNORED_PROCESS_CHILDREN:
-                continue
-            eid = child.get("id", "")
-            if name not in _FLOW_NODES:
-                self.problem(
-                    f"Element '{eid}' of type '{name}' is not supported by the embedded engine "
-                    "(supported: " + ", ".join(sorted(_FLOW_NODES)) + ")"
-                )
-                continue
-            if eid in raw:
-                self.problem(f"Element '{eid}': duplicate id")
-                continue
-            raw[eid] = self.parse_node(child, name, eid)
+        self.collect(proc, None, raw, flows, flow_scopes)
 
         for fid, flow in flows.items():
             for end, ref in (("sourceRef", flow.source), ("targetRef", flow.target)):
                 if ref not in raw:
                     self.problem(f"Sequence flow '{fid}': {end} '{ref}' does not name a flow node of process '{pid}'")
+                elif raw[ref]["scope"] != flow_scopes[fid]:
+                    self.problem(f"Sequence flow '{fid}': {end} '{ref}' is not in the same (sub)process as the flow")
         for fid, flow in flows.items():
             if flow.source in raw:
                 raw[flow.source]["outgoing"].append(fid)
@@ -225,7 +215,12 @@ class _Parser:
             if data["boundary_events"]:
                 self.check_boundaries(eid, data["boundary_events"], raw)
 
-        starts = [e for e, d in raw.items() if d["kind"] == model.START_EVENT]
+        process_event_subprocesses = self.check_scopes(raw)
+        starts = [e for e, d in raw.items() if d["kind"] == model.START_EVENT and d["scope"] is None]
+        for e in starts:
+            if raw[e]["event"] not in (model.NONE, model.MESSAGE):
+                self.problem(f"Element '{e}' of type 'startEvent': a {raw[e]['event']} start event of a process "
+                             "is not supported by the embedded engine (supported here: none, message)")
         if not starts:
             self.problem(f"Process '{pid}': Must have at least one start event")
         none_starts = [e for e in starts if raw[e]["event"] == model.NONE]
@@ -250,14 +245,94 @@ class _Parser:
             flows=flows,
             none_start=none_starts[0] if none_starts else None,
             message_starts=message_starts,
+            event_subprocesses=process_event_subprocesses,
         )
+
+    def check_scopes(self, raw: Dict[str, dict]) -> Tuple[str, ...]:
+        """Check the start events of every subprocess and link each scope to its event
+        subprocesses; returns the ids of the process's own event subprocesses."""
+        starts: Dict[Optional[str], List[str]] = {}
+        for eid, data in raw.items():
+            if data["kind"] == model.START_EVENT:
+                starts.setdefault(data["scope"], []).append(eid)
+        process_esps: List[str] = []
+        for eid, data in raw.items():
+            if data["kind"] != model.SUB_PROCESS:
+                continue
+            where = f"Element '{eid}' of type 'subProcess'"
+            inner = starts.get(eid, [])
+            if len(inner) != 1:
+                self.problem(f"{where}: Must have exactly one start event, found {len(inner)}")
+                continue
+            start = raw[inner[0]]
+            data["start"] = inner[0]
+            start_where = f"Element '{inner[0]}' of type 'startEvent'"
+            if not data["triggered_by_event"]:
+                if start["event"] != model.NONE:
+                    self.problem(f"{start_where}: the start event of an embedded subprocess must be a none start "
+                                 "event")
+                continue
+            if data["incoming"] or data["outgoing"]:
+                self.problem(f"{where}: an event subprocess must not have incoming or outgoing sequence flows")
+            if start["event"] not in EVENT_SUBPROCESS_STARTS:
+                self.problem(f"{start_where}: the start event of an event subprocess must have an event definition "
+                             f"(supported here: {', '.join(EVENT_SUBPROCESS_STARTS)})")
+            if start["event"] == model.ERROR and not start.get("interrupting", True):
+                self.problem(f"{start_where}: an error start event is always interrupting "
+                             "(isInterrupting='false' not allowed)")
+            message = start.get("message")
+            if start["event"] == model.MESSAGE and message is not None and message.correlation_key is None:
+                self.problem(f"{start_where}: Message '{message.id}' must have a 'zeebe:subscription' with a "
+                             "correlationKey")
+            if data["scope"] is None:
+                process_esps.append(eid)
+            else:
+                raw[data["scope"]]["event_subprocesses"].append(eid)
+        for eid, data in raw.items():
+            data["event_subprocesses"] = tuple(data["event_subprocesses"])
+        return tuple(process_esps)
+
+    def collect(self, container: XmlElement, scope: Optional[str], raw: Dict[str, dict],
+                flows: Dict[str, model.SequenceFlow], flow_scopes: Dict[str, Optional[str]]) -> None:
+        """Parse the flow nodes and sequence flows of a process or subprocess, nested ones too,
+        into one flat map; each node remembers its enclosing subprocess (``scope``)."""
+        for flow in container.findall(_B + "sequenceFlow"):
+            fid = flow.get("id", "")
+            cond_node = flow.find(_B + "conditionExpression")
+            cond = None
+            if cond_node is not None and (cond_node.text or "").strip():
+                cond = self.value(cond_node.text.strip(), f"Sequence flow '{fid}'")
+            flows[fid] = model.SequenceFlow(fid, flow.get("sourceRef", ""), flow.get("targetRef", ""), cond)
+            flow_scopes[fid] = scope
+        for child in container:
+            ns, name = _local(child.tag)
+            if ns != BPMN_NS:
+                continue
+            if name in _IGNORED_PROCESS_CHILDREN or name in ("multiInstanceLoopCharacteristics",
+                                                            "standardLoopCharacteristics", "incoming", "outgoing"):
+                continue
+            eid = child.get("id", "")
+            if name not in _FLOW_NODES:
+                self.problem(
+                    f"Element '{eid}' of type '{name}' is not supported by the embedded engine "
+                    "(supported: " + ", ".join(sorted(_FLOW_NODES)) + ")"
+                )
+                continue
+            if eid in raw:
+                self.problem(f"Element '{eid}': duplicate id")
+                continue
+            data = self.parse_node(child, name, eid)
+            data["scope"] = scope
+            raw[eid] = data
+            if name == "subProcess":
+                self.collect(child, eid, raw, flows, flow_scopes)
 
     # ------------------------------------------------------------------ flow nodes
     def parse_node(self, node: XmlElement, tag: str, eid: str) -> dict:
         kind = _FLOW_NODES[tag]
         where = f"Element '{eid}' of type '{tag}'"
         data: dict = {"kind": kind, "name": node.get("name", ""), "incoming": [], "outgoing": [],
-                      "boundary_events": []}
+                      "boundary_events": [], "event_subprocesses": []}
         definitions = [c for c in node if _local(c.tag)[0] == BPMN_NS and _local(c.tag)[1].endswith("EventDefinition")]
         event = model.NONE
         if len(definitions) > 1:
@@ -276,10 +351,11 @@ class _Parser:
                 self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
 
         allowed = {
-            model.START_EVENT: (model.NONE, model.MESSAGE),
-            model.END_EVENT: (model.NONE, model.ERROR),
+            # timer / error starts: event subprocesses only (check_scopes says so for processes)
+            model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR),
+            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE),
             model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
-            model.INTERMEDIATE_THROW: (model.NONE,),
+            model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE),
             model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
         }.get(kind, (model.NONE,))
         if event not in allowed:
@@ -289,7 +365,14 @@ class _Parser:
                 f"(supported here: {', '.join(kinds[a] for a in allowed)})"
             )
 
-        if kind in (model.SERVICE_TASK,):
+        scripts = self.ext(node, "script") if kind == model.SCRIPT_TASK else []
+        if scripts:
+            self.parse_script(node, scripts, data, where)
+        is_job = kind in _JOB_KINDS and not scripts or (
+            kind in (model.END_EVENT, model.INTERMEDIATE_THROW) and event == model.MESSAGE)
+        if kind == model.USER_TASK:
+            self.parse_user_task(node, data, where)
+        if is_job:
             defs = self.ext(node, "taskDefinition")
             if len(defs) != 1:
                 self.problem(f"{where}: Must have exactly one 'zeebe:taskDefinition' extension element")
@@ -327,7 +410,7 @@ class _Parser:
         if kind == model.EXCLUSIVE_GATEWAY:
             data["default_flow"] = node.get("default")
 
-        if event == model.MESSAGE or kind == model.RECEIVE_TASK:
+        if (event == model.MESSAGE and not is_job) or kind == model.RECEIVE_TASK:
             ref = node.get("messageRef") if kind == model.RECEIVE_TASK else (
                 definition.get("messageRef") if definition is not None else None)
             msg = self.messages.get(ref or "")
@@ -374,6 +457,11 @@ class _Parser:
                             self.problem(f"{where}: the errorCode of a catching error event must be static")
                         data["catch_error_code"] = code or None
 
+        if kind == model.SUB_PROCESS:
+            data["triggered_by_event"] = node.get("triggeredByEvent", "false").strip().lower() == "true"
+        if kind == model.START_EVENT:
+            # only meaningful for the start event of an event subprocess
+            data["interrupting"] = node.get("isInterrupting", "true").strip().lower() != "false"
         if kind == model.BOUNDARY_EVENT:
             data["attached_to"] = node.get("attachedToRef")
             data["interrupting"] = node.get("cancelActivity", "true").strip().lower() != "false"
@@ -391,6 +479,72 @@ class _Parser:
                 data["propagate_all_parent_variables"] = (
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
+
+    def parse_script(self, node: XmlElement, scripts: List[XmlElement], data: dict, where: str) -> None:
+        """``zeebe:script``: a FEEL expression whose result goes into ``resultVariable``."""
+        if len(scripts) > 1 or self.ext(node, "taskDefinition"):
+            self.problem(f"{where}: Must have either one 'zeebe:script' or one 'zeebe:taskDefinition' extension "
+                         "element")
+            return
+        expression = (scripts[0].get("expression") or "").strip()
+        result = (scripts[0].get("resultVariable") or "").strip()
+        if not expression.startswith("="):
+            self.problem(f"{where}: the 'expression' of 'zeebe:script' must be a FEEL expression starting with '='")
+        elif not result:
+            self.problem(f"{where}: Attribute 'resultVariable' of 'zeebe:script' must be present and not empty")
+        else:
+            data["script"] = self.value(expression, where)
+            data["result_variable"] = result
+
+    def parse_user_task(self, node: XmlElement, data: dict, where: str) -> None:
+        """Assignment, schedule, form and priority of a Camunda or job-worker user task."""
+        camunda = bool(self.ext(node, "userTask"))
+        spec: dict = {"camunda": camunda}
+        for ext_name, attributes in (("assignmentDefinition", ("assignee", "candidateGroups", "candidateUsers")),
+                                     ("taskSchedule", ("dueDate", "followUpDate")),
+                                     ("priorityDefinition", ("priority",))):
+            found = self.ext(node, ext_name)
+            if len(found) > 1:
+                self.problem(f"{where}: Must have at most one 'zeebe:{ext_name}' extension element")
+            if not found:
+                continue
+            for attribute in attributes:
+                text = (found[0].get(attribute) or "").strip()
+                if text:
+                    field = {"candidateGroups": "candidate_groups", "candidateUsers": "candidate_users",
+                             "dueDate": "due_date", "followUpDate": "follow_up_date"}.get(attribute, attribute)
+                    spec[field] = self.value(text, where)
+        priority = spec.get("priority")
+        if priority is not None and not priority.is_expression:
+            try:
+                number = int(priority.text)
+            except ValueError:
+                number = -1
+            if not 0 <= number <= 100:
+                self.problem(f"{where}: the priority of a user task must be an integer from 0 to 100, got "
+                             f"'{priority.text}'")
+            else:
+                spec["priority"] = Value(priority.text, number, None)
+        forms = self.ext(node, "formDefinition")
+        if len(forms) > 1:
+            self.problem(f"{where}: Must have at most one 'zeebe:formDefinition' extension element")
+        if forms:
+            form = forms[0]
+            set_attributes = [a for a in ("formKey", "formId", "externalReference") if (form.get(a) or "").strip()]
+            if len(set_attributes) > 1:
+                self.problem(f"{where}: 'zeebe:formDefinition' must have only one of formKey, formId, "
+                             f"externalReference, found {set_attributes}")
+            spec["form_key"] = (form.get("formKey") or "").strip() or None
+            spec["form_id"] = (form.get("formId") or "").strip() or None
+            if (form.get("externalReference") or "").strip():
+                spec["external_reference"] = self.value(form.get("externalReference", "").strip(), where)
+        data["user_task"] = model.UserTaskSpec(**spec)
+        if not camunda:  # a job worker's task: the headers are static text, built per job when they are expressions
+            data["job_type"] = Value(model.USER_TASK_JOB_TYPE, model.USER_TASK_JOB_TYPE, None)
+            data["job_retries"] = Value("3", 3, None)
+        headers = [(h.get("key", ""), h.get("value", "")) for hs in self.ext(node, "taskHeaders")
+                   for h in hs.findall(_Z + "header")]
+        data["headers"] = json.dumps(dict(headers)) if headers else "{}"
 
     def parse_mappings(self, io: XmlElement, tag: str, where: str) -> Tuple[model.Mapping, ...]:
         out = []

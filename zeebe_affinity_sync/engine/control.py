@@ -134,6 +134,7 @@ class ControlMixin:
             self._message_ids.clear()
             self._start_subscriptions.clear()
             self._message_started.clear()
+            self._user_tasks.clear()
             self._log.clear()
             self._clock.offset = 0.0
             for hook in self._reset_hooks:

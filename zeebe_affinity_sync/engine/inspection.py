@@ -106,6 +106,7 @@ class InspectionMixin:
                 "parked_polls": sum(len(p) for p in self._pollers.values()),
                 "job_streams": sum(len(s) for s in self._streams.values()),
                 "incidents": len(self._incidents),
+                "user_tasks": len(self._user_tasks),
                 "subscriptions": sum(len(b) for b in self._subscriptions.values()),
                 "buffered_messages": sum(len(b) for b in self._buffer.values()),
                 "result_waiters": sum(len(w) for w in self._result_waiters.values()),

@@ -52,7 +52,8 @@ class JobsMixin:
         self._stream_turn = itertools.count()
 
     # ------------------------------------------------------------------ creation and dispatch
-    def _create_job(self: "Engine", ei: state.ElementInstance) -> None:
+    def _create_job(self: "Engine", ei: state.ElementInstance, headers: Optional[str] = None) -> None:
+        """Create the job of ``ei`` (``headers``: JSON text, else the element's static headers)."""
         element = ei.element
         assert element is not None and element.job_type is not None
         context = None
@@ -74,7 +75,7 @@ class JobsMixin:
                     raise state.StepFailure("EXTRACT_VALUE_ERROR",
                                    f"Expected result of the expression '{retries_value.expression_text}' to be "
                                    f"'NUMBER', but was '{type_name(retries)}'.")
-        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers)
+        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers if headers is None else headers)
         ei.job = job
         self._activated(ei)
         self._jobs[job.key] = job

@@ -23,6 +23,15 @@ INTERMEDIATE_THROW = "intermediateThrowEvent"
 RECEIVE_TASK = "receiveTask"
 BOUNDARY_EVENT = "boundaryEvent"
 CALL_ACTIVITY = "callActivity"
+USER_TASK = "userTask"
+SEND_TASK = "sendTask"
+SCRIPT_TASK = "scriptTask"
+TASK = "task"                 # undefined task: pass-through
+MANUAL_TASK = "manualTask"    # pass-through
+SUB_PROCESS = "subProcess"    # embedded subprocess, and (``triggered_by_event``) event subprocess
+
+#: job type of a job-worker user task (no ``zeebe:userTask``), as Zeebe sets it
+USER_TASK_JOB_TYPE = "io.camunda.zeebe:userTask"
 
 # Event definitions (``Element.event``).
 NONE = "none"
@@ -46,6 +55,28 @@ class MessageRef:
     id: str
     name: Value
     correlation_key: Optional[Value]
+
+
+@dataclass(frozen=True)
+class UserTaskSpec:
+    """What a user task says about who does it and when (``zeebe:assignmentDefinition``,
+    ``zeebe:taskSchedule``, ``zeebe:formDefinition``, ``zeebe:priorityDefinition``).
+
+    ``camunda`` is True for a Camunda user task (``zeebe:userTask``: it waits and is completed
+    through the engine's API); False for a job-worker user task (a job of type
+    :data:`USER_TASK_JOB_TYPE` carrying these as ``io.camunda.zeebe:*`` headers).
+    """
+
+    camunda: bool
+    assignee: Optional[Value] = None
+    candidate_groups: Optional[Value] = None
+    candidate_users: Optional[Value] = None
+    due_date: Optional[Value] = None
+    follow_up_date: Optional[Value] = None
+    form_key: Optional[str] = None
+    form_id: Optional[str] = None
+    external_reference: Optional[Value] = None
+    priority: Optional[Value] = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +113,26 @@ class Element:
     called_process_id: Optional[Value] = None  # call activity
     propagate_all_child_variables: bool = True
     propagate_all_parent_variables: bool = True
+    user_task: Optional[UserTaskSpec] = None   # user task
+    script: Optional[Value] = None             # script task with zeebe:script: the FEEL expression
+    result_variable: Optional[str] = None      # script task with zeebe:script
+    scope: Optional[str] = None                # id of the enclosing subprocess (None: the process)
+    start: Optional[str] = None                # subprocess: id of its none start event
+    event_subprocesses: Tuple[str, ...] = ()   # process / subprocess: ids of its event subprocesses
+    triggered_by_event: bool = False           # subprocess: an event subprocess
+    loop: Optional["LoopSpec"] = None          # multi-instance characteristics
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """``bpmn:multiInstanceLoopCharacteristics`` with its ``zeebe:loopCharacteristics``."""
+
+    sequential: bool
+    input_collection: Value
+    input_element: Optional[str] = None
+    output_collection: Optional[str] = None
+    output_element: Optional[Value] = None
+    completion_condition: Optional[Value] = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +145,7 @@ class Process:
     flows: Dict[str, SequenceFlow]
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
+    event_subprocesses: Tuple[str, ...] = ()  # ids of the process's own event subprocesses
 
     def element(self, element_id: str) -> Element:
         return self.elements[element_id]

@@ -40,6 +40,7 @@ from .records import PI_ACTIVATED, PI_ACTIVATING, PI_COMPLETED, PI_COMPLETING, P
 from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .usertasks import UserTasksMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
 from .elements import behaviour_of
 from .variables import propagate, select, set_local, set_target, visible
@@ -59,7 +60,7 @@ _Failure = state.StepFailure
 
 
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
-             ControlMixin):
+             ControlMixin, UserTasksMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -103,6 +104,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
         ControlMixin.__init__(self)
+        UserTasksMixin.__init__(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:

@@ -230,6 +230,27 @@ class EmbeddedZeebe:
         """Buffered messages (published with a TTL and not yet expired)."""
         return self.engine.messages()
 
+    def user_tasks(self, *, process_instance_key: Optional[int] = None,
+                   element_id: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Open Camunda user tasks (``zeebe:userTask``), oldest first: ``key``, ``element_id``,
+        ``process_instance_key``, ``assignee``, ``candidate_groups``, ``candidate_users``,
+        ``due_date``, ``follow_up_date``, ``form_key``, ``form_id``, ``external_form_reference``,
+        ``priority``, ``custom_headers``, ``creation_date`` (ms), ``variables`` (visible)...
+        (Job-worker user tasks are jobs of type ``io.camunda.zeebe:userTask``: see :meth:`jobs`.)"""
+        return self.engine.user_tasks(process_instance_key=process_instance_key, element_id=element_id)
+
+    def complete_user_task(self, key_or_element_id: Union[int, str], variables: Optional[Dict[str, Any]] = None,
+                           *, process_instance_key: Optional[int] = None) -> None:
+        """Complete an open Camunda user task by key, or by element id (optionally in one
+        instance); ``variables`` are merged like a completed job's.
+
+        Raises:
+            NotFoundError: No such open user task.
+            InvalidArgumentError: The element id names several open tasks.
+            TypeError: ``variables`` is not a dict.
+        """
+        self.engine.complete_user_task(key_or_element_id, variables, process_instance_key=process_instance_key)
+
     def definitions(self) -> Sequence[Dict[str, Any]]:
         """Deployed process versions."""
         return self.engine.definitions()

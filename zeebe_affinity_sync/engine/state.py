@@ -58,7 +58,8 @@ class ElementInstance:
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
-                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec")
+                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec",
+                 "user_task")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -83,6 +84,7 @@ class ElementInstance:
         self.joins: Optional[Dict[str, Dict[str, int]]] = None
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
         self.rec: Optional[Tuple[Any, ...]] = None  # what its records say about it (records module)
+        self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
 
 
 class Job:
@@ -103,6 +105,22 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
+
+
+class UserTask:
+    """An open Camunda user task (``zeebe:userTask``); ``properties`` are the evaluated
+    assignee, candidate groups / users, dates, form and priority."""
+
+    __slots__ = ("key", "element_instance", "properties", "headers", "created", "state")
+
+    def __init__(self, key: int, element_instance: ElementInstance, properties: Dict[str, Any],
+                 headers: Dict[str, str], created: int) -> None:
+        self.key = key
+        self.element_instance = element_instance
+        self.properties = properties
+        self.headers = headers
+        self.created = created   # epoch ms, engine clock
+        self.state = "CREATED"
 
 
 class Incident:

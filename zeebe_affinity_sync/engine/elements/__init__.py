@@ -14,7 +14,7 @@ from .call_activity import CallActivity
 from .containers import ProcessBehavior
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
 from .gateways import ExclusiveGateway, ParallelGateway
-from .tasks import JobTask, ReceiveTask
+from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
 __all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
 
@@ -32,6 +32,11 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.EXCLUSIVE_GATEWAY: ExclusiveGateway(),
     model.PARALLEL_GATEWAY: ParallelGateway(),
     model.CALL_ACTIVITY: CallActivity(),
+    model.USER_TASK: UserTask(),
+    model.SEND_TASK: JobTask("SEND_TASK"),
+    model.SCRIPT_TASK: ScriptTask(),
+    model.TASK: PassThrough("TASK"),
+    model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
 }
 
 

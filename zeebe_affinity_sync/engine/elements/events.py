@@ -26,6 +26,9 @@ class EndEvent(ElementBehavior):
     def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
         element = ei.element
         assert element is not None
+        if element.event == model.MESSAGE:  # a message end event is a job (zeebe:taskDefinition)
+            engine._create_job(ei)
+            return
         if element.event == model.ERROR:
             assert element.error_code is not None
             code = feel.to_string(element.error_code.evaluate(visible(ei)))
@@ -58,6 +61,15 @@ class IntermediateCatchEvent(ElementBehavior):
 
 class IntermediateThrowEvent(ElementBehavior):
     bpmn_element_type = "INTERMEDIATE_THROW_EVENT"
+
+    def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
+        element = ei.element
+        assert element is not None
+        if element.event == model.MESSAGE:  # a message throw event is a job (zeebe:taskDefinition)
+            engine._create_job(ei)
+            return
+        engine._activated(ei)
+        engine._complete(ei, None)
 
 
 class BoundaryEvent(ElementBehavior):
