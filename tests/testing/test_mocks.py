@@ -192,3 +192,24 @@ def test_instances_and_messages_without_grpc(zeebe_engine):
     assert_that(instance).is_completed().has_variable("amount", 12)
     with pytest.raises(TypeError, match="variables must be a dict"):
         zeebe_engine.create_process_instance("message-wait", ["no"])
+
+
+def test_user_tasks_of_several_instances_and_job_worker_user_tasks(zeebe_engine, zeebe_client):
+    try:
+        zeebe_engine.deploy(bpmn("user-task.bpmn"), bpmn("user-task-job-worker.bpmn"))
+    except InvalidArgumentError as exc:
+        pytest.skip(f"user tasks are not supported by this engine yet: {exc}")
+    first = zeebe_client.create_process_instance("approval")
+    second = zeebe_client.create_process_instance("approval")
+    zeebe_engine.complete_user_task("approve", {"approved": False})  # the oldest first
+    assert_that(first).is_completed().has_completed_elements("rejected")
+    assert_that(second).is_active().has_active_elements("approve")
+    zeebe_engine.complete_user_task("approve", {"approved": True}, process_instance_key=second.process_instance_key)
+    assert_that(second).is_completed().has_completed_elements("approved")
+
+    legacy = zeebe_client.create_process_instance("approval-job-worker")
+    assert_that(legacy).has_active_elements("approve")
+    zeebe_engine.complete_user_task("approve", {"approved": True})
+    assert_that(legacy).is_completed().has_completed_elements("approved")
+    with pytest.raises(ProcessAssertionError, match="no open user task 'approve' after 0.2 s; open user tasks: none"):
+        zeebe_engine.complete_user_task("approve", timeout=0.2)

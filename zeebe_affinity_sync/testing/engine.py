@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 5.0
 #: While a stepwise command finds nothing to act on, it looks again this often (s).
 _POLL_MAX = 0.02
+#: Zeebe's job type of a user task without ``zeebe:userTask`` (a job-worker user task).
+_JOB_WORKER_USER_TASK = "io.camunda.zeebe:userTask"
 
 ResourceLike = Union[str, "os.PathLike[str]", bytes, Tuple[str, Union[bytes, str]]]
 
@@ -247,10 +249,14 @@ class ZeebeTestEngine(EmbeddedZeebe):
     def complete_user_task(self, element_id: Union[str, int], variables: Optional[Dict[str, Any]] = None, *,
                            process_instance_key: Optional[int] = None,
                            timeout: float = DEFAULT_IDLE_TIMEOUT) -> Any:
-        """Complete the user task ``element_id`` (a BPMN id, or a user task key).
+        """Complete the oldest open user task ``element_id`` (a BPMN id, or a user task key) -
+        a Camunda user task, or a job-worker user task (its ``io.camunda.zeebe:userTask`` job).
 
         Waits (up to ``timeout`` s) for the engine to settle first, so a task the flow is about to
         reach is found. Fails at once when no deployed process has a user task of that id.
+
+        Returns:
+            The user task's (or job's) key.
 
         Raises:
             ProcessAssertionError: No such user task (the message lists the open ones).
@@ -269,10 +275,17 @@ class ZeebeTestEngine(EmbeddedZeebe):
         while True:
             self._settle(deadline)
             tasks = self.user_tasks(process_instance_key=process_instance_key)
-            match = [t for t in tasks if element_id in (t.get("element_id"), t.get("key"), t.get("user_task_key"))]
-            if match:
-                return super().complete_user_task(
-                    element_id, variables, process_instance_key=process_instance_key)
+            match = [t for t in tasks if element_id in (t.get("element_id"), t.get("key"))]
+            if match:  # the oldest, like complete_job (several instances may wait at the same task)
+                super().complete_user_task(match[0]["key"], variables)
+                return match[0]["key"]
+            # a job-worker user task (no zeebe:userTask) is a job of Zeebe's reserved type
+            jobs = [j for j in self.jobs() if j["type"] == _JOB_WORKER_USER_TASK and element_id in (j["element_id"], j["key"])
+                    and j["state"] in ("ACTIVATABLE", "ACTIVATED")
+                    and (process_instance_key is None or j["process_instance_key"] == process_instance_key)]
+            if jobs:
+                self.engine.complete_job(jobs[0]["key"], dict(variables or {}))
+                return jobs[0]["key"]
             if time.monotonic() >= deadline:
                 open_tasks = ", ".join(f"{t.get('element_id')} (instance {t.get('process_instance_key')})"
                                        for t in tasks) or "none"
