@@ -129,3 +129,16 @@ def test_{i}(zeebe_engine, zeebe_client):
     pids = {o.split()[0] for o in owners}
     assert len(pids) == 2, owners
     assert len(owners) == 2, f"one engine per worker: {owners}"
+
+
+def test_a_closed_zeebe_client_is_replaced_in_the_next_test(user_session):
+    result = user_session("""
+        def test_closes(zeebe_client):
+            with zeebe_client:
+                zeebe_client.topology()
+
+        def test_next(zeebe_client):
+            assert not zeebe_client.closed
+            assert zeebe_client.topology().brokers
+    """)
+    result.assert_outcomes(passed=2)

@@ -81,21 +81,38 @@ def zeebe_engine(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator["ZeebeTes
         engine.stop_mocks()  # nothing of this test keeps running into the next
 
 
-@pytest.fixture(scope="session")
-def _zeebe_session_client(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator[Any]:
-    from ..zeebe.client import ZeebeClient
+class _ClientHolder:
+    """The session's ZeebeClient, made again if a test closed it (``with zeebe_client:``...)."""
 
-    client = ZeebeClient(_zeebe_session_engine.address)
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.client: Any = None  # test thread only
+
+    def get(self) -> Any:
+        if self.client is None or self.client.closed:
+            from ..zeebe.client import ZeebeClient
+
+            self.client = ZeebeClient(self.address)
+        return self.client
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+
+
+@pytest.fixture(scope="session")
+def _zeebe_session_client(_zeebe_session_engine: "ZeebeTestEngine") -> Iterator[_ClientHolder]:
+    holder = _ClientHolder(_zeebe_session_engine.address)
     try:
-        yield client
+        yield holder
     finally:
-        client.close()
+        holder.close()
 
 
 @pytest.fixture
-def zeebe_client(zeebe_engine: "ZeebeTestEngine", _zeebe_session_client: Any) -> Any:
+def zeebe_client(zeebe_engine: "ZeebeTestEngine", _zeebe_session_client: _ClientHolder) -> Any:
     """A :class:`~zeebe_affinity_sync.ZeebeClient` connected to ``zeebe_engine``."""
-    return _zeebe_session_client
+    return _zeebe_session_client.get()
 
 
 @pytest.fixture(scope="session")
