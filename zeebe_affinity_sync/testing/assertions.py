@@ -24,6 +24,8 @@ __all__ = ["assert_that", "ProcessInstanceAssert", "ANY", "DEFAULT_ASSERT_TIMEOU
 
 _POLL = 0.002
 _POLL_MAX = 0.025
+# pytest leaves this module's frames out of a failure's traceback: the user's line is what matters
+__tracebackhide__ = True
 
 
 class _Any:
