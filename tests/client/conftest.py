@@ -19,13 +19,31 @@ ENV_VARS = (
     "ZEEBE_CLIENT_SECRET",
     "ZEEBE_AUTHORIZATION_SERVER_URL",
     "ZEEBE_TOKEN_AUDIENCE",
+    "ZEEBE_GRPC_ADDRESS",
+    "ZEEBE_INSECURE_CONNECTION",
+    "CAMUNDA_AUTH_STRATEGY",
+    "CAMUNDA_OAUTH_URL",
+    "CAMUNDA_TOKEN_AUDIENCE",
+    "CAMUNDA_ZEEBE_OAUTH_AUDIENCE",
+    "CAMUNDA_TOKEN_SCOPE",
+    "CAMUNDA_TENANT_ID",
+    "CAMUNDA_BASIC_AUTH_USERNAME",
+    "CAMUNDA_BASIC_AUTH_PASSWORD",
+    "CAMUNDA_CUSTOM_ROOT_CERT_PATH",
+    "CAMUNDA_CUSTOM_ROOT_CERT_STRING",
+    "CAMUNDA_CUSTOM_CERT_CHAIN_PATH",
+    "CAMUNDA_CUSTOM_PRIVATE_KEY_PATH",
+    "CAMUNDA_TOKEN_CACHE_DIR",
+    "CAMUNDA_TOKEN_DISK_CACHE_DISABLE",
 )
 
 
 @pytest.fixture(autouse=True)
-def clean_zeebe_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_zeebe_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
+    # OAuth tokens of a test go to a folder of its own, never to the user's ~/.camunda
+    monkeypatch.setenv("CAMUNDA_TOKEN_CACHE_DIR", str(tmp_path_factory.mktemp("camunda-tokens")))
 
 
 @pytest.fixture(autouse=True)

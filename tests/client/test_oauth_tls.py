@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +27,7 @@ class TokenEndpoint:
     def __init__(self, expires_in: float = 3600) -> None:
         self.expires_in = expires_in
         self.status = 200
+        self.delay = 0.0  # seconds each answer waits, to make concurrent requests overlap
         self.requests: List[Dict[str, str]] = []  # parsed form bodies; under lock
         self.lock = threading.Lock()
         endpoint = self
@@ -37,6 +39,8 @@ class TokenEndpoint:
                 with endpoint.lock:
                     endpoint.requests.append(form)
                     n = len(endpoint.requests)
+                if endpoint.delay:
+                    time.sleep(endpoint.delay)
                 if endpoint.status != 200:
                     body = json.dumps({"error": "invalid_client"}).encode()
                 else:

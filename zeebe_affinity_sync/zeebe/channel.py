@@ -16,7 +16,7 @@ from zeebe_affinity_sync.gateway.gateway_pb2_grpc import GatewayStub
 
 from .. import defaults
 from .config import ClientConfig
-from .oauth import BearerAuthInterceptor, OAuthTokenProvider
+from .oauth import AuthMetadataInterceptor, BearerAuthInterceptor, OAuthTokenProvider
 
 __all__ = ["LazyChannel"]
 
@@ -28,7 +28,8 @@ class LazyChannel:
 
     Args:
         config: The resolved client settings.
-        token_provider: Set when OAuth is on; its token goes on every call.
+        token_provider: Set when OAuth is on; its token goes on every call. Basic auth comes
+            from ``config.basic_auth``.
     """
 
     def __init__(self, config: ClientConfig, token_provider: Optional[OAuthTokenProvider] = None) -> None:
@@ -80,13 +81,25 @@ class LazyChannel:
     def _create(self) -> grpc.Channel:
         cfg = self.config
         if cfg.secure:
-            credentials = grpc.ssl_channel_credentials(root_certificates=cfg.root_certificates)
+            # with a client certificate chain and key this is mTLS: the gateway may require it
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=cfg.root_certificates,
+                private_key=cfg.private_key,
+                certificate_chain=cfg.certificate_chain,
+            )
             channel = grpc.secure_channel(cfg.address, credentials, options=self._options())
         else:
             channel = grpc.insecure_channel(cfg.address, options=self._options())
-        log.debug("opened a %s gRPC channel to %s", "TLS" if cfg.secure else "plaintext", cfg.address)
+        log.debug("opened a %s gRPC channel to %s (auth %s)",
+                  ("mTLS" if cfg.certificate_chain else "TLS") if cfg.secure else "plaintext",
+                  cfg.address, cfg.auth_strategy)
         if self.token_provider is not None:
             channel = grpc.intercept_channel(channel, BearerAuthInterceptor(self.token_provider))
+        elif cfg.basic_auth is not None:
+            # an interceptor, not call credentials: gRPC drops call credentials on plaintext
+            # channels, and local Camunda setups with basic auth often run without TLS
+            header = cfg.basic_auth.header()
+            channel = grpc.intercept_channel(channel, AuthMetadataInterceptor(lambda: header))
         return channel
 
     def close(self) -> None:

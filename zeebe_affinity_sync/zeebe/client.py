@@ -181,15 +181,32 @@ class ZeebeClient:
     """Synchronous Zeebe client; every method is thread-safe.
 
     Args:
-        gateway_address: ``host:port`` of the gateway; else ``ZEEBE_ADDRESS``, else
-            ``localhost:26500``.
-        secure: TLS; else ``CAMUNDA_SECURE_CONNECTION``; else on iff a CA file is given.
-        ca_certificate_path: PEM roots for TLS; else ``ZEEBE_CA_CERTIFICATE_PATH``.
+        gateway_address: ``host:port``, ``grpcs://host:port`` (TLS) or ``grpc://host:port``;
+            else ``ZEEBE_GRPC_ADDRESS``, ``ZEEBE_ADDRESS``; else ``localhost:26500``.
+        secure: TLS; else the address's scheme, ``CAMUNDA_SECURE_CONNECTION`` /
+            ``ZEEBE_INSECURE_CONNECTION``; else on iff a CA or client certificate is given.
+        ca_certificate_path: PEM roots for TLS; else ``CAMUNDA_CUSTOM_ROOT_CERT_PATH``,
+            ``ZEEBE_CA_CERTIFICATE_PATH``.
+        ca_certificate: PEM roots as text; else ``CAMUNDA_CUSTOM_ROOT_CERT_STRING``.
+        client_certificate_path: mTLS client certificate chain (PEM); else
+            ``CAMUNDA_CUSTOM_CERT_CHAIN_PATH``. Needs ``client_private_key_path``.
+        client_private_key_path: Its private key (PEM); else ``CAMUNDA_CUSTOM_PRIVATE_KEY_PATH``.
+        auth_strategy: ``"NONE"``, ``"OAUTH"`` or ``"BASIC"``; else ``CAMUNDA_AUTH_STRATEGY``;
+            else OAuth if OAuth credentials are set, basic if a basic-auth user is, else none.
         client_id: OAuth client id; else ``ZEEBE_CLIENT_ID``.
         client_secret: OAuth client secret; else ``ZEEBE_CLIENT_SECRET``.
-        authorization_server_url: OAuth token endpoint; else ``ZEEBE_AUTHORIZATION_SERVER_URL``.
-        token_audience: OAuth audience; else ``ZEEBE_TOKEN_AUDIENCE``; else the gateway host.
+        authorization_server_url: OAuth token endpoint; else ``CAMUNDA_OAUTH_URL``,
+            ``ZEEBE_AUTHORIZATION_SERVER_URL``.
+        token_audience: OAuth audience; else ``CAMUNDA_ZEEBE_OAUTH_AUDIENCE``,
+            ``CAMUNDA_TOKEN_AUDIENCE``, ``ZEEBE_TOKEN_AUDIENCE``; else the gateway host.
+        token_scope: OAuth scope; else ``CAMUNDA_TOKEN_SCOPE``; else none.
+        token_cache_dir: Folder of the on-disk token cache; else ``CAMUNDA_TOKEN_CACHE_DIR``;
+            else ``~/.camunda``.
+        token_disk_cache_disabled: Keep tokens in memory only; else
+            ``CAMUNDA_TOKEN_DISK_CACHE_DISABLE``.
         oauth_disabled: Ignore the OAuth settings; else ``CAMUNDA_OAUTH_DISABLED``.
+        basic_auth_username: Basic-auth user; else ``CAMUNDA_BASIC_AUTH_USERNAME``.
+        basic_auth_password: Basic-auth password; else ``CAMUNDA_BASIC_AUTH_PASSWORD``.
         request_timeout: gRPC deadline of ordinary calls, seconds (default 15).
         max_message_bytes: gRPC max message size, bytes (default 4 MiB).
         retry_policy: How safe calls are repeated (default: 5 attempts, 0.1 s doubling to 5 s).
@@ -209,6 +226,15 @@ class ZeebeClient:
         authorization_server_url: Optional[str] = None,
         token_audience: Optional[str] = None,
         oauth_disabled: Optional[bool] = None,
+        ca_certificate: Optional[Union[str, bytes]] = None,
+        client_certificate_path: Optional[str] = None,
+        client_private_key_path: Optional[str] = None,
+        auth_strategy: Optional[str] = None,
+        token_scope: Optional[str] = None,
+        token_cache_dir: Optional[str] = None,
+        token_disk_cache_disabled: Optional[bool] = None,
+        basic_auth_username: Optional[str] = None,
+        basic_auth_password: Optional[str] = None,
         request_timeout: float = defaults.REQUEST_TIMEOUT,
         max_message_bytes: int = defaults.CLIENT_MAX_MESSAGE_BYTES,
         retry_policy: Optional[RetryPolicy] = None,
@@ -222,11 +248,21 @@ class ZeebeClient:
             authorization_server_url=authorization_server_url,
             token_audience=token_audience,
             oauth_disabled=oauth_disabled,
+            ca_certificate=ca_certificate,
+            client_certificate_path=client_certificate_path,
+            client_private_key_path=client_private_key_path,
+            auth_strategy=auth_strategy,
+            token_scope=token_scope,
+            token_cache_dir=token_cache_dir,
+            token_disk_cache_disabled=token_disk_cache_disabled,
+            basic_auth_username=basic_auth_username,
+            basic_auth_password=basic_auth_password,
             request_timeout=request_timeout,
             max_message_bytes=max_message_bytes,
         )
+        # shared by every client of this process with the same settings: one token, one request
         self.token_provider: Optional[OAuthTokenProvider] = (
-            OAuthTokenProvider(self.config.oauth) if self.config.oauth is not None else None
+            OAuthTokenProvider.shared(self.config.oauth) if self.config.oauth is not None else None
         )
         self.retry_policy = retry_policy or RetryPolicy()
         self._channel = LazyChannel(self.config, self.token_provider)
@@ -622,6 +658,6 @@ class ZeebeClient:
         self.close()
 
     def __repr__(self) -> str:
-        auth = "oauth" if self.config.oauth else "no-auth"
+        auth = {"OAUTH": "oauth", "BASIC": "basic-auth"}.get(self.config.auth_strategy, "no-auth")
         tls = "tls" if self.config.secure else "plaintext"
         return f"<ZeebeClient {self.config.address} {tls} {auth}{' closed' if self.closed else ''}>"
