@@ -55,7 +55,7 @@ def test_fixtures_in_a_user_session(user_session):
 
 def test_reset_isolates_tests(user_session):
     result = user_session("""
-        import datetime
+        import datetime, threading
         from zeebe_affinity_sync.testing import assert_that
 
         seen = {}
@@ -76,6 +76,7 @@ def test_reset_isolates_tests(user_session):
             assert zeebe_engine.jobs() == [] and zeebe_engine.messages() == [] and zeebe_engine.incidents() == []
             assert zeebe_engine.records() == []
             assert zeebe_engine.mocks == {}
+            assert not [t for t in threading.enumerate() if t.name == "zeebe-test-mocks"], "mocks stop with their test"
             drift = abs((zeebe_engine.now() - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
             assert drift < 60, "the clock is back to real time"
             assert zeebe_engine.process_instance(seen["key"]) is None
