@@ -54,7 +54,6 @@ class ZeebeTestEngine(EmbeddedZeebe):
         # created with the first mock of a test, stopped by reset(); only the test's thread
         # replaces it (the driver itself is thread-safe)
         self._driver: Optional[MockDriver] = None
-        self._mock_children: Dict[str, Dict[str, Any]] = {}
 
     # ------------------------------------------------------------------ deploy
     def deploy(self, *resources: ResourceLike) -> List[Dict[str, Any]]:  # type: ignore[override]
@@ -151,9 +150,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
             ValueError / TypeError: Not a process id, not variable names, non-JSON values.
         """
         xml = child_process_bpmn(bpmn_process_id, variables)
-        deployed = super().deploy((f"mock-{bpmn_process_id}.bpmn", xml))[0]
-        self._mock_children[bpmn_process_id] = dict(variables or {})
-        return deployed
+        return super().deploy((f"mock-{bpmn_process_id}.bpmn", xml))[0]
 
     # ------------------------------------------------------------------ idle
     def is_idle(self) -> bool:
@@ -336,7 +333,6 @@ class ZeebeTestEngine(EmbeddedZeebe):
         """Stop the mocks, then reset the engine to empty (definitions, instances, jobs, messages,
         timers, incidents, user tasks, records, clock); the server keeps running."""
         self.stop_mocks()
-        self._mock_children.clear()
         super().reset()
 
     def stop(self, grace: Optional[float] = None) -> None:  # type: ignore[override]
