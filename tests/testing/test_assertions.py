@@ -165,3 +165,14 @@ def test_timeout_argument_is_checked(zeebe_engine, three):
 def test_no_engine_is_a_clear_error():
     with pytest.raises(RuntimeError, match="request the zeebe_engine fixture"):
         assert_that(1)
+
+
+def test_waiting_for_messages_of_boundary_events(zeebe_engine, zeebe_client):
+    zeebe_engine.deploy(bpmn("message-boundaries.bpmn"))
+    instance = zeebe_client.create_process_instance("message-boundaries", {"orderId": "A-9"})
+    assert_that(instance).is_waiting_for_messages("order-cancelled", "address-updated")
+    zeebe_client.publish_message("address-updated", "A-9")  # non-interrupting: still subscribed
+    assert_that(instance).has_completed_elements("address-changed", "noted") \
+        .is_waiting_for_messages("order-cancelled", "address-updated").has_active_elements("ship")
+    zeebe_client.publish_message("order-cancelled", "A-9")
+    assert_that(instance).is_completed().has_terminated_elements("ship").has_completed_elements("refunded")

@@ -142,13 +142,12 @@ def _variables_from_records(engine: "EmbeddedZeebe", key: int) -> Dict[str, Any]
 
 
 def _open_subscriptions(engine: "EmbeddedZeebe", key: int) -> List[str]:
-    open_: Dict[Any, str] = {}
+    open_: Dict[Any, str] = {}  # subscription key -> message name
     for record in engine.records(value_type="MESSAGE_SUBSCRIPTION", process_instance_key=key):
         intent = record.get("intent")
-        sub = (record.get("element_instance_key"), record.get("message_name"), record.get("key"))
-        ident = sub[0] if sub[0] is not None else sub[2]
         if intent == "CREATED":
-            open_[ident] = record.get("message_name", "")
-        elif intent in ("CORRELATED", "DELETED", "REJECTED"):
-            open_.pop(ident, None)
+            open_[record.get("key")] = record.get("message_name", "")
+        elif intent in ("DELETED", "REJECTED") or (intent == "CORRELATED" and record.get("interrupting", True)):
+            # a non-interrupting boundary event keeps its subscription after correlating
+            open_.pop(record.get("key"), None)
     return sorted(set(open_.values()))
