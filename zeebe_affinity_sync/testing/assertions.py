@@ -111,7 +111,7 @@ class ProcessInstanceAssert:
         return self._wait("to be completed", lambda s: (s.state == "completed", s.ended, f"it is {s.state}"))
 
     def is_terminated(self) -> "ProcessInstanceAssert":
-        """The instance was terminated (cancelled, or ended by a terminate end event)."""
+        """The instance was terminated (e.g. cancelled)."""
         return self._wait("to be terminated", lambda s: (s.state == "terminated", s.ended, f"it is {s.state}"))
 
     # ------------------------------------------------------------------ elements
