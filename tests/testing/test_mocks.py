@@ -213,3 +213,13 @@ def test_user_tasks_of_several_instances_and_job_worker_user_tasks(zeebe_engine,
     assert_that(legacy).is_completed().has_completed_elements("approved")
     with pytest.raises(ProcessAssertionError, match="no open user task 'approve' after 0.2 s; open user tasks: none"):
         zeebe_engine.complete_user_task("approve", timeout=0.2)
+
+
+def test_stepwise_commands_return_once_the_flow_settled(zeebe_engine, zeebe_client):
+    zeebe_engine.deploy(bpmn("three-tasks.bpmn"))
+    b = zeebe_engine.mock_job_worker("b").then_complete({"b": 1})
+    instance = zeebe_engine.create_process_instance("three-tasks")
+    zeebe_engine.complete_job("a")
+    assert b.invocations == 1  # no wait needed: the mock ran before complete_job returned
+    assert zeebe_engine.jobs()[0]["element_id"] == "task-c"
+    assert_that(instance).has_active_elements("task-c").has_variable("b", 1)

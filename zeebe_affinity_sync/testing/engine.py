@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from datetime import timedelta
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..engine import EmbeddedZeebe
@@ -101,6 +102,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
             raise TypeError(f"variables must be a dict, got {type(variables).__name__}")
         summary, _ = self.engine.create_instance(bpmn_process_id, version=-1 if version is None else version,
                                                  variables=dict(variables or {}))
+        self._settle_after()
         return ProcessInstance(process_definition_key=summary["process_definition_key"],
                                bpmn_process_id=summary["bpmn_process_id"], version=summary["version"],
                                process_instance_key=summary["process_instance_key"])
@@ -112,8 +114,10 @@ class ZeebeTestEngine(EmbeddedZeebe):
         clock, for a subscription). Returns the message key."""
         if variables is not None and not isinstance(variables, dict):
             raise TypeError(f"variables must be a dict, got {type(variables).__name__}")
-        return int(self.engine.publish_message(name, correlation_key, int(time_to_live * 1000), message_id,
-                                               dict(variables or {})))
+        key = int(self.engine.publish_message(name, correlation_key, int(time_to_live * 1000), message_id,
+                                              dict(variables or {})))
+        self._settle_after()
+        return key
 
     # ------------------------------------------------------------------ mocks
     def mock_job_worker(self, job_type: str) -> JobWorkerMock:
@@ -208,6 +212,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
         """
         job = self._waiting_job(job_type, process_instance_key, timeout)
         self.engine.complete_job(job["key"], dict(variables or {}))
+        self._settle_after()
         return int(job["key"])
 
     def throw_bpmn_error(self, job_type: str, code: str, message: str = "",
@@ -225,6 +230,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
             raise ValueError(f"the error code must be a non-empty string, got {code!r}")
         job = self._waiting_job(job_type, process_instance_key, timeout)
         self.engine.throw_error(job["key"], code, message, dict(variables) if variables else None)
+        self._settle_after()
         return int(job["key"])
 
     def fail_job(self, job_type: str, message: str = "", retries: int = 0, *,  # type: ignore[override]
@@ -241,6 +247,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
             raise ValueError(f"retries must be an int >= 0, got {retries!r}")
         job = self._waiting_job(job_type, process_instance_key, timeout)
         self.engine.fail_job(job["key"], retries, message)
+        self._settle_after()
         return int(job["key"])
 
     def complete_user_task(self, element_id: Union[str, int], variables: Optional[Dict[str, Any]] = None, *,
@@ -275,6 +282,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
             match = [t for t in tasks if element_id in (t.get("element_id"), t.get("key"))]
             if match:  # the oldest, like complete_job (several instances may wait at the same task)
                 super().complete_user_task(match[0]["key"], variables)
+                self._settle_after()
                 return match[0]["key"]
             # a job-worker user task (no zeebe:userTask) is a job of Zeebe's reserved type
             jobs = [j for j in self.jobs() if j["type"] == _JOB_WORKER_USER_TASK and element_id in (j["element_id"], j["key"])
@@ -282,6 +290,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
                     and (process_instance_key is None or j["process_instance_key"] == process_instance_key)]
             if jobs:
                 self.engine.complete_job(jobs[0]["key"], dict(variables or {}))
+                self._settle_after()
                 return jobs[0]["key"]
             if time.monotonic() >= deadline:
                 open_tasks = ", ".join(f"{t.get('element_id')} (instance {t.get('process_instance_key')})"
@@ -289,6 +298,26 @@ class ZeebeTestEngine(EmbeddedZeebe):
                 raise ProcessAssertionError(f"no open user task {element_id!r} after {timeout:g} s; open user "
                                             f"tasks: {open_tasks}")
             time.sleep(_POLL_MAX)
+
+    def increase_time(self, amount: Union[float, int, timedelta]) -> None:  # type: ignore[override]
+        """Move the engine clock forward (seconds or a ``timedelta``): every timer, job deadline,
+        backoff and message TTL that became due fires, in due order; then the flow they started
+        settles, mocks included, so a test can look at once.
+
+        Raises:
+            ValueError: A negative amount.
+        """
+        super().increase_time(amount)
+        self._settle_after()
+
+    def _settle_after(self) -> None:
+        # After a command of this class: let the flow it started (and the mocks) finish, so what a
+        # test checks next is deterministic. A flow that does not settle is left to the
+        # assertion that follows, which reports where it is.
+        try:
+            self.wait_for_idle(DEFAULT_IDLE_TIMEOUT)
+        except TimeoutError as exc:
+            logger.debug("the engine did not settle after a test command: %s", exc)
 
     def _settle(self, deadline: float) -> None:
         try:
