@@ -143,3 +143,12 @@ def test_a_closed_zeebe_client_is_replaced_in_the_next_test(user_session):
             assert zeebe_client.topology().brokers
     """)
     result.assert_outcomes(passed=2)
+
+
+def test_without_autoload_it_is_turned_on_by_its_name(user_session, monkeypatch):
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = user_session("""
+        def test_engine(zeebe_engine):
+            assert zeebe_engine.running
+    """, "-p", "zeebe_affinity", subprocess=True)
+    result.assert_outcomes(passed=1)
