@@ -152,3 +152,25 @@ def test_without_autoload_it_is_turned_on_by_its_name(user_session, monkeypatch)
             assert zeebe_engine.running
     """, "-p", "zeebe_affinity", subprocess=True)
     result.assert_outcomes(passed=1)
+
+
+def test_listing_the_plugin_as_well_is_harmless(user_session, pytester):
+    pytester.makeconftest('pytest_plugins = ["zeebe_affinity_sync.testing.pytest_plugin"]\n')
+    result = user_session("""
+        def test_engine(zeebe_engine, pytestconfig):
+            assert zeebe_engine.running
+            assert pytestconfig.pluginmanager.hasplugin("zeebe_affinity")
+            assert pytestconfig.pluginmanager.hasplugin("zeebe_affinity_sync.testing.pytest_plugin")
+    """)
+    result.assert_outcomes(passed=1)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "zeebe_affinity_sync.testing.pytest_plugin")
+    result.assert_outcomes(passed=1)
+
+
+def test_it_can_be_turned_off(user_session):
+    result = user_session("""
+        def test_engine(zeebe_engine):
+            pass
+    """, "-p", "no:zeebe_affinity")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'zeebe_engine' not found*"])

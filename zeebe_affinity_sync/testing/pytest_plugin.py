@@ -15,6 +15,7 @@ the engine (its gRPC server and threads) starts the first time a test asks for a
 """
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
@@ -24,7 +25,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from .hub import AffinityTestStack
 
 INI_TIMEOUT = "zeebe_assert_timeout"
+ENTRY_POINT = "zeebe_affinity"
 _PREVIOUS_TIMEOUT = pytest.StashKey[float]()
+
+
+class _Alias:
+    """Holds the plugin's other name, so naming it a second time is a no-op, not an error."""
+
+    def __repr__(self) -> str:
+        return f"<alias of {__name__}>"
+
+
+def pytest_plugin_registered(plugin: Any, manager: Any) -> None:
+    # The entry point registers this module as "zeebe_affinity"; a project that also lists it
+    # (pytest_plugins = [...] or -p with the module path) would register it again under its
+    # module name, which pytest refuses ("Plugin already registered under a different name").
+    # Taking both names the moment it is registered makes the second mention a no-op.
+    if plugin is not sys.modules[__name__]:
+        return
+    for name in (ENTRY_POINT, __name__):
+        if manager.get_plugin(name) is None and not manager.is_blocked(name):
+            manager.register(_Alias(), name)
 
 
 def pytest_addoption(parser: Any) -> None:
