@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -52,8 +53,9 @@ class ZeebeTestEngine(EmbeddedZeebe):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("port", 0)
         super().__init__(**kwargs)
-        # created with the first mock of a test, stopped by reset(); only the test's thread
-        # replaces it (the driver itself is thread-safe)
+        # _driver: created with the first mock of a test, stopped by reset(); guarded by
+        # _driver_lock (any test thread may make a mock; the driver itself is thread-safe)
+        self._driver_lock = threading.Lock()
         self._driver: Optional[MockDriver] = None
 
     # ------------------------------------------------------------------ deploy
@@ -131,9 +133,11 @@ class ZeebeTestEngine(EmbeddedZeebe):
         """
         if not isinstance(job_type, str) or not job_type:
             raise ValueError(f"job_type must be a non-empty string (the task type), got {job_type!r}")
-        if self._driver is None:
-            self._driver = MockDriver(self.engine)
-        return self._driver.mock(job_type)
+        with self._driver_lock:
+            if self._driver is None:
+                self._driver = MockDriver(self.engine)
+            driver = self._driver
+        return driver.mock(job_type)
 
     @property
     def mocks(self) -> Dict[str, JobWorkerMock]:
@@ -354,7 +358,8 @@ class ZeebeTestEngine(EmbeddedZeebe):
     # ------------------------------------------------------------------ lifecycle
     def stop_mocks(self) -> None:
         """Stop this test's mocks (their thread ends; unanswered jobs stay in the engine)."""
-        driver, self._driver = self._driver, None
+        with self._driver_lock:
+            driver, self._driver = self._driver, None
         if driver is not None:
             driver.stop()
 
