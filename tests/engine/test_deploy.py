@@ -168,12 +168,26 @@ def test_boundary_event_on_a_gateway_is_refused(stub):
     assert "not on 'parallelGateway'" in refused(stub, "g.bpmn", m.process("g", body))
 
 
-def test_multi_instance_marker_is_refused_not_ignored(stub):
+@pytest.mark.parametrize("characteristics, text", [
+    ('<zeebe:loopCharacteristics inputCollection="items" inputElement="item"/>',
+     "'inputCollection' must be a FEEL expression starting with '='"),
+    ('<zeebe:loopCharacteristics inputElement="item"/>', "Attribute 'inputCollection'"),
+    ('<zeebe:loopCharacteristics inputCollection="=items" outputCollection="out"/>',
+     "'outputCollection' and 'outputElement'"),
+    ('', "exactly one 'zeebe:loopCharacteristics'"),
+])
+def test_multi_instance_marker_refusals(stub, characteristics, text):
     body = ('<bpmn:startEvent id="s"/><bpmn:serviceTask id="each"><bpmn:extensionElements>'
             '<zeebe:taskDefinition type="t"/></bpmn:extensionElements>'
-            '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>'
-            '<zeebe:loopCharacteristics inputCollection="=items" inputElement="item"/>'
+            '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>' + characteristics +
             '</bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>'
             '<bpmn:endEvent id="e"/>' + m.chain("s", "each", "e"))
     details = rpc_error(lambda: deploy(stub, "mi.bpmn", m.process("mi", body)), grpc.StatusCode.INVALID_ARGUMENT)
-    assert "'each'" in details and "multiInstanceLoopCharacteristics" in details
+    assert "'each'" in details and text in details
+
+
+def test_standard_loop_is_refused_not_ignored(stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:task id="again"><bpmn:standardLoopCharacteristics/></bpmn:task>'
+            '<bpmn:endEvent id="e"/>' + m.chain("s", "again", "e"))
+    details = rpc_error(lambda: deploy(stub, "loop.bpmn", m.process("loop", body)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "'again'" in details and "standardLoopCharacteristics" in details

@@ -208,3 +208,13 @@ def test_reset_forgets_everything_and_keeps_serving(zeebe, stub):
     assert new > old  # keys keep counting up
     complete(stub, activate_one(stub, "a").key)
     assert state_of(zeebe, new) == "COMPLETED"
+
+
+def test_element_ids_of_a_definition_in_document_order(zeebe, stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:subProcess id="sub"><bpmn:startEvent id="in_s"/><bpmn:endEvent id="in_e"/>'
+            + m.chain("in_s", "in_e") + '</bpmn:subProcess><bpmn:endEvent id="e"/>' + m.chain("s", "sub", "e"))
+    response = deploy(stub, "ids.bpmn", m.process("ids", body))
+    key = response.deployments[0].process.processDefinitionKey
+    assert zeebe.element_ids(key) == ["s", "sub", "in_s", "in_e", "e"]
+    with pytest.raises(LookupError):
+        zeebe.element_ids(key + 12345)

@@ -127,6 +127,10 @@ def test_inspection_http_api(zeebe, stub):
         assert get(f"/process-instances/{key}")["variables"] == {"x": 1}
         assert [d["bpmn_process_id"] for d in get("/definitions")] == ["demo"]
         assert "/incidents" in get("/")["endpoints"]
+        assert get("/user-tasks") == []
+        records = get("/records")
+        assert records[-1]["value_type"] == "JOB" and records[-1]["intent"] == "CREATED"
+        assert {r["process_instance_key"] for r in records if r["value_type"] == "PROCESS_INSTANCE"} == {key}
         for path in ("/nope", "/process-instances/123"):
             with pytest.raises(urllib.error.HTTPError) as info:
                 get(path)

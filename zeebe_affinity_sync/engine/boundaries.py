@@ -7,11 +7,16 @@ is left by any path. An interrupting boundary event terminates its activity and 
 the event; a non-interrupting one leaves the activity running and starts a parallel token (a
 non-interrupting message boundary stays subscribed; a timer duration fires once). Error boundary
 events are handled by :mod:`.incidents` (they are triggered by a thrown error, not opened).
+
+The start events of event subprocesses are catch events of their scope (the process root or a
+subprocess instance) and go through the same code: opened when the scope is entered, closed when
+it is left; when one occurs the event subprocess starts in the scope (interrupting or not). Other
+helpers add catch event kinds (signal, escalation) through ``_catch_openers`` / ``_catch_closers``.
 """
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from . import model, records, state
 from .expressions import duration_seconds
@@ -26,36 +31,76 @@ __all__ = ["BoundariesMixin"]
 
 
 class BoundariesMixin:
-    def _open_boundaries(self: "Engine", ei: state.ElementInstance) -> None:
+    def __init__(self) -> None:
+        # event definition -> fn(ei, catch element): opens a catch event of a kind this module
+        # does not know (helpers register signal / escalation here); guarded by nothing (set in
+        # __init__, read-only afterwards)
+        self._catch_openers: Dict[str, Callable[[state.ElementInstance, model.Element], None]] = {}
+        # fn(ei, only_event_subprocess_starts): closes what those openers opened on ``ei``
+        self._catch_closers: List[Callable[[state.ElementInstance, bool], None]] = []
+
+    def _catch_events(self: "Engine", ei: state.ElementInstance) -> List[model.Element]:
+        """The catch events attached to ``ei``: the boundary events of its activity and, for a
+        scope (the process, a subprocess), the start events of its event subprocesses."""
         element = ei.element
-        assert element is not None
-        elements = ei.instance.definition.process.elements
-        for boundary_id in element.boundary_events:
-            boundary = elements[boundary_id]
-            if boundary.event == model.MESSAGE:
-                assert boundary.message is not None
-                self._subscribe(ei, boundary.message, boundary)
-            elif boundary.event == model.TIMER:
-                assert boundary.timer_duration is not None
-                seconds = duration_seconds(boundary.timer_duration.evaluate(visible(ei)),
-                                            boundary.timer_duration.text)
-                handle = self._scheduler.call_later(seconds, self._boundary_timer_fired, ei.key, boundary_id)
+        process = ei.instance.definition.process
+        elements = process.elements
+        # a multi-instance activity: boundary events belong to the body, event subprocesses
+        # (of a subprocess) to each inner instance
+        looped = element is not None and element.loop is not None
+        catches = [elements[b] for b in element.boundary_events] if element is not None and (
+            ei.body or not looped) else []
+        if ei.body:
+            return catches
+        for esp_id in (element.event_subprocesses if element is not None else process.event_subprocesses):
+            start = elements[esp_id].start
+            if start is not None:
+                catches.append(elements[start])
+        return catches
+
+    def _open_boundaries(self: "Engine", ei: state.ElementInstance) -> None:
+        """Open the message subscriptions and timers of every catch event attached to ``ei``."""
+        for catch in self._catch_events(ei):
+            if catch.event == model.MESSAGE:
+                assert catch.message is not None
+                self._subscribe(ei, catch.message, catch)
+            elif catch.event == model.TIMER:
+                assert catch.timer_duration is not None
+                seconds = duration_seconds(catch.timer_duration.evaluate(visible(ei)), catch.timer_duration.text)
+                handle = self._scheduler.call_later(seconds, self._boundary_timer_fired, ei.key, catch.id)
                 if ei.boundary_timers is None:
                     ei.boundary_timers = []
-                ei.boundary_timers.append((boundary_id, handle))
-                self._rec_timer(ei, boundary, "CREATED", int((self._clock.time() + max(0.0, seconds)) * 1000))
+                ei.boundary_timers.append((catch.id, handle))
+                self._rec_timer(ei, catch, "CREATED", int((self._clock.time() + max(0.0, seconds)) * 1000))
+            else:
+                opener = self._catch_openers.get(catch.event)
+                if opener is not None:
+                    opener(ei, catch)
 
-    def _close_boundaries(self: "Engine", ei: state.ElementInstance) -> None:
+    def _close_boundaries(self: "Engine", ei: state.ElementInstance, only_starts: bool = False) -> None:
+        """Close what :meth:`_open_boundaries` opened (``only_starts``: just the event
+        subprocess starts, when an interrupting event subprocess takes over the scope)."""
+        elements = ei.instance.definition.process.elements
         if ei.boundary_subscriptions:
+            kept = []
             for subscription in ei.boundary_subscriptions:
-                self._close_subscription(subscription)
+                if only_starts and subscription.boundary is not None \
+                        and subscription.boundary.kind != model.START_EVENT:
+                    kept.append(subscription)
+                else:
+                    self._close_subscription(subscription)
+            ei.boundary_subscriptions = kept or None
         if ei.boundary_timers:
-            elements = ei.instance.definition.process.elements
-            for boundary_id, handle in ei.boundary_timers:
+            kept_timers = []
+            for catch_id, handle in ei.boundary_timers:
+                if only_starts and elements[catch_id].kind != model.START_EVENT:
+                    kept_timers.append((catch_id, handle))
+                    continue
                 self._scheduler.cancel(handle)
-                self._rec_timer(ei, elements[boundary_id], "CANCELED", -1)
-        ei.boundary_subscriptions = None
-        ei.boundary_timers = None
+                self._rec_timer(ei, elements[catch_id], "CANCELED", -1)
+            ei.boundary_timers = kept_timers or None
+        for closer in self._catch_closers:
+            closer(ei, only_starts)
 
     def _boundary_timer_fired(self: "Engine", element_instance_key: int, boundary_id: str) -> None:
         with self._lock:
@@ -75,9 +120,13 @@ class BoundariesMixin:
 
     def _trigger_boundary(self: "Engine", host: state.ElementInstance, boundary: model.Element,
                           variables: Optional[Dict[str, Any]]) -> None:
-        """A boundary event of ``host`` occurred: interrupt it (or not) and continue from the event."""
+        """A catch event attached to ``host`` occurred: for a boundary event interrupt the
+        activity (or not) and continue from the event; for an event subprocess start, start it."""
         if self._element_instances.get(host.key) is not host:
             return  # the activity was left meanwhile
+        if boundary.kind == model.START_EVENT:
+            self._trigger_event_subprocess(host, boundary, variables)
+            return
         scope = host.parent
         assert scope is not None
         if boundary.interrupting:
@@ -85,6 +134,24 @@ class BoundariesMixin:
         self._lock.log_later(logger, logging.DEBUG, "boundary event '%s' of '%s' triggered in instance %d",
                              boundary.id, host.element.id if host.element else "?", host.instance.key)
         self._take_catch(scope, boundary, variables)
+
+    def _trigger_event_subprocess(self: "Engine", scope: state.ElementInstance, start: model.Element,
+                                  variables: Optional[Dict[str, Any]]) -> None:
+        """Start the event subprocess of ``start`` in ``scope``. An interrupting one first
+        terminates everything else in the scope and closes the scope's other event subprocess
+        starts; the scope then completes when the event subprocess does."""
+        if self._element_instances.get(scope.key) is not scope or scope.phase != state.ACTIVATED_ELEMENT:
+            return
+        elements = scope.instance.definition.process.elements
+        assert start.scope is not None
+        esp = elements[start.scope]
+        if start.interrupting:
+            self._close_boundaries(scope, only_starts=True)
+            self._terminate_children(scope)
+        self._lock.log_later(logger, logging.DEBUG, "event subprocess '%s' started by '%s' in instance %d", esp.id,
+                             start.id, scope.instance.key)
+        esp_ei = self._spawn(scope, esp)
+        esp_ei.pending_variables = dict(variables) if variables else None  # for its start event
 
     def _take_catch(self: "Engine", scope: state.ElementInstance, boundary: model.Element,
                     variables: Optional[Dict[str, Any]]) -> None:

@@ -47,6 +47,9 @@ _FLOW_NODES = {
     "manualTask": model.MANUAL_TASK,
     "subProcess": model.SUB_PROCESS,
 }
+#: activities that may carry a multi-instance marker
+_MULTI_INSTANCE_KINDS = (model.SERVICE_TASK, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK, model.SCRIPT_TASK,
+                         model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.CALL_ACTIVITY)
 #: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
 _JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK)
 #: process children that carry no behaviour
@@ -60,6 +63,7 @@ _EVENT_DEFINITIONS = {
     "messageEventDefinition": model.MESSAGE,
     "timerEventDefinition": model.TIMER,
     "errorEventDefinition": model.ERROR,
+    "terminateEventDefinition": model.TERMINATE,
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
@@ -345,21 +349,24 @@ class _Parser:
                 event = model.NONE
         data["event"] = event
         definition = definitions[0] if definitions else None
-        for loop in ("multiInstanceLoopCharacteristics", "standardLoopCharacteristics"):
-            if node.find(_B + loop) is not None:
-                # running it once would be silently wrong (one job instead of one per item)
-                self.problem(f"{where}: '{loop}' is not supported by the embedded engine")
+        if node.find(_B + "standardLoopCharacteristics") is not None:
+            # Zeebe has no standard loops; running the activity once would be silently wrong
+            self.problem(f"{where}: 'standardLoopCharacteristics' is not supported (use a multi-instance marker)")
+        multi = node.find(_B + "multiInstanceLoopCharacteristics")
+        if multi is not None:
+            self.parse_loop(multi, kind, data, where)
 
         allowed = {
             # timer / error starts: event subprocesses only (check_scopes says so for processes)
             model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR),
-            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE),
+            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE, model.TERMINATE),
             model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER),
             model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE),
             model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER),
         }.get(kind, (model.NONE,))
         if event not in allowed:
-            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error"}
+            kinds = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error",
+                     model.TERMINATE: "terminate"}
             self.problem(
                 f"{where}: a {kinds.get(event, event)} {tag} is not supported by the embedded engine "
                 f"(supported here: {', '.join(kinds[a] for a in allowed)})"
@@ -447,7 +454,7 @@ class _Parser:
                     self.problem(f"{where}: Must reference an error with an errorCode (errorRef '{ref or ''}')")
                 else:
                     data["error_code"] = self.value(self.errors[ref] or "", where)
-            elif kind == model.BOUNDARY_EVENT:
+            elif kind in (model.BOUNDARY_EVENT, model.START_EVENT):
                 if ref:
                     if ref not in self.errors:
                         self.problem(f"{where}: errorRef '{ref}' does not name a bpmn:error")
@@ -479,6 +486,51 @@ class _Parser:
                 data["propagate_all_parent_variables"] = (
                     called[0].get("propagateAllParentVariables", "true").strip().lower() != "false")
         return data
+
+    def parse_loop(self, multi: XmlElement, kind: str, data: dict, where: str) -> None:
+        """``multiInstanceLoopCharacteristics`` + ``zeebe:loopCharacteristics`` (activities only)."""
+        if kind not in _MULTI_INSTANCE_KINDS:
+            self.problem(f"{where}: a multi-instance marker is only allowed on tasks, subprocesses and call "
+                         "activities")
+            return
+        specs = self.ext(multi, "loopCharacteristics")
+        if len(specs) != 1:
+            self.problem(f"{where}: a multi-instance activity must have exactly one 'zeebe:loopCharacteristics' "
+                         "extension element")
+            return
+        spec = specs[0]
+        collection_text = (spec.get("inputCollection") or "").strip()
+        if not collection_text:
+            self.problem(f"{where}: Attribute 'inputCollection' of 'zeebe:loopCharacteristics' must be present "
+                         "and not empty")
+            return
+        if not collection_text.startswith("="):
+            self.problem(f"{where}: 'inputCollection' must be a FEEL expression starting with '=' "
+                         f"(e.g. '= {collection_text}')")
+            return
+        collection = self.value(collection_text, where)
+        output_collection = (spec.get("outputCollection") or "").strip() or None
+        output_text = (spec.get("outputElement") or "").strip() or None
+        if bool(output_collection) != bool(output_text):
+            self.problem(f"{where}: 'outputCollection' and 'outputElement' of 'zeebe:loopCharacteristics' go "
+                         "together: set both or neither")
+        output_element = self.value(output_text, where) if output_text else None
+        if output_element is not None and not output_element.is_expression:
+            self.problem(f"{where}: 'outputElement' must be a FEEL expression starting with '='")
+        condition = None
+        condition_node = multi.find(_B + "completionCondition")
+        if condition_node is not None and (condition_node.text or "").strip():
+            condition_text = condition_node.text.strip()
+            if not condition_text.startswith("="):
+                self.problem(f"{where}: 'completionCondition' must be a FEEL expression starting with '='")
+            else:
+                condition = self.value(condition_text, where)
+        if collection is None:
+            return
+        data["loop"] = model.LoopSpec(
+            sequential=multi.get("isSequential", "false").strip().lower() == "true",
+            input_collection=collection, input_element=(spec.get("inputElement") or "").strip() or None,
+            output_collection=output_collection, output_element=output_element, completion_condition=condition)
 
     def parse_script(self, node: XmlElement, scripts: List[XmlElement], data: dict, where: str) -> None:
         """``zeebe:script``: a FEEL expression whose result goes into ``resultVariable``."""

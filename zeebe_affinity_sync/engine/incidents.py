@@ -25,34 +25,65 @@ class IncidentsMixin:
     # ------------------------------------------------------------------ error events
     def _throw_error(self: "Engine", source: state.ElementInstance, code: str,
                      variables: Optional[Dict[str, Any]]) -> bool:
-        """Find the catching error boundary event, walking out through call activities.
+        """Find what catches an error thrown at ``source``, walking outward: the error boundary
+        events of the element, then the error start events of the event subprocesses of its
+        flow scope, then the boundary events of that scope, and so on up to the process, then
+        on through the call activity that started the instance.
 
         Returns:
-            True if caught (the host activity is terminated and the boundary event taken).
+            True if caught (the catching side is taken; what it interrupts is terminated).
         """
-        host: Optional[state.ElementInstance] = source
-        boundary = None
-        while host is not None:
-            boundary = self._matching_boundary(host, code)
+        current: Optional[state.ElementInstance] = source
+        while current is not None:
+            boundary = self._matching_boundary(current, code)
             if boundary is not None:
-                break
-            # out through the enclosing scopes, then through the call activity that started us
-            host = host.parent if host.parent is not None else host.instance.parent_element
-        if host is None or boundary is None:
-            return False
-        scope = host.parent
-        assert scope is not None
-        self._terminate_element(host)
-        self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code, boundary.id,
-                             host.instance.key)
-        self._take_catch(scope, boundary, variables)
-        return True
+                scope = current.parent
+                assert scope is not None
+                self._terminate_element(current)
+                self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code,
+                                     boundary.id, current.instance.key)
+                self._take_catch(scope, boundary, variables)
+                return True
+            scope = current.parent
+            if scope is None:  # the process itself: on through the calling call activity
+                current = current.instance.parent_element
+                continue
+            start = self._matching_error_start(scope, code)
+            if start is not None:
+                self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by event subprocess start '%s' in "
+                                     "instance %d", code, start.id, scope.instance.key)
+                self._trigger_event_subprocess(scope, start, variables)
+                return True
+            current = scope
+        return False
+
+    def _matching_error_start(self: "Engine", scope: state.ElementInstance, code: str) -> Optional[model.Element]:
+        """The error start event of an event subprocess of ``scope`` that catches ``code``
+        (a matching code wins over a catch-all), if any."""
+        if scope.body:
+            return None  # a multi-instance body has no event subprocesses (its inner instances may)
+        element = scope.element
+        process = scope.instance.definition.process
+        esps = element.event_subprocesses if element is not None else process.event_subprocesses
+        catch_all = None
+        for esp_id in esps:
+            start_id = process.elements[esp_id].start
+            start = process.elements[start_id] if start_id is not None else None
+            if start is None or start.event != model.ERROR:
+                continue
+            if start.catch_error_code is None:
+                catch_all = catch_all or start
+            elif start.catch_error_code == code:
+                return start
+        return catch_all
 
     @staticmethod
     def _matching_boundary(host: state.ElementInstance, code: str) -> Optional[model.Element]:
         element = host.element
         if element is None or not element.boundary_events:
             return None
+        if host.parent is not None and host.parent.body:
+            return None  # an inner instance of a multi-instance activity: its body has the boundaries
         elements = host.instance.definition.process.elements
         catch_all = None
         for boundary_id in element.boundary_events:

@@ -89,7 +89,8 @@ class InspectionMixin:
             "parent_process_instance_key": parent.instance.key if parent is not None else None,
             "elements": [
                 {"key": ei.key, "element_id": ei.element.id if ei.element else "",
-                 "type": ei.element.kind if ei.element else "", "phase": ei.phase}
+                 "type": ("multiInstanceBody" if ei.body else ei.element.kind) if ei.element else "",
+                 "phase": ei.phase}
                 for ei in live_elements(instance.root)
             ],
             "created": instance.created,
@@ -114,6 +115,19 @@ class InspectionMixin:
                 "history": len(self._history),
                 "token_flow_yields": self._yields,
             }
+
+    def element_ids(self: "Engine", process_definition_key: int) -> List[str]:
+        """Ids of every flow node of a deployed process version (nested ones too), document order.
+
+        Raises:
+            ProcessNotFoundError: No such process definition.
+        """
+        with self._lock:
+            definition = self._definitions.get(process_definition_key)
+            if definition is None:
+                raise rejections.process_not_found(
+                    "GET", f"Expected to find process definition with key '{process_definition_key}', but none found")
+            return list(definition.process.elements)
 
     def definitions(self: "Engine") -> List[Dict[str, Any]]:
         with self._lock:

@@ -38,6 +38,7 @@ NONE = "none"
 MESSAGE = "message"
 TIMER = "timer"
 ERROR = "error"
+TERMINATE = "terminate"
 
 
 @dataclass(frozen=True)

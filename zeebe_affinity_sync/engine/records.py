@@ -32,19 +32,44 @@ __all__ = ["RecordLog", "instance_info", "element_type", "event_type", "DEFAULT_
 
 DEFAULT_TENANT = "<default>"
 
-_EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR"}
+_EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR",
+                model.TERMINATE: "TERMINATE"}
 
-#: (process instance key, definition key, parent process instance key, parent element instance key)
-InstanceInfo = Tuple[int, int, int, int]
+#: process instance key, definition key, parent process instance key, parent element instance key,
+#: as one string joined by ``SEP``: strings are not tracked by the garbage collector, tuples are
+#: until a collection examines them, and a log that keeps tens of thousands of fresh tuples makes
+#: the collector run (and promote, and sweep the whole heap) far more often
+InstanceInfo = str
 Definitions = Mapping[int, model.ProcessDefinition]
+SEP = "\x1f"   # between the fields of a stub (ids, keys and JSON text never contain it)
+JOB_SEP = "\x1e"  # between a job's stub and the fields that change from record to record
 
 
 def instance_info(instance: state.ProcessInstance) -> InstanceInfo:
     """What every record of an instance says about it (computed once per instance)."""
     parent = instance.parent_element
     if parent is None:
-        return (instance.key, instance.definition.key, -1, -1)
-    return (instance.key, instance.definition.key, parent.instance.key, parent.key)
+        return f"{instance.key}{SEP}{instance.definition.key}{SEP}-1{SEP}-1"
+    return f"{instance.key}{SEP}{instance.definition.key}{SEP}{parent.instance.key}{SEP}{parent.key}"
+
+
+def element_stub(ei: state.ElementInstance) -> str:
+    """key, element id ('' for the process), flow scope key, instance info, body flag."""
+    parent = ei.parent
+    element = ei.element
+    return (f"{ei.key}{SEP}{element.id if element is not None else ''}{SEP}"
+            f"{parent.key if parent is not None else -1}{SEP}{ei.instance.info}{SEP}{1 if ei.body else 0}")
+
+
+def job_stub(job: state.Job) -> str:
+    """key, type, element instance key, element id, instance info, custom headers (JSON)."""
+    ei = job.element_instance
+    return (f"{job.key}{SEP}{job.type}{SEP}{ei.key}{SEP}{ei.element.id if ei.element is not None else ''}{SEP}"
+            f"{ei.instance.info}{SEP}{job.headers}")
+
+
+def _info(parts: List[str]) -> Tuple[int, int, int, int]:
+    return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
 
 
 def element_type(element: Optional[model.Element]) -> str:
@@ -65,7 +90,7 @@ def _tenant(definition: model.ProcessDefinition) -> str:
     return getattr(definition, "tenant_id", DEFAULT_TENANT) or DEFAULT_TENANT
 
 
-def _instance_fields(info: InstanceInfo, definitions: Definitions) -> Dict[str, Any]:
+def _instance_fields(info: Tuple[int, int, int, int], definitions: Definitions) -> Dict[str, Any]:
     key, definition_key, parent_instance, parent_element = info
     d = definitions.get(definition_key)
     return {
@@ -76,7 +101,8 @@ def _instance_fields(info: InstanceInfo, definitions: Definitions) -> Dict[str, 
     }
 
 
-def _element(definitions: Definitions, info: InstanceInfo, element_id: Optional[str]) -> Optional[model.Element]:
+def _element(definitions: Definitions, info: Tuple[int, int, int, int],
+             element_id: Optional[str]) -> Optional[model.Element]:
     d = definitions.get(info[1])
     if d is None or element_id is None:
         return None
@@ -106,7 +132,9 @@ VARIABLE_UPDATED = kind("VARIABLE", "UPDATED")
 def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[int, Dict[str, Any]]:
     """(key, fields) of a record from its stored subject."""
     if value_type == "PROCESS_INSTANCE":
-        key, element_id, scope_key, info, body = subject
+        parts = subject.split(SEP)
+        key, element_id, scope_key, info, body = (int(parts[0]), parts[1] or None, int(parts[2]), _info(parts[3:7]),
+                                                  parts[7] == "1")
         fields = _instance_fields(info, definitions)
         element = _element(definitions, info, element_id)
         kind_name = "MULTI_INSTANCE_BODY" if body else element_type(element)
@@ -117,7 +145,11 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "JOB":
-        key, job_type, retries, worker, error_message, deadline, ei_key, element_id, info, headers = subject
+        stub, retries_text, deadline_text, worker, error_message = subject.split(JOB_SEP, 4)
+        parts = stub.split(SEP, 8)
+        key, job_type, ei_key, element_id = int(parts[0]), parts[1], int(parts[2]), parts[3]
+        info, headers = _info(parts[4:8]), parts[8]
+        retries, deadline = int(retries_text), int(deadline_text)
         fields = _instance_fields(info, definitions)
         fields.update({
             "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,
@@ -126,8 +158,8 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "VARIABLE":
-        name, value, scope_key, info = subject
-        fields = _instance_fields(info, definitions)
+        name, value, scope_key, info_text = subject
+        fields = _instance_fields(_info(info_text.split(SEP)), definitions)
         for unused in ("parent_process_instance_key", "parent_element_instance_key", "version"):
             del fields[unused]
         fields.update({"name": name, "value": value, "scope_key": scope_key})

@@ -42,10 +42,15 @@ from .messages import MessagesMixin
 from .scheduler import Scheduler
 from .usertasks import UserTasksMixin
 from .elements import BEHAVIOURS as _BEHAVIOURS
+from .elements import MI_BODY as _MI_BODY
 from .elements import behaviour_of
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
+_JOB_SEP = records.JOB_SEP
+_JOB_KINDS = {intent: records.kind("JOB", intent) for intent in (
+    "CREATED", "ACTIVATED", "COMPLETED", "FAILED", "TIMED_OUT", "ERROR_THROWN", "RETRIES_UPDATED", "TIMEOUT_UPDATED",
+    "RECURRED_AFTER_BACKOFF", "YIELDED", "CANCELED")}
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +108,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
+        BoundariesMixin.__init__(self)
         ControlMixin.__init__(self)
         UserTasksMixin.__init__(self)
 
@@ -137,23 +143,24 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         ``kind`` is one of the ``records.PI_*`` constants."""
         kinds = self._kinds
         if kinds is not None:
-            stub = ei.rec
-            if stub is None:  # built once per element instance: (key, element id, scope key, info, body)
-                parent = ei.parent
-                element = ei.element
-                stub = ei.rec = (ei.key, element.id if element is not None else None,
-                                 parent.key if parent is not None else -1, ei.instance.info, ei.body)
             kinds.append(kind)
-            self._subjects.append(stub)
+            self._subjects.append(ei.rec or self._element_stub(ei))
+
+    @staticmethod
+    def _element_stub(ei: state.ElementInstance) -> str:
+        stub = ei.rec = records.element_stub(ei)  # built once per element instance
+        return stub
 
     def _rec_job(self, job: state.Job, intent: str) -> None:
         kinds = self._kinds
         if kinds is not None:
-            ei = job.element_instance
-            kinds.append(records.kind("JOB", intent))
-            self._subjects.append((job.key, job.type, job.retries, job.worker, job.error_message, job.deadline,
-                                   ei.key, ei.element.id if ei.element is not None else None, ei.instance.info,
-                                   job.headers))
+            stub = job.rec
+            if stub is None:  # built once per job
+                stub = job.rec = records.job_stub(job)
+            kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
+            # one string, not a tuple: see the records module on the garbage collector
+            self._subjects.append(f"{stub}{_JOB_SEP}{job.retries}{_JOB_SEP}{job.deadline}{_JOB_SEP}{job.worker}"
+                                  f"{_JOB_SEP}{job.error_message}")
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
@@ -170,16 +177,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         # the engine lock's release hook: stamp this command's records with the engine time
         self._log.seal(_time() + self._clock.offset)
 
-    def _variable_recorder(self) -> Optional[Callable[[Any, str, Any, bool], None]]:
-        """What variables.propagate / set_local call per variable written (None: log off)."""
-        return self._rec_variable if self._kinds is not None else None
-
     def _set_variables(self, scope: state.ElementInstance, document: Dict[str, Any], local: bool) -> None:
         """Write a variable document into ``scope`` (locally, or propagated outward)."""
+        recorder = self._rec_variable if self._kinds is not None else None
         if local:
-            set_local(scope, document, self._variable_recorder())
+            set_local(scope, document, recorder)
         else:
-            propagate(scope, document, self._variable_recorder())
+            propagate(scope, document, recorder)
 
     def _drain(self) -> None:
         """Run queued token-flow steps until none are left (caller holds the lock).
@@ -252,6 +256,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                         raise rejections.invalid(
                             "CREATE", f"Expected to create instance of process with start instructions but "
                             f"the element with id '{element_id}' targets a {element.kind}, which is not allowed.")
+                    if element.scope is not None:
+                        raise rejections.invalid(
+                            "CREATE", f"Expected to create instance of process with start instructions but the "
+                            f"element with id '{element_id}' is inside subprocess '{element.scope}'; the embedded "
+                            "engine starts instances only at elements of the process itself")
                 targets = list(start_elements)
             elif process.none_start is None:
                 raise rejections.invalid_state(
@@ -303,7 +312,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
-        elements = instance.definition.process.elements
+        process = instance.definition.process
+        if process.event_subprocesses:  # the process's event subprocesses listen from the start
+            try:
+                self._open_boundaries(instance.root)
+            except (_Failure, ExpressionError) as exc:
+                error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+                self._raise_incident(instance.root, error_type, str(exc))
+        elements = process.elements
         for element_id in element_ids:
             self._spawn(instance.root, elements[element_id])
 
@@ -358,6 +374,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
         ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        if element.loop is not None and not scope.body:
+            ei.body = True  # the multi-instance body; its children are the activity's instances
         scope.children[ei.key] = ei  # type: ignore[index]
         self._element_instances[ei.key] = ei
         self._agenda.append((self._enter, (ei,)))
@@ -369,16 +387,22 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             return  # terminated while queued
         ei.phase = state.ACTIVATING
         if first:
-            self._rec_element(ei, PI_ACTIVATING)
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_ACTIVATING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
         try:
-            if element.inputs:
-                self._set_variables(ei, self._map(element.inputs, visible(ei.parent)), True)
-            if element.boundary_events:
+            body = ei.body
+            if element.inputs and not body:
+                # an inner instance of a multi-instance activity sees its own loop variables
+                self._set_variables(ei, self._map(element.inputs, visible(ei.parent if element.loop is None else ei)),
+                                    True)
+            if element.boundary_events or element.event_subprocesses:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
-            _BEHAVIOURS[element.kind].activate(self, ei)
+            (_MI_BODY if body else _BEHAVIOURS[element.kind]).activate(self, ei)
         except _Failure as failure:
             self._raise_incident(ei, failure.error_type, str(failure))
         except ExpressionError as exc:
@@ -387,7 +411,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _activated(self, ei: state.ElementInstance) -> None:
         """``ei`` is active: a wait state now waits, a pass-through completes next."""
         ei.phase = state.ACTIVATED_ELEMENT
-        self._rec_element(ei, PI_ACTIVATED)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_ACTIVATED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -411,18 +438,31 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             return  # terminated after this step was queued
         if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
             ei.phase = state.COMPLETING
-            self._rec_element(ei, PI_COMPLETING)
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_COMPLETING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
-        behaviour = _BEHAVIOURS[element.kind]
+        scope = ei.parent
+        assert scope is not None
+        behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
+        satisfied = False
         try:
-            if element.outputs:
+            if ei.body:
+                _MI_BODY.body_output(self, ei)
+            elif element.outputs:
                 if event_variables:
                     self._set_variables(ei, event_variables, True)
-                self._set_variables(ei.parent, self._map(element.outputs, visible(ei)), False)
+                # an inner multi-instance instance merges from itself, so a mapping can fill its
+                # local outputElement variable (Zeebe's documented example)
+                self._set_variables(ei if scope.body else scope, self._map(element.outputs, visible(ei)), False)
             elif event_variables:
                 self._set_variables(ei, event_variables, False)
-            if behaviour.chooses_flows:
+            if scope.body:  # an inner instance of a multi-instance activity: no flows of its own
+                satisfied = _MI_BODY.inner_completing(self, scope, ei)
+                flows = []
+            elif behaviour.chooses_flows:
                 flows = behaviour.outgoing(self, ei)
             else:
                 all_flows = ei.instance.definition.process.flows
@@ -432,11 +472,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
             self._raise_incident(ei, error_type, str(exc))
             return
-        scope = ei.parent
-        assert scope is not None
         self._leave(ei)
-        self._rec_element(ei, PI_COMPLETED)
-        if flows:
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_COMPLETED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
+        if scope.body:
+            _MI_BODY.inner_completed(self, scope, satisfied)
+        elif flows:
             process_elements = ei.instance.definition.process.elements
             for flow in flows:
                 target = process_elements[flow.target]
@@ -459,7 +502,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Complete ``scope`` once it has no live children and no parked tokens."""
         if not scope.children and scope.waiting <= 0 and scope.phase == state.ACTIVATED_ELEMENT \
                 and self._element_instances.get(scope.key) is scope:
-            behaviour_of(scope.element).child_flow_done(self, scope)
+            (_MI_BODY if scope.body else behaviour_of(scope.element)).child_flow_done(self, scope)
 
     def _complete_instance(self, instance: state.ProcessInstance) -> None:
         if instance.state != "ACTIVE":
@@ -467,6 +510,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance.state = "COMPLETED"
         root = instance.root
         root.phase = state.COMPLETING
+        if root.boundary_subscriptions or root.boundary_timers:
+            self._close_boundaries(root)
         self._rec_element(root, PI_COMPLETING)
         self._retire(instance)
         self._rec_element(root, PI_COMPLETED)
@@ -501,17 +546,22 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         root.phase = state.TERMINATING
         self._rec_element(root, PI_TERMINATING)
         self._terminate_children(root)
+        self._close_boundaries(root)
+        if root.incident is not None:
+            self._drop_incident(root.incident)
         instance.state = final_state
         # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
         self._result_waiters.pop(instance.key, None)
         self._retire(instance)
         self._rec_element(root, PI_TERMINATED)
 
-    def _terminate_children(self, scope: state.ElementInstance) -> None:
-        """Terminate every live child of ``scope`` and drop its parked tokens."""
+    def _terminate_children(self, scope: state.ElementInstance,
+                            keep: Optional[state.ElementInstance] = None) -> None:
+        """Terminate every live child of ``scope`` (but ``keep``) and drop its parked tokens."""
         if scope.children:
             for child in list(scope.children.values()):
-                self._terminate_element(child)
+                if child is not keep:
+                    self._terminate_element(child)
         scope.waiting = 0
         scope.joins = None
 
@@ -519,7 +569,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         ei.phase = state.TERMINATING
         self._rec_element(ei, PI_TERMINATING)
         if ei.element is not None:
-            _BEHAVIOURS[ei.element.kind].terminate(self, ei)
+            (_MI_BODY if ei.body else _BEHAVIOURS[ei.element.kind]).terminate(self, ei)
         if ei.incident is not None:
             self._drop_incident(ei.incident)
         self._leave(ei)

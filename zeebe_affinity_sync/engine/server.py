@@ -251,6 +251,15 @@ class EmbeddedZeebe:
         """
         self.engine.complete_user_task(key_or_element_id, variables, process_instance_key=process_instance_key)
 
+    def element_ids(self, process_definition_key: int) -> List[str]:
+        """Ids of every flow node of a deployed process version (nested ones too), in document
+        order — e.g. to check that an element id a test names exists.
+
+        Raises:
+            ProcessNotFoundError: No such process definition.
+        """
+        return self.engine.element_ids(process_definition_key)
+
     def definitions(self) -> Sequence[Dict[str, Any]]:
         """Deployed process versions."""
         return self.engine.definitions()

@@ -59,7 +59,7 @@ class ElementInstance:
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
                  "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec",
-                 "user_task")
+                 "user_task", "mi")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -83,13 +83,14 @@ class ElementInstance:
         self.waiting = 0
         self.joins: Optional[Dict[str, Dict[str, int]]] = None
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
-        self.rec: Optional[Tuple[Any, ...]] = None  # what its records say about it (records module)
+        self.rec: Optional[str] = None  # what its records say about it (records module)
         self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
+        self.mi: Any = None                          # multi-instance body: its LoopState
 
 
 class Job:
     __slots__ = ("key", "type", "retries", "state", "worker", "deadline", "error_message",
-                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident")
+                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident", "rec")
 
     def __init__(self, key: int, job_type: str, retries: int, element_instance: ElementInstance,
                  headers: str) -> None:
@@ -105,6 +106,7 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
+        self.rec: Optional[str] = None        # what its records say about it (records module)
 
 
 class UserTask:

@@ -11,14 +11,16 @@ from typing import Dict
 from .. import model
 from .base import ElementBehavior, PassThrough
 from .call_activity import CallActivity
-from .containers import ProcessBehavior
+from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
 from .gateways import ExclusiveGateway, ParallelGateway
+from .multi_instance import MultiInstanceBody
 from .tasks import JobTask, ReceiveTask, ScriptTask, UserTask
 
-__all__ = ["BEHAVIOURS", "PROCESS", "ElementBehavior", "PassThrough", "behaviour_of"]
+__all__ = ["BEHAVIOURS", "PROCESS", "MI_BODY", "ElementBehavior", "PassThrough", "behaviour_of"]
 
 PROCESS = ProcessBehavior()
+MI_BODY = MultiInstanceBody()
 
 #: element kind -> behaviour; guarded by nothing (built at import, read-only afterwards)
 BEHAVIOURS: Dict[str, ElementBehavior] = {
@@ -37,11 +39,15 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.SCRIPT_TASK: ScriptTask(),
     model.TASK: PassThrough("TASK"),
     model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
+    model.SUB_PROCESS: SubProcess(),  # event subprocesses behave the same; only their record type differs
 }
+_EVENT_SUB_PROCESS = EventSubProcess()
 
 
 def behaviour_of(element: "model.Element | None") -> ElementBehavior:
     """The behaviour of an element instance's element (``None``: the process root)."""
     if element is None:
         return PROCESS
+    if element.triggered_by_event:
+        return _EVENT_SUB_PROCESS
     return BEHAVIOURS[element.kind]

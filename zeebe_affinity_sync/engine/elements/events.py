@@ -15,9 +15,15 @@ __all__ = ["StartEvent", "EndEvent", "IntermediateCatchEvent", "IntermediateThro
 
 
 class StartEvent(ElementBehavior):
-    """Entered by instance creation (none start), a message, or an event subprocess trigger."""
+    """Entered by instance creation (none start), a message, or an event subprocess trigger
+    (then it completes with the event's variables, parked on it by the subprocess)."""
 
     bpmn_element_type = "START_EVENT"
+
+    def activate(self, engine: "Engine", ei: state.ElementInstance) -> None:
+        variables, ei.pending_variables = ei.pending_variables, None
+        engine._activated(ei)
+        engine._complete(ei, variables)
 
 
 class EndEvent(ElementBehavior):
@@ -28,6 +34,13 @@ class EndEvent(ElementBehavior):
         assert element is not None
         if element.event == model.MESSAGE:  # a message end event is a job (zeebe:taskDefinition)
             engine._create_job(ei)
+            return
+        if element.event == model.TERMINATE:
+            # ends its flow scope: everything else in it is terminated, then the scope completes
+            engine._activated(ei)
+            assert ei.parent is not None
+            engine._terminate_children(ei.parent, keep=ei)
+            engine._complete(ei, None)
             return
         if element.event == model.ERROR:
             assert element.error_code is not None
