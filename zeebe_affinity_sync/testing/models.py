@@ -1,13 +1,16 @@
 """Read-only look-ups in the deployed process models, for checks that must not wait.
 
 The engine keeps each deployed version as an immutable :class:`~zeebe_affinity_sync.engine.model.ProcessDefinition`;
-these helpers read them (under the engine lock, then outside it: the models are frozen) to know
-which element ids and job types exist, so a typo in a test fails at once with the names that do.
+these helpers read them (element ids through the engine's ``element_ids``; kinds and job types
+from the models, under the engine lock, then outside it: the models are frozen) to know which
+element ids and job types exist, so a typo in a test fails at once with the names that do.
 """
 from __future__ import annotations
 
 import difflib
 from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Set
+
+from ..errors import NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine.runtime import Engine
@@ -27,11 +30,12 @@ def _definition(engine: "Engine", process_definition_key: int) -> Optional[Any]:
 
 
 def element_ids(engine: "Engine", process_definition_key: int) -> List[str]:
-    """The BPMN ids of every flow node of one process version, in document order."""
-    definition = _definition(engine, process_definition_key)
-    if definition is None:
+    """The BPMN ids of every flow node of one process version (nested ones too), in document
+    order; empty for an unknown version."""
+    try:
+        return list(engine.element_ids(process_definition_key))
+    except NotFoundError:
         return []
-    return list(definition.process.elements)
 
 
 def element_kinds(engine: "Engine", process_definition_key: int) -> Dict[str, str]:
