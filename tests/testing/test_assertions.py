@@ -176,3 +176,13 @@ def test_waiting_for_messages_of_boundary_events(zeebe_engine, zeebe_client):
         .is_waiting_for_messages("order-cancelled", "address-updated").has_active_elements("ship")
     zeebe_client.publish_message("order-cancelled", "A-9")
     assert_that(instance).is_completed().has_terminated_elements("ship").has_completed_elements("refunded")
+
+
+def test_elements_inside_an_embedded_subprocess(zeebe_engine, zeebe_client):
+    zeebe_engine.deploy(bpmn("subprocess.bpmn"))
+    instance = zeebe_client.create_process_instance("with-subprocess")
+    assert_that(instance).has_active_elements("pack", "pick")
+    with pytest.raises(ProcessAssertionError, match="its element ids: start, pack, pack-start, pick, pack-end, end"):
+        assert_that(instance).has_active_elements("pik")
+    zeebe_engine.complete_job("pick")
+    assert_that(instance).is_completed().has_completed_elements_in_order("pack-start", "pick", "pack-end", "pack")
