@@ -1,6 +1,6 @@
 """Tests of the Django example: its views answer with their process outcome, on the embedded engine.
 
-Run them with ``pytest`` in this folder (``pip install "zeebe-affinity-sync[django,hub,test]"``).
+Run them with ``pytest`` in this folder (``pip install "zeebe-affinity-sync[django,hub]" pytest``).
 The settings point the app's client at the test session's: ``CLIENT_FACTORY`` set to
 ``zeebe_affinity_sync.testing.current_affinity_client`` hands the views the
 ``zeebe_affinity_client`` of the running test. See docs/testing.md.

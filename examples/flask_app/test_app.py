@@ -1,6 +1,6 @@
 """Tests of the example: its processes and its views, on the embedded engine, in milliseconds.
 
-Run them with ``pytest`` in this folder (``pip install "zeebe-affinity-sync[flask,hub,test]"``):
+Run them with ``pytest`` in this folder (``pip install "zeebe-affinity-sync[flask,hub]" pytest``):
 the ``zeebe_engine``, ``zeebe_client`` and ``zeebe_affinity_client`` fixtures come from the
 package's pytest plugin; no Zeebe, no Docker, no hub to start. See docs/testing.md.
 """
