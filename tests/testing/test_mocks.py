@@ -223,3 +223,20 @@ def test_stepwise_commands_return_once_the_flow_settled(zeebe_engine, zeebe_clie
     assert b.invocations == 1  # no wait needed: the mock ran before complete_job returned
     assert zeebe_engine.jobs()[0]["element_id"] == "task-c"
     assert_that(instance).has_active_elements("task-c").has_variable("b", 1)
+
+
+def test_deploy_takes_paths_folders_tuples_and_xml(zeebe_engine, tmp_path):
+    import pathlib
+
+    xml = pathlib.Path(bpmn("three-tasks.bpmn")).read_text()
+    (tmp_path / "one.bpmn").write_text(xml.replace('id="three-tasks"', 'id="from-folder"'))
+    (tmp_path / "notes.txt").write_text("not BPMN")
+    deployed = zeebe_engine.deploy(pathlib.Path(bpmn("message.bpmn")), str(tmp_path), ("t.bpmn", xml.encode()),
+                                   xml.replace('id="three-tasks"', 'id="from-text"'))
+    assert [d["bpmn_process_id"] for d in deployed] == ["message-wait", "from-folder", "three-tasks", "from-text"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no .bpmn file"):
+        zeebe_engine.deploy(empty)
+    with pytest.raises(TypeError, match="cannot deploy a int"):
+        zeebe_engine.deploy(42)

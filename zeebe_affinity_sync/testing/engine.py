@@ -60,15 +60,15 @@ class ZeebeTestEngine(EmbeddedZeebe):
 
     # ------------------------------------------------------------------ deploy
     def deploy(self, *resources: ResourceLike) -> List[Dict[str, Any]]:  # type: ignore[override]
-        """Deploy BPMN: paths (``str`` or ``pathlib.Path``), ``(name, bytes_or_text)`` tuples,
-        or the XML itself (``bytes``, or a ``str`` starting with ``<``).
+        """Deploy BPMN: paths (``str`` or ``pathlib.Path``; a folder deploys its ``*.bpmn`` files),
+        ``(name, bytes_or_text)`` tuples, or the XML itself (``bytes``, or a ``str`` starting with ``<``).
 
         Returns:
             One dict per deployed process: ``bpmn_process_id``, ``version``,
             ``process_definition_key``, ``resource_name``.
 
         Raises:
-            FileNotFoundError: A path does not exist.
+            FileNotFoundError: A path does not exist (or a folder has no ``.bpmn`` file).
             InvalidArgumentError: Invalid or unsupported BPMN (the message says where).
             TypeError: Something that is none of the above.
         """
@@ -83,6 +83,14 @@ class ZeebeTestEngine(EmbeddedZeebe):
                 loaded.append((f"resource-{index + 1}.bpmn", resource))
             elif isinstance(resource, str) and resource.lstrip().startswith("<"):
                 loaded.append((f"resource-{index + 1}.bpmn", resource.encode()))
+            elif isinstance(resource, (str, os.PathLike)) and os.path.isdir(resource):
+                folder = os.fspath(resource)
+                names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".bpmn", ".bpmn20.xml")))
+                if not names:
+                    raise FileNotFoundError(f"no .bpmn file in the folder {folder!r}")
+                for name in names:
+                    with open(os.path.join(folder, name), "rb") as fh:
+                        loaded.append((name, fh.read()))
             elif isinstance(resource, (str, os.PathLike)):
                 path = os.fspath(resource)
                 with open(path, "rb") as fh:
