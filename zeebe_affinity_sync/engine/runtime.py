@@ -299,7 +299,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
         root = instance.root
         instance.parent_element = parent
-        instance.info = instance_info(instance)
+        if self._kinds is not None:
+            instance.info = instance_info(instance)
         self._instances[instance.key] = instance
         self._element_instances[instance.key] = root
         if self._kinds is None:

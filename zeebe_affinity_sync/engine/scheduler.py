@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Scheduler", "Handle"]
 
+_MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
+
 
 class Handle:
     """A scheduled call; :meth:`Scheduler.cancel` it to drop it."""
@@ -182,7 +184,9 @@ class Scheduler:
                         continue
                     delay = self._heap[0][0] - self.clock.monotonic()
                     if delay > 0:
-                        self._cond.wait(delay)
+                        # bounded: a far-off entry (a job timeout of 2^62 ms) must not overflow the
+                        # wait, and a moved engine clock is noticed anyway
+                        self._cond.wait(min(delay, _MAX_WAIT))
                         continue
                     break
             with self._fire:
