@@ -40,3 +40,12 @@ def test_importing_the_plugin_loads_no_engine_and_starts_no_thread():
             "print(len(threading.enumerate()), 'zeebe_affinity_sync.engine' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["1", "False"]
+
+
+def test_the_test_engine_needs_its_record_log():
+    import pytest
+
+    from zeebe_affinity_sync.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="needs the record log"):
+        toolkit.ZeebeTestEngine(record_log_size=0)

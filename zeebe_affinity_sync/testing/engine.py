@@ -23,6 +23,7 @@ from datetime import timedelta
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from ..engine import EmbeddedZeebe
+from ..errors import ConfigurationError
 from ..zeebe.types import ProcessInstance
 from . import models
 from .errors import ProcessAssertionError, TestEngineBusy
@@ -48,10 +49,17 @@ class ZeebeTestEngine(EmbeddedZeebe):
 
     Args:
         **kwargs: Passed to :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe` (``port`` 0 by default).
+
+    Raises:
+        ConfigurationError: ``record_log_size=0`` (the assertions need the record log), or a bad
+            engine setting.
     """
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("port", 0)
+        if kwargs.get("record_log_size", 1) == 0:
+            raise ConfigurationError("ZeebeTestEngine needs the record log (the assertions read it): leave "
+                                     "record_log_size at its default or give a positive size")
         super().__init__(**kwargs)
         # _driver: created with the first mock of a test, stopped by reset(); guarded by
         # _driver_lock (any test thread may make a mock; the driver itself is thread-safe)
