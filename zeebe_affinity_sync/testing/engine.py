@@ -28,6 +28,7 @@ from ..zeebe.types import ProcessInstance
 from . import models
 from .errors import ProcessAssertionError, TestEngineBusy
 from .mocks import JobWorkerMock, MockDriver
+from .snapshot import index_of
 from .synthetic import child_process_bpmn
 
 __all__ = ["ZeebeTestEngine", "DEFAULT_IDLE_TIMEOUT"]
@@ -384,6 +385,7 @@ class ZeebeTestEngine(EmbeddedZeebe):
         timers, incidents, user tasks, records, clock); the server keeps running."""
         self.stop_mocks()
         super().reset()
+        index_of(self).clear()
 
     def stop(self, grace: Optional[float] = None) -> None:  # type: ignore[override]
         self.stop_mocks()

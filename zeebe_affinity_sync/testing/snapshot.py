@@ -9,16 +9,82 @@ it for failure messages.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+import threading
+import weakref
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any, DefaultDict, Dict, List, Optional, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import EmbeddedZeebe
 
-__all__ = ["InstanceSnapshot", "take"]
+__all__ = ["InstanceSnapshot", "RecordIndex", "index_of", "take"]
 
 _ENDED = ("ELEMENT_COMPLETED", "ELEMENT_TERMINATED")
 _STATE_OF = {"ELEMENT_COMPLETED": "completed", "ELEMENT_TERMINATED": "terminated"}
 _MAX_VARIABLES_TEXT = 600
+
+
+class RecordIndex:
+    """The engine's records by process instance, read incrementally (``since_position``).
+
+    A filtered ``records()`` call decodes the whole log; an assertion polls, and a test with many
+    instances asserts on each, so the log is read once and kept here by instance key (and child
+    instances by parent key). It notices a reset (the log got shorter) and starts over;
+    :meth:`clear` does that at once (``ZeebeTestEngine.reset``). Thread-safe (``_lock``).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # all below guarded by _lock; any thread that asserts updates them
+        self._position = 0
+        self._by_instance: DefaultDict[Any, List[Dict[str, Any]]] = defaultdict(list)
+        self._children: DefaultDict[Any, List[Tuple[str, Any]]] = defaultdict(list)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._position = 0
+            self._by_instance.clear()
+            self._children.clear()
+
+    def update(self, engine: "EmbeddedZeebe") -> None:
+        with self._lock:
+            last = engine.last_position()
+            if last < self._position:  # the log was cleared (reset) since we read it
+                self._position = 0
+                self._by_instance.clear()
+                self._children.clear()
+            if last == self._position:
+                return
+            for record in engine.records(since_position=self._position):
+                self._by_instance[record.get("process_instance_key")].append(record)
+                if (record.get("value_type") == "PROCESS_INSTANCE" and record.get("bpmn_element_type") == "PROCESS"
+                        and record.get("intent") == "ELEMENT_ACTIVATING"):
+                    parent = record.get("parent_process_instance_key")
+                    if parent is not None and parent != -1:
+                        self._children[parent].append((record.get("bpmn_process_id", ""),
+                                                       record.get("process_instance_key")))
+                self._position = max(self._position, int(record.get("position", 0)))
+
+    def of(self, key: int) -> List[Dict[str, Any]]:
+        with self._lock:
+            return list(self._by_instance.get(key, ()))
+
+    def children(self, key: int) -> List[Tuple[str, Any]]:
+        with self._lock:
+            return list(self._children.get(key, ()))
+
+
+_indexes: "weakref.WeakKeyDictionary[Any, RecordIndex]" = weakref.WeakKeyDictionary()
+_indexes_lock = threading.Lock()
+
+
+def index_of(engine: "EmbeddedZeebe") -> RecordIndex:
+    """The record index of ``engine`` (made on first use, dropped with the engine)."""
+    with _indexes_lock:
+        index = _indexes.get(engine)
+        if index is None:
+            index = _indexes[engine] = RecordIndex()
+        return index
 
 
 class InstanceSnapshot:
@@ -77,9 +143,16 @@ class InstanceSnapshot:
 
 
 def take(engine: "EmbeddedZeebe", key: int) -> InstanceSnapshot:
-    """Read the instance ``key`` from ``engine`` now."""
+    """Read the instance ``key`` from ``engine`` now.
+
+    Its records (from the :class:`RecordIndex`) give the path, the message subscriptions, the
+    child instances and the variables of an instance the engine's history no longer holds.
+    """
     snap = InstanceSnapshot(key)
-    records = engine.records(value_type="PROCESS_INSTANCE", process_instance_key=key)
+    index = index_of(engine)
+    index.update(engine)
+    own = index.of(key)
+    records = [r for r in own if r.get("value_type") == "PROCESS_INSTANCE"]
     last: Dict[int, str] = {}            # element instance key -> last intent
     order: List[Tuple[int, str]] = []     # (element instance key, element id) in activation order
     for record in records:
@@ -123,27 +196,27 @@ def take(engine: "EmbeddedZeebe", key: int) -> InstanceSnapshot:
             state = str(view.get("state", "")).upper()
             snap.state = "active" if state == "ACTIVE" else "completed" if state == "COMPLETED" else "terminated"
     elif snap.exists:
-        snap.variables = _variables_from_records(engine, key)
+        snap.variables = _variables_from_records(own, key)
     snap.incidents = [i for i in engine.incidents() if i.get("process_instance_key") == key]
-    snap.waiting_messages = _open_subscriptions(engine, key)
-    for record in engine.records(value_type="PROCESS_INSTANCE", intent="ELEMENT_ACTIVATING"):
-        if record.get("bpmn_element_type") == "PROCESS" and record.get("parent_process_instance_key") == key:
-            snap.children.append((record.get("bpmn_process_id", ""), record.get("process_instance_key")))
+    snap.waiting_messages = _open_subscriptions(own)
+    snap.children = index.children(key)
     return snap
 
 
-def _variables_from_records(engine: "EmbeddedZeebe", key: int) -> Dict[str, Any]:
+def _variables_from_records(own: List[Dict[str, Any]], key: int) -> Dict[str, Any]:
     # The instance fell out of the engine's bounded history: rebuild its root scope from the log.
     variables: Dict[str, Any] = {}
-    for record in engine.records(value_type="VARIABLE", process_instance_key=key):
-        if record.get("scope_key") == key:
+    for record in own:
+        if record.get("value_type") == "VARIABLE" and record.get("scope_key") == key:
             variables[record.get("name", "")] = record.get("value")
     return variables
 
 
-def _open_subscriptions(engine: "EmbeddedZeebe", key: int) -> List[str]:
+def _open_subscriptions(own: List[Dict[str, Any]]) -> List[str]:
     open_: Dict[Any, str] = {}  # subscription key -> message name
-    for record in engine.records(value_type="MESSAGE_SUBSCRIPTION", process_instance_key=key):
+    for record in own:
+        if record.get("value_type") != "MESSAGE_SUBSCRIPTION":
+            continue
         intent = record.get("intent")
         if intent == "CREATED":
             open_[record.get("key")] = record.get("message_name", "")
