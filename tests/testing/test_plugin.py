@@ -56,6 +56,7 @@ def test_fixtures_in_a_user_session(user_session):
 def test_reset_isolates_tests(user_session):
     result = user_session("""
         import datetime, threading
+        import pytest
         from zeebe_affinity_sync.testing import assert_that
 
         seen = {}
@@ -80,6 +81,8 @@ def test_reset_isolates_tests(user_session):
             drift = abs((zeebe_engine.now() - datetime.datetime.now(datetime.timezone.utc)).total_seconds())
             assert drift < 60, "the clock is back to real time"
             assert zeebe_engine.process_instance(seen["key"]) is None
+            with pytest.raises(AssertionError, match="does not exist"):
+                assert_that(seen["key"]).is_active()
     """)
     result.assert_outcomes(passed=2)
 
