@@ -65,6 +65,7 @@ def test_reset_isolates_tests(user_session):
             zeebe_engine.deploy("{BPMN}/three-tasks.bpmn", "{BPMN}/timer-catch.bpmn")
             zeebe_engine.mock_job_worker("a")
             seen["key"] = zeebe_client.create_process_instance("three-tasks").process_instance_key
+            assert_that(seen["key"]).has_completed_elements("task-a").is_active()
             zeebe_client.create_process_instance("timer-catch")
             zeebe_client.publish_message("m", "k", time_to_live=600)
             zeebe_engine.increase_time(datetime.timedelta(days=1))
