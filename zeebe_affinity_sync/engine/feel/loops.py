@@ -171,7 +171,10 @@ def _builtins() -> Any:
 
 
 def _call_builtin(fn: Any, args: List[Any]) -> Any:
-    return _builtins()._run(fn, args)
+    global _call_builtin
+    run = _builtins()._run
+    _call_builtin = run  # noqa: F811  (bind the runner once, on first use)
+    return run(fn, args)
 
 
 def find_function(ctx: Mapping[str, Any], name: str) -> Optional[Function]:

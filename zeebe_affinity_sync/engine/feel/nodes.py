@@ -448,15 +448,18 @@ class ListNode(Node):
 class ContextNode(Node):
     """``{a: 1, b: a + 1}``: later entries see earlier ones."""
 
-    __slots__ = ("entries", "depth")
+    __slots__ = ("entries", "depth", "chained")
 
     def __init__(self, entries: Sequence[Tuple[str, Node]]) -> None:
         self.entries = tuple(entries)
         self.depth = _depth([node for _, node in self.entries])
+        # Only when an entry may read an earlier one (or defines a function) does it need a scope.
+        keys = {key for key, _ in self.entries}
+        self.chained = any(walk_names(node) & keys or has_loops(node) for _, node in self.entries)
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
         result: Dict[str, Any] = {}
-        scope = Scope(result, ctx)
+        scope = Scope(result, ctx) if self.chained else ctx
         for key, node in self.entries:
             result[key] = node.ev(scope)
         return result
