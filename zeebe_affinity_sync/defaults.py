@@ -36,6 +36,7 @@ WORKER_ERROR_BACKOFF_MAX = 10.0              # s, cap of the poll backoff while 
 WORKER_STOP_TIMEOUT = 30.0                   # s, stop(): wait this long for running handlers
 WORKER_ERROR_BACKOFF_INITIAL = 0.1           # s, first poll backoff after a gateway error; doubles
 WORKER_MAX_JOBS_TO_ACTIVATE = 32             # jobs one ActivateJobs request asks for at most
+WORKER_CONTENDED_POLL_TIMEOUT = 1.0          # s, long-poll of a type while other types wait for a handler slot
 
 # ---------------------------------------------------------------- embedded engine
 ENGINE_HOST = "127.0.0.1"
@@ -45,8 +46,14 @@ ENGINE_WITH_RESULT_TIMEOUT_MS = 15_000       # ms, CreateProcessInstanceWithResu
 ENGINE_MAX_MESSAGE_BYTES = 4 * 1024 * 1024   # bytes, gRPC max message size (Zeebe's default)
 FEEL_EVALUATE_CACHE_SIZE = 512               # compiled expressions kept by engine.feel.evaluate()
 ENGINE_HISTORY_SIZE = 1000                   # finished process instances kept for inspection
+ENGINE_RECORD_LOG_SIZE = 100_000             # records kept by the engine's record log (oldest dropped)
+ENGINE_IDLE_TIMEOUT = 5.0                    # s, EmbeddedZeebe.wait_for_idle() default
 ENGINE_SERVER_THREADS = 256                  # gRPC threads: each parked long poll / stream holds one
 ENGINE_STOP_GRACE = 2.0                      # s, stop(): in-flight RPCs get this long to finish
+ENGINE_MAX_REQUEST_TIMEOUT_MS = 3_600_000    # ms, longest long poll / with-result wait (longer asks are clamped)
+ENGINE_RESERVED_UNARY_THREADS = 32           # gRPC threads never given to waiting requests (capped at half the pool)
+ENGINE_MAX_BUFFERED_MESSAGES = 10_000        # messages with a TTL held at once; more -> RESOURCE_EXHAUSTED
+ENGINE_MAX_VARIABLE_DEPTH = 256              # nesting levels of a variables document; deeper -> INVALID_ARGUMENT
 
 # ---------------------------------------------------------------- affinity hub
 HUB_BIND = "127.0.0.1:8089"
@@ -97,7 +104,8 @@ REDIS_CHANNEL_PREFIX = "zeebe-affinity"
 REDIS_HEALTH_CHECK_INTERVAL = 10.0           # s, ping the idle Redis subscriber connection this often
 
 # ---------------------------------------------------------------- Flask / Django integrations
-WEB_MODE = "hub"                             # hub | redis | with_result
+WEB_STRATEGY = "hub"                         # hub | redis | with_result
+WEB_MODE = WEB_STRATEGY                      # the old name of WEB_STRATEGY
 WEB_FAILURE_STATUS = 422                     # HTTP status of a ProcessFailed outcome
 WEB_TIMEOUT_STATUS = 504                     # HTTP status of an AffinityTimeout (202 needs an outcome URL)
 WEB_RETRY_AFTER = 1                          # s, Retry-After sent with 503 when the error has none

@@ -67,16 +67,16 @@ def test_xml_entity_bomb_is_refused_without_expansion(stub):
 
 
 def test_unsupported_element_is_named_with_its_type(stub):
-    body = ('<bpmn:startEvent id="start"/><bpmn:userTask id="approve"/><bpmn:endEvent id="end"/>'
+    body = ('<bpmn:startEvent id="start"/><bpmn:complexGateway id="approve"/><bpmn:endEvent id="end"/>'
             + m.chain("start", "approve", "end"))
     details = refused(stub, "user.bpmn", m.process("user", body))
-    assert "Element 'approve' of type 'userTask' is not supported" in details
+    assert "Element 'approve' of type 'complexGateway' is not supported" in details
 
 
 def test_unsupported_event_definition_is_refused(stub):
-    body = ('<bpmn:startEvent id="start"><bpmn:signalEventDefinition/></bpmn:startEvent><bpmn:endEvent id="end"/>'
-            + m.chain("start", "end"))
-    assert "signalEventDefinition" in refused(stub, "signal.bpmn", m.process("signal", body))
+    body = ('<bpmn:startEvent id="start"><bpmn:conditionalEventDefinition/></bpmn:startEvent>'
+            '<bpmn:endEvent id="end"/>' + m.chain("start", "end"))
+    assert "conditionalEventDefinition" in refused(stub, "cond.bpmn", m.process("cond", body))
 
 
 def test_no_executable_process(stub):
@@ -132,14 +132,20 @@ def test_no_resources_and_foreign_tenant(stub):
 
 @pytest.mark.parametrize("snippet, text", [
     ('<bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1S</bpmn:timeCycle>'
-     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "only timer durations"),
+     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "a timer 'timeCycle' is not allowed here"),
     ('<bpmn:intermediateCatchEvent id="w"><bpmn:timerEventDefinition><bpmn:timeDuration>soon</bpmn:timeDuration>'
-     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "invalid timer duration 'soon'"),
+     '</bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>', "Invalid timer duration expression"),
     ('<bpmn:receiveTask id="w" messageRef="nowhere"/>', "messageRef 'nowhere' not found"),
     ('<bpmn:callActivity id="w"/>', "zeebe:calledElement"),
-    ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess' is not supported"),
+    ('<bpmn:subProcess id="w"/>', "Element 'w' of type 'subProcess': Must have exactly one start event, found 0"),
     ('<bpmn:intermediateThrowEvent id="w"><bpmn:messageEventDefinition/></bpmn:intermediateThrowEvent>',
-     "a message intermediateThrowEvent is not supported"),
+     "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:sendTask id="w"/>', "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:scriptTask id="w"/>', "Must have exactly one 'zeebe:taskDefinition'"),
+    ('<bpmn:scriptTask id="w"><bpmn:extensionElements><zeebe:script expression="=1"/></bpmn:extensionElements>'
+     '</bpmn:scriptTask>', "'resultVariable' of 'zeebe:script' must be present"),
+    ('<bpmn:userTask id="w"><bpmn:extensionElements><zeebe:userTask/><zeebe:priorityDefinition priority="101"/>'
+     '</bpmn:extensionElements></bpmn:userTask>', "priority of a user task must be an integer from 0 to 100"),
 ])
 def test_invalid_element_configuration(stub, snippet, text):
     body = '<bpmn:startEvent id="s"/>' + snippet + '<bpmn:endEvent id="e"/>' + m.chain("s", "w", "e")
@@ -160,3 +166,28 @@ def test_boundary_event_on_a_gateway_is_refused(stub):
             '<bpmn:boundaryEvent id="b" attachedToRef="g"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1S'
             '</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>' + m.chain("s", "g", "e"))
     assert "not on 'parallelGateway'" in refused(stub, "g.bpmn", m.process("g", body))
+
+
+@pytest.mark.parametrize("characteristics, text", [
+    ('<zeebe:loopCharacteristics inputCollection="items" inputElement="item"/>',
+     "'inputCollection' must be a FEEL expression starting with '='"),
+    ('<zeebe:loopCharacteristics inputElement="item"/>', "Attribute 'inputCollection'"),
+    ('<zeebe:loopCharacteristics inputCollection="=items" outputCollection="out"/>',
+     "'outputCollection' and 'outputElement'"),
+    ('', "exactly one 'zeebe:loopCharacteristics'"),
+])
+def test_multi_instance_marker_refusals(stub, characteristics, text):
+    body = ('<bpmn:startEvent id="s"/><bpmn:serviceTask id="each"><bpmn:extensionElements>'
+            '<zeebe:taskDefinition type="t"/></bpmn:extensionElements>'
+            '<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>' + characteristics +
+            '</bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:serviceTask>'
+            '<bpmn:endEvent id="e"/>' + m.chain("s", "each", "e"))
+    details = rpc_error(lambda: deploy(stub, "mi.bpmn", m.process("mi", body)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "'each'" in details and text in details
+
+
+def test_standard_loop_is_refused_not_ignored(stub):
+    body = ('<bpmn:startEvent id="s"/><bpmn:task id="again"><bpmn:standardLoopCharacteristics/></bpmn:task>'
+            '<bpmn:endEvent id="e"/>' + m.chain("s", "again", "e"))
+    details = rpc_error(lambda: deploy(stub, "loop.bpmn", m.process("loop", body)), grpc.StatusCode.INVALID_ARGUMENT)
+    assert "'again'" in details and "standardLoopCharacteristics" in details

@@ -35,9 +35,8 @@ def test_health_service(channel, service):
 
 
 @pytest.mark.parametrize("rpc, request_type", [
-    ("EvaluateDecision", pb.EvaluateDecisionRequest), ("ModifyProcessInstance", pb.ModifyProcessInstanceRequest),
+    ("ModifyProcessInstance", pb.ModifyProcessInstanceRequest),
     ("MigrateProcessInstance", pb.MigrateProcessInstanceRequest), ("DeleteResource", pb.DeleteResourceRequest),
-    ("BroadcastSignal", pb.BroadcastSignalRequest),
 ])
 def test_unsupported_rpcs_say_so(stub, rpc, request_type):
     details = rpc_error(lambda: getattr(stub, rpc)(request_type()), grpc.StatusCode.UNIMPLEMENTED)
@@ -127,6 +126,10 @@ def test_inspection_http_api(zeebe, stub):
         assert get(f"/process-instances/{key}")["variables"] == {"x": 1}
         assert [d["bpmn_process_id"] for d in get("/definitions")] == ["demo"]
         assert "/incidents" in get("/")["endpoints"]
+        assert get("/user-tasks") == []
+        records = get("/records")
+        assert records[-1]["value_type"] == "JOB" and records[-1]["intent"] == "CREATED"
+        assert {r["process_instance_key"] for r in records if r["value_type"] == "PROCESS_INSTANCE"} == {key}
         for path in ("/nope", "/process-instances/123"):
             with pytest.raises(urllib.error.HTTPError) as info:
                 get(path)

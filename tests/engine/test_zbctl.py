@@ -186,3 +186,15 @@ def test_incident_seen_through_the_inspection_api_and_resolved_with_zbctl(engine
     assert all(i["key"] != incident["key"] for i in engine.inspect("/incidents"))
     again = engine.zbctl_json("activate", "jobs", "zb-transform", "--maxJobsToActivate", "10")["jobs"]
     assert [j["retries"] for j in again if j["key"] == job["key"]] == [2]
+
+
+def test_broadcast_signal_starts_a_signal_start_process(engine, tmp_path):
+    body = ('<bpmn:startEvent id="s"><bpmn:signalEventDefinition signalRef="sig"/></bpmn:startEvent>'
+            + m.service_task("work", "zb-signalled") + '<bpmn:endEvent id="e"/>' + m.chain("s", "work", "e"))
+    resource = tmp_path / "zb-signal.bpmn"
+    resource.write_bytes(m.process("zb-signal", body, extra='<bpmn:signal id="sig" name="zb-go"/>'))
+    engine.zbctl("deploy", "resource", str(resource))
+    broadcast = engine.zbctl_json("broadcast", "signal", "zb-go", "--variables", '{"n": 3}')
+    assert int(broadcast["key"]) >> 51 == 1
+    [job] = engine.zbctl_json("activate", "jobs", "zb-signalled")["jobs"]
+    assert json.loads(job["variables"]) == {"n": 3}

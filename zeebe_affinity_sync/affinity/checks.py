@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from .. import protocol
-from ..errors import ConfigurationError
+from .. import checks, protocol
 from ..zeebe.client import encode_variables
 
 __all__ = [
@@ -26,25 +25,21 @@ STRATEGIES = ("hub", "with_result")
 _MAX_DEPTH = 500
 
 
+# Numbers and choices go through the library's shared checks (one convention everywhere: a value
+# of the wrong kind is a ConfigurationTypeError, out of range a ConfigurationError).
+
+
 def check_strategy(strategy: Any) -> str:
-    if strategy not in STRATEGIES:
-        raise ConfigurationError(f"strategy must be one of {', '.join(map(repr, STRATEGIES))}, got {strategy!r}")
-    return str(strategy)
+    return checks.one_of(strategy, "strategy", STRATEGIES)
 
 
 def positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
     """``value`` as float seconds, or :class:`ConfigurationError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigurationError(f"{name} must be {'>=' if allow_zero else '>'} 0 seconds, got {value!r}")
-    return float(value)
+    return checks.seconds(value, name, allow_zero=allow_zero)
 
 
 def positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be an int >= 1, got {value!r}")
-    return value
+    return checks.count(value, name)
 
 
 def unencodable_path(value: Any, path: str = "", depth: int = 0) -> Optional[str]:

@@ -70,6 +70,7 @@ class RequestSide:
         cb: Optional[Callback] = None,
         on_error: Optional[ErrorCallback] = None,
         strategy: Optional[str] = None,
+        tenant_id: Optional[str] = None,
     ) -> Union[ProcessOutcome, ProcessInstance, Any]:
         """Start an instance and wait for the outcome its relay task reports.
 
@@ -84,6 +85,7 @@ class RequestSide:
             on_error: With ``cb``: called with the :class:`AffinityTimeout` or
                 :class:`ProcessFailed` instead of ``cb`` (logged if not given).
             strategy: Override the client's strategy for this call.
+            tenant_id: The tenant whose process to start (default: the client's ``tenant_id``).
 
         Returns:
             The :class:`ProcessOutcome`. With ``cb``: the :class:`ProcessInstance` (with
@@ -103,10 +105,11 @@ class RequestSide:
         payload = check_variables(variables)
         wait = self._timeout(timeout)
         if check_strategy(strategy or self.strategy) == "with_result":
-            return self._with_result(bpmn_process_id, payload, version, wait, cb, on_error)
+            return self._with_result(bpmn_process_id, payload, version, wait, cb, on_error, tenant_id)
         state, transport, waiter, deadline = self._begin_request(payload, wait, cb, on_error)
         try:
-            instance = self.create_process_instance(bpmn_process_id, payload, version=version)  # type: ignore[attr-defined]
+            instance = self.create_process_instance(  # type: ignore[attr-defined]
+                bpmn_process_id, payload, version=version, tenant_id=tenant_id)
             waiter.process_instance_key = instance.process_instance_key
             if cb is not None:
                 self._watch_deadline(state, transport, waiter)
@@ -130,6 +133,7 @@ class RequestSide:
         timeout: Optional[float] = None,
         cb: Optional[Callback] = None,
         on_error: Optional[ErrorCallback] = None,
+        tenant_id: Optional[str] = None,
     ) -> Union[ProcessOutcome, PublishedMessage]:
         """Publish a message to a running instance and wait for the next outcome it reports.
 
@@ -149,6 +153,7 @@ class RequestSide:
             cb: Callback style, as in :meth:`create_process_instance_with_affinity`; returns
                 the :class:`PublishedMessage` at once.
             on_error: With ``cb``: gets the timeout / failure.
+            tenant_id: The instance's tenant (default: the client's ``tenant_id``).
 
         Returns:
             The :class:`ProcessOutcome` (or, with ``cb``, the :class:`PublishedMessage`).
@@ -178,7 +183,8 @@ class RequestSide:
         waiter.process_instance_key = process_instance_key
         try:
             message = self.publish_message(  # type: ignore[attr-defined]
-                name, correlation_key, payload, time_to_live=time_to_live, message_id=message_id
+                name, correlation_key, payload, time_to_live=time_to_live, message_id=message_id,
+                tenant_id=tenant_id,
             )
             if cb is not None:
                 self._watch_deadline(state, transport, waiter)
@@ -357,11 +363,12 @@ class RequestSide:
         wait: float,
         cb: Optional[Callback],
         on_error: Optional[ErrorCallback],
+        tenant_id: Optional[str] = None,
     ) -> Any:
         def call() -> ProcessOutcome:
             try:
                 result = self.create_process_instance_with_result(  # type: ignore[attr-defined]
-                    bpmn_process_id, payload, version=version, timeout=wait
+                    bpmn_process_id, payload, version=version, timeout=wait, tenant_id=tenant_id
                 )
             except ZeebeTimeoutError as exc:
                 raise AffinityTimeout(

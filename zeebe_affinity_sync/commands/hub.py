@@ -62,9 +62,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "and the token in them, end up in proxy and access logs")
     parser.add_argument("--protect-stats", action="store_true",
                         help="/stats and /metrics need the token too (/healthz stays open)")
-    # Also accepted after the subcommand; SUPPRESS keeps the global --log-level when absent.
-    parser.add_argument("--log-level", default=argparse.SUPPRESS,
-                        help="logging level (DEBUG, INFO, WARNING; default INFO)")
+    # --log-level after the subcommand: cli.py gives every subcommand that flag (checked).
     parser.add_argument("--certfile", default=None, help="TLS certificate (serves wss://)")
     parser.add_argument("--keyfile", default=None, help="TLS private key")
 

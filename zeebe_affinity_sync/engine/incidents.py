@@ -9,12 +9,9 @@ resolving one retries the step that failed (or makes the job activatable again).
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from . import model, rejections, state
-from .expressions import feel
-from .variables import visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -28,32 +25,65 @@ class IncidentsMixin:
     # ------------------------------------------------------------------ error events
     def _throw_error(self: "Engine", source: state.ElementInstance, code: str,
                      variables: Optional[Dict[str, Any]]) -> bool:
-        """Find the catching error boundary event, walking out through call activities.
+        """Find what catches an error thrown at ``source``, walking outward: the error boundary
+        events of the element, then the error start events of the event subprocesses of its
+        flow scope, then the boundary events of that scope, and so on up to the process, then
+        on through the call activity that started the instance.
 
         Returns:
-            True if caught (the host activity is terminated and the boundary event taken).
+            True if caught (the catching side is taken; what it interrupts is terminated).
         """
-        host: Optional[state.ElementInstance] = source
-        boundary = None
-        while host is not None:
-            boundary = self._matching_boundary(host, code)
+        current: Optional[state.ElementInstance] = source
+        while current is not None:
+            boundary = self._matching_boundary(current, code)
             if boundary is not None:
-                break
-            host = host.instance.parent_element
-        if host is None or boundary is None:
-            return False
-        instance = host.instance
-        self._terminate_element(host)
-        self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code, boundary.id,
-                             instance.key)
-        self._take_catch(instance, boundary, variables)
-        return True
+                scope = current.parent
+                assert scope is not None
+                self._terminate_element(current)
+                self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by '%s' in instance %d", code,
+                                     boundary.id, current.instance.key)
+                self._take_catch(scope, boundary, variables)
+                return True
+            scope = current.parent
+            if scope is None:  # the process itself: on through the calling call activity
+                current = current.instance.parent_element
+                continue
+            start = self._matching_error_start(scope, code)
+            if start is not None:
+                self._lock.log_later(logger, logging.DEBUG, "error '%s' caught by event subprocess start '%s' in "
+                                     "instance %d", code, start.id, scope.instance.key)
+                self._trigger_event_subprocess(scope, start, variables)
+                return True
+            current = scope
+        return False
+
+    def _matching_error_start(self: "Engine", scope: state.ElementInstance, code: str) -> Optional[model.Element]:
+        """The error start event of an event subprocess of ``scope`` that catches ``code``
+        (a matching code wins over a catch-all), if any."""
+        if scope.body:
+            return None  # a multi-instance body has no event subprocesses (its inner instances may)
+        element = scope.element
+        process = scope.instance.definition.process
+        esps = element.event_subprocesses if element is not None else process.event_subprocesses
+        catch_all = None
+        for esp_id in esps:
+            start_id = process.elements[esp_id].start
+            start = process.elements[start_id] if start_id is not None else None
+            if start is None or start.event != model.ERROR:
+                continue
+            if start.catch_error_code is None:
+                catch_all = catch_all or start
+            elif start.catch_error_code == code:
+                return start
+        return catch_all
 
     @staticmethod
     def _matching_boundary(host: state.ElementInstance, code: str) -> Optional[model.Element]:
         element = host.element
         if element is None or not element.boundary_events:
             return None
+        if host.parent is not None and host.parent.body:
+            return None  # an inner instance of a multi-instance activity: its body has the boundaries
         elements = host.instance.definition.process.elements
         catch_all = None
         for boundary_id in element.boundary_events:
@@ -66,27 +96,38 @@ class IncidentsMixin:
                 return boundary
         return catch_all
 
-    def _throw_from_end_event(self: "Engine", ei: state.ElementInstance) -> None:
-        element = ei.element
-        assert element is not None and element.error_code is not None
-        code = feel.to_string(element.error_code.evaluate(visible(ei)))
-        ei.phase = state.ACTIVATED_ELEMENT
-        if not self._throw_error(ei, code, None):
-            raise state.StepFailure("UNHANDLED_ERROR_EVENT",
-                           f"Expected to throw an error event with the code '{code}', but it was not caught. "
-                           "No error events are available in the scope.")
-
     # ------------------------------------------------------------------ incidents
     def _raise_incident(self: "Engine", ei: state.ElementInstance, error_type: str, message: str,
                         job: Optional[state.Job] = None) -> state.Incident:
-        incident = state.Incident(self._next_key(), error_type, message, ei, job, time.time())
+        incident = state.Incident(self._next_key(), error_type, message, ei, job, self._clock.time())
         self._incidents[incident.key] = incident
         ei.incident = incident
         if job is not None:
             job.incident = incident
+        self._rec_incident(incident, "CREATED")
         self._lock.log_later(logger, logging.INFO, "incident %d (%s) in instance %d at '%s': %s", incident.key,
                              error_type, ei.instance.key, ei.element.id if ei.element else "?", message)
         return incident
+
+    def _rec_incident(self: "Engine", incident: state.Incident, intent: str) -> None:
+        if self._kinds is not None:
+            ei = incident.element_instance
+            d = ei.instance.definition
+            self._rec("INCIDENT", intent, incident.key, {
+                "error_type": incident.error_type, "error_message": incident.message,
+                "element_id": ei.element.id if ei.element is not None else "", "element_instance_key": ei.key,
+                "job_key": incident.job.key if incident.job is not None else -1,
+                "process_instance_key": ei.instance.key, "process_definition_key": d.key,
+                "bpmn_process_id": d.bpmn_process_id})
+
+    def _drop_incident(self: "Engine", incident: state.Incident) -> None:
+        """The incident's element or job went away (terminated, cancelled): resolved with it."""
+        if self._incidents.pop(incident.key, None) is not None:
+            self._rec_incident(incident, "RESOLVED")
+        if incident.element_instance.incident is incident:
+            incident.element_instance.incident = None
+        if incident.job is not None and incident.job.incident is incident:
+            incident.job.incident = None
 
     def resolve_incident(self: "Engine", incident_key: int) -> None:
         """ResolveIncident: retry the failed step (or make the job activatable again).
@@ -102,6 +143,7 @@ class IncidentsMixin:
                     "was found")
             ei = incident.element_instance
             ei.incident = None
+            self._rec_incident(incident, "RESOLVED")
             self._lock.log_later(logger, logging.INFO, "incident %d resolved", incident_key)
             job = incident.job
             if job is not None:
@@ -109,7 +151,7 @@ class IncidentsMixin:
                 if job.state == state.ERROR_THROWN or (job.state == state.FAILED and job.retries > 0):
                     self._job_activatable(job)
             elif ei.phase == state.ACTIVATING:
-                self._enter(ei)
+                self._enter(ei, False)
             elif ei.phase == state.COMPLETING:
                 self._complete(ei, ei.pending_variables)
             self._drain()

@@ -1,7 +1,8 @@
 """A read-only HTTP/JSON view of an :class:`EmbeddedZeebe` (Zeebe 8.4 has no RPC for incidents).
 
 ``GET /incidents``, ``/process-instances``, ``/process-instances/<key>``, ``/jobs``,
-``/messages``, ``/definitions``, ``/stats`` answer JSON. Nothing can be changed through it:
+``/messages``, ``/definitions``, ``/stats``, ``/user-tasks``, ``/records`` (the last 1000) answer
+JSON. Nothing can be changed through it:
 resolve incidents with the ResolveIncident RPC (``zbctl resolve incident <key>``). Served by a
 ``ThreadingHTTPServer`` on one daemon thread (plus one short-lived thread per request); meant for
 local debugging, so it binds to the engine's host and has no authentication.
@@ -40,6 +41,8 @@ class InspectionServer:
             "/messages": zeebe.messages,
             "/definitions": zeebe.definitions,
             "/stats": zeebe.stats,
+            "/user-tasks": zeebe.user_tasks,
+            "/records": lambda: zeebe.records(since_position=max(0, zeebe.last_position() - 1000)),
         }
         self._httpd = ThreadingHTTPServer((host, port), _handler(routes, zeebe))
         self._httpd.daemon_threads = True

@@ -12,7 +12,22 @@ from . import rejections, state
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
 
-__all__ = ["InspectionMixin"]
+__all__ = ["InspectionMixin", "live_elements"]
+
+
+def live_elements(scope: state.ElementInstance) -> List[state.ElementInstance]:
+    """The live flow-node instances under ``scope``, depth first, in activation order."""
+    out: List[state.ElementInstance] = []
+    stack = [iter(scope.children.values())] if scope.children else []
+    while stack:
+        ei = next(stack[-1], None)
+        if ei is None:
+            stack.pop()
+            continue
+        out.append(ei)
+        if ei.children:
+            stack.append(iter(ei.children.values()))
+    return out
 
 
 class InspectionMixin:
@@ -69,13 +84,14 @@ class InspectionMixin:
         parent = instance.parent_element
         return {
             "process_instance_key": instance.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-            "process_definition_key": d.key, "state": instance.state,
+            "process_definition_key": d.key, "state": instance.state, "tenant_id": d.tenant_id,
             "variables": dict(instance.root.variables),
             "parent_process_instance_key": parent.instance.key if parent is not None else None,
             "elements": [
                 {"key": ei.key, "element_id": ei.element.id if ei.element else "",
-                 "type": ei.element.kind if ei.element else "", "phase": ei.phase}
-                for ei in instance.elements.values()
+                 "type": ("multiInstanceBody" if ei.body else ei.element.kind) if ei.element else "",
+                 "phase": ei.phase}
+                for ei in live_elements(instance.root)
             ],
             "created": instance.created,
         }
@@ -91,6 +107,7 @@ class InspectionMixin:
                 "parked_polls": sum(len(p) for p in self._pollers.values()),
                 "job_streams": sum(len(s) for s in self._streams.values()),
                 "incidents": len(self._incidents),
+                "user_tasks": len(self._user_tasks),
                 "subscriptions": sum(len(b) for b in self._subscriptions.values()),
                 "buffered_messages": sum(len(b) for b in self._buffer.values()),
                 "result_waiters": sum(len(w) for w in self._result_waiters.values()),
@@ -99,7 +116,21 @@ class InspectionMixin:
                 "token_flow_yields": self._yields,
             }
 
+    def element_ids(self: "Engine", process_definition_key: int) -> List[str]:
+        """Ids of every flow node of a deployed process version (nested ones too), document order.
+
+        Raises:
+            ProcessNotFoundError: No such process definition.
+        """
+        with self._lock:
+            definition = self._definitions.get(process_definition_key)
+            if definition is None:
+                raise rejections.process_not_found(
+                    "GET", f"Expected to find process definition with key '{process_definition_key}', but none found")
+            return list(definition.process.elements)
+
     def definitions(self: "Engine") -> List[Dict[str, Any]]:
         with self._lock:
             return [{"key": d.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-                     "resource_name": d.resource_name} for d in self._definitions.values()]
+                     "resource_name": d.resource_name, "tenant_id": d.tenant_id}
+                    for d in self._definitions.values()]

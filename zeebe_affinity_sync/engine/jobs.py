@@ -4,21 +4,21 @@ A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`: every method run
 engine lock (public ones take it). Dispatch is push-based: the moment a job becomes activatable
 (created, failed with retries, backoff elapsed, timed out, incident resolved, given back) it is
 handed to an open job stream of its type, else to the oldest parked long poll of its type, else
-queued in ``_activatable[type]`` (an insertion-ordered dict: O(1) pop of the oldest and O(1)
-removal by key). A parked request's own gRPC thread is woken through its ``Event``.
+queued in ``_activatable[(type, tenant)]`` (an insertion-ordered dict: O(1) pop of the oldest and
+O(1) removal by key). A parked request's own gRPC thread is woken through its ``Event``. A job
+only ever goes to a request that names its tenant (its process definition's tenant).
 """
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-import time
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from . import rejections, state
 from .expressions import type_name
-from .variables import select, set_local, visible
+from .variables import select, visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
@@ -33,7 +33,7 @@ class ActivatedJobData:
 
     __slots__ = ("key", "type", "process_instance_key", "bpmn_process_id", "process_definition_version",
                  "process_definition_key", "element_id", "element_instance_key", "custom_headers",
-                 "worker", "retries", "deadline", "variables")
+                 "worker", "retries", "deadline", "variables", "tenant_id")
 
     def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
@@ -43,17 +43,22 @@ class ActivatedJobData:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+def _tenant_of(job: state.Job) -> str:
+    return job.element_instance.instance.definition.tenant_id
+
+
 class JobsMixin:
     def __init__(self) -> None:
         # all guarded by the engine lock
         self._jobs: Dict[int, state.Job] = {}
-        self._activatable: Dict[str, "OrderedDict[int, state.Job]"] = {}
+        self._activatable: Dict[Tuple[str, str], "OrderedDict[int, state.Job]"] = {}  # (type, tenant)
         self._pollers: Dict[str, Deque[state.JobRequest]] = {}
         self._streams: Dict[str, List[state.JobRequest]] = {}
         self._stream_turn = itertools.count()
 
     # ------------------------------------------------------------------ creation and dispatch
-    def _create_job(self: "Engine", ei: state.ElementInstance) -> None:
+    def _create_job(self: "Engine", ei: state.ElementInstance, headers: Optional[str] = None) -> None:
+        """Create the job of ``ei`` (``headers``: JSON text, else the element's static headers)."""
         element = ei.element
         assert element is not None and element.job_type is not None
         context = None
@@ -75,10 +80,11 @@ class JobsMixin:
                     raise state.StepFailure("EXTRACT_VALUE_ERROR",
                                    f"Expected result of the expression '{retries_value.expression_text}' to be "
                                    f"'NUMBER', but was '{type_name(retries)}'.")
-        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers)
+        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers if headers is None else headers)
         ei.job = job
-        ei.phase = state.ACTIVATED_ELEMENT
+        self._activated(ei)
         self._jobs[job.key] = job
+        self._rec_job(job, "CREATED")
         self._job_activatable(job)
 
     def _job_activatable(self: "Engine", job: state.Job) -> None:
@@ -86,31 +92,36 @@ class JobsMixin:
         job.state = state.ACTIVATABLE
         job.worker = ""
         job.deadline = 0
+        tenant = _tenant_of(job)
         streams = self._streams.get(job.type)
         if streams:
-            request = streams[next(self._stream_turn) % len(streams)]
-            request.jobs.append(self._activate(job, request))
-            request.event.set()
-            return
+            open_to = [r for r in streams if tenant in r.tenant_ids]
+            if open_to:
+                request = open_to[next(self._stream_turn) % len(open_to)]
+                request.jobs.append(self._activate(job, request))
+                request.event.set()
+                return
         pollers = self._pollers.get(job.type)
         if pollers:
-            request = pollers[0]
-            request.jobs.append(self._activate(job, request))
-            if len(request.jobs) >= request.max_jobs:
-                pollers.popleft()
-                if not pollers:
-                    del self._pollers[job.type]
-            request.event.set()
-            return
-        queue = self._activatable.get(job.type)
+            request = next((r for r in pollers if tenant in r.tenant_ids), None)
+            if request is not None:
+                request.jobs.append(self._activate(job, request))
+                if len(request.jobs) >= request.max_jobs:
+                    pollers.remove(request)
+                    if not pollers:
+                        del self._pollers[job.type]
+                request.event.set()
+                return
+        queue = self._activatable.get((job.type, tenant))
         if queue is None:
-            queue = self._activatable[job.type] = OrderedDict()
+            queue = self._activatable[(job.type, tenant)] = OrderedDict()
         queue[job.key] = job
 
     def _activate(self: "Engine", job: state.Job, request: state.JobRequest) -> ActivatedJobData:
         job.state = state.ACTIVATED
         job.worker = request.worker
         self._start_deadline(job, request.timeout_ms)
+        self._rec_job(job, "ACTIVATED")
         ei = job.element_instance
         definition = ei.instance.definition
         variables = visible(ei)
@@ -121,28 +132,34 @@ class JobsMixin:
             bpmn_process_id=definition.bpmn_process_id, process_definition_version=definition.version,
             process_definition_key=definition.key, element_id=ei.element.id if ei.element else "",
             element_instance_key=ei.key, custom_headers=job.headers, worker=job.worker,
-            retries=job.retries, deadline=job.deadline, variables=variables,
+            retries=job.retries, deadline=job.deadline, variables=variables, tenant_id=definition.tenant_id,
         )
 
     def _start_deadline(self: "Engine", job: state.Job, timeout_ms: int) -> None:
         """Set the deadline of an activated job ``timeout_ms`` from now and schedule its timeout."""
-        job.deadline = int(time.time() * 1000) + timeout_ms
+        job.deadline = self._clock.now_ms() + timeout_ms
         job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key,
                                                         job.deadline)
 
     def _take_activatable(self: "Engine", request: state.JobRequest) -> None:
-        queue = self._activatable.get(request.type)
-        while queue and len(request.jobs) < request.max_jobs:
+        queues = [(tenant, q) for tenant in request.tenant_ids
+                  for q in (self._activatable.get((request.type, tenant)),) if q]
+        while queues and len(request.jobs) < request.max_jobs:
+            # oldest first across the requested tenants: the queue whose head has the lowest key
+            index = min(range(len(queues)), key=lambda i: next(iter(queues[i][1])))
+            tenant, queue = queues[index]
             _, job = queue.popitem(last=False)
             request.jobs.append(self._activate(job, request))
-        if queue is not None and not queue:
-            del self._activatable[request.type]
+            if not queue:
+                del self._activatable[(request.type, tenant)]
+                del queues[index]
 
     def _unqueue(self: "Engine", job: state.Job) -> None:
         """Take ``job`` out of its type's activatable queue, if it is queued."""
-        queue = self._activatable.get(job.type)
+        key = (job.type, _tenant_of(job))
+        queue = self._activatable.get(key)
         if queue is not None and queue.pop(job.key, None) is not None and not queue:
-            del self._activatable[job.type]
+            del self._activatable[key]
 
     def _remove_job(self: "Engine", job: state.Job) -> None:
         self._jobs.pop(job.key, None)
@@ -151,9 +168,7 @@ class JobsMixin:
         self._scheduler.cancel(job.backoff_handle)
         job.timeout_handle = job.backoff_handle = None
         if job.incident is not None:
-            self._incidents.pop(job.incident.key, None)
-            job.element_instance.incident = None
-            job.incident = None
+            self._drop_incident(job.incident)
 
     def _job_timed_out(self: "Engine", job_key: int, deadline: int) -> None:
         with self._lock:
@@ -163,6 +178,7 @@ class JobsMixin:
             job.timeout_handle = None
             self._lock.log_later(logger, logging.DEBUG, "job %d (%s) timed out at worker '%s'", job.key, job.type,
                                  job.worker)
+            self._rec_job(job, "TIMED_OUT")
             self._job_activatable(job)
 
     def _backoff_elapsed(self: "Engine", job_key: int) -> None:
@@ -171,6 +187,7 @@ class JobsMixin:
             if job is None or job.state != state.FAILED or job.incident is not None or job.retries <= 0:
                 return
             job.backoff_handle = None
+            self._rec_job(job, "RECURRED_AFTER_BACKOFF")
             self._job_activatable(job)
 
     # ------------------------------------------------------------------ activation requests
@@ -186,18 +203,21 @@ class JobsMixin:
                 request.closed = True
                 return list(request.jobs)
             self._pollers.setdefault(request.type, deque()).append(request)
-        request.event.wait(long_poll)
-        with self._lock:
-            request.closed = True
-            pollers = self._pollers.get(request.type)
-            if pollers is not None:
-                try:
-                    pollers.remove(request)
-                except ValueError:
-                    pass
-                if not pollers:
-                    del self._pollers[request.type]
-            return list(request.jobs)
+        try:
+            request.event.wait(long_poll)
+        finally:  # whatever ends the wait, the request never stays parked (no ghost polls)
+            with self._lock:
+                request.closed = True
+                pollers = self._pollers.get(request.type)
+                if pollers is not None:
+                    try:
+                        pollers.remove(request)
+                    except ValueError:
+                        pass
+                    if not pollers:
+                        del self._pollers[request.type]
+                jobs = list(request.jobs)
+        return jobs
 
     def give_back(self, jobs: Iterable[ActivatedJobData]) -> None:
         """Return jobs whose requester went away: activatable again, retries unchanged."""
@@ -208,6 +228,7 @@ class JobsMixin:
                     self._scheduler.cancel(job.timeout_handle)
                     job.timeout_handle = None
                     self._lock.log_later(logger, logging.DEBUG, "job %d given back (its requester went away)", job.key)
+                    self._rec_job(job, "YIELDED")  # type: ignore[attr-defined]
                     self._job_activatable(job)  # type: ignore[attr-defined]
 
     def job_too_large(self: "Engine", job_key: int, size: int, limit: int) -> None:
@@ -255,6 +276,18 @@ class JobsMixin:
         if leftover:
             self.give_back(leftover)
 
+    def close_streams(self: "Engine") -> int:
+        """End every open job stream, as the gateway does when it loses its broker; clients
+        reopen them. Jobs pushed but not yet sent are given back. Returns how many were open."""
+        with self._lock:
+            count = 0
+            for streams in self._streams.values():
+                for request in streams:
+                    request.closed = True
+                    request.event.set()
+                    count += 1
+            return count
+
     def _wake_all_requests(self: "Engine") -> None:
         for pollers in self._pollers.values():
             for request in pollers:
@@ -284,9 +317,11 @@ class JobsMixin:
             job = self._job(job_key, "COMPLETE", "complete")
             self._require_active(job, "COMPLETE", "complete")
             self._remove_job(job)
+            self._rec_job(job, "COMPLETED")
             ei = job.element_instance
             ei.job = None
-            self._complete(ei, variables or None)
+            if ei.listener is None or not self._listener_job_done(ei, variables or None):
+                self._complete(ei, variables or None)
             self._drain()
 
     def fail_job(self: "Engine", job_key: int, retries: int, error_message: str = "", retry_backoff_ms: int = 0,
@@ -303,7 +338,8 @@ class JobsMixin:
             job.worker = ""
             job.deadline = 0
             if variables:
-                set_local(job.element_instance, variables)
+                self._set_variables(job.element_instance, variables, True)
+            self._rec_job(job, "FAILED")
             if retries > 0 and retry_backoff_ms > 0:
                 job.state = state.FAILED
                 job.backoff_handle = self._scheduler.call_later(retry_backoff_ms / 1000.0, self._backoff_elapsed,
@@ -321,6 +357,8 @@ class JobsMixin:
         with self._lock:
             job = self._job(job_key, "THROW_ERROR", "throw an error for")
             self._require_active(job, "THROW_ERROR", "throw an error for")
+            job.error_message = error_message
+            self._rec_job(job, "ERROR_THROWN")
             if self._throw_error(job.element_instance, error_code, variables):
                 self._remove_job(job)
                 self._drain()
@@ -344,6 +382,7 @@ class JobsMixin:
                     "UPDATE_RETRIES", f"Expected to update retries for job with key '{job_key}' with a positive "
                     f"amount of retries, but the amount given was '{retries}'")
             job.retries = retries
+            self._rec_job(job, "RETRIES_UPDATED")
 
     def update_job_timeout(self: "Engine", job_key: int, timeout_ms: int) -> None:
         with self._lock:
@@ -354,6 +393,7 @@ class JobsMixin:
                     f"not active (state '{job.state}')")
             self._scheduler.cancel(job.timeout_handle)
             self._start_deadline(job, timeout_ms)
+            self._rec_job(job, "TIMEOUT_UPDATED")
 
     def jobs(self: "Engine") -> List[Dict[str, Any]]:
         """Every live job as a plain dict (inspection)."""
@@ -366,6 +406,7 @@ class JobsMixin:
                     "worker": job.worker, "deadline": job.deadline, "error_message": job.error_message,
                     "process_instance_key": ei.instance.key, "element_id": ei.element.id if ei.element else "",
                     "element_instance_key": ei.key, "custom_headers": json.loads(job.headers),
+                    "tenant_id": _tenant_of(job),
                     "incident_key": job.incident.key if job.incident is not None else None,
                 })
             return out

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 __all__ = ["EngineLock"]
 
@@ -34,6 +34,9 @@ class EngineLock:
         self._depth = 0
         self._owner: Optional[int] = None
         self._deferred: List[_Record] = []
+        #: called by the thread holding the lock just before its outermost release (the engine
+        #: stamps the records the command wrote); set once, before the lock is shared
+        self.on_release: Optional[Callable[[], None]] = None
         self._meta = threading.Condition(threading.Lock())
         # _blocked, _passed, _yielding: guarded by _meta
         self._blocked = 0    # threads waiting in __enter__ right now
@@ -55,8 +58,13 @@ class EngineLock:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
-        self._depth -= 1
         records: Optional[List[_Record]] = None
+        if self._depth == 1 and self.on_release is not None:
+            try:
+                self.on_release()
+            except Exception:  # pragma: no cover - must never keep the lock held
+                logging.getLogger(__name__).exception("engine lock release hook failed")
+        self._depth -= 1
         if self._depth == 0:
             self._owner = None
             if self._deferred:

@@ -9,6 +9,7 @@ import grpc
 
 from ..errors import (
     AlreadyExistsError,
+    BackpressureError,
     FailedPreconditionError,
     InvalidArgumentError,
     JobNotFoundError,
@@ -18,7 +19,12 @@ from ..errors import (
 )
 
 __all__ = ["invalid", "not_found", "job_not_found", "process_not_found", "already_exists",
-           "invalid_state"]
+           "invalid_state", "backpressure", "BACKPRESSURE_COMMAND", "backpressure_activate"]
+
+#: Zeebe gateway's answer when a command met backpressure on every partition
+BACKPRESSURE_COMMAND = ("Expected to execute the command on one of the partitions, but all failed; there are no more "
+                        "partitions available to retry. Please try again. If the error persists contact your "
+                        "zeebe operator")
 
 
 def _text(intent: str, rejection: str, reason: str) -> str:
@@ -51,3 +57,16 @@ def already_exists(intent: str, reason: str) -> ZeebeError:
 def invalid_state(intent: str, reason: str) -> ZeebeError:
     return FailedPreconditionError(_text(intent, "INVALID_STATE", reason),
                                    grpc_code=grpc.StatusCode.FAILED_PRECONDITION, details=reason)
+
+
+def backpressure(why: str) -> ZeebeError:
+    """RESOURCE_EXHAUSTED, worded as Zeebe's gateway does, with the engine's reason after it."""
+    reason = f"{BACKPRESSURE_COMMAND} ({why})"
+    return BackpressureError(reason, grpc_code=grpc.StatusCode.RESOURCE_EXHAUSTED, details=reason)
+
+
+def backpressure_activate(job_type: str, why: str) -> ZeebeError:
+    """RESOURCE_EXHAUSTED for ActivateJobs, worded as Zeebe's long-polling handler does."""
+    reason = (f"Expected to activate jobs of type '{job_type}', but no jobs available and at least one broker "
+              f"returned 'RESOURCE_EXHAUSTED'. Please try again later. ({why})")
+    return BackpressureError(reason, grpc_code=grpc.StatusCode.RESOURCE_EXHAUSTED, details=reason)

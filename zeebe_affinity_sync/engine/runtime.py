@@ -9,31 +9,55 @@ Parsing BPMN and serialising JSON happen outside it. Threads that wait (parked A
 own ``threading.Event`` after releasing the lock. The scheduler thread's callbacks take the lock
 like any command.
 
-Deployments live in :mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in
-:mod:`.messages`, message / timer boundary events in :mod:`.boundaries`, error events and
-incidents in :mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same
-lock and state); this module has the core: instances,
-token flow, timers, call activities, cancellation and variables.
+What each element kind does is in :mod:`.elements` (one behaviour object per kind: activate,
+outgoing flows, arrival of a token, terminate, scope done). Deployments live in
+:mod:`.deployments`, job handling in :mod:`.jobs`, message correlation in :mod:`.messages`,
+message / timer boundary events in :mod:`.boundaries`, error events and incidents in
+:mod:`.incidents` and the read-only views in :mod:`.inspection` (mixins on the same lock and
+state); this module has the token machinery: instances, element lifecycles, scopes, timers,
+cancellation and variables.
 """
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
+import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults
 from . import model, rejections, state
 from .boundaries import BoundariesMixin
 from .deployments import DeploymentsMixin
-from .expressions import ExpressionError, duration_seconds, feel, type_name
+from .expressions import ExpressionError, feel
 from .incidents import IncidentsMixin
 from .inspection import InspectionMixin
 from .jobs import JobsMixin
+from .clock import EngineClock
+from .control import ControlMixin
 from .lock import EngineLock
+from . import records
+from .records import PI_ACTIVATED, PI_ACTIVATING, PI_COMPLETED, PI_COMPLETING, PI_TERMINATED, PI_TERMINATING
+from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .compensation import CompensationMixin
+from .tenancy import DEFAULT_TENANT
+from .escalations import EscalationsMixin
+from .listeners import ListenersMixin
+from .signals import SignalsMixin
+from .timer_events import TimerEventsMixin
+from .usertasks import UserTasksMixin
+from .elements import BEHAVIOURS as _BEHAVIOURS
+from .elements import MI_BODY as _MI_BODY
+from .elements import behaviour_of
+from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
+
+_time = time.time
+_JOB_SEP = records.JOB_SEP
+_JOB_KINDS = {intent: records.kind("JOB", intent) for intent in (
+    "CREATED", "ACTIVATED", "COMPLETED", "FAILED", "TIMED_OUT", "ERROR_THROWN", "RETRIES_UPDATED", "TIMEOUT_UPDATED",
+    "RECURRED_AFTER_BACKOFF", "YIELDED", "CANCELED")}
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +71,14 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
-class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin):
+class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
+             ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin,
+             CompensationMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
         history_size: Finished process instances kept for inspection (oldest dropped first).
+        record_log_size: Records kept by the record log (oldest dropped first; 0 = no log).
         step_budget: Token-flow steps one command may run while holding the lock; a flow that
             needs more (a loop without a wait state) continues from the scheduler thread, which
             first lets every command that is waiting for the lock have it.
@@ -61,16 +88,24 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     """
 
     def __init__(self, *, history_size: int = defaults.ENGINE_HISTORY_SIZE,
-                 step_budget: int = DEFAULT_STEP_BUDGET) -> None:
+                 step_budget: int = DEFAULT_STEP_BUDGET,
+                 record_log_size: int = defaults.ENGINE_RECORD_LOG_SIZE) -> None:
         if isinstance(step_budget, bool) or not isinstance(step_budget, int) or step_budget < 1:
             raise ValueError(f"step_budget must be an int >= 1 (token-flow steps per lock hold), got {step_budget!r}")
         self._lock = EngineLock()
-        self._scheduler = Scheduler()
+        self._clock = EngineClock()
+        self._scheduler = Scheduler(clock=self._clock)
         self._step_budget = step_budget
+        self._log = RecordLog(record_log_size)
+        # the log's two lists (None: log off), held here for the hot path
+        self._kinds = self._log.kinds
+        self._subjects: List[Any] = self._log.subjects if self._log.subjects is not None else []
+        if self._kinds is not None:
+            self._lock.on_release = self._seal_records
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
-        self._versions: Dict[str, List[model.ProcessDefinition]] = {}
+        self._versions: Dict[Tuple[str, str], List[model.ProcessDefinition]] = {}  # (tenant, bpmn id)
         self._instances: Dict[int, state.ProcessInstance] = {}
         self._element_instances: Dict[int, state.ElementInstance] = {}  # roots included
         self._incidents: Dict[int, state.Incident] = {}
@@ -81,6 +116,12 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
+        BoundariesMixin.__init__(self)
+        ControlMixin.__init__(self)
+        UserTasksMixin.__init__(self)
+        TimerEventsMixin.__init__(self)
+        SignalsMixin.__init__(self)
+        CompensationMixin.__init__(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -104,6 +145,56 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _next_key(self) -> int:
         self._counter += 1
         return KEY_BASE + self._counter
+
+    # ------------------------------------------------------------------ records
+    # The entry layouts are read back by records._fields; see the records module for why they
+    # hold no live engine objects.
+    def _rec_element(self, ei: state.ElementInstance, kind: Tuple[str, str]) -> None:
+        """A PROCESS_INSTANCE lifecycle record of ``ei`` (the one place they are written);
+        ``kind`` is one of the ``records.PI_*`` constants."""
+        kinds = self._kinds
+        if kinds is not None:
+            kinds.append(kind)
+            self._subjects.append(ei.rec or self._element_stub(ei))
+
+    @staticmethod
+    def _element_stub(ei: state.ElementInstance) -> str:
+        stub = ei.rec = records.element_stub(ei)  # built once per element instance
+        return stub
+
+    def _rec_job(self, job: state.Job, intent: str) -> None:
+        kinds = self._kinds
+        if kinds is not None:
+            stub = job.rec
+            if stub is None:  # built once per job
+                stub = job.rec = records.job_stub(job)
+            kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
+            # one string, not a tuple: see the records module on the garbage collector
+            self._subjects.append(f"{stub}{_JOB_SEP}{job.retries}{_JOB_SEP}{job.deadline}{_JOB_SEP}{job.worker}"
+                                  f"{_JOB_SEP}{job.error_message}")
+
+    def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
+        kinds = self._kinds
+        if kinds is not None:
+            kinds.append(records.VARIABLE_CREATED if created else records.VARIABLE_UPDATED)
+            self._subjects.append((name, value, scope.key, scope.instance.info))
+
+    def _rec(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
+        """A record of any other value type (fields known now)."""
+        if self._kinds is not None:
+            self._log.add(value_type, intent, key, fields)
+
+    def _seal_records(self) -> None:
+        # the engine lock's release hook: stamp this command's records with the engine time
+        self._log.seal(_time() + self._clock.offset)
+
+    def _set_variables(self, scope: state.ElementInstance, document: Dict[str, Any], local: bool) -> None:
+        """Write a variable document into ``scope`` (locally, or propagated outward)."""
+        recorder = self._rec_variable if self._kinds is not None else None
+        if local:
+            set_local(scope, document, recorder)
+        else:
+            propagate(scope, document, recorder)
 
     def _drain(self) -> None:
         """Run queued token-flow steps until none are left (caller holds the lock).
@@ -148,6 +239,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         variables: Optional[Dict[str, Any]] = None,
         start_elements: Sequence[str] = (),
         await_result: Optional[List[str]] = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> Tuple[Dict[str, Any], Optional[state.ResultWaiter]]:
         """Create and start a process instance.
 
@@ -163,7 +255,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ProcessNotFoundError, InvalidArgumentError, FailedPreconditionError.
         """
         with self._lock:
-            definition = self._find_definition(bpmn_process_id, version, definition_key)
+            definition = self._find_definition(bpmn_process_id, version, definition_key, tenant_id)
             process = definition.process
             if start_elements:
                 for element_id in start_elements:
@@ -176,6 +268,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                         raise rejections.invalid(
                             "CREATE", f"Expected to create instance of process with start instructions but "
                             f"the element with id '{element_id}' targets a {element.kind}, which is not allowed.")
+                    if element.scope is not None:
+                        raise rejections.invalid(
+                            "CREATE", f"Expected to create instance of process with start instructions but the "
+                            f"element with id '{element_id}' is inside subprocess '{element.scope}'; the embedded "
+                            "engine starts instances only at elements of the process itself")
                 targets = list(start_elements)
             elif process.none_start is None:
                 raise rejections.invalid_state(
@@ -211,18 +308,33 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _new_instance(self, definition: model.ProcessDefinition, variables: Dict[str, Any],
                       parent: Optional[state.ElementInstance] = None) -> state.ProcessInstance:
-        instance = state.ProcessInstance(self._next_key(), definition, time.time())
-        instance.root.variables = dict(variables)
-        instance.root.phase = state.ACTIVATED_ELEMENT
+        instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
+        root = instance.root
         instance.parent_element = parent
+        if self._kinds is not None:
+            instance.info = instance_info(instance)
         self._instances[instance.key] = instance
-        self._element_instances[instance.key] = instance.root
+        self._element_instances[instance.key] = root
+        if self._kinds is None:
+            root.variables = dict(variables)
+        else:
+            set_local(root, variables, self._rec_variable)
+        self._rec_element(root, PI_ACTIVATING)
+        root.phase = state.ACTIVATED_ELEMENT
+        self._rec_element(root, PI_ACTIVATED)
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
+        process = instance.definition.process
+        if process.event_subprocesses:  # the process's event subprocesses listen from the start
+            try:
+                self._open_boundaries(instance.root)
+            except (_Failure, ExpressionError) as exc:
+                error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+                self._raise_incident(instance.root, error_type, str(exc))
+        elements = process.elements
         for element_id in element_ids:
-            instance.active += 1
-            self._agenda.append((self._activate_element, (instance, instance.definition.process.elements[element_id])))
+            self._spawn(instance.root, elements[element_id])
 
     def cancel_instance(self, process_instance_key: int) -> None:
         """Cancel a root process instance.
@@ -264,50 +376,76 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 raise rejections.not_found(
                     "UPDATE", f"Expected to update variables for element with key '{element_instance_key}', "
                     "but no such element was found")
-            if local:
-                set_local(scope, variables)
-            else:
-                propagate(scope, variables)
+            self._set_variables(scope, variables, local)
             return self._next_key()
 
     # ------------------------------------------------------------------ token flow
-    def _activate_element(self, instance: state.ProcessInstance, element: model.Element) -> None:
-        if instance.state != "ACTIVE":
-            return
-        ei = state.ElementInstance(self._next_key(), element, instance, instance.root)
-        instance.elements[ei.key] = ei
+    # The one place an element instance's lifecycle is driven: _spawn (a token reaches an
+    # element) -> _activate/_enter (inputs, boundary events, the behaviour's activate hook) ->
+    # _activated (a wait state or pass-through) -> _complete (outputs, outgoing flows) -> _leave;
+    # or _terminate_element. What differs per element kind is in engine/elements/.
+    def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
+        """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
+        ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        if element.loop is not None and not scope.body:
+            ei.body = True  # the multi-instance body; its children are the activity's instances
+        scope.children[ei.key] = ei  # type: ignore[index]
         self._element_instances[ei.key] = ei
-        self._enter(ei)
+        self._agenda.append((self._enter, (ei,)))
+        return ei
 
-    def _enter(self, ei: state.ElementInstance) -> None:
-        """Activate ``ei`` (again, when an incident on its activation is resolved)."""
+    def _enter(self, ei: state.ElementInstance, first: bool = True) -> None:
+        """Activate ``ei`` (``first=False``: again, when an incident on its activation is resolved)."""
+        if self._element_instances.get(ei.key) is not ei:
+            return  # terminated while queued
         ei.phase = state.ACTIVATING
+        if first:
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_ACTIVATING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
         try:
-            if element.inputs:
-                ei.variables.update(self._map(element.inputs, visible(ei.parent)))
-            if element.boundary_events:
+            body = ei.body
+            if element.inputs and not body:
+                # an inner instance of a multi-instance activity sees its own loop variables
+                self._set_variables(ei, self._map(element.inputs, visible(ei.parent if element.loop is None else ei)),
+                                    True)
+            # listeners run once for a multi-instance activity: on its body, not on each instance
+            if element.start_listeners and (body or element.loop is None) and self._listeners_pending(ei, "start"):
+                return  # the element begins when its last start listener's job completes
+        except _Failure as failure:
+            self._raise_incident(ei, failure.error_type, str(failure))
+            return
+        except ExpressionError as exc:
+            self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+            return
+        self._begin_behaviour(ei)
+
+    def _begin_behaviour(self, ei: state.ElementInstance) -> None:
+        """Open ``ei``'s boundary events and start its own behaviour (after its start listeners)."""
+        if self._element_instances.get(ei.key) is not ei:
+            return  # terminated meanwhile
+        element = ei.element
+        assert element is not None
+        try:
+            if element.boundary_events or element.event_subprocesses:
                 self._close_boundaries(ei)  # a retried activation opens them afresh
                 self._open_boundaries(ei)
-            kind = element.kind
-            if kind == model.SERVICE_TASK:
-                self._create_job(ei)
-            elif kind == model.RECEIVE_TASK or (kind == model.INTERMEDIATE_CATCH and element.event == model.MESSAGE):
-                self._open_subscription(ei)
-            elif kind == model.INTERMEDIATE_CATCH and element.event == model.TIMER:
-                self._start_timer(ei)
-            elif kind == model.CALL_ACTIVITY:
-                self._start_child(ei)
-            elif kind == model.END_EVENT and element.event == model.ERROR:
-                self._throw_from_end_event(ei)
-            else:
-                ei.phase = state.ACTIVATED_ELEMENT
-                self._complete(ei, None)
+            (_MI_BODY if ei.body else _BEHAVIOURS[element.kind]).activate(self, ei)
         except _Failure as failure:
             self._raise_incident(ei, failure.error_type, str(failure))
         except ExpressionError as exc:
             self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+
+    def _activated(self, ei: state.ElementInstance) -> None:
+        """``ei`` is active: a wait state now waits, a pass-through completes next."""
+        ei.phase = state.ACTIVATED_ELEMENT
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_ACTIVATED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -329,85 +467,96 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
         if self._element_instances.get(ei.key) is not ei:
             return  # terminated after this step was queued
-        ei.phase = state.COMPLETING
+        if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
+            ei.phase = state.COMPLETING
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_COMPLETING)
+                self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
+        scope = ei.parent
+        assert scope is not None
+        behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
+        satisfied = False
+        # after its end listeners the element leaves: its outputs were applied before them
+        after_listeners = ei.listener is not None and ei.listener[0] == "end"
         try:
-            if element.outputs:
+            if after_listeners:
+                pass
+            elif ei.body:
+                _MI_BODY.body_output(self, ei)
+            elif element.outputs:
                 if event_variables:
-                    ei.variables.update(event_variables)
-                propagate(ei.parent, self._map(element.outputs, visible(ei)))
+                    self._set_variables(ei, event_variables, True)
+                # an inner multi-instance instance merges from itself, so a mapping can fill its
+                # local outputElement variable (Zeebe's documented example)
+                self._set_variables(ei if scope.body else scope, self._map(element.outputs, visible(ei)), False)
             elif event_variables:
-                propagate(ei, event_variables)
-            flows = self._select_flows(ei)
+                self._set_variables(ei, event_variables, False)
+            if scope.body:  # an inner instance of a multi-instance activity: no flows of its own
+                satisfied = _MI_BODY.inner_completing(self, scope, ei)
+                flows = []
+            elif behaviour.chooses_flows:
+                flows = behaviour.outgoing(self, ei)
+            else:
+                all_flows = ei.instance.definition.process.flows
+                flows = [all_flows[f] for f in element.outgoing]
+            # listeners run once for a multi-instance activity: on its body, not on each instance
+            if element.end_listeners and (ei.body or element.loop is None) and self._listeners_pending(ei, "end"):
+                return  # the token leaves when the last end listener's job completes
         except (_Failure, ExpressionError) as exc:
             ei.pending_variables = event_variables
             error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
             self._raise_incident(ei, error_type, str(exc))
             return
-        instance = ei.instance
         self._leave(ei)
-        for flow in flows:
-            self._take_flow(instance, flow)
-        self._check_done(instance)
-
-    def _select_flows(self, ei: state.ElementInstance) -> List[model.SequenceFlow]:
-        element = ei.element
-        assert element is not None
-        flows = ei.instance.definition.process.flows
-        if element.kind != model.EXCLUSIVE_GATEWAY or not element.outgoing:
-            return [flows[f] for f in element.outgoing]
-        context = visible(ei)
-        for flow_id in element.outgoing:
-            if flow_id == element.default_flow:
-                continue
-            flow = flows[flow_id]
-            if flow.condition is None:
-                return [flow]
-            value = flow.condition.evaluate(context)
-            if not isinstance(value, bool):
-                raise _Failure(
-                    "EXTRACT_VALUE_ERROR",
-                    f"Expected result of the expression '{flow.condition.expression_text}' to be 'BOOLEAN', "
-                    f"but was '{type_name(value)}'.")
-            if value:
-                return [flow]
-        if element.default_flow:
-            return [flows[element.default_flow]]
-        raise _Failure("CONDITION_ERROR", "Expected at least one condition to evaluate to true, or to have a "
-                       f"default flow (exclusive gateway '{element.id}')")
-
-    def _take_flow(self, instance: state.ProcessInstance, flow: model.SequenceFlow) -> None:
-        target = instance.definition.process.elements[flow.target]
-        if target.kind == model.PARALLEL_GATEWAY and len(target.incoming) > 1:
-            counts = instance.joins.setdefault(target.id, {})
-            counts[flow.id] = counts.get(flow.id, 0) + 1
-            instance.waiting += 1
-            if all(counts.get(f, 0) > 0 for f in target.incoming):
-                for f in target.incoming:
-                    counts[f] -= 1
-                instance.waiting -= len(target.incoming)
-                instance.active += 1
-                self._agenda.append((self._activate_element, (instance, target)))
-            return
-        instance.active += 1
-        self._agenda.append((self._activate_element, (instance, target)))
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined on the hot path
+            kinds.append(PI_COMPLETED)
+            self._subjects.append(ei.rec or self._element_stub(ei))
+        if scope.body:
+            _MI_BODY.inner_completed(self, scope, satisfied)
+        elif flows:
+            process_elements = ei.instance.definition.process.elements
+            for flow in flows:
+                target = process_elements[flow.target]
+                target_behaviour = _BEHAVIOURS[target.kind]
+                if target_behaviour.joins:
+                    target_behaviour.arrive(self, scope, flow, target)
+                else:
+                    self._spawn(scope, target)
+        self._check_scope(scope)
 
     def _leave(self, ei: state.ElementInstance) -> None:
         if ei.boundary_subscriptions or ei.boundary_timers:
             self._close_boundaries(ei)
-        instance = ei.instance
-        if instance.elements.pop(ei.key, None) is not None:
-            instance.active -= 1
+        if ei.instance.definition.process.uses_compensation:
+            self._compensation_left(ei)
+        scope = ei.parent
+        if scope is not None and scope.children is not None:
+            scope.children.pop(ei.key, None)
         self._element_instances.pop(ei.key, None)
 
-    def _check_done(self, instance: state.ProcessInstance) -> None:
-        if instance.state == "ACTIVE" and instance.active <= 0 and instance.waiting <= 0:
-            self._complete_instance(instance)
+    def _check_scope(self, scope: state.ElementInstance) -> None:
+        """Complete ``scope`` once it has no live children and no parked tokens."""
+        if scope.joins:  # a token went away: a parked inclusive join may be free to go
+            retry_inclusive_joins(self, scope)
+        if not scope.children and scope.waiting <= 0 and scope.phase == state.ACTIVATED_ELEMENT \
+                and self._element_instances.get(scope.key) is scope:
+            (_MI_BODY if scope.body else behaviour_of(scope.element)).child_flow_done(self, scope)
 
     def _complete_instance(self, instance: state.ProcessInstance) -> None:
+        if instance.state != "ACTIVE":
+            return
         instance.state = "COMPLETED"
+        root = instance.root
+        root.phase = state.COMPLETING
+        if root.boundary_subscriptions or root.boundary_timers:
+            self._close_boundaries(root)
+        self._rec_element(root, PI_COMPLETING)
         self._retire(instance)
+        self._rec_element(root, PI_COMPLETED)
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element
@@ -425,52 +574,86 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _retire(self, instance: state.ProcessInstance) -> None:
         """Remove a finished instance from the live maps and keep a summary in the history."""
+        if instance.definition.process.uses_compensation:
+            self._compensable.pop(instance.key, None)  # the root scope's compensable activities
         self._instances.pop(instance.key, None)
         self._element_instances.pop(instance.key, None)
         if instance.message_start_key is not None:
             self._message_instance_ended(instance)
         if self._history.maxlen:
             summary = self._instance_view(instance)
-            summary["ended"] = time.time()
+            summary["ended"] = self._clock.time()
             self._history.append(summary)
 
     def _terminate_instance(self, instance: state.ProcessInstance, final_state: str) -> None:
-        for ei in list(instance.elements.values()):
-            self._terminate_element(ei)
+        root = instance.root
+        root.phase = state.TERMINATING
+        self._rec_element(root, PI_TERMINATING)
+        self._terminate_children(root)
+        self._close_boundaries(root)
+        if root.incident is not None:
+            self._drop_incident(root.incident)
         instance.state = final_state
-        instance.active = 0
-        instance.waiting = 0
-        instance.joins.clear()
-        # a with-result caller of a cancelled instance is not answered (it times out, like Zeebe)
-        self._result_waiters.pop(instance.key, None)
+        # a with-result caller of a cancelled instance is told so at once (not left to time out)
+        for waiter in self._result_waiters.pop(instance.key, None) or ():
+            waiter.ended = final_state
+            waiter.event.set()
         self._retire(instance)
+        self._rec_element(root, PI_TERMINATED)
+
+    def _terminate_children(self, scope: state.ElementInstance,
+                            keep: Optional[state.ElementInstance] = None) -> None:
+        """Terminate every live child of ``scope`` (but ``keep``) and drop its parked tokens."""
+        if scope.children:
+            for child in list(scope.children.values()):
+                if child is not keep:
+                    self._terminate_element(child)
+        scope.waiting = 0
+        scope.joins = None
 
     def _terminate_element(self, ei: state.ElementInstance) -> None:
+        ei.phase = state.TERMINATING
+        self._rec_element(ei, PI_TERMINATING)
+        if ei.element is not None:
+            (_MI_BODY if ei.body else _BEHAVIOURS[ei.element.kind]).terminate(self, ei)
+        if ei.incident is not None:
+            self._drop_incident(ei.incident)
+        self._leave(ei)
+        self._rec_element(ei, PI_TERMINATED)
+
+    def _release_wait_state(self, ei: state.ElementInstance) -> None:
+        """Drop the job, subscription or timer ``ei`` waits on (the default terminate hook)."""
         if ei.job is not None:
-            self._remove_job(ei.job)
-            ei.job = None
+            job, ei.job = ei.job, None
+            self._remove_job(job)
+            self._rec_job(job, "CANCELED")
         if ei.subscription is not None:
-            self._close_subscription(ei.subscription)
+            self._close_subscription(ei.subscription, "DELETED")
             ei.subscription = None
         if ei.timer is not None:
             self._scheduler.cancel(ei.timer)
             ei.timer = None
-        if ei.incident is not None:
-            self._incidents.pop(ei.incident.key, None)
-            ei.incident = None
-        if ei.child is not None:
-            child, ei.child = ei.child, None
-            self._terminate_instance(child, "TERMINATED")
-        self._leave(ei)
+            self._rec_timer(ei, ei.element, "CANCELED", -1)
 
     # ------------------------------------------------------------------ timers
     def _start_timer(self, ei: state.ElementInstance) -> None:
         element = ei.element
-        assert element is not None and element.timer_duration is not None
-        value = element.timer_duration.evaluate(visible(ei))
-        seconds = duration_seconds(value, element.timer_duration.text)
-        ei.phase = state.ACTIVATED_ELEMENT
+        assert element is not None
+        seconds, _ = self._timer_due(element, visible(ei))  # an intermediate catch never cycles
+        self._activated(ei)
         ei.timer = self._scheduler.call_later(seconds, self._timer_fired, ei.key)
+        self._rec_timer(ei, element, "CREATED", int((self._clock.time() + max(0.0, seconds)) * 1000))
+
+    def _rec_timer(self, ei: state.ElementInstance, element: Optional[model.Element], intent: str,
+                   due_ms: int, repetitions: int = 1) -> None:
+        """A TIMER record of a catch event's or a boundary event's timer (``element``) on ``ei``."""
+        if self._kinds is not None:
+            d = ei.instance.definition
+            self._rec("TIMER", intent, ei.key, {
+                "element_id": element.id if element is not None else "", "element_instance_key": ei.key,
+                "due_date": due_ms, "repetitions": repetitions, "process_instance_key": ei.instance.key,
+                "process_definition_key": d.key, "bpmn_process_id": d.bpmn_process_id,
+                "target_element_id": element.id if element is not None else ""})
 
     def _timer_fired(self, element_instance_key: int) -> None:
         with self._lock:
@@ -478,30 +661,6 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             if ei is None or ei.timer is None or ei.timer.cancelled:
                 return
             ei.timer = None
+            self._rec_timer(ei, ei.element, "TRIGGERED", int(self._clock.time() * 1000))
             self._complete(ei, None)
             self._drain()
-
-    # ------------------------------------------------------------------ call activities
-    def _start_child(self, ei: state.ElementInstance) -> None:
-        element = ei.element
-        assert element is not None and element.called_process_id is not None
-        context = visible(ei)
-        process_id = element.called_process_id.evaluate(context)
-        if not isinstance(process_id, str) or not process_id:
-            raise _Failure("EXTRACT_VALUE_ERROR",
-                           f"Expected the called element's process id to be a non-empty STRING, but was "
-                           f"'{type_name(process_id)}'.")
-        definition = self._latest(process_id)
-        if definition is None:
-            raise _Failure("CALLED_ELEMENT_ERROR",
-                           f"Expected process with BPMN process id '{process_id}' to be deployed, but not found.")
-        if definition.process.none_start is None:
-            raise _Failure("CALLED_ELEMENT_ERROR",
-                           f"Expected process with BPMN process id '{process_id}' to have a none start event, "
-                           "but not found.")
-        variables = context if element.propagate_all_parent_variables else dict(ei.variables)
-        child = self._new_instance(definition, variables, parent=ei)
-        ei.child = child
-        ei.phase = state.ACTIVATED_ELEMENT
-        self._start_at(child, [definition.process.none_start])
-

@@ -6,6 +6,11 @@ new, earlier entry arrives. Callbacks run on this thread, *without* the schedule
 they may take the engine lock (lock order: engine lock -> scheduler lock, never the reverse).
 Cancelled entries are dropped lazily and the heap is compacted when they pile up, so entries for
 jobs that completed long before their deadline do not accumulate.
+
+Due times are on the engine clock (:class:`~.clock.EngineClock`, monotonic time + offset). When
+the clock is moved forward, :meth:`Scheduler.run_due` runs every entry that became due, in due
+order, on the calling thread; ``_fire`` (a lock held around taking an entry and running it) makes
+the scheduler thread and such a caller take turns, so entries still run one at a time, in order.
 """
 from __future__ import annotations
 
@@ -13,12 +18,15 @@ import heapq
 import itertools
 import logging
 import threading
-import time
 from typing import Any, Callable, List, Optional, Tuple
+
+from .clock import EngineClock
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Scheduler", "Handle"]
+
+_MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
 
 
 class Handle:
@@ -34,18 +42,24 @@ class Handle:
 
 
 class Scheduler:
-    """Runs ``callback(*args)`` at ``time.monotonic() >= due`` on one daemon thread."""
+    """Runs ``callback(*args)`` once ``clock.monotonic() >= due``, on one daemon thread."""
 
     _COMPACT_MIN = 1024  # entries; below this the heap is never compacted
 
-    def __init__(self, name: str = "zeebe-engine-scheduler") -> None:
+    def __init__(self, name: str = "zeebe-engine-scheduler", clock: Optional[EngineClock] = None) -> None:
         self._name = name
+        self.clock = clock if clock is not None else EngineClock()
         self._cond = threading.Condition(threading.Lock())
-        # _heap, _cancelled, _stopping: guarded by _cond; the heap is consumed by the scheduler thread
+        # _heap, _cancelled, _stopping, _running: guarded by _cond; the heap is consumed by
+        # the scheduler thread (and by run_due callers)
         self._heap: List[Tuple[float, int, Handle]] = []
         self._seq = itertools.count()
         self._cancelled = 0
         self._stopping = False
+        self._running = 0  # callbacks taken from the heap and not finished yet
+        # held while an entry is taken and run: one entry at a time, in due order. Never taken
+        # while holding the engine lock (callbacks take that one inside it).
+        self._fire = threading.RLock()
         self._thread: Optional[threading.Thread] = None
 
     def start(self) -> None:
@@ -68,7 +82,7 @@ class Scheduler:
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Handle:
         """Schedule ``callback(*args)`` in ``delay`` seconds (<= 0: as soon as possible)."""
-        return self.call_at(time.monotonic() + max(0.0, delay), callback, *args)
+        return self.call_at(self.clock.monotonic() + max(0.0, delay), callback, *args)
 
     def call_at(self, due: float, callback: Callable[..., Any], *args: Any) -> Handle:
         handle = Handle(due, callback, args)
@@ -94,6 +108,68 @@ class Scheduler:
         with self._cond:
             return len(self._heap) - self._cancelled
 
+    def busy(self) -> Tuple[int, int]:
+        """(entries due now, callbacks running now): both 0 when the scheduler has nothing to do yet."""
+        now = self.clock.monotonic()
+        with self._cond:
+            due = sum(1 for entry in self._heap if entry[0] <= now and not entry[2].cancelled)
+            return due, self._running
+
+    def clear(self) -> None:
+        """Drop every entry (reset); a callback already running finishes."""
+        with self._cond:
+            for entry in self._heap:
+                entry[2].cancelled = True
+            self._heap = []
+            self._cancelled = 0
+            self._cond.notify_all()
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward and run what became due, here, in due order.
+
+        Returns:
+            The number of callbacks run.
+        """
+        self.clock.advance(seconds)
+        with self._cond:
+            self._cond.notify_all()  # the thread recomputes its wait
+        return self.run_due()
+
+    def run_due(self) -> int:
+        """Run every entry due on the engine clock now, in due order, including entries the
+        callbacks schedule for a time not later than now (a repeating timer's next cycles).
+        Entries scheduled for later — such as the continuation of a token flow that yielded
+        (due "as soon as possible", i.e. after this call began) — are left to the thread, so a
+        process that loops forever cannot keep the caller here."""
+        cutoff = self.clock.monotonic()
+        count = 0
+        while True:
+            with self._fire:
+                handle = self._pop_due(cutoff)
+                if handle is None:
+                    return count
+                self._call(handle)
+                count += 1
+
+    def _pop_due(self, cutoff: Optional[float] = None) -> Optional[Handle]:
+        with self._cond:
+            while self._heap and self._heap[0][2].cancelled:
+                heapq.heappop(self._heap)
+                self._cancelled = max(0, self._cancelled - 1)
+            if not self._heap or self._heap[0][0] > (self.clock.monotonic() if cutoff is None else cutoff):
+                return None
+            self._running += 1
+            return heapq.heappop(self._heap)[2]
+
+    def _call(self, handle: Handle) -> None:
+        try:
+            handle.callback(*handle.args)
+        except Exception:  # a failing callback must not kill the scheduler
+            logger.exception("scheduled callback %r failed", handle.callback)
+        finally:
+            with self._cond:
+                self._running -= 1
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -106,13 +182,14 @@ class Scheduler:
                     if not self._heap:
                         self._cond.wait()
                         continue
-                    delay = self._heap[0][0] - time.monotonic()
+                    delay = self._heap[0][0] - self.clock.monotonic()
                     if delay > 0:
-                        self._cond.wait(delay)
+                        # bounded: a far-off entry (a job timeout of 2^62 ms) must not overflow the
+                        # wait, and a moved engine clock is noticed anyway
+                        self._cond.wait(min(delay, _MAX_WAIT))
                         continue
-                    handle = heapq.heappop(self._heap)[2]
                     break
-            try:
-                handle.callback(*handle.args)
-            except Exception:  # a failing callback must not kill the scheduler
-                logger.exception("scheduled callback %r failed", handle.callback)
+            with self._fire:
+                handle = self._pop_due()  # None if a run_due caller took it meanwhile
+                if handle is not None:
+                    self._call(handle)

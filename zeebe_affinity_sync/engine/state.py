@@ -19,6 +19,7 @@ ERROR_THROWN = "ERROR_THROWN"
 ACTIVATING = "ACTIVATING"
 ACTIVATED_ELEMENT = "ACTIVATED"
 COMPLETING = "COMPLETING"
+TERMINATING = "TERMINATING"
 
 
 class StepFailure(Exception):
@@ -30,29 +31,35 @@ class StepFailure(Exception):
 
 
 class ProcessInstance:
-    __slots__ = ("key", "definition", "root", "elements", "active", "waiting", "joins",
-                 "parent_element", "state", "message_start_key", "created")
+    __slots__ = ("key", "definition", "root", "parent_element", "state", "message_start_key", "created",
+                 "info")
 
     def __init__(self, key: int, definition: model.ProcessDefinition, created: float) -> None:
         self.key = key
         self.definition = definition
         self.root: "ElementInstance" = ElementInstance(key, None, self, None)
-        self.elements: Dict[int, ElementInstance] = {}   # active flow-node instances
-        self.active = 0                                   # flow-node instances alive
-        self.waiting = 0                                  # tokens parked at parallel joins
-        self.joins: Dict[str, Dict[str, int]] = {}        # gateway id -> flow id -> tokens
+        self.root.children = {}
         self.parent_element: Optional[ElementInstance] = None  # call activity that started us
+        self.info: Any = None  # records.instance_info(self), set once the parent is known
         self.state = "ACTIVE"
         self.message_start_key: Optional[str] = None      # correlation key if message-started
         self.created = created
 
 
 class ElementInstance:
-    """A flow-node instance, and a variable scope (the process root is one too)."""
+    """A flow-node instance, and a variable scope (the process root is one too).
+
+    ``parent`` is both the flow scope (the process root, a subprocess, a multi-instance body)
+    and the variable scope the instance's variables propagate to. A scope's ``children`` are its
+    live flow-node instances (including ones queued for activation); ``waiting`` counts tokens
+    parked at joins (``joins``: gateway id -> flow id -> tokens). The scope is done when it has
+    neither.
+    """
 
     __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
                  "subscription", "timer", "child", "incident", "pending_variables",
-                 "boundary_subscriptions", "boundary_timers")
+                 "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec",
+                 "user_task", "mi", "listener")
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -71,11 +78,21 @@ class ElementInstance:
         # message / timer boundary events of this activity, open while it is active (None: none)
         self.boundary_subscriptions: Optional[List[Subscription]] = None
         self.boundary_timers: Optional[List[Tuple[str, Handle]]] = None
+        # scopes only (root, subprocess, multi-instance body): None for other elements
+        self.children: Optional[Dict[int, ElementInstance]] = None
+        self.waiting = 0
+        self.joins: Optional[Dict[str, Dict[str, int]]] = None
+        # execution listeners: (phase, index of the listener whose job waits / count once done)
+        self.listener: Optional[Tuple[str, int]] = None
+        self.body = False  # True: the multi-instance body of ``element``, not one of its instances
+        self.rec: Optional[str] = None  # what its records say about it (records module)
+        self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
+        self.mi: Any = None                          # multi-instance body: its LoopState
 
 
 class Job:
     __slots__ = ("key", "type", "retries", "state", "worker", "deadline", "error_message",
-                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident")
+                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident", "rec")
 
     def __init__(self, key: int, job_type: str, retries: int, element_instance: ElementInstance,
                  headers: str) -> None:
@@ -91,6 +108,23 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
+        self.rec: Optional[str] = None        # what its records say about it (records module)
+
+
+class UserTask:
+    """An open Camunda user task (``zeebe:userTask``); ``properties`` are the evaluated
+    assignee, candidate groups / users, dates, form and priority."""
+
+    __slots__ = ("key", "element_instance", "properties", "headers", "created", "state")
+
+    def __init__(self, key: int, element_instance: ElementInstance, properties: Dict[str, Any],
+                 headers: Dict[str, str], created: int) -> None:
+        self.key = key
+        self.element_instance = element_instance
+        self.properties = properties
+        self.headers = headers
+        self.created = created   # epoch ms, engine clock
+        self.state = "CREATED"
 
 
 class Incident:
@@ -147,10 +181,10 @@ class JobRequest:
     """
 
     __slots__ = ("type", "worker", "timeout_ms", "max_jobs", "fetch", "jobs", "event", "closed",
-                 "stream")
+                 "stream", "tenant_ids")
 
     def __init__(self, job_type: str, worker: str, timeout_ms: int, max_jobs: int,
-                 fetch: List[str], stream: bool = False) -> None:
+                 fetch: List[str], stream: bool = False, tenant_ids: Tuple[str, ...] = ("<default>",)) -> None:
         self.type = job_type
         self.worker = worker
         self.timeout_ms = timeout_ms
@@ -160,14 +194,16 @@ class JobRequest:
         self.event = threading.Event()
         self.closed = False
         self.stream = stream
+        self.tenant_ids = tenant_ids         # only jobs of these tenants go to this request
 
 
 class ResultWaiter:
     """A CreateProcessInstanceWithResult caller waiting for the root instance to complete."""
 
-    __slots__ = ("fetch", "event", "variables")
+    __slots__ = ("fetch", "event", "variables", "ended")
 
     def __init__(self, fetch: List[str]) -> None:
         self.fetch = fetch
         self.event = threading.Event()
         self.variables: Optional[Dict[str, Any]] = None
+        self.ended: Optional[str] = None  # final state of an instance that ended without completing

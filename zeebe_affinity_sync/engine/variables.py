@@ -7,10 +7,11 @@ may be serialised after the lock is released.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional
 
 import grpc
 
+from .. import defaults
 from ..errors import InvalidArgumentError
 
 __all__ = ["parse_document", "dumps", "visible", "propagate", "set_local", "set_target"]
@@ -31,12 +32,18 @@ def parse_document(text: str, field: str = "variables") -> Dict[str, Any]:
         return {}
     try:
         value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise _too_deep(field) from None
     except ValueError as exc:
         raise InvalidArgumentError(
             f"Property '{field}' is invalid: Invalid JSON value: {text[:200]} ({exc}); "
             "send a JSON object such as {\"orderId\": 42}",
             grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
         ) from exc
+    # counting brackets (in C) is cheap; the walk runs only for documents that could be too deep
+    if text.count("{") + text.count("[") > defaults.ENGINE_MAX_VARIABLE_DEPTH and \
+            _depth(value) > defaults.ENGINE_MAX_VARIABLE_DEPTH:
+        raise _too_deep(field)
     if not isinstance(value, dict):
         kind = _JSON_TYPES.get(type(value), "UNKNOWN")
         raise InvalidArgumentError(
@@ -44,6 +51,33 @@ def parse_document(text: str, field: str = "variables") -> Dict[str, Any]:
             grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
         )
     return value
+
+
+def _too_deep(field: str) -> InvalidArgumentError:
+    return InvalidArgumentError(
+        f"Property '{field}' is invalid: the document nests more than {defaults.ENGINE_MAX_VARIABLE_DEPTH} "
+        "levels deep; the embedded engine refuses deeper documents",
+        grpc_code=grpc.StatusCode.INVALID_ARGUMENT,
+    )
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a JSON value, without recursion (the value may be very deep)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > defaults.ENGINE_MAX_VARIABLE_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _refuse_constant(name: str) -> Any:
@@ -70,23 +104,39 @@ def visible(scope: Any) -> Dict[str, Any]:
     return merged
 
 
-def propagate(scope: Any, document: Mapping[str, Any]) -> None:
+#: ``record(scope, name, value, created)``: called for each variable written whose value changed
+Recorder = Optional[Callable[[Any, str, Any, bool], None]]
+
+
+def propagate(scope: Any, document: Mapping[str, Any], record: Recorder = None) -> None:
     """Merge ``document`` from ``scope`` upward: update where the name exists, else at the root."""
     for name, value in document.items():
         current = scope
         root = scope
         while current is not None:
-            if name in current.variables:
-                current.variables[name] = value
+            variables = current.variables
+            if name in variables:
+                if record is not None and variables[name] != value:
+                    record(current, name, value, False)
+                variables[name] = value
                 break
             root = current
             current = current.parent
         else:
             root.variables[name] = value
+            if record is not None:
+                record(root, name, value, True)
 
 
-def set_local(scope: Any, document: Mapping[str, Any]) -> None:
-    scope.variables.update(document)
+def set_local(scope: Any, document: Mapping[str, Any], record: Recorder = None) -> None:
+    variables = scope.variables
+    if record is not None:
+        for name, value in document.items():
+            if name not in variables:
+                record(scope, name, value, True)
+            elif variables[name] != value:
+                record(scope, name, value, False)
+    variables.update(document)
 
 
 def set_target(result: Dict[str, Any], target: str, value: Any, context: Optional[Mapping[str, Any]] = None) -> None:

@@ -1,0 +1,266 @@
+"""The record log: a bounded, ordered log of what the engine did, modelled on Zeebe's exported records.
+
+Tests and tools read it as plain dicts (:meth:`RecordLog.query`); the engine writes it from the
+token machinery and the job / message / timer / incident code, always under the engine lock.
+
+Writing is on the hot path (some 30 records per instance of a two-task process), so it is kept
+to one small tuple append per record, and the dict form is built only when someone reads:
+
+- An entry is ``(value_type, intent, key, ...)``. It holds only values that never change after
+  it is written — keys, ids, copies of a job's retries and worker, a variable's value (values are
+  treated as immutable) — never a live engine object, so the log does not keep finished
+  instances alive. The hot entries hold only atoms (ints, strings, tuples of them): the garbage
+  collector stops tracking such tuples, so a full log does not slow every collection down. The
+  element's and definition's details are looked up by key when the log is read.
+- Positions are not stored: entry ``i`` is at position ``dropped + i + 1``.
+- Timestamps are not stored per entry: when the engine lock is released after a command,
+  :meth:`RecordLog.seal` notes the engine-clock time for the entries written since the last
+  seal (``marks``); each record gets the time of the command that wrote it.
+
+Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
+the seal; positions keep counting). ``size=0`` turns the log off.
+"""
+from __future__ import annotations
+
+import bisect
+import json
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from . import model, state
+
+__all__ = ["RecordLog", "instance_info", "element_type", "event_type", "DEFAULT_TENANT"]
+
+DEFAULT_TENANT = "<default>"
+
+_EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR",
+                model.TERMINATE: "TERMINATE"}
+
+#: process instance key, definition key, parent process instance key, parent element instance key,
+#: as one string joined by ``SEP``: strings are not tracked by the garbage collector, tuples are
+#: until a collection examines them, and a log that keeps tens of thousands of fresh tuples makes
+#: the collector run (and promote, and sweep the whole heap) far more often
+InstanceInfo = str
+Definitions = Mapping[int, model.ProcessDefinition]
+SEP = "\x1f"   # between the fields of a stub (ids, keys and JSON text never contain it)
+JOB_SEP = "\x1e"  # between a job's stub and the fields that change from record to record
+
+
+def instance_info(instance: state.ProcessInstance) -> InstanceInfo:
+    """What every record of an instance says about it (computed once per instance)."""
+    parent = instance.parent_element
+    if parent is None:
+        return f"{instance.key}{SEP}{instance.definition.key}{SEP}-1{SEP}-1"
+    return f"{instance.key}{SEP}{instance.definition.key}{SEP}{parent.instance.key}{SEP}{parent.key}"
+
+
+def element_stub(ei: state.ElementInstance) -> str:
+    """key, element id ('' for the process), flow scope key, instance info, body flag."""
+    parent = ei.parent
+    element = ei.element
+    return (f"{ei.key}{SEP}{element.id if element is not None else ''}{SEP}"
+            f"{parent.key if parent is not None else -1}{SEP}{ei.instance.info}{SEP}{1 if ei.body else 0}")
+
+
+def job_stub(job: state.Job) -> str:
+    """key, type, element instance key, element id, instance info, custom headers (JSON)."""
+    ei = job.element_instance
+    return (f"{job.key}{SEP}{job.type}{SEP}{ei.key}{SEP}{ei.element.id if ei.element is not None else ''}{SEP}"
+            f"{ei.instance.info}{SEP}{job.headers}")
+
+
+def _info(parts: List[str]) -> Tuple[int, int, int, int]:
+    return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
+
+
+def element_type(element: Optional[model.Element]) -> str:
+    """Zeebe's ``bpmnElementType`` of an element (``None``: the process)."""
+    from .elements import behaviour_of  # the behaviours import the runtime's pieces; import late
+
+    return behaviour_of(element).bpmn_element_type
+
+
+def event_type(element: Optional[model.Element], bpmn_element_type: str) -> str:
+    """Zeebe's ``bpmnEventType``: the event definition of an event, UNSPECIFIED for the rest."""
+    if element is None or not bpmn_element_type.endswith("_EVENT"):
+        return "UNSPECIFIED"
+    return _EVENT_TYPES.get(element.event, element.event.upper())
+
+
+def _tenant(definition: model.ProcessDefinition) -> str:
+    return getattr(definition, "tenant_id", DEFAULT_TENANT) or DEFAULT_TENANT
+
+
+def _instance_fields(info: Tuple[int, int, int, int], definitions: Definitions) -> Dict[str, Any]:
+    key, definition_key, parent_instance, parent_element = info
+    d = definitions.get(definition_key)
+    return {
+        "process_instance_key": key, "bpmn_process_id": d.bpmn_process_id if d is not None else "",
+        "version": d.version if d is not None else -1, "process_definition_key": definition_key,
+        "parent_process_instance_key": parent_instance, "parent_element_instance_key": parent_element,
+        "tenant_id": _tenant(d) if d is not None else DEFAULT_TENANT,
+    }
+
+
+def _element(definitions: Definitions, info: Tuple[int, int, int, int],
+             element_id: Optional[str]) -> Optional[model.Element]:
+    d = definitions.get(info[1])
+    if d is None or element_id is None:
+        return None
+    return d.process.elements.get(element_id)
+
+
+#: the (value_type, intent) pairs of the hot records, built once (a record stores a reference)
+_KINDS: Dict[Tuple[str, str], Tuple[str, str]] = {}
+
+
+def kind(value_type: str, intent: str) -> Tuple[str, str]:
+    """The shared ``(value_type, intent)`` tuple for a record kind."""
+    pair = (value_type, intent)
+    return _KINDS.setdefault(pair, pair)
+
+
+PI_ACTIVATING = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATING")
+PI_ACTIVATED = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATED")
+PI_COMPLETING = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETING")
+PI_COMPLETED = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETED")
+PI_TERMINATING = kind("PROCESS_INSTANCE", "ELEMENT_TERMINATING")
+PI_TERMINATED = kind("PROCESS_INSTANCE", "ELEMENT_TERMINATED")
+VARIABLE_CREATED = kind("VARIABLE", "CREATED")
+VARIABLE_UPDATED = kind("VARIABLE", "UPDATED")
+
+
+def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[int, Dict[str, Any]]:
+    """(key, fields) of a record from its stored subject."""
+    if value_type == "PROCESS_INSTANCE":
+        parts = subject.split(SEP)
+        key, element_id, scope_key, info, body = (int(parts[0]), parts[1] or None, int(parts[2]), _info(parts[3:7]),
+                                                  parts[7] == "1")
+        fields = _instance_fields(info, definitions)
+        element = _element(definitions, info, element_id)
+        kind_name = "MULTI_INSTANCE_BODY" if body else element_type(element)
+        fields.update({
+            "element_id": element_id if element_id is not None else fields["bpmn_process_id"],
+            "element_instance_key": key, "bpmn_element_type": kind_name,
+            "bpmn_event_type": event_type(element, kind_name), "flow_scope_key": scope_key,
+        })
+        return key, fields
+    if value_type == "JOB":
+        stub, retries_text, deadline_text, worker, error_message = subject.split(JOB_SEP, 4)
+        parts = stub.split(SEP, 8)
+        key, job_type, ei_key, element_id = int(parts[0]), parts[1], int(parts[2]), parts[3]
+        info, headers = _info(parts[4:8]), parts[8]
+        retries, deadline = int(retries_text), int(deadline_text)
+        fields = _instance_fields(info, definitions)
+        fields.update({
+            "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,
+            "error_message": error_message, "element_id": element_id or "",
+            "element_instance_key": ei_key, "custom_headers": json.loads(headers),
+        })
+        return key, fields
+    if value_type == "VARIABLE":
+        name, value, scope_key, info_text = subject
+        fields = _instance_fields(_info(info_text.split(SEP)), definitions)
+        for unused in ("parent_process_instance_key", "parent_element_instance_key", "version"):
+            del fields[unused]
+        fields.update({"name": name, "value": value, "scope_key": scope_key})
+        return -1, fields  # the embedded engine gives variables no keys of their own
+    key, fields = subject
+    return key, dict(fields)
+
+
+class RecordLog:
+    """Bounded record log; every method runs under the engine lock.
+
+    Two parallel lists hold the records: ``kinds[i]`` is a shared ``(value_type, intent)`` tuple
+    and ``subjects[i]`` what the record is about (for an element, a tuple built once per element
+    instance). A lifecycle record thus allocates nothing: the garbage collector, which runs
+    every few hundred new container objects, is not driven by the log.
+
+    Args:
+        size: Records kept (oldest dropped first); 0 disables the log.
+    """
+
+    _TRIM_CHUNK = 1024  # records dropped at a time once the log is over its size
+
+    def __init__(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ValueError(f"record_log_size must be an int >= 0 (0 turns the log off), got {size!r}")
+        self.size = size
+        # all guarded by the engine lock
+        self.kinds: Optional[List[Tuple[str, str]]] = [] if size else None
+        self.subjects: Optional[List[Any]] = [] if size else None
+        self.dropped = 0                              # records dropped from the front, ever
+        self.marks: List[Tuple[int, float]] = []      # (last position written, engine time s), ascending
+        self._sealed = 0                              # last position with a mark
+
+    def clear(self) -> None:
+        if self.kinds is not None and self.subjects is not None:
+            self.dropped += len(self.kinds)
+            self.kinds.clear()
+            self.subjects.clear()
+            self.marks.clear()
+            self._sealed = self.dropped
+
+    def seal(self, now_s: float) -> None:
+        """Stamp the records written since the last seal with ``now_s``; trim to ``size``."""
+        kinds, subjects = self.kinds, self.subjects
+        if kinds is None or subjects is None:
+            return
+        last = self.dropped + len(kinds)
+        if last == self._sealed:
+            return
+        self.marks.append((last, now_s))
+        self._sealed = last
+        excess = len(kinds) - self.size
+        if excess > 0:
+            cut = min(len(kinds), excess + (self._TRIM_CHUNK if self.size > self._TRIM_CHUNK else 0))
+            del kinds[:cut]
+            del subjects[:cut]
+            self.dropped += cut
+            first = self.dropped + 1
+            drop_marks = bisect.bisect_left(self.marks, (first, float("-inf")))
+            if drop_marks:
+                del self.marks[:drop_marks]
+
+    def add(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
+        """Append a record whose fields are known now (the value types off the hot path)."""
+        if self.kinds is not None and self.subjects is not None:
+            self.kinds.append(kind(value_type, intent))
+            self.subjects.append((key, fields))
+
+    def _timestamp(self, position: int, fallback: float) -> float:
+        index = bisect.bisect_left(self.marks, (position, float("-inf")))
+        return self.marks[index][1] if index < len(self.marks) else fallback
+
+    def query(self, now_s: float, definitions: Definitions, *, value_type: Optional[str] = None,
+              intent: Optional[str] = None, process_instance_key: Optional[int] = None,
+              element_id: Optional[str] = None, since_position: int = 0,
+              limit: Optional[int] = None) -> List[Dict[str, Any]]:
+        """Records as plain dicts, oldest first, filtered (each filter ``None`` = any)."""
+        kinds, subjects = self.kinds, self.subjects
+        if kinds is None or subjects is None:
+            return []
+        self.seal(now_s)
+        out: List[Dict[str, Any]] = []
+        start = max(0, since_position - self.dropped)
+        for index in range(start, len(kinds)):
+            record_type, record_intent = kinds[index]
+            if (value_type is not None and record_type != value_type) or (intent is not None
+                                                                          and record_intent != intent):
+                continue
+            key, fields = _fields(record_type, subjects[index], definitions)
+            if process_instance_key is not None and fields.get("process_instance_key") != process_instance_key:
+                continue
+            if element_id is not None and fields.get("element_id") != element_id:
+                continue
+            position = self.dropped + index + 1
+            record = {"position": position, "timestamp": int(self._timestamp(position, now_s) * 1000),
+                      "value_type": record_type, "intent": record_intent, "key": key, "record_type": "EVENT"}
+            record.update(fields)
+            out.append(record)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    def last_position(self) -> int:
+        return self.dropped + (len(self.kinds) if self.kinds is not None else 0)
