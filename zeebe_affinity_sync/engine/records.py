@@ -6,15 +6,18 @@ token machinery and the job / message / timer / incident code, always under the 
 Writing is on the hot path (some 30 records per instance of a two-task process), so it is kept
 to one small tuple append per record, and the dict form is built only when someone reads:
 
-- An entry is ``(value_type, intent, key, ...)``. It holds only values that never change after
-  it is written — keys, ids, copies of a job's retries and worker, a variable's value (values are
-  treated as immutable) — never a live engine object, so the log does not keep finished
-  instances alive. The hot entries hold only atoms (ints, strings, tuples of them): the garbage
-  collector stops tracking such tuples, so a full log does not slow every collection down. The
-  element's and definition's details are looked up by key when the log is read.
+- An entry is a shared ``(value_type, intent)`` pair plus a *subject*. The subject holds only
+  values that never change after it is written — keys, ids, copies of a job's retries and worker,
+  a variable's value (values are treated as immutable) — never a live engine object, so the log
+  does not keep finished instances alive. The hot subjects are tuples of atoms (ints, strings,
+  bools, None and such tuples), built once per element instance / job and shared by its records:
+  building a tuple costs a fraction of formatting a string, and the garbage collector stops
+  tracking a tuple of atoms at the first collection that sees it, so a full log does not slow
+  later collections down. The element's and definition's details are looked up by key when the
+  log is read.
 - Positions are not stored: entry ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per entry: when the engine lock is released after a command,
-  :meth:`RecordLog.seal` notes the engine-clock time for the entries written since the last
+  :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the engine-clock time for the entries written since the last
   seal (``marks``); each record gets the time of the command that wrote it.
 
 Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import model, state
 
@@ -32,44 +36,45 @@ __all__ = ["RecordLog", "instance_info", "element_type", "event_type", "DEFAULT_
 
 DEFAULT_TENANT = "<default>"
 
+_time = time.time
+
 _EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR",
                 model.TERMINATE: "TERMINATE"}
 
-#: process instance key, definition key, parent process instance key, parent element instance key,
-#: as one string joined by ``SEP``: strings are not tracked by the garbage collector, tuples are
-#: until a collection examines them, and a log that keeps tens of thousands of fresh tuples makes
-#: the collector run (and promote, and sweep the whole heap) far more often
-InstanceInfo = str
+#: process instance key, definition key, parent process instance key, parent element instance key
+InstanceInfo = Tuple[int, int, int, int]
+#: element instance key, element id (None: the process), flow scope key, instance info, body flag
+ElementStub = Tuple[int, Optional[str], int, InstanceInfo, bool]
+#: job key, type, element instance key, element id, instance info, custom headers (JSON text)
+JobStub = Tuple[int, str, int, str, InstanceInfo, str]
+#: a JOB subject: the job's stub, then what changes from record to record:
+#: retries, deadline, worker, error message
+JobSubject = Tuple[JobStub, int, int, str, str]
 Definitions = Mapping[int, model.ProcessDefinition]
-SEP = "\x1f"   # between the fields of a stub (ids, keys and JSON text never contain it)
-JOB_SEP = "\x1e"  # between a job's stub and the fields that change from record to record
 
 
 def instance_info(instance: state.ProcessInstance) -> InstanceInfo:
     """What every record of an instance says about it (computed once per instance)."""
     parent = instance.parent_element
     if parent is None:
-        return f"{instance.key}{SEP}{instance.definition.key}{SEP}-1{SEP}-1"
-    return f"{instance.key}{SEP}{instance.definition.key}{SEP}{parent.instance.key}{SEP}{parent.key}"
+        return (instance.key, instance.definition.key, -1, -1)
+    return (instance.key, instance.definition.key, parent.instance.key, parent.key)
 
 
-def element_stub(ei: state.ElementInstance) -> str:
-    """key, element id ('' for the process), flow scope key, instance info, body flag."""
+def element_stub(ei: state.ElementInstance) -> ElementStub:
+    """The subject of ``ei``'s lifecycle records: built on its first record, kept in ``ei.rec``."""
     parent = ei.parent
     element = ei.element
-    return (f"{ei.key}{SEP}{element.id if element is not None else ''}{SEP}"
-            f"{parent.key if parent is not None else -1}{SEP}{ei.instance.info}{SEP}{1 if ei.body else 0}")
+    stub = ei.rec = (ei.key, element.id if element is not None else None, parent.key if parent is not None else -1,
+                     ei.instance.info, ei.body)
+    return stub
 
 
-def job_stub(job: state.Job) -> str:
-    """key, type, element instance key, element id, instance info, custom headers (JSON)."""
+def job_stub(job: state.Job) -> JobStub:
+    """What every record of ``job`` says about it (built once per job)."""
     ei = job.element_instance
-    return (f"{job.key}{SEP}{job.type}{SEP}{ei.key}{SEP}{ei.element.id if ei.element is not None else ''}{SEP}"
-            f"{ei.instance.info}{SEP}{job.headers}")
-
-
-def _info(parts: List[str]) -> Tuple[int, int, int, int]:
-    return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
+    return (job.key, job.type, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info,
+            job.headers)
 
 
 def element_type(element: Optional[model.Element]) -> str:
@@ -132,9 +137,7 @@ VARIABLE_UPDATED = kind("VARIABLE", "UPDATED")
 def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[int, Dict[str, Any]]:
     """(key, fields) of a record from its stored subject."""
     if value_type == "PROCESS_INSTANCE":
-        parts = subject.split(SEP)
-        key, element_id, scope_key, info, body = (int(parts[0]), parts[1] or None, int(parts[2]), _info(parts[3:7]),
-                                                  parts[7] == "1")
+        key, element_id, scope_key, info, body = subject
         fields = _instance_fields(info, definitions)
         element = _element(definitions, info, element_id)
         kind_name = "MULTI_INSTANCE_BODY" if body else element_type(element)
@@ -145,11 +148,7 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "JOB":
-        stub, retries_text, deadline_text, worker, error_message = subject.split(JOB_SEP, 4)
-        parts = stub.split(SEP, 8)
-        key, job_type, ei_key, element_id = int(parts[0]), parts[1], int(parts[2]), parts[3]
-        info, headers = _info(parts[4:8]), parts[8]
-        retries, deadline = int(retries_text), int(deadline_text)
+        (key, job_type, ei_key, element_id, info, headers), retries, deadline, worker, error_message = subject
         fields = _instance_fields(info, definitions)
         fields.update({
             "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,
@@ -158,8 +157,8 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "VARIABLE":
-        name, value, scope_key, info_text = subject
-        fields = _instance_fields(_info(info_text.split(SEP)), definitions)
+        name, value, scope_key, info = subject
+        fields = _instance_fields(info, definitions)
         for unused in ("parent_process_instance_key", "parent_element_instance_key", "version"):
             del fields[unused]
         fields.update({"name": name, "value": value, "scope_key": scope_key})
@@ -203,14 +202,37 @@ class RecordLog:
 
     def seal(self, now_s: float) -> None:
         """Stamp the records written since the last seal with ``now_s``; trim to ``size``."""
-        kinds, subjects = self.kinds, self.subjects
-        if kinds is None or subjects is None:
+        kinds = self.kinds
+        if kinds is None:
             return
         last = self.dropped + len(kinds)
-        if last == self._sealed:
-            return
-        self.marks.append((last, now_s))
-        self._sealed = last
+        if last != self._sealed:
+            self.marks.append((last, now_s))
+            self._sealed = last
+            if len(kinds) > self.size:
+                self._trim()
+
+    def sealer(self, clock: Any) -> Callable[[], None]:
+        """:meth:`seal` at the engine time ``clock`` gives, as one call (the engine lock's release
+        hook runs after every command, so it is kept to one frame and no work when nothing was
+        written)."""
+        kinds, marks = self.kinds, self.marks
+        if kinds is None:
+            return lambda: None
+
+        def seal_now() -> None:
+            last = self.dropped + len(kinds)
+            if last != self._sealed:
+                marks.append((last, _time() + clock.offset))
+                self._sealed = last
+                if len(kinds) > self.size:
+                    self._trim()
+        return seal_now
+
+    def _trim(self) -> None:
+        """Drop the oldest records (in chunks) down to ``size``, and their marks."""
+        kinds, subjects = self.kinds, self.subjects
+        assert kinds is not None and subjects is not None
         excess = len(kinds) - self.size
         if excess > 0:
             cut = min(len(kinds), excess + (self._TRIM_CHUNK if self.size > self._TRIM_CHUNK else 0))
