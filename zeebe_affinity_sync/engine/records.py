@@ -18,7 +18,8 @@ to one small tuple append per record, and the dict form is built only when someo
 - Positions are not stored: entry ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per entry: when the engine lock is released after a command,
   :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the engine-clock time for the entries written since the last
-  seal (``marks``); each record gets the time of the command that wrote it.
+  seal (``marks``: two parallel lists, positions and times, so a mark allocates no tuple for the
+  collector to count); each record gets the time of the command that wrote it.
 
 Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
 the seal; positions keep counting). ``size=0`` turns the log off.
@@ -45,11 +46,9 @@ _EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIME
 InstanceInfo = Tuple[int, int, int, int]
 #: element instance key, element id (None: the process), flow scope key, instance info, body flag
 ElementStub = Tuple[int, Optional[str], int, InstanceInfo, bool]
-#: job key, type, element instance key, element id, instance info, custom headers (JSON text)
-JobStub = Tuple[int, str, int, str, InstanceInfo, str]
-#: a JOB subject: the job's stub, then what changes from record to record:
-#: retries, deadline, worker, error message
-JobSubject = Tuple[JobStub, int, int, str, str]
+#: job key, type, element instance key, element id, instance info, custom headers (JSON text), then
+#: what changes from record to record: retries, deadline, worker, error message
+JobSubject = Tuple[int, str, int, str, InstanceInfo, str, int, int, str, str]
 Definitions = Mapping[int, model.ProcessDefinition]
 
 
@@ -70,11 +69,12 @@ def element_stub(ei: state.ElementInstance) -> ElementStub:
     return stub
 
 
-def job_stub(job: state.Job) -> JobStub:
-    """What every record of ``job`` says about it (built once per job)."""
+def job_subject(job: state.Job) -> JobSubject:
+    """The subject of a JOB record of ``job`` as it is now (records whose fields did not change
+    share one)."""
     ei = job.element_instance
     return (job.key, job.type, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info,
-            job.headers)
+            job.headers, job.retries, job.deadline, job.worker, job.error_message)
 
 
 def element_type(element: Optional[model.Element]) -> str:
@@ -148,7 +148,7 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "JOB":
-        (key, job_type, ei_key, element_id, info, headers), retries, deadline, worker, error_message = subject
+        key, job_type, ei_key, element_id, info, headers, retries, deadline, worker, error_message = subject
         fields = _instance_fields(info, definitions)
         fields.update({
             "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,
@@ -189,7 +189,8 @@ class RecordLog:
         self.kinds: Optional[List[Tuple[str, str]]] = [] if size else None
         self.subjects: Optional[List[Any]] = [] if size else None
         self.dropped = 0                              # records dropped from the front, ever
-        self.marks: List[Tuple[int, float]] = []      # (last position written, engine time s), ascending
+        self.marks: List[int] = []                    # last position written by a command, ascending
+        self.mark_times: List[float] = []             # ... and that command's engine time, s
         self._sealed = 0                              # last position with a mark
 
     def clear(self) -> None:
@@ -198,6 +199,7 @@ class RecordLog:
             self.kinds.clear()
             self.subjects.clear()
             self.marks.clear()
+            self.mark_times.clear()
             self._sealed = self.dropped
 
     def seal(self, now_s: float) -> None:
@@ -207,7 +209,8 @@ class RecordLog:
             return
         last = self.dropped + len(kinds)
         if last != self._sealed:
-            self.marks.append((last, now_s))
+            self.marks.append(last)
+            self.mark_times.append(now_s)
             self._sealed = last
             if len(kinds) > self.size:
                 self._trim()
@@ -216,14 +219,15 @@ class RecordLog:
         """:meth:`seal` at the engine time ``clock`` gives, as one call (the engine lock's release
         hook runs after every command, so it is kept to one frame and no work when nothing was
         written)."""
-        kinds, marks = self.kinds, self.marks
+        kinds, marks, times = self.kinds, self.marks, self.mark_times
         if kinds is None:
             return lambda: None
 
         def seal_now() -> None:
             last = self.dropped + len(kinds)
             if last != self._sealed:
-                marks.append((last, _time() + clock.offset))
+                marks.append(last)
+                times.append(_time() + clock.offset)
                 self._sealed = last
                 if len(kinds) > self.size:
                     self._trim()
@@ -240,9 +244,10 @@ class RecordLog:
             del subjects[:cut]
             self.dropped += cut
             first = self.dropped + 1
-            drop_marks = bisect.bisect_left(self.marks, (first, float("-inf")))
+            drop_marks = bisect.bisect_left(self.marks, first)
             if drop_marks:
                 del self.marks[:drop_marks]
+                del self.mark_times[:drop_marks]
 
     def add(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
         """Append a record whose fields are known now (the value types off the hot path)."""
@@ -251,8 +256,8 @@ class RecordLog:
             self.subjects.append((key, fields))
 
     def _timestamp(self, position: int, fallback: float) -> float:
-        index = bisect.bisect_left(self.marks, (position, float("-inf")))
-        return self.marks[index][1] if index < len(self.marks) else fallback
+        index = bisect.bisect_left(self.marks, position)
+        return self.mark_times[index] if index < len(self.marks) else fallback
 
     def query(self, now_s: float, definitions: Definitions, *, value_type: Optional[str] = None,
               intent: Optional[str] = None, process_instance_key: Optional[int] = None,

@@ -161,11 +161,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _rec_job(self, job: state.Job, intent: str) -> None:
         kinds = self._kinds
         if kinds is not None:
-            stub = job.rec
-            if stub is None:  # built once per job
-                stub = job.rec = records.job_stub(job)
+            last = job.rec  # the job's last subject
+            if last is None or last[6] != job.retries or last[7] != job.deadline or last[8] != job.worker \
+                    or last[9] != job.error_message:
+                last = job.rec = records.job_subject(job)
+            # else nothing changed since its last record: share that subject (no new object)
             kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
-            self._subjects.append((stub, job.retries, job.deadline, job.worker, job.error_message))
+            self._subjects.append(last)
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
