@@ -46,9 +46,11 @@ _EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIME
 InstanceInfo = Tuple[int, int, int, int]
 #: element instance key, element id (None: the process), flow scope key, instance info, body flag
 ElementStub = Tuple[int, Optional[str], int, InstanceInfo, bool]
-#: job key, type, element instance key, element id, instance info, custom headers (JSON text), then
-#: what changes from record to record: retries, deadline, worker, error message
-JobSubject = Tuple[int, str, int, str, InstanceInfo, str, int, int, str, str]
+#: job key, type, element instance key, element id, instance info, custom headers (JSON text)
+JobStub = Tuple[int, str, int, str, InstanceInfo, str]
+#: a JOB subject: the job's stub, then what changes from record to record: retries, deadline,
+#: worker, error message
+JobSubject = Tuple[JobStub, int, int, str, str]
 Definitions = Mapping[int, model.ProcessDefinition]
 
 
@@ -69,12 +71,12 @@ def element_stub(ei: state.ElementInstance) -> ElementStub:
     return stub
 
 
-def job_subject(job: state.Job) -> JobSubject:
-    """The subject of a JOB record of ``job`` as it is now (records whose fields did not change
-    share one)."""
+def job_stub(job: state.Job) -> JobStub:
+    """What every record of ``job`` says about it: built on its first record, kept in ``job.rec``."""
     ei = job.element_instance
-    return (job.key, job.type, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info,
-            job.headers, job.retries, job.deadline, job.worker, job.error_message)
+    stub = job.rec = (job.key, job.type, ei.key, ei.element.id if ei.element is not None else "",
+                      ei.instance.info, job.headers)
+    return stub
 
 
 def element_type(element: Optional[model.Element]) -> str:
@@ -124,6 +126,18 @@ def kind(value_type: str, intent: str) -> Tuple[str, str]:
     return _KINDS.setdefault(pair, pair)
 
 
+class Kinds(Dict[str, Tuple[str, str]]):
+    """intent -> the shared ``(value_type, intent)`` pair of one value type (one lookup on the hot path)."""
+
+    def __init__(self, value_type: str) -> None:
+        super().__init__()
+        self.value_type = value_type
+
+    def __missing__(self, intent: str) -> Tuple[str, str]:
+        pair = self[intent] = kind(self.value_type, intent)
+        return pair
+
+
 PI_ACTIVATING = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATING")
 PI_ACTIVATED = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATED")
 PI_COMPLETING = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETING")
@@ -148,7 +162,7 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "JOB":
-        key, job_type, ei_key, element_id, info, headers, retries, deadline, worker, error_message = subject
+        (key, job_type, ei_key, element_id, info, headers), retries, deadline, worker, error_message = subject
         fields = _instance_fields(info, definitions)
         fields.update({
             "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,

@@ -53,9 +53,7 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
-_JOB_KINDS = {intent: records.kind("JOB", intent) for intent in (
-    "CREATED", "ACTIVATED", "COMPLETED", "FAILED", "TIMED_OUT", "ERROR_THROWN", "RETRIES_UPDATED", "TIMEOUT_UPDATED",
-    "RECURRED_AFTER_BACKOFF", "YIELDED", "CANCELED")}
+_JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
 
 logger = logging.getLogger(__name__)
 
@@ -161,13 +159,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _rec_job(self, job: state.Job, intent: str) -> None:
         kinds = self._kinds
         if kinds is not None:
-            last = job.rec  # the job's last subject
-            if last is None or last[6] != job.retries or last[7] != job.deadline or last[8] != job.worker \
-                    or last[9] != job.error_message:
-                last = job.rec = records.job_subject(job)
-            # else nothing changed since its last record: share that subject (no new object)
-            kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
-            self._subjects.append(last)
+            kinds.append(_JOB_KINDS[intent])
+            # the job's stub (built once per job), then the fields that change from record to record
+            self._subjects.append((job.rec or records.job_stub(job), job.retries, job.deadline, job.worker,
+                                   job.error_message))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds

@@ -108,7 +108,7 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
-        self.rec: Any = None                  # its last record's subject (runtime._rec_job)
+        self.rec: Any = None                  # what its records say about it (records.job_stub)
 
 
 class UserTask:
