@@ -13,6 +13,7 @@ table; target: hub p50 within 1.3x of the native p50, zero errors.
 Usage::
 
     python benchmarks/e2e.py [--requests-1 300] [--requests-50 2000] [--threads 1 50] [--rounds 10]
+    python benchmarks/e2e.py --stream    # the workers (relay ones included) stream their jobs
 """
 from __future__ import annotations
 
@@ -112,17 +113,17 @@ def measure(modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bo
     return {name: tally.summary() for name, tally in tallies.items()}
 
 
-def serve_workers(engine_address: str, hub_url: str, redis_url: str) -> int:
+def serve_workers(engine_address: str, hub_url: str, redis_url: str, stream: bool = False) -> int:
     """Child-process mode: run the three workers until stdin closes (as a worker service would,
-    apart from the web process, so the two do not share one GIL)."""
-    noop = JobWorker(gateway_address=engine_address, name="bench-noop", max_running_jobs=32)
+    apart from the web process, so the two do not share one GIL); ``stream``: with job streaming."""
+    noop = JobWorker(gateway_address=engine_address, name="bench-noop", max_running_jobs=32, stream=stream)
     noop.register("bench-noop", lambda variables: {"done": variables["n"]})
     hub_service = ZBAffinityClient(engine_address, hub_url, TOKEN, 30.0)
     redis_service = RedisAffinity(engine_address, redis_url, affinity_timeout=30.0)
     try:
         noop.start()
-        hub_service.create_affinity_worker("publish-outcome", max_running_jobs=32)
-        redis_service.create_affinity_worker("publish-outcome-redis", max_running_jobs=32)
+        hub_service.create_affinity_worker("publish-outcome", max_running_jobs=32, stream=stream)
+        redis_service.create_affinity_worker("publish-outcome-redis", max_running_jobs=32, stream=stream)
         print("ready", flush=True)
         sys.stdin.read()  # until the parent closes our stdin
     finally:
@@ -173,9 +174,10 @@ def main(argv: Any = None) -> int:
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per concurrency")
     parser.add_argument("--serve-workers", nargs=3, metavar=("ENGINE", "HUB", "REDIS"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-engine", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--stream", action="store_true", help="workers use job streaming (StreamActivatedJobs)")
     args = parser.parse_args(argv)
     if args.serve_workers:
-        return serve_workers(*args.serve_workers)
+        return serve_workers(*args.serve_workers, stream=args.stream)
     if args.serve_engine:
         return serve_engine()
 
@@ -188,7 +190,8 @@ def main(argv: Any = None) -> int:
                     resource("bench-hub", "publish-outcome"),
                     resource("bench-redis", "publish-outcome-redis"),
                 )
-            workers, _ = spawn("--serve-workers", engine_address, hub.url, redis_server.url)
+            workers, _ = spawn("--serve-workers", engine_address, hub.url, redis_server.url,
+                               *(["--stream"] if args.stream else []))
             native = ZeebeClient(engine_address)
             hub_client = ZBAffinityClient(engine_address, hub.url, TOKEN, 30.0)
             redis_client = RedisAffinity(engine_address, redis_server.url, affinity_timeout=30.0)

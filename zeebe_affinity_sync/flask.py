@@ -67,6 +67,7 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
     "ZEEBE_AFFINITY_FAILURE_STATUS": defaults.WEB_FAILURE_STATUS,
     "ZEEBE_AFFINITY_OUTCOME_URL": None,
     "ZEEBE_AFFINITY_CLIENT_OPTIONS": {},
+    "ZEEBE_AFFINITY_TENANT_ID": None,
 }
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -144,6 +145,8 @@ class ZeebeAffinity:
         - ``ZEEBE_AFFINITY_OUTCOME_URL``: URL template with ``{key}``; when set, a timeout
           answers ``202`` with ``Location`` pointing there instead of ``504``.
         - ``ZEEBE_AFFINITY_CLIENT_OPTIONS``: dict of extra keyword arguments for the client.
+        - ``ZEEBE_AFFINITY_TENANT_ID``: the client's default tenant (create, publish...);
+          ``None`` falls back to ``CAMUNDA_TENANT_ID``, then the gateway's default tenant.
 
         Raises:
             RuntimeError: The extension is already registered on this app.
@@ -185,6 +188,7 @@ class ZeebeAffinity:
                 failure_status=number("ZEEBE_AFFINITY_FAILURE_STATUS"),
                 outcome_url=config["ZEEBE_AFFINITY_OUTCOME_URL"],
                 client_options=config["ZEEBE_AFFINITY_CLIENT_OPTIONS"],
+                tenant_id=config["ZEEBE_AFFINITY_TENANT_ID"],
                 client_factory=self._client_factory,
             )
         except ConfigurationError as exc:

@@ -120,6 +120,7 @@ class WebSettings:
         outcome_url: URL template with ``{key}``; when set, a timeout answers 202 + ``Location``.
         client_options: Extra keyword arguments for the client constructor.
         client_factory: ``callable(settings) -> client`` replacing the built-in construction.
+        tenant_id: The client's default tenant; ``None`` lets the client read ``CAMUNDA_TENANT_ID``.
     """
 
     zeebe_address: Optional[str] = None
@@ -132,8 +133,11 @@ class WebSettings:
     outcome_url: Optional[str] = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
     client_factory: Optional[Callable[["WebSettings"], Any]] = None
+    tenant_id: Optional[str] = None
 
     def __post_init__(self) -> None:
+        if self.tenant_id is not None and (not isinstance(self.tenant_id, str) or not self.tenant_id):
+            raise ConfigurationError(f"tenant id must be a non-empty str (or None), got {self.tenant_id!r}")
         if self.mode not in MODES:
             raise ConfigurationError(
                 f"affinity mode {self.mode!r} is not one of {', '.join(MODES)}: "
@@ -193,6 +197,8 @@ def build_client(settings: WebSettings) -> Any:
         return settings.client_factory(settings)
     options: Dict[str, Any] = dict(settings.client_options)
     options.setdefault("affinity_timeout", settings.timeout)
+    if settings.tenant_id is not None:
+        options.setdefault("tenant_id", settings.tenant_id)
     if settings.mode == "redis":
         try:
             from .affinity.redis import RedisAffinity

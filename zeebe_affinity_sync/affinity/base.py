@@ -270,6 +270,7 @@ class AffinityClientBase(ZeebeClient):
         cb: Optional[Callback] = None,
         on_error: Optional[ErrorCallback] = None,
         strategy: Optional[str] = None,
+        tenant_id: Optional[str] = None,
     ) -> Union[ProcessOutcome, ProcessInstance]:
         """Start an instance and wait for the outcome its relay task reports.
 
@@ -284,6 +285,7 @@ class AffinityClientBase(ZeebeClient):
             on_error: With ``cb``: called with the :class:`AffinityTimeout` or
                 :class:`ProcessFailed` instead of ``cb`` (logged if not given).
             strategy: Override the client's strategy for this call.
+            tenant_id: The tenant whose process to start (default: the client's ``tenant_id``).
 
         Returns:
             The :class:`ProcessOutcome`. With ``cb``: the :class:`ProcessInstance` (with
@@ -301,10 +303,10 @@ class AffinityClientBase(ZeebeClient):
         payload = _check_variables(variables)
         wait = self._timeout(timeout)
         if _check_strategy(strategy or self.strategy) == "with_result":
-            return self._with_result(bpmn_process_id, payload, version, wait, cb, on_error)
+            return self._with_result(bpmn_process_id, payload, version, wait, cb, on_error, tenant_id)
         state, transport, waiter, deadline = self._begin_request(payload, wait, cb, on_error)
         try:
-            instance = self.create_process_instance(bpmn_process_id, payload, version=version)
+            instance = self.create_process_instance(bpmn_process_id, payload, version=version, tenant_id=tenant_id)
             waiter.process_instance_key = instance.process_instance_key
             if cb is not None:
                 return instance
@@ -327,6 +329,7 @@ class AffinityClientBase(ZeebeClient):
         timeout: Optional[float] = None,
         cb: Optional[Callback] = None,
         on_error: Optional[ErrorCallback] = None,
+        tenant_id: Optional[str] = None,
     ) -> Union[ProcessOutcome, PublishedMessage]:
         """Publish a message to a running instance and wait for the next outcome it reports.
 
@@ -346,6 +349,7 @@ class AffinityClientBase(ZeebeClient):
             cb: Callback style, as in :meth:`create_process_instance_with_affinity`; returns
                 the :class:`PublishedMessage` at once.
             on_error: With ``cb``: gets the timeout / failure.
+            tenant_id: The instance's tenant (default: the client's ``tenant_id``).
 
         Returns:
             The :class:`ProcessOutcome` (or, with ``cb``, the :class:`PublishedMessage`).
@@ -375,7 +379,8 @@ class AffinityClientBase(ZeebeClient):
         waiter.process_instance_key = process_instance_key
         try:
             message = self.publish_message(
-                name, correlation_key, payload, time_to_live=time_to_live, message_id=message_id
+                name, correlation_key, payload, time_to_live=time_to_live, message_id=message_id,
+                tenant_id=tenant_id,
             )
             if cb is not None:
                 return message
@@ -603,11 +608,12 @@ class AffinityClientBase(ZeebeClient):
         wait: float,
         cb: Optional[Callback],
         on_error: Optional[ErrorCallback],
+        tenant_id: Optional[str] = None,
     ) -> Any:
         def call() -> ProcessOutcome:
             try:
                 result = self.create_process_instance_with_result(
-                    bpmn_process_id, payload, version=version, timeout=wait
+                    bpmn_process_id, payload, version=version, timeout=wait, tenant_id=tenant_id
                 )
             except ZeebeTimeoutError as exc:
                 raise AffinityTimeout(

@@ -29,6 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         metavar="SECONDS", help="ActivateJobs long poll when the request says 0 (default %(default)s)")
     parser.add_argument("--threads", type=int, default=defaults.ENGINE_SERVER_THREADS,
                         help="gRPC server threads; each parked long poll holds one (default %(default)s)")
+    parser.add_argument("--multi-tenancy", action="store_true",
+                        help="behave like Zeebe with multi-tenancy on: every request names its tenant")
+    parser.add_argument("--tenant", action="append", default=None, metavar="ID", dest="tenants",
+                        help="with --multi-tenancy: a tenant requests may use (repeatable; default: any "
+                             "well-formed id); --deploy files go to the first one")
     parser.add_argument("--inspect-port", type=int, default=None, metavar="PORT",
                         help="also serve a read-only HTTP/JSON view (incidents, instances, jobs) on this port "
                              "(0 = any free port; default: off)")
@@ -39,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.inspect_http import InspectionServer
 
     try:
+        if args.tenants and not args.multi_tenancy:
+            raise ValueError("--tenant needs --multi-tenancy")
         zeebe = EmbeddedZeebe(args.host, args.port, long_poll_timeout_ms=max(1, int(args.long_poll_timeout * 1000)),
-                              server_threads=args.threads)
+                              server_threads=args.threads, multi_tenancy=args.multi_tenancy,
+                              authorized_tenants=args.tenants)
         zeebe.start()
     except (ZeebeAffinityError, OSError, ValueError) as exc:
         print(f"zeebe-affinity engine: cannot start: {exc}", file=sys.stderr)
@@ -63,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 return 2
         for path in args.deploy:
             try:
-                zeebe.deploy(path)  # the engine logs each deployed process
+                zeebe.deploy(path, tenant_id=args.tenants[0] if args.tenants else None)  # the engine logs it
             except (ZeebeAffinityError, OSError) as exc:
                 print(f"zeebe-affinity engine: cannot deploy {path}: {exc}", file=sys.stderr)
                 return 2

@@ -16,6 +16,7 @@ Every key is optional::
         "WORKERS": [],                # dotted paths of register(worker) callables (zeebe_workers)
         "TASK_TYPE": "publish-outcome",  # task type of the affinity (relay) worker
         "WORKER_OPTIONS": {},         # keyword arguments of the workers (max_running_jobs, ...)
+        "TENANT_ID": None,            # the client's default tenant; None: env CAMUNDA_TENANT_ID
     }
 
 Nothing is read at import time: :func:`get_settings` reads ``django.conf.settings`` when called and
@@ -54,6 +55,7 @@ KEYS: Dict[str, Any] = {
     "WORKERS": [],
     "TASK_TYPE": defaults.AFFINITY_TASK_TYPE,
     "WORKER_OPTIONS": {},
+    "TENANT_ID": None,
 }
 
 
@@ -119,6 +121,7 @@ def _parse(raw: Any) -> DjangoAffinitySettings:
             outcome_url=values["OUTCOME_URL"],
             client_options=values["CLIENT_OPTIONS"],
             client_factory=factory,
+            tenant_id=values["TENANT_ID"],
         )
     except ConfigurationError as exc:
         raise ImproperlyConfigured(f"settings.{SETTING_NAME}: {exc}") from exc

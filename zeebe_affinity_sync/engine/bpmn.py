@@ -45,6 +45,7 @@ _FLOW_NODES = {
     "userTask": model.USER_TASK,
     "sendTask": model.SEND_TASK,
     "scriptTask": model.SCRIPT_TASK,
+    "businessRuleTask": model.BUSINESS_RULE_TASK,
     "task": model.TASK,
     "manualTask": model.MANUAL_TASK,
     "subProcess": model.SUB_PROCESS,
@@ -53,7 +54,7 @@ _FLOW_NODES = {
 _MULTI_INSTANCE_KINDS = (model.SERVICE_TASK, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK, model.SCRIPT_TASK,
                          model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.CALL_ACTIVITY)
 #: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
-_JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK)
+_JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK, model.BUSINESS_RULE_TASK)
 #: process children that carry no behaviour
 _IGNORED_PROCESS_CHILDREN = {
     "sequenceFlow", "extensionElements", "documentation", "laneSet", "textAnnotation",
@@ -84,7 +85,7 @@ _TIMER_KINDS = {
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
-                   model.SCRIPT_TASK, model.TASK, model.MANUAL_TASK, model.SUB_PROCESS)
+                   model.SCRIPT_TASK, model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.BUSINESS_RULE_TASK)
 
 
 class BpmnParseError(ValueError):
@@ -433,6 +434,10 @@ class _Parser:
         scripts = self.ext(node, "script") if kind == model.SCRIPT_TASK else []
         if scripts:
             self.parse_script(node, scripts, data, where)
+        if kind == model.BUSINESS_RULE_TASK:
+            scripts = self.ext(node, "calledDecision")  # a called decision is not a job either
+            if scripts:
+                self.parse_called_decision(node, scripts, data, where)
         is_job = kind in _JOB_KINDS and not scripts or (
             kind in (model.END_EVENT, model.INTERMEDIATE_THROW) and event == model.MESSAGE)
         if kind == model.USER_TASK:
@@ -681,6 +686,23 @@ class _Parser:
             self.problem(f"{where}: Attribute 'resultVariable' of 'zeebe:script' must be present and not empty")
         else:
             data["script"] = self.value(expression, where)
+            data["result_variable"] = result
+
+    def parse_called_decision(self, node: XmlElement, called: List[XmlElement], data: dict, where: str) -> None:
+        """``zeebe:calledDecision decisionId=... resultVariable=...`` of a business rule task."""
+        if len(called) > 1 or self.ext(node, "taskDefinition"):
+            self.problem(f"{where}: Must have either one 'zeebe:calledDecision' or one 'zeebe:taskDefinition' "
+                         "extension element")
+            return
+        decision_id = (called[0].get("decisionId") or "").strip()
+        result = (called[0].get("resultVariable") or "").strip()
+        if not decision_id:
+            self.problem(f"{where}: Attribute 'decisionId' of 'zeebe:calledDecision' must be present and not empty")
+        elif not result:
+            self.problem(f"{where}: Attribute 'resultVariable' of 'zeebe:calledDecision' must be present and not "
+                         "empty")
+        else:
+            data["called_decision"] = self.value(decision_id, where)
             data["result_variable"] = result
 
     def parse_user_task(self, node: XmlElement, data: dict, where: str) -> None:

@@ -51,7 +51,7 @@ class EscalationsMixin:
             intent, catch_id = "NOT_ESCALATED", ""
         self._rec("ESCALATION", intent, self._next_key(), {
             "escalation_code": code, "throw_element_id": element.id, "catch_element_id": catch_id,
-            "process_instance_key": source.instance.key, "tenant_id": "<default>"})
+            "process_instance_key": source.instance.key, "tenant_id": source.instance.definition.tenant_id})
         if self._element_instances.get(source.key) is source:  # not interrupted
             self._complete(source, None)
 

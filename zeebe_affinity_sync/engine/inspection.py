@@ -84,7 +84,7 @@ class InspectionMixin:
         parent = instance.parent_element
         return {
             "process_instance_key": instance.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-            "process_definition_key": d.key, "state": instance.state,
+            "process_definition_key": d.key, "state": instance.state, "tenant_id": d.tenant_id,
             "variables": dict(instance.root.variables),
             "parent_process_instance_key": parent.instance.key if parent is not None else None,
             "elements": [
@@ -132,4 +132,5 @@ class InspectionMixin:
     def definitions(self: "Engine") -> List[Dict[str, Any]]:
         with self._lock:
             return [{"key": d.key, "bpmn_process_id": d.bpmn_process_id, "version": d.version,
-                     "resource_name": d.resource_name} for d in self._definitions.values()]
+                     "resource_name": d.resource_name, "tenant_id": d.tenant_id}
+                    for d in self._definitions.values()]

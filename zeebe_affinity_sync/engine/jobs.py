@@ -4,8 +4,9 @@ A mixin of :class:`~zeebe_affinity_sync.engine.runtime.Engine`: every method run
 engine lock (public ones take it). Dispatch is push-based: the moment a job becomes activatable
 (created, failed with retries, backoff elapsed, timed out, incident resolved, given back) it is
 handed to an open job stream of its type, else to the oldest parked long poll of its type, else
-queued in ``_activatable[type]`` (an insertion-ordered dict: O(1) pop of the oldest and O(1)
-removal by key). A parked request's own gRPC thread is woken through its ``Event``.
+queued in ``_activatable[(type, tenant)]`` (an insertion-ordered dict: O(1) pop of the oldest and
+O(1) removal by key). A parked request's own gRPC thread is woken through its ``Event``. A job
+only ever goes to a request that names its tenant (its process definition's tenant).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import itertools
 import json
 import logging
 from collections import OrderedDict, deque
-from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from . import rejections, state
 from .expressions import type_name
@@ -32,7 +33,7 @@ class ActivatedJobData:
 
     __slots__ = ("key", "type", "process_instance_key", "bpmn_process_id", "process_definition_version",
                  "process_definition_key", "element_id", "element_instance_key", "custom_headers",
-                 "worker", "retries", "deadline", "variables")
+                 "worker", "retries", "deadline", "variables", "tenant_id")
 
     def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
@@ -42,11 +43,15 @@ class ActivatedJobData:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
+def _tenant_of(job: state.Job) -> str:
+    return job.element_instance.instance.definition.tenant_id
+
+
 class JobsMixin:
     def __init__(self) -> None:
         # all guarded by the engine lock
         self._jobs: Dict[int, state.Job] = {}
-        self._activatable: Dict[str, "OrderedDict[int, state.Job]"] = {}
+        self._activatable: Dict[Tuple[str, str], "OrderedDict[int, state.Job]"] = {}  # (type, tenant)
         self._pollers: Dict[str, Deque[state.JobRequest]] = {}
         self._streams: Dict[str, List[state.JobRequest]] = {}
         self._stream_turn = itertools.count()
@@ -87,25 +92,29 @@ class JobsMixin:
         job.state = state.ACTIVATABLE
         job.worker = ""
         job.deadline = 0
+        tenant = _tenant_of(job)
         streams = self._streams.get(job.type)
         if streams:
-            request = streams[next(self._stream_turn) % len(streams)]
-            request.jobs.append(self._activate(job, request))
-            request.event.set()
-            return
+            open_to = [r for r in streams if tenant in r.tenant_ids]
+            if open_to:
+                request = open_to[next(self._stream_turn) % len(open_to)]
+                request.jobs.append(self._activate(job, request))
+                request.event.set()
+                return
         pollers = self._pollers.get(job.type)
         if pollers:
-            request = pollers[0]
-            request.jobs.append(self._activate(job, request))
-            if len(request.jobs) >= request.max_jobs:
-                pollers.popleft()
-                if not pollers:
-                    del self._pollers[job.type]
-            request.event.set()
-            return
-        queue = self._activatable.get(job.type)
+            request = next((r for r in pollers if tenant in r.tenant_ids), None)
+            if request is not None:
+                request.jobs.append(self._activate(job, request))
+                if len(request.jobs) >= request.max_jobs:
+                    pollers.remove(request)
+                    if not pollers:
+                        del self._pollers[job.type]
+                request.event.set()
+                return
+        queue = self._activatable.get((job.type, tenant))
         if queue is None:
-            queue = self._activatable[job.type] = OrderedDict()
+            queue = self._activatable[(job.type, tenant)] = OrderedDict()
         queue[job.key] = job
 
     def _activate(self: "Engine", job: state.Job, request: state.JobRequest) -> ActivatedJobData:
@@ -123,7 +132,7 @@ class JobsMixin:
             bpmn_process_id=definition.bpmn_process_id, process_definition_version=definition.version,
             process_definition_key=definition.key, element_id=ei.element.id if ei.element else "",
             element_instance_key=ei.key, custom_headers=job.headers, worker=job.worker,
-            retries=job.retries, deadline=job.deadline, variables=variables,
+            retries=job.retries, deadline=job.deadline, variables=variables, tenant_id=definition.tenant_id,
         )
 
     def _start_deadline(self: "Engine", job: state.Job, timeout_ms: int) -> None:
@@ -133,18 +142,24 @@ class JobsMixin:
                                                         job.deadline)
 
     def _take_activatable(self: "Engine", request: state.JobRequest) -> None:
-        queue = self._activatable.get(request.type)
-        while queue and len(request.jobs) < request.max_jobs:
+        queues = [(tenant, q) for tenant in request.tenant_ids
+                  for q in (self._activatable.get((request.type, tenant)),) if q]
+        while queues and len(request.jobs) < request.max_jobs:
+            # oldest first across the requested tenants: the queue whose head has the lowest key
+            index = min(range(len(queues)), key=lambda i: next(iter(queues[i][1])))
+            tenant, queue = queues[index]
             _, job = queue.popitem(last=False)
             request.jobs.append(self._activate(job, request))
-        if queue is not None and not queue:
-            del self._activatable[request.type]
+            if not queue:
+                del self._activatable[(request.type, tenant)]
+                del queues[index]
 
     def _unqueue(self: "Engine", job: state.Job) -> None:
         """Take ``job`` out of its type's activatable queue, if it is queued."""
-        queue = self._activatable.get(job.type)
+        key = (job.type, _tenant_of(job))
+        queue = self._activatable.get(key)
         if queue is not None and queue.pop(job.key, None) is not None and not queue:
-            del self._activatable[job.type]
+            del self._activatable[key]
 
     def _remove_job(self: "Engine", job: state.Job) -> None:
         self._jobs.pop(job.key, None)
@@ -260,6 +275,18 @@ class JobsMixin:
             request.jobs.clear()
         if leftover:
             self.give_back(leftover)
+
+    def close_streams(self: "Engine") -> int:
+        """End every open job stream, as the gateway does when it loses its broker; clients
+        reopen them. Jobs pushed but not yet sent are given back. Returns how many were open."""
+        with self._lock:
+            count = 0
+            for streams in self._streams.values():
+                for request in streams:
+                    request.closed = True
+                    request.event.set()
+                    count += 1
+            return count
 
     def _wake_all_requests(self: "Engine") -> None:
         for pollers in self._pollers.values():
@@ -379,6 +406,7 @@ class JobsMixin:
                     "worker": job.worker, "deadline": job.deadline, "error_message": job.error_message,
                     "process_instance_key": ei.instance.key, "element_id": ei.element.id if ei.element else "",
                     "element_instance_key": ei.key, "custom_headers": json.loads(job.headers),
+                    "tenant_id": _tenant_of(job),
                     "incident_key": job.incident.key if job.incident is not None else None,
                 })
             return out

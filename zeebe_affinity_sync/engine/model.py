@@ -28,6 +28,7 @@ INCLUSIVE_GATEWAY = "inclusiveGateway"
 USER_TASK = "userTask"
 SEND_TASK = "sendTask"
 SCRIPT_TASK = "scriptTask"
+BUSINESS_RULE_TASK = "businessRuleTask"  # zeebe:calledDecision (or a job with zeebe:taskDefinition)
 TASK = "task"                 # undefined task: pass-through
 MANUAL_TASK = "manualTask"    # pass-through
 SUB_PROCESS = "subProcess"    # embedded subprocess, and (``triggered_by_event``) event subprocess
@@ -149,7 +150,8 @@ class Element:
     called_version_tag: Optional[str] = None   # with binding versionTag
     user_task: Optional[UserTaskSpec] = None   # user task
     script: Optional[Value] = None             # script task with zeebe:script: the FEEL expression
-    result_variable: Optional[str] = None      # script task with zeebe:script
+    result_variable: Optional[str] = None      # script task with zeebe:script; business rule task
+    called_decision: Optional[Value] = None    # business rule task: zeebe:calledDecision decisionId
     scope: Optional[str] = None                # id of the enclosing subprocess (None: the process)
     start: Optional[str] = None                # subprocess: id of its none start event
     event_subprocesses: Tuple[str, ...] = ()   # process / subprocess: ids of its event subprocesses
@@ -202,3 +204,4 @@ class ProcessDefinition:
     process: Process
     deployment_key: int
     resource: bytes = field(repr=False, default=b"")
+    tenant_id: str = "<default>"            # the tenant it was deployed to (engine.tenancy.DEFAULT_TENANT)

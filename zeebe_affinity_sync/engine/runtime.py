@@ -41,6 +41,7 @@ from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
 from .compensation import CompensationMixin
+from .tenancy import DEFAULT_TENANT
 from .escalations import EscalationsMixin
 from .listeners import ListenersMixin
 from .signals import SignalsMixin
@@ -102,7 +103,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
-        self._versions: Dict[str, List[model.ProcessDefinition]] = {}
+        self._versions: Dict[Tuple[str, str], List[model.ProcessDefinition]] = {}  # (tenant, bpmn id)
         self._instances: Dict[int, state.ProcessInstance] = {}
         self._element_instances: Dict[int, state.ElementInstance] = {}  # roots included
         self._incidents: Dict[int, state.Incident] = {}
@@ -226,6 +227,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         variables: Optional[Dict[str, Any]] = None,
         start_elements: Sequence[str] = (),
         await_result: Optional[List[str]] = None,
+        tenant_id: str = DEFAULT_TENANT,
     ) -> Tuple[Dict[str, Any], Optional[state.ResultWaiter]]:
         """Create and start a process instance.
 
@@ -241,7 +243,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ProcessNotFoundError, InvalidArgumentError, FailedPreconditionError.
         """
         with self._lock:
-            definition = self._find_definition(bpmn_process_id, version, definition_key)
+            definition = self._find_definition(bpmn_process_id, version, definition_key, tenant_id)
             process = definition.process
             if start_elements:
                 for element_id in start_elements:
@@ -297,7 +299,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
         root = instance.root
         instance.parent_element = parent
-        instance.info = instance_info(instance)
+        if self._kinds is not None:
+            instance.info = instance_info(instance)
         self._instances[instance.key] = instance
         self._element_instances[instance.key] = root
         if self._kinds is None:

@@ -16,6 +16,7 @@ from ..errors import ConfigurationError
 from .runtime import DEFAULT_STEP_BUDGET, Engine
 from .servicer import GatewayServicer
 from .slots import waiting_slots_for
+from .tenancy import DEFAULT_TENANT, TenantPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,13 @@ class EmbeddedZeebe:
             continues in the background (a loop without a wait state cannot freeze the engine).
         max_buffered_messages: Messages with a time to live held at once; a publish beyond it
             answers RESOURCE_EXHAUSTED (default 10,000).
+        multi_tenancy: Behave like Zeebe with multi-tenancy enabled: every request must name its
+            tenant (at most 31 of letters, digits, ``_ . -``); resources, instances, jobs and
+            messages belong to a tenant and activation and correlation stay within the requested
+            tenants. Off (the default), only the default tenant ``<default>`` exists.
+        authorized_tenants: With ``multi_tenancy``, the tenants requests may use; any other is
+            refused with PERMISSION_DENIED as for a client not assigned to it (default ``None``:
+            every well-formed tenant id).
 
     Example::
 
@@ -72,6 +80,8 @@ class EmbeddedZeebe:
         step_budget: int = DEFAULT_STEP_BUDGET,
         record_log_size: int = defaults.ENGINE_RECORD_LOG_SIZE,
         max_buffered_messages: int = defaults.ENGINE_MAX_BUFFERED_MESSAGES,
+        multi_tenancy: bool = False,
+        authorized_tenants: Optional[Sequence[str]] = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigurationError(f"port must be an int in 0..65535 (0 = any free port), got {port!r}")
@@ -85,6 +95,10 @@ class EmbeddedZeebe:
             raise ConfigurationError(f"step_budget must be an int >= 1 (token-flow steps), got {step_budget!r}")
         if isinstance(record_log_size, bool) or not isinstance(record_log_size, int) or record_log_size < 0:
             raise ConfigurationError(f"record_log_size must be an int >= 0 (0 = no record log), got {record_log_size!r}")
+        try:
+            self.tenants = TenantPolicy(multi_tenancy, authorized_tenants)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from exc
         self.host = host
         self._requested_port = port
         self._long_poll_timeout_ms = long_poll_timeout_ms
@@ -118,6 +132,11 @@ class EmbeddedZeebe:
                 ("grpc.max_send_message_length", self._max_message_bytes),
                 ("grpc.max_receive_message_length", self._max_message_bytes),
                 ("grpc.so_reuseport", 0),
+                # keepalive pings as Zeebe's gateway allows them (network.minKeepAliveInterval 30 s):
+                # gRPC's server default (5 min) would answer a Java client's 45 s pings on an idle
+                # job stream with GOAWAY, cutting the stream
+                ("grpc.http2.min_ping_interval_without_data_ms", 30_000),
+                ("grpc.keepalive_permit_without_calls", 1),
             ]
             server = grpc.server(
                 ThreadPoolExecutor(max_workers=self._server_threads, thread_name_prefix="zeebe-engine-rpc"),
@@ -137,6 +156,7 @@ class EmbeddedZeebe:
                 with_result_timeout_ms=self._with_result_timeout_ms, host=self.host, port=bound,
                 max_message_bytes=self._max_message_bytes,
                 max_waiting=waiting_slots_for(self._server_threads, defaults.ENGINE_RESERVED_UNARY_THREADS),
+                tenants=self.tenants,
             )
             pb_grpc.add_GatewayServicer_to_server(servicer, server)
             self._health = health.HealthServicer()
@@ -197,12 +217,23 @@ class EmbeddedZeebe:
         return f"{self.host}:{self.port}"
 
     # ------------------------------------------------------------------ convenience + inspection
-    def deploy(self, *resources: Resource) -> List[Dict[str, Any]]:
+    @property
+    def multi_tenancy(self) -> bool:
+        """True if the engine was started with ``multi_tenancy=True``."""
+        return self.tenants.multi_tenancy
+
+    def deploy(self, *resources: Resource, tenant_id: Optional[str] = None) -> List[Dict[str, Any]]:
         """Deploy BPMN files (paths or ``(name, bytes)``) without going through gRPC.
 
+        Args:
+            tenant_id: The tenant to deploy to, checked as DeployResource checks it; ``None``:
+                the default tenant (``<default>``).
+
         Raises:
-            InvalidArgumentError: Invalid or unsupported BPMN.
+            InvalidArgumentError: Invalid or unsupported BPMN, or a tenant id the engine refuses.
+            PermissionDeniedError: A tenant outside ``authorized_tenants``.
         """
+        tenant = self.tenants.tenant(DEFAULT_TENANT if tenant_id is None else tenant_id, "DeployResource")
         loaded = []
         for resource in resources:
             if isinstance(resource, tuple):
@@ -210,9 +241,14 @@ class EmbeddedZeebe:
             else:
                 with open(resource, "rb") as fh:
                     loaded.append((str(resource).replace("\\", "/").rsplit("/", 1)[-1], fh.read()))
-        _, definitions = self.engine.deploy(loaded)
+        _, definitions = self.engine.deploy(loaded, tenant_id=tenant)
         return [{"bpmn_process_id": d.bpmn_process_id, "version": d.version, "process_definition_key": d.key,
-                 "resource_name": d.resource_name} for d in definitions]
+                 "resource_name": d.resource_name, "tenant_id": d.tenant_id} for d in definitions]
+
+    def close_job_streams(self) -> int:
+        """End every open StreamActivatedJobs call (the stream simply ends, as when a Zeebe
+        gateway loses its broker), to test that workers reopen them. Returns how many were open."""
+        return self.engine.close_streams()
 
     def incidents(self) -> List[Dict[str, Any]]:
         """Open incidents (``key``, ``error_type``, ``error_message``, ``process_instance_key``,
@@ -274,6 +310,29 @@ class EmbeddedZeebe:
     def definitions(self) -> Sequence[Dict[str, Any]]:
         """Deployed process versions."""
         return self.engine.definitions()
+
+    def evaluate_decision(self, decision_id: str = "", variables: Optional[Dict[str, Any]] = None, *,
+                          decision_key: int = -1, tenant_id: str = "<default>") -> Dict[str, Any]:
+        """Evaluate the latest version of a deployed DMN decision (or the one with ``decision_key``)
+        of ``tenant_id``.
+
+        Returns:
+            The evaluation as a plain dict (``decision_output``, ``evaluated_decisions`` with
+            inputs and matched rules, ``failed_decision_id`` / ``evaluation_failure_message``
+            when it failed), like the ``DECISION_EVALUATION`` record.
+
+        Raises:
+            NotFoundError: No such decision.
+        """
+        from .dmn.registry import result_fields
+
+        deployed, result = self.engine.evaluate_decision(decision_id, variables, decision_key=decision_key,
+                                                         tenant_id=tenant_id)
+        return result_fields(deployed, result, result.deployed)
+
+    def decisions(self) -> List[Dict[str, Any]]:
+        """Every deployed decision version, as plain dicts."""
+        return self.engine.decisions()
 
     def stats(self) -> Dict[str, int]:
         """Sizes of the engine's live structures: instances, jobs, parked polls, timers..."""

@@ -12,7 +12,7 @@ jobs already activated for it are given back.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Iterator, List, Optional, TypeVar
+from typing import Any, Callable, Iterator, List, Optional, Tuple, TypeVar
 
 import grpc
 from zeebe_affinity_sync.gateway import gateway_pb2 as pb
@@ -23,26 +23,20 @@ from ..errors import ZeebeError
 from . import rejections, state
 from .jobs import ActivatedJobData
 from .runtime import Engine
+from .dmn import responses as dmn_responses
 from .slots import WaitingSlots
+from .tenancy import DEFAULT_TENANT, TenantPolicy
 from .variables import dumps, parse_document
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["GatewayServicer", "DEFAULT_TENANT", "GATEWAY_VERSION"]
 
-DEFAULT_TENANT = "<default>"
 GATEWAY_VERSION = "8.4.13"  # plain semver: clients may parse it
 
 _T = TypeVar("_T")
 _RESPONSE_OVERHEAD = 1024  # bytes kept free in a message for framing
 _FIELD_OVERHEAD = 8        # bytes of tag + length prefix per job in a response
-
-
-def _check_tenant(tenant_id: str, intent: str) -> None:
-    if tenant_id not in ("", DEFAULT_TENANT):
-        raise rejections.invalid(
-            intent, f"Expected to handle request with tenant identifier '{tenant_id}', but multi-tenancy is "
-            f"disabled in the embedded engine; leave the tenant id empty or use '{DEFAULT_TENANT}'")
 
 
 def _clamp_request_timeout(ms: int) -> int:
@@ -58,7 +52,7 @@ def _job_message(data: ActivatedJobData) -> pb.ActivatedJob:
         processDefinitionKey=data.process_definition_key, elementId=data.element_id,
         elementInstanceKey=data.element_instance_key, customHeaders=data.custom_headers,
         worker=data.worker, retries=data.retries, deadline=data.deadline,
-        variables=dumps(data.variables), tenantId=DEFAULT_TENANT,
+        variables=dumps(data.variables), tenantId=data.tenant_id,
     )
 
 
@@ -78,15 +72,17 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         max_waiting: How many requests may hold a server thread while they wait (parked long
             polls, open job streams, with-result calls); beyond it they answer RESOURCE_EXHAUSTED.
             ``None``: unbounded (the server sizes it from its thread pool).
+        tenants: The gateway's tenant rules (default: multi-tenancy off).
     """
 
     def __init__(self, engine: Engine, *, long_poll_timeout_ms: int = defaults.ENGINE_LONG_POLL_TIMEOUT_MS,
                  with_result_timeout_ms: int = defaults.ENGINE_WITH_RESULT_TIMEOUT_MS,
                  host: str = "0.0.0.0", port: int = 26500,
                  max_message_bytes: int = defaults.ENGINE_MAX_MESSAGE_BYTES,
-                 max_waiting: Optional[int] = None) -> None:
+                 max_waiting: Optional[int] = None, tenants: Optional[TenantPolicy] = None) -> None:
         self.engine = engine
         self.waiting = WaitingSlots(max_waiting if max_waiting is not None else 1 << 30)
+        self.tenants = tenants if tenants is not None else TenantPolicy()
         self.max_message_bytes = max_message_bytes
         self.long_poll_timeout_ms = long_poll_timeout_ms
         self.with_result_timeout_ms = with_result_timeout_ms
@@ -102,6 +98,10 @@ class GatewayServicer(pb_grpc.GatewayServicer):
             context.abort(exc.grpc_code or grpc.StatusCode.INTERNAL, str(exc))
             raise  # unreachable: abort raises
 
+    def _tenant(self, tenant_id: str, command: str) -> str:
+        """The tenant a request runs in, checked as Zeebe's gateway does (raises ZeebeError)."""
+        return self.tenants.tenant(tenant_id, command)
+
     # ------------------------------------------------------------------ cluster
     def Topology(self, request: pb.TopologyRequest, context: grpc.ServicerContext) -> pb.TopologyResponse:
         partition = pb.Partition(partitionId=1, role=pb.Partition.LEADER, health=pb.Partition.HEALTHY)
@@ -113,19 +113,22 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     # ------------------------------------------------------------------ deployment
     def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.ServicerContext) -> pb.DeployResourceResponse:
         def run() -> pb.DeployResourceResponse:
-            _check_tenant(request.tenantId, "CREATE")
-            key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources])
-            return pb.DeployResourceResponse(key=key, tenantId=DEFAULT_TENANT, deployments=[
+            tenant = self._tenant(request.tenantId, "DeployResource")
+            decisions: List[Any] = []
+            key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources],
+                                                  tenant_id=tenant, decisions_out=decisions)
+            return pb.DeployResourceResponse(key=key, tenantId=tenant, deployments=[
                 pb.Deployment(process=pb.ProcessMetadata(
                     bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
-                    resourceName=d.resource_name, tenantId=DEFAULT_TENANT))
+                    resourceName=d.resource_name, tenantId=tenant))
                 for d in definitions
-            ])
+            ] + dmn_responses.deployment_entries(decisions[0], tenant))
 
         return self._call(context, run)
 
     def DeployProcess(self, request: pb.DeployProcessRequest, context: grpc.ServicerContext) -> pb.DeployProcessResponse:
         def run() -> pb.DeployProcessResponse:
+            self._tenant(DEFAULT_TENANT, "DeployProcess")  # the old RPC always deploys to the default tenant
             key, definitions = self.engine.deploy([(p.name, bytes(p.definition)) for p in request.processes])
             return pb.DeployProcessResponse(key=key, processes=[
                 pb.ProcessMetadata(bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
@@ -137,13 +140,16 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
     # ------------------------------------------------------------------ instances
     def _create(self, request: pb.CreateProcessInstanceRequest, await_result: Optional[List[str]]) -> Any:
-        _check_tenant(request.tenantId, "CREATE")
+        command = "CreateProcessInstance" if await_result is None else "CreateProcessInstanceWithResult"
+        tenant = self._tenant(request.tenantId, command)
         variables = parse_document(request.variables)
-        return self.engine.create_instance(
+        summary, waiter = self.engine.create_instance(
             request.bpmnProcessId, version=request.version, definition_key=request.processDefinitionKey,
             variables=variables, start_elements=[s.elementId for s in request.startInstructions],
-            await_result=await_result,
+            await_result=await_result, tenant_id=tenant,
         )
+        summary["tenant_id"] = tenant
+        return summary, waiter
 
     def CreateProcessInstance(self, request: pb.CreateProcessInstanceRequest,
                               context: grpc.ServicerContext) -> pb.CreateProcessInstanceResponse:
@@ -151,7 +157,7 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         return pb.CreateProcessInstanceResponse(
             processDefinitionKey=summary["process_definition_key"], bpmnProcessId=summary["bpmn_process_id"],
             version=summary["version"], processInstanceKey=summary["process_instance_key"],
-            tenantId=DEFAULT_TENANT)
+            tenantId=summary["tenant_id"])
 
     def CreateProcessInstanceWithResult(self, request: pb.CreateProcessInstanceWithResultRequest,
                                         context: grpc.ServicerContext) -> pb.CreateProcessInstanceWithResultResponse:
@@ -193,7 +199,7 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         return pb.CreateProcessInstanceWithResultResponse(
             processDefinitionKey=summary["process_definition_key"], bpmnProcessId=summary["bpmn_process_id"],
             version=summary["version"], processInstanceKey=key, variables=dumps(waiter.variables),
-            tenantId=DEFAULT_TENANT)
+            tenantId=summary["tenant_id"])
 
     def CancelProcessInstance(self, request: pb.CancelProcessInstanceRequest,
                               context: grpc.ServicerContext) -> pb.CancelProcessInstanceResponse:
@@ -213,8 +219,10 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         return pb.ResolveIncidentResponse()
 
     # ------------------------------------------------------------------ jobs
-    @staticmethod
-    def _check_activation(job_type: str, timeout: int, tenant_ids: Any, max_jobs: Optional[int]) -> None:
+    def _check_activation(self, job_type: str, timeout: int, tenant_ids: Any, max_jobs: Optional[int],
+                          command: str) -> Tuple[str, ...]:
+        """Zeebe's activation checks; returns the tenants the request covers."""
+        tenants = tuple(self.tenants.tenants(tenant_ids, command))
         if max_jobs is not None and max_jobs < 1:
             raise rejections.invalid(
                 "ACTIVATE", "Expected to activate job batch with max jobs to activate to be greater than zero, "
@@ -226,15 +234,14 @@ class GatewayServicer(pb_grpc.GatewayServicer):
         if not job_type.strip():
             raise rejections.invalid(
                 "ACTIVATE", "Expected to activate job batch with type to be present, but it was blank")
-        for tenant in tenant_ids:
-            _check_tenant(tenant, "ACTIVATE")
+        return tenants
 
     def ActivateJobs(self, request: pb.ActivateJobsRequest,
                      context: grpc.ServicerContext) -> Iterator[pb.ActivateJobsResponse]:
-        self._call(context, lambda: self._check_activation(
-            request.type, request.timeout, request.tenantIds, request.maxJobsToActivate))
+        tenants = self._call(context, lambda: self._check_activation(
+            request.type, request.timeout, request.tenantIds, request.maxJobsToActivate, "ActivateJobs"))
         job_request = state.JobRequest(request.type, request.worker, request.timeout,
-                                       request.maxJobsToActivate, list(request.fetchVariable))
+                                       request.maxJobsToActivate, list(request.fetchVariable), tenant_ids=tenants)
         if request.requestTimeout < 0:
             long_poll: Optional[float] = None
         elif request.requestTimeout == 0:
@@ -286,9 +293,10 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
     def StreamActivatedJobs(self, request: pb.StreamActivatedJobsRequest,
                             context: grpc.ServicerContext) -> Iterator[pb.ActivatedJob]:
-        self._call(context, lambda: self._check_activation(request.type, request.timeout, request.tenantIds, None))
+        tenants = self._call(context, lambda: self._check_activation(
+            request.type, request.timeout, request.tenantIds, None, "StreamActivatedJobs"))
         job_request = state.JobRequest(request.type, request.worker, request.timeout, 1 << 30,
-                                       list(request.fetchVariable), stream=True)
+                                       list(request.fetchVariable), stream=True, tenant_ids=tenants)
 
         def gone() -> None:
             job_request.closed = True
@@ -363,15 +371,16 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     # ------------------------------------------------------------------ messages
     def PublishMessage(self, request: pb.PublishMessageRequest,
                        context: grpc.ServicerContext) -> pb.PublishMessageResponse:
+        tenant = self._call(context, lambda: self._tenant(request.tenantId, "PublishMessage"))
+
         def run() -> int:
-            _check_tenant(request.tenantId, "PUBLISH")
             variables = parse_document(request.variables)
             if not request.name:
                 raise rejections.invalid("PUBLISH", "Expected to publish a message with a name, but it was empty")
             return self.engine.publish_message(request.name, request.correlationKey, request.timeToLive,
-                                               request.messageId, variables)
+                                               request.messageId, variables, tenant_id=tenant)
 
-        return pb.PublishMessageResponse(key=self._call(context, run), tenantId=DEFAULT_TENANT)
+        return pb.PublishMessageResponse(key=self._call(context, run), tenantId=tenant)
 
     # ------------------------------------------------------------------ unsupported
     def _unimplemented(self, name: str, context: grpc.ServicerContext) -> Any:
@@ -379,8 +388,17 @@ class GatewayServicer(pb_grpc.GatewayServicer):
                       f"{name} is not supported by the embedded Zeebe engine (zeebe-affinity-sync); "
                       "use a real Zeebe broker for it")
 
-    def EvaluateDecision(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._unimplemented("EvaluateDecision", context)
+    def EvaluateDecision(self, request: pb.EvaluateDecisionRequest,
+                         context: grpc.ServicerContext) -> pb.EvaluateDecisionResponse:
+        def run() -> pb.EvaluateDecisionResponse:
+            tenant = self._tenant(request.tenantId, "EvaluateDecision")
+            variables = parse_document(request.variables)
+            deployed, result = self.engine.evaluate_decision(
+                request.decisionId, variables, decision_key=request.decisionKey if request.decisionKey > 0 else -1,
+                tenant_id=tenant)
+            return dmn_responses.evaluate_decision_response(deployed, result, tenant)
+
+        return self._call(context, run)
 
     def ModifyProcessInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._unimplemented("ModifyProcessInstance", context)
@@ -393,12 +411,13 @@ class GatewayServicer(pb_grpc.GatewayServicer):
 
     def BroadcastSignal(self, request: pb.BroadcastSignalRequest,
                         context: grpc.ServicerContext) -> pb.BroadcastSignalResponse:
+        tenant = self._call(context, lambda: self._tenant(request.tenantId, "BroadcastSignal"))
+
         def run() -> int:
-            _check_tenant(request.tenantId, "BROADCAST")
             variables = parse_document(request.variables)
             if not request.signalName:
                 raise rejections.invalid("BROADCAST", "Expected to broadcast a signal with a name, but it was empty")
-            return self.engine.broadcast_signal(request.signalName, variables)
+            return self.engine.broadcast_signal(request.signalName, variables, tenant_id=tenant)
 
-        return pb.BroadcastSignalResponse(key=self._call(context, run), tenantId=DEFAULT_TENANT)
+        return pb.BroadcastSignalResponse(key=self._call(context, run), tenantId=tenant)
 

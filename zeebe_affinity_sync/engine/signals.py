@@ -7,8 +7,9 @@ instance of every process whose latest version has a signal start event of that 
 buffered: a subscription opened later does not see an earlier broadcast (Zeebe's semantics).
 
 Signal subscriptions share :attr:`_subscriptions` with message subscriptions under the key
-``(name, None)`` - a message's correlation key is always a string, so the two never meet - which
-lets closing, termination and boundary handling treat both alike.
+``(tenant, name, None)`` - a message's correlation key is always a string, so the two never meet -
+which lets closing, termination and boundary handling treat both alike. Signals stay within their
+tenant: a broadcast reaches the subscriptions and signal start events of its tenant only.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from . import model, state
 from .expressions import feel
+from .tenancy import DEFAULT_TENANT
 from .variables import visible
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,8 +32,8 @@ __all__ = ["SignalsMixin"]
 
 class SignalsMixin:
     def __init__(self) -> None:
-        # signal name -> bpmn_process_id -> (latest definition, start event id); guarded by the lock
-        self._signal_starts: Dict[str, Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
+        # (tenant, signal name) -> bpmn_process_id -> (latest definition, start event id); under the lock
+        self._signal_starts: Dict[Tuple[str, str], Dict[str, Tuple[model.ProcessDefinition, str]]] = {}
         self._reset_hooks.append(self._signal_starts.clear)
         self._reset_hooks.append(self._reset_buffered_count)  # MessagesMixin's, registered here: after ControlMixin
 
@@ -44,9 +46,10 @@ class SignalsMixin:
         """Subscribe ``ei`` (a catch event; or, with ``boundary``, its boundary / gateway target)."""
         name = self._signal_name(ei, element)
         subscription = state.Subscription(self._next_key(), name, None, ei, boundary)  # type: ignore[arg-type]
-        bucket = self._subscriptions.get((name, None))  # type: ignore[arg-type]
+        bucket_key = (ei.instance.definition.tenant_id, name, None)
+        bucket = self._subscriptions.get(bucket_key)  # type: ignore[arg-type]
         if bucket is None:
-            bucket = self._subscriptions[(name, None)] = OrderedDict()  # type: ignore[index]
+            bucket = self._subscriptions[bucket_key] = OrderedDict()  # type: ignore[index]
         bucket[subscription.key] = subscription
         if boundary is None:
             ei.subscription = subscription
@@ -57,30 +60,34 @@ class SignalsMixin:
 
     def _open_signal_starts(self: "Engine", definition: model.ProcessDefinition) -> None:
         bpmn_id = definition.bpmn_process_id
-        for name in list(self._signal_starts):
-            by_process = self._signal_starts[name]
+        tenant = definition.tenant_id
+        for start_key in [k for k in self._signal_starts if k[0] == tenant]:
+            by_process = self._signal_starts[start_key]
             if by_process.pop(bpmn_id, None) is not None and not by_process:
-                del self._signal_starts[name]
+                del self._signal_starts[start_key]
         for element_id in definition.process.signal_starts:
             element = definition.process.elements[element_id]
             assert element.signal_name is not None
             name = feel.to_string(element.signal_name.evaluate({}))
-            self._signal_starts.setdefault(name, {})[bpmn_id] = (definition, element_id)
+            self._signal_starts.setdefault((tenant, name), {})[bpmn_id] = (definition, element_id)
 
-    def broadcast_signal(self: "Engine", name: str, variables: Optional[Dict[str, Any]] = None) -> int:
-        """BroadcastSignal: trigger every subscription of ``name`` and every signal start event.
+    def broadcast_signal(self: "Engine", name: str, variables: Optional[Dict[str, Any]] = None,
+                         tenant_id: str = DEFAULT_TENANT) -> int:
+        """BroadcastSignal: trigger every subscription of ``name`` and every signal start event
+        of ``tenant_id``.
 
         Returns:
             The signal's key.
         """
         with self._lock:
-            key = self._broadcast(name, dict(variables or {}))
+            key = self._broadcast(name, dict(variables or {}), tenant_id)
             self._drain()
             return key
 
-    def _broadcast(self: "Engine", name: str, variables: Dict[str, Any]) -> int:
+    def _broadcast(self: "Engine", name: str, variables: Dict[str, Any], tenant_id: str) -> int:
         key = self._next_key()
-        bucket = self._subscriptions.pop((name, None), None)  # type: ignore[arg-type]
+        bucket_key = (tenant_id, name, None)
+        bucket = self._subscriptions.pop(bucket_key, None)  # type: ignore[arg-type]
         if bucket:
             keep: "OrderedDict[int, state.Subscription]" = OrderedDict()
             for subscription in bucket.values():
@@ -89,19 +96,19 @@ class SignalsMixin:
                     keep[subscription.key] = subscription  # a non-interrupting boundary keeps listening
                 self._agenda.append((self._correlated, (subscription, dict(variables) or None)))
             if keep:
-                self._subscriptions[(name, None)] = keep  # type: ignore[index]
-        for definition, element_id in list(self._signal_starts.get(name, {}).values()):
+                self._subscriptions[bucket_key] = keep  # type: ignore[index]
+        for definition, element_id in list(self._signal_starts.get((tenant_id, name), {}).values()):
             instance = self._new_instance(definition, variables)
             self._lock.log_later(logger, logging.DEBUG, "signal '%s' started instance %d of '%s'", name,
                                  instance.key, definition.bpmn_process_id)
             self._start_at(instance, [element_id])
         self._lock.log_later(logger, logging.DEBUG, "signal '%s' broadcast (key %d)", name, key)
         self._rec("SIGNAL", "BROADCASTED", key, {"signal_name": name, "variables": dict(variables),
-                                                  "tenant_id": "<default>"})
+                                                  "tenant_id": tenant_id})
         return key
 
     def _throw_signal(self: "Engine", ei: state.ElementInstance) -> None:
         """A signal throw / end event: broadcast with the event's local variables (its inputs)."""
         element = ei.element
         assert element is not None
-        self._broadcast(self._signal_name(ei, element), dict(ei.variables))
+        self._broadcast(self._signal_name(ei, element), dict(ei.variables), ei.instance.definition.tenant_id)

@@ -181,10 +181,10 @@ class JobRequest:
     """
 
     __slots__ = ("type", "worker", "timeout_ms", "max_jobs", "fetch", "jobs", "event", "closed",
-                 "stream")
+                 "stream", "tenant_ids")
 
     def __init__(self, job_type: str, worker: str, timeout_ms: int, max_jobs: int,
-                 fetch: List[str], stream: bool = False) -> None:
+                 fetch: List[str], stream: bool = False, tenant_ids: Tuple[str, ...] = ("<default>",)) -> None:
         self.type = job_type
         self.worker = worker
         self.timeout_ms = timeout_ms
@@ -194,6 +194,7 @@ class JobRequest:
         self.event = threading.Event()
         self.closed = False
         self.stream = stream
+        self.tenant_ids = tenant_ids         # only jobs of these tenants go to this request
 
 
 class ResultWaiter:

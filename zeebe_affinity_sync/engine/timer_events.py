@@ -36,7 +36,7 @@ TimerState = Tuple[timers.Cycle, int, datetime]
 class TimerEventsMixin:
     def __init__(self) -> None:
         # bpmn_process_id -> start event id -> the next firing of its latest version; guarded by the lock
-        self._timer_starts: Dict[str, Dict[str, "Handle"]] = {}
+        self._timer_starts: Dict[Tuple[str, str], Dict[str, "Handle"]] = {}  # (tenant, bpmn id) -> ...
         self._reset_hooks.append(self._timer_starts.clear)  # the scheduler itself is cleared by reset()
 
     def _timer_now(self: "Engine") -> datetime:
@@ -85,7 +85,7 @@ class TimerEventsMixin:
     # ------------------------------------------------------------------ timer start events
     def _open_timer_starts(self: "Engine", definition: model.ProcessDefinition) -> None:
         """(Re)schedule the timer start events of the latest version of a process."""
-        for handle in self._timer_starts.pop(definition.bpmn_process_id, {}).values():
+        for handle in self._timer_starts.pop((definition.tenant_id, definition.bpmn_process_id), {}).values():
             self._scheduler.cancel(handle)
         handles: Dict[str, "Handle"] = {}
         for element_id in definition.process.timer_starts:
@@ -99,13 +99,13 @@ class TimerEventsMixin:
             handles[element_id] = self._scheduler.call_later(delay, self._timer_start_fired, definition, element_id,
                                                              timer)
         if handles:
-            self._timer_starts[definition.bpmn_process_id] = handles
+            self._timer_starts[(definition.tenant_id, definition.bpmn_process_id)] = handles
 
     def _timer_start_fired(self: "Engine", definition: model.ProcessDefinition, element_id: str,
                            timer: Optional[TimerState]) -> None:
         with self._lock:
-            handles = self._timer_starts.get(definition.bpmn_process_id)
-            latest = self._latest(definition.bpmn_process_id)
+            handles = self._timer_starts.get((definition.tenant_id, definition.bpmn_process_id))
+            latest = self._latest(definition.bpmn_process_id, definition.tenant_id)
             if not handles or latest is None or latest.key != definition.key or self._closed:
                 return  # a newer version took over, or the engine stopped
             handles.pop(element_id, None)

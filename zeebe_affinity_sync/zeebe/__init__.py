@@ -11,6 +11,7 @@ from __future__ import annotations
 from .client import ZeebeClient
 from .types import (
     BrokerInfo,
+    DecisionEvaluation,
     DeployedProcess,
     Deployment,
     Job,
@@ -18,6 +19,7 @@ from .types import (
     ProcessInstance,
     ProcessInstanceResult,
     PublishedMessage,
+    SignalBroadcast,
     Topology,
 )
 from .worker import JobWorker
@@ -34,4 +36,6 @@ __all__ = [
     "ProcessInstance",
     "ProcessInstanceResult",
     "PublishedMessage",
+    "SignalBroadcast",
+    "DecisionEvaluation",
 ]

@@ -32,20 +32,23 @@ from .config import ClientConfig, resolve_config
 from .oauth import OAuthTokenProvider
 from .retry import RetryPolicy
 from .types import (
+    DecisionEvaluation,
     Deployment,
     Job,
     ProcessInstance,
     ProcessInstanceResult,
     PublishedMessage,
+    SignalBroadcast,
     Topology,
     _from_activated_job,
+    _from_decision,
     _from_deploy_resource,
     _from_process_instance,
     _from_process_instance_result,
     _from_topology,
 )
 
-__all__ = ["ZeebeClient", "ActivationStream", "encode_variables"]
+__all__ = ["ZeebeClient", "ActivationStream", "JobStream", "encode_variables"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +127,18 @@ def _names(values: Optional[Iterable[str]], name: str) -> List[str]:
     return out
 
 
+def _check_tenant(value: Any, name: str = "tenant_id") -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str tenant id, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _tenant_list(values: Any) -> List[str]:
+    if isinstance(values, (str, bytes)):
+        raise TypeError(f"tenant_ids must be a list of tenant ids, not a single str: use [{values!r}]")
+    return [_check_tenant(v, "tenant_ids entries") for v in values]
+
+
 def _read_resource(resource: Any) -> Tuple[str, bytes]:
     if isinstance(resource, tuple):
         if len(resource) != 2 or not isinstance(resource[0], str) or not isinstance(resource[1], (bytes, bytearray)):
@@ -152,15 +167,17 @@ class ActivationStream:
     (``GatewayUnavailableError`` after ``cancel()``).
     """
 
-    def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None) -> None:
+    def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None,
+                 client: Optional["ZeebeClient"] = None) -> None:
         self._call = call
         self._on_error = on_error
+        self._client = client
 
     def __iter__(self) -> Iterator[Job]:
         try:
             for response in self._call:
                 for job in response.jobs:
-                    yield _from_activated_job(job)
+                    yield _from_activated_job(job, self._client)
         except grpc.RpcError as exc:
             error = from_grpc_error(exc, operation="ActivateJobs", subject="job")
             if self._on_error is not None:
@@ -172,6 +189,48 @@ class ActivationStream:
         cancel = getattr(self._call, "cancel", None)
         if cancel is not None:
             cancel()
+
+
+class JobStream:
+    """An open StreamActivatedJobs call: iterate for jobs as the gateway pushes them.
+
+    The stream has no end of its own: it runs until :meth:`cancel` (from any thread), the
+    gateway closes it, or an error. Iteration raises
+    :class:`~zeebe_affinity_sync.errors.ZeebeError` on a gateway error and simply ends after
+    :meth:`cancel`. A stream only receives jobs created (or made activatable again) while it is
+    open: poll beside it for the rest, as :class:`JobWorker` does.
+    """
+
+    def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None,
+                 client: Optional["ZeebeClient"] = None) -> None:
+        self._call = call
+        self._on_error = on_error
+        self._client = client
+        self._cancelled = False
+
+    def __iter__(self) -> Iterator[Job]:
+        try:
+            for message in self._call:
+                yield _from_activated_job(message, self._client)
+        except grpc.RpcError as exc:
+            if self._cancelled and exc.code() == grpc.StatusCode.CANCELLED:
+                return
+            error = from_grpc_error(exc, operation="StreamActivatedJobs", subject="job")
+            if self._on_error is not None:
+                self._on_error(error)
+            raise error from exc
+
+    def cancel(self) -> None:
+        """Close the stream; jobs pushed but not yet read go back to the gateway (they time out
+        there if they were already on the wire)."""
+        self._cancelled = True
+        cancel = getattr(self._call, "cancel", None)
+        if cancel is not None:
+            cancel()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
 
 
 # --------------------------------------------------------------------------- the client
@@ -207,6 +266,10 @@ class ZeebeClient:
         oauth_disabled: Ignore the OAuth settings; else ``CAMUNDA_OAUTH_DISABLED``.
         basic_auth_username: Basic-auth user; else ``CAMUNDA_BASIC_AUTH_USERNAME``.
         basic_auth_password: Basic-auth password; else ``CAMUNDA_BASIC_AUTH_PASSWORD``.
+        tenant_id: Default tenant of deploy, create, publish, signal and decision calls and of
+            job activation; else ``CAMUNDA_TENANT_ID``; else the gateway's default tenant
+            (``config.tenant_id`` is then ``None``). Each call's own ``tenant_id`` /
+            ``tenant_ids`` wins.
         request_timeout: gRPC deadline of ordinary calls, seconds (default 15).
         max_message_bytes: gRPC max message size, bytes (default 4 MiB).
         retry_policy: How safe calls are repeated (default: 5 attempts, 0.1 s doubling to 5 s).
@@ -235,6 +298,7 @@ class ZeebeClient:
         token_disk_cache_disabled: Optional[bool] = None,
         basic_auth_username: Optional[str] = None,
         basic_auth_password: Optional[str] = None,
+        tenant_id: Optional[str] = None,
         request_timeout: float = defaults.REQUEST_TIMEOUT,
         max_message_bytes: int = defaults.CLIENT_MAX_MESSAGE_BYTES,
         retry_policy: Optional[RetryPolicy] = None,
@@ -257,6 +321,7 @@ class ZeebeClient:
             token_disk_cache_disabled=token_disk_cache_disabled,
             basic_auth_username=basic_auth_username,
             basic_auth_password=basic_auth_password,
+            tenant_id=tenant_id,
             request_timeout=request_timeout,
             max_message_bytes=max_message_bytes,
         )
@@ -268,6 +333,22 @@ class ZeebeClient:
         self._channel = LazyChannel(self.config, self.token_provider)
 
     # ----------------------------------------------------------------- plumbing
+
+    @property
+    def tenant_id(self) -> Optional[str]:
+        """The default tenant of this client's calls (``None``: the gateway's default tenant)."""
+        return self.config.tenant_id
+
+    def _tenant(self, tenant_id: Optional[str]) -> str:
+        if tenant_id is not None:
+            return _check_tenant(tenant_id)
+        return self.tenant_id or ""
+
+    def _tenants(self, tenant_ids: Optional[Sequence[str]]) -> List[str]:
+        if tenant_ids is not None:
+            return _tenant_list(tenant_ids)
+        default = self.tenant_id
+        return [default] if default else []
 
     @property
     def address(self) -> str:
@@ -320,12 +401,12 @@ class ZeebeClient:
         """
         return _from_topology(self._call("Topology", pb.TopologyRequest(), retry=True))
 
-    def deploy_resource(self, *resources: Resource, tenant_id: str = "") -> Deployment:
+    def deploy_resource(self, *resources: Resource, tenant_id: Optional[str] = None) -> Deployment:
         """Deploy BPMN resources (deploying an unchanged resource again is a no-op).
 
         Args:
             resources: Each a file path or a ``(name, bytes)`` tuple.
-            tenant_id: Tenant, empty for the default.
+            tenant_id: Tenant to deploy to (default: the client's :attr:`tenant_id`).
 
         Raises:
             TypeError: A resource is neither a path nor a ``(name, bytes)`` tuple.
@@ -336,14 +417,14 @@ class ZeebeClient:
             raise TypeError("deploy_resource() needs at least one resource: a path or a (name, bytes) tuple")
         request = pb.DeployResourceRequest(
             resources=[pb.Resource(name=name, content=content) for name, content in map(_read_resource, resources)],
-            tenantId=tenant_id,
+            tenantId=self._tenant(tenant_id),
         )
         return _from_deploy_resource(self._call("DeployResource", request, retry=True))
 
     # ----------------------------------------------------------------- process instances
 
     def _create_request(
-        self, bpmn_process_id: str, variables: Any, version: Optional[int]
+        self, bpmn_process_id: str, variables: Any, version: Optional[int], tenant_id: Optional[str]
     ) -> pb.CreateProcessInstanceRequest:
         _check_str(bpmn_process_id, "bpmn_process_id")
         if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
@@ -352,19 +433,28 @@ class ZeebeClient:
             bpmnProcessId=bpmn_process_id,
             version=-1 if version is None else version,
             variables=encode_variables(variables),
+            tenantId=self._tenant(tenant_id),
         )
 
     def create_process_instance(
-        self, bpmn_process_id: str, variables: Optional[Dict[str, Any]] = None, *, version: Optional[int] = None
+        self,
+        bpmn_process_id: str,
+        variables: Optional[Dict[str, Any]] = None,
+        *,
+        version: Optional[int] = None,
+        tenant_id: Optional[str] = None,
     ) -> ProcessInstance:
         """Start an instance of the latest (or the given) version of a process. Never retried.
+
+        Args:
+            tenant_id: The tenant whose process to start (default: the client's :attr:`tenant_id`).
 
         Raises:
             TypeError: ``variables`` is not a JSON-serialisable dict.
             ProcessNotFoundError: No such process is deployed.
             ZeebeError: Any other gateway error.
         """
-        request = self._create_request(bpmn_process_id, variables, version)
+        request = self._create_request(bpmn_process_id, variables, version, tenant_id)
         return _from_process_instance(self._call("CreateProcessInstance", request, subject="process"))
 
     def create_process_instance_with_result(
@@ -375,6 +465,7 @@ class ZeebeClient:
         version: Optional[int] = None,
         timeout: Optional[float] = None,
         fetch_variables: Optional[Sequence[str]] = None,
+        tenant_id: Optional[str] = None,
     ) -> ProcessInstanceResult:
         """Start an instance and wait until it completes. Never retried.
 
@@ -382,12 +473,13 @@ class ZeebeClient:
             timeout: Seconds to wait for completion (default 15); the gRPC deadline is a little
                 longer so the gateway's own timeout answers first.
             fetch_variables: Only return these variables (default: all root variables).
+            tenant_id: The tenant whose process to start (default: the client's :attr:`tenant_id`).
 
         Raises:
             ZeebeTimeoutError: The instance did not complete in time (it keeps running).
             ProcessNotFoundError: No such process is deployed.
         """
-        inner = self._create_request(bpmn_process_id, variables, version)
+        inner = self._create_request(bpmn_process_id, variables, version, tenant_id)
         wait = defaults.WITH_RESULT_TIMEOUT if timeout is None else _check_seconds(timeout, "timeout", allow_zero=False)
         request = pb.CreateProcessInstanceWithResultRequest(
             request=inner,
@@ -438,10 +530,12 @@ class ZeebeClient:
         *,
         time_to_live: float = defaults.MESSAGE_TIME_TO_LIVE,
         message_id: Optional[str] = None,
+        tenant_id: Optional[str] = None,
     ) -> PublishedMessage:
         """Publish a message; it is buffered ``time_to_live`` seconds if nothing awaits it yet.
 
         Retried on UNAVAILABLE only when ``message_id`` is set (the id makes a repeat harmless).
+        The message only correlates within ``tenant_id`` (default: the client's :attr:`tenant_id`).
 
         Raises:
             AlreadyExistsError: A message with this id is still buffered.
@@ -457,9 +551,56 @@ class ZeebeClient:
             timeToLive=_ms(_check_seconds(time_to_live, "time_to_live")),
             messageId=message_id or "",
             variables=encode_variables(variables),
+            tenantId=self._tenant(tenant_id),
         )
         reply = self._call("PublishMessage", request, retry=message_id is not None)
-        return PublishedMessage(key=reply.key)
+        return PublishedMessage(key=reply.key, tenant_id=reply.tenantId)
+
+    def broadcast_signal(
+        self, signal_name: str, variables: Optional[Dict[str, Any]] = None, *, tenant_id: Optional[str] = None
+    ) -> SignalBroadcast:
+        """Broadcast a signal: every signal catch event / signal start event of that name in the
+        tenant is triggered. Never retried (a repeat would trigger them twice).
+
+        Raises:
+            TypeError: ``variables`` is not a JSON-serialisable dict.
+            ZeebeError: The gateway refused the signal.
+        """
+        request = pb.BroadcastSignalRequest(
+            signalName=_check_str(signal_name, "signal_name"),
+            variables=encode_variables(variables),
+            tenantId=self._tenant(tenant_id),
+        )
+        reply = self._call("BroadcastSignal", request)
+        return SignalBroadcast(key=reply.key, tenant_id=reply.tenantId)
+
+    def evaluate_decision(
+        self,
+        decision_id: Optional[str] = None,
+        variables: Optional[Dict[str, Any]] = None,
+        *,
+        decision_key: Optional[int] = None,
+        tenant_id: Optional[str] = None,
+    ) -> DecisionEvaluation:
+        """Evaluate a deployed DMN decision (the latest version of ``decision_id``, or exactly
+        ``decision_key``) with ``variables``. Retried on UNAVAILABLE (an evaluation changes nothing).
+
+        A failed evaluation is an answer, not an error: look at ``failed_decision_id`` and
+        ``failure_message`` of the result.
+
+        Raises:
+            TypeError: Neither or both of ``decision_id`` / ``decision_key``, or bad variables.
+            NotFoundError: No such decision is deployed (in the tenant).
+        """
+        if (decision_id is None) == (decision_key is None):
+            raise TypeError("evaluate_decision() needs exactly one of decision_id or decision_key")
+        request = pb.EvaluateDecisionRequest(
+            decisionId=_check_str(decision_id, "decision_id") if decision_id is not None else "",
+            decisionKey=_check_key(decision_key, "decision_key") if decision_key is not None else 0,
+            variables=encode_variables(variables),
+            tenantId=self._tenant(tenant_id),
+        )
+        return _from_decision(self._call("EvaluateDecision", request, subject="decision", retry=True))
 
     def resolve_incident(self, incident_key: int) -> None:
         """Resolve an incident (raise the job's retries first for a job incident).
@@ -480,6 +621,7 @@ class ZeebeClient:
         max_jobs_to_activate: int,
         request_timeout: Optional[float],
         fetch_variables: Optional[Sequence[str]],
+        tenant_ids: Optional[Sequence[str]] = None,
     ) -> pb.ActivateJobsRequest:
         _check_str(task_type, "task_type")
         if not isinstance(worker, str):
@@ -493,6 +635,7 @@ class ZeebeClient:
             maxJobsToActivate=max_jobs_to_activate,
             fetchVariable=_names(fetch_variables, "fetch_variables"),
             requestTimeout=-1 if request_timeout is None else _ms(_check_seconds(request_timeout, "request_timeout")),
+            tenantIds=self._tenants(tenant_ids),
         )
 
     def _activation_deadline(self, request_timeout: Optional[float]) -> float:
@@ -510,20 +653,21 @@ class ZeebeClient:
         max_jobs_to_activate: int = defaults.WORKER_MAX_JOBS_TO_ACTIVATE,
         request_timeout: Optional[float] = None,
         fetch_variables: Optional[Sequence[str]] = None,
+        tenant_ids: Optional[Sequence[str]] = None,
     ) -> ActivationStream:
         """Open one ActivateJobs call without reading it; the job worker's building block.
 
         Same arguments as :meth:`activate_jobs`. Not retried: the caller owns the loop.
         """
         request = self._activate_request(
-            task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables
+            task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables, tenant_ids
         )
         stub = self._channel.stub()
         try:
             call = stub.ActivateJobs(request, timeout=self._activation_deadline(request_timeout))
         except grpc.RpcError as exc:  # an interceptor can fail before the call starts
             raise from_grpc_error(exc, operation="ActivateJobs", subject="job") from exc
-        return ActivationStream(call, self._after_error)
+        return ActivationStream(call, self._after_error, self)
 
     def activate_jobs(
         self,
@@ -534,6 +678,7 @@ class ZeebeClient:
         max_jobs_to_activate: int = defaults.WORKER_MAX_JOBS_TO_ACTIVATE,
         request_timeout: Optional[float] = None,
         fetch_variables: Optional[Sequence[str]] = None,
+        tenant_ids: Optional[Sequence[str]] = None,
     ) -> List[Job]:
         """Activate up to ``max_jobs_to_activate`` jobs of a type and return them.
 
@@ -545,19 +690,21 @@ class ZeebeClient:
             request_timeout: ``None`` answers at once (possibly with no job); a number of seconds
                 long-polls that long for the first job (``0``: the gateway's default).
             fetch_variables: Only fetch these variables (default: all visible ones).
+            tenant_ids: Only jobs of these tenants (default: the client's :attr:`tenant_id`, or
+                the gateway's default tenant).
 
         Raises:
             InvalidArgumentError: The gateway refused the request.
             ZeebeError: Any other gateway error (retried first if UNAVAILABLE).
         """
         request = self._activate_request(
-            task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables
+            task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables, tenant_ids
         )
         deadline = self._activation_deadline(request_timeout)
 
         def once() -> List[Job]:
             call = self._channel.stub().ActivateJobs(request, timeout=deadline)
-            return [_from_activated_job(job) for response in call for job in response.jobs]
+            return [_from_activated_job(job, self) for response in call for job in response.jobs]
 
         try:
             return self.retry_policy.call(once, operation="ActivateJobs")
@@ -565,6 +712,41 @@ class ZeebeClient:
             error = from_grpc_error(exc, operation="ActivateJobs", subject="job")
             self._after_error(error)
             raise error from exc
+
+    def stream_activated_jobs(
+        self,
+        task_type: str,
+        *,
+        worker: str = defaults.WORKER_NAME,
+        timeout: float = defaults.WORKER_JOB_TIMEOUT,
+        fetch_variables: Optional[Sequence[str]] = None,
+        tenant_ids: Optional[Sequence[str]] = None,
+    ) -> JobStream:
+        """Open a StreamActivatedJobs call: the gateway pushes each new job of ``task_type`` the
+        moment it is activatable, activated for ``worker`` with a ``timeout`` second lock.
+
+        The call has no deadline (it stays open until :meth:`JobStream.cancel`). It only sees
+        jobs that become activatable while it is open; long-poll :meth:`activate_jobs` beside it
+        for jobs that were already waiting. Not retried: the caller owns the loop.
+
+        Raises:
+            TypeError / ValueError: A bad argument (before any I/O).
+        """
+        _check_str(task_type, "task_type")
+        if not isinstance(worker, str):
+            raise TypeError(f"worker must be a str, got {worker!r}")
+        request = pb.StreamActivatedJobsRequest(
+            type=task_type,
+            worker=worker,
+            timeout=_ms(_check_seconds(timeout, "timeout", allow_zero=False)),
+            fetchVariable=_names(fetch_variables, "fetch_variables"),
+            tenantIds=self._tenants(tenant_ids),
+        )
+        try:
+            call = self._channel.stub().StreamActivatedJobs(request)
+        except grpc.RpcError as exc:  # an interceptor can fail before the call starts
+            raise from_grpc_error(exc, operation="StreamActivatedJobs", subject="job") from exc
+        return JobStream(call, self._after_error, self)
 
     def complete_job(self, job_key: int, variables: Optional[Dict[str, Any]] = None) -> None:
         """Complete a job, merging ``variables`` into the process.

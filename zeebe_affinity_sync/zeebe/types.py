@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 __all__ = [
     "PartitionInfo",
@@ -20,6 +20,8 @@ __all__ = [
     "ProcessInstance",
     "ProcessInstanceResult",
     "PublishedMessage",
+    "SignalBroadcast",
+    "DecisionEvaluation",
     "Job",
 ]
 
@@ -80,6 +82,7 @@ class Deployment:
 
     key: int
     processes: Tuple[DeployedProcess, ...]
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class ProcessInstance:
     bpmn_process_id: str
     version: int
     process_instance_key: int
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class ProcessInstanceResult:
     version: int
     process_instance_key: int
     variables: Dict[str, Any] = field(default_factory=dict)
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,41 @@ class PublishedMessage:
     """Answer of ``publish_message``: the key of the published message."""
 
     key: int
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class SignalBroadcast:
+    """Answer of ``broadcast_signal``: the key of the signal and the tenant it went to."""
+
+    key: int
+    tenant_id: str = ""
+
+
+@dataclass(frozen=True)
+class DecisionEvaluation:
+    """Answer of ``evaluate_decision``.
+
+    Attributes:
+        output: The decision's result, decoded from JSON (any JSON value).
+        evaluated_decisions: Each decision evaluated on the way (required decisions first), as
+            plain dicts with ``decision_id``, ``decision_key``, ``decision_output`` (decoded),
+            ``matched_rules`` and ``evaluated_inputs`` as the gateway sent them.
+        failed_decision_id / failure_message: Set when the evaluation failed (the gateway
+            answers a failed evaluation without a gRPC error).
+    """
+
+    decision_key: int
+    decision_id: str
+    decision_name: str
+    decision_version: int
+    decision_requirements_id: str
+    decision_requirements_key: int
+    output: Any
+    evaluated_decisions: Tuple[Dict[str, Any], ...] = ()
+    failed_decision_id: str = ""
+    failure_message: str = ""
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +177,39 @@ class Job:
     deadline: float
     variables: Dict[str, Any]
     tenant_id: str = ""
+
+    def extend_timeout(self, seconds: float) -> None:
+        """Move this job's deadline to ``seconds`` from now (Zeebe's UpdateJobTimeout).
+
+        For a handler that needs longer than the lock it was activated with. ``deadline`` keeps
+        the value of the activation (the job is immutable); the gateway holds the new one.
+
+        Raises:
+            RuntimeError: The job was not activated through a :class:`ZeebeClient` (built by hand).
+            JobNotFoundError: The job is gone (completed, timed out and taken, cancelled).
+            FailedPreconditionError: The job is no longer activated.
+        """
+        client = self.__dict__.get("_client")
+        if client is None:
+            raise RuntimeError(
+                f"job {self.key} was not activated through a ZeebeClient; use "
+                "client.update_job_timeout(job.key, seconds) instead"
+            )
+        client.update_job_timeout(self.key, seconds)
+
+    def __getstate__(self) -> Dict[str, Any]:  # pickle the fields, never the client
+        return {k: v for k, v in self.__dict__.items() if k != "_client"}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+def _bind(job: Job, client: Optional[Any]) -> Job:
+    """Attach the client ``job.extend_timeout`` uses (an attribute outside the dataclass fields,
+    so equality, ``repr`` and ``dataclasses.fields`` are unchanged)."""
+    if client is not None:
+        object.__setattr__(job, "_client", client)
+    return job
 
 
 # --------------------------------------------------------------------------- protobuf -> values
@@ -194,7 +267,7 @@ def _from_deploy_resource(msg: Any) -> Deployment:
         for d in msg.deployments
         if d.WhichOneof("Metadata") == "process"
     )
-    return Deployment(key=msg.key, processes=processes)
+    return Deployment(key=msg.key, processes=processes, tenant_id=msg.tenantId)
 
 
 def _from_process_instance(msg: Any) -> ProcessInstance:
@@ -203,6 +276,7 @@ def _from_process_instance(msg: Any) -> ProcessInstance:
         bpmn_process_id=msg.bpmnProcessId,
         version=msg.version,
         process_instance_key=msg.processInstanceKey,
+        tenant_id=msg.tenantId,
     )
 
 
@@ -213,11 +287,49 @@ def _from_process_instance_result(msg: Any) -> ProcessInstanceResult:
         version=msg.version,
         process_instance_key=msg.processInstanceKey,
         variables=decode_document(msg.variables),
+        tenant_id=msg.tenantId,
     )
 
 
-def _from_activated_job(msg: Any) -> Job:
-    return Job(
+def _from_decision(msg: Any) -> DecisionEvaluation:
+    def decode(text: str) -> Any:
+        return json.loads(text) if text and text.strip() else None
+
+    evaluated = tuple(
+        {
+            "decision_key": d.decisionKey, "decision_id": d.decisionId, "decision_name": d.decisionName,
+            "decision_version": d.decisionVersion, "decision_type": d.decisionType,
+            "decision_output": decode(d.decisionOutput),
+            "matched_rules": [
+                {"rule_id": r.ruleId, "rule_index": r.ruleIndex,
+                 "evaluated_outputs": [
+                     {"output_id": o.outputId, "output_name": o.outputName, "output_value": decode(o.outputValue)}
+                     for o in r.evaluatedOutputs]}
+                for r in d.matchedRules],
+            "evaluated_inputs": [
+                {"input_id": i.inputId, "input_name": i.inputName, "input_value": decode(i.inputValue)}
+                for i in d.evaluatedInputs],
+            "tenant_id": d.tenantId,
+        }
+        for d in msg.evaluatedDecisions
+    )
+    return DecisionEvaluation(
+        decision_key=msg.decisionKey,
+        decision_id=msg.decisionId,
+        decision_name=msg.decisionName,
+        decision_version=msg.decisionVersion,
+        decision_requirements_id=msg.decisionRequirementsId,
+        decision_requirements_key=msg.decisionRequirementsKey,
+        output=decode(msg.decisionOutput),
+        evaluated_decisions=evaluated,
+        failed_decision_id=msg.failedDecisionId,
+        failure_message=msg.failureMessage,
+        tenant_id=msg.tenantId,
+    )
+
+
+def _from_activated_job(msg: Any, client: Optional[Any] = None) -> Job:
+    return _bind(Job(
         key=msg.key,
         type=msg.type,
         process_instance_key=msg.processInstanceKey,
@@ -232,4 +344,4 @@ def _from_activated_job(msg: Any) -> Job:
         deadline=msg.deadline / 1000.0,
         variables=decode_document(msg.variables),
         tenant_id=msg.tenantId,
-    )
+    ), client)

@@ -6,7 +6,14 @@ Threads and who owns what:
   ActivateJobs for at most that many jobs (long poll), hands each job to the pool the moment it
   arrives and gives back the slots it did not use. It never activates a job it cannot start at
   once, so no job waits (and times out) in a local queue. An idle type reserves one slot for its
-  long poll; a busy one doubles its ask after each batch, so types sharing the pool don't starve.
+  long poll; a busy one doubles its ask after each batch. Slots are handed out in turn
+  (:class:`~.slots.FairSlots`): with more task types than slots, a type gets its share and goes to
+  the back of the line, and while others wait for a slot a poll is short
+  (``contended_poll_timeout``), so every registered type is polled whatever their number.
+- with ``stream=True`` (worker-wide or per task), one **stream** per task type
+  (``zeebe-worker-stream[<type>]``, :mod:`.streaming`): StreamActivatedJobs pushes each new job
+  at once; the poller keeps running beside it to back-fill jobs created while no stream was
+  open, and a failed stream is reopened with backoff.
 - ``max_running_jobs`` **handler** threads (``zeebe-worker-job[<name>]-<i>``): run a handler, then
   complete the job with what it returned, throw a BPMN error (``errors.BpmnError``) or fail it
   with ``retries - 1``, the exception text and the task's ``retry_backoff``.
@@ -14,8 +21,9 @@ Threads and who owns what:
 Start the worker in the process that runs it: threads do not survive a fork (under gunicorn
 ``--preload``, start it in ``post_fork``, or run it in its own process).
 
-``stop()`` sets the stop event (the pollers' only sleep), cancels in-flight long polls, joins the
-pollers, lets handlers finish the jobs they hold, then joins the handler threads. A gateway
+``stop()`` sets the stop event (the pollers' only sleep), cancels in-flight long polls and job
+streams, joins the pollers and streams, lets handlers finish the jobs they hold, then joins the
+handler threads. A handler can lengthen its job's lock with ``job.extend_timeout(seconds)``. A gateway
 outage makes a poller back off (capped exponential with jitter) and resume on its own.
 
 Example::
@@ -36,7 +44,6 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .. import defaults
@@ -49,86 +56,14 @@ from ..errors import (
 )
 from .client import ActivationStream, ZeebeClient
 from .retry import Backoff, is_message_too_large
+from .slots import FairSlots
+from .streaming import StreamLoop
+from .tasks import Handler, TaskHandler, _check_tenant_ids, _wants_job
 from .types import Job
 
 __all__ = ["JobWorker", "TaskHandler"]
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[..., Optional[Dict[str, Any]]]
-
-
-def _wants_job(handler: Handler) -> Optional[bool]:
-    """True: pass the Job; False: pass the variables; None: pass nothing."""
-    try:
-        params = list(inspect.signature(handler).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    positional = [
-        p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-    ]
-    if not positional:
-        return None
-    first = positional[0]
-    annotation = first.annotation
-    if annotation is Job:
-        return True
-    if isinstance(annotation, str) and annotation.split(".")[-1].strip("'\"") == "Job":
-        return True
-    return first.name == "job"
-
-
-@dataclass(frozen=True)
-class TaskHandler:
-    """A registered task type and how its jobs are fetched and handled."""
-
-    task_type: str
-    handler: Handler
-    timeout: float
-    fetch_variables: Optional[Sequence[str]]
-    max_jobs_to_activate: int
-    retry_backoff: float
-    wants_job: Optional[bool]
-
-    def call(self, job: Job) -> Any:
-        if self.wants_job is None:
-            return self.handler()
-        return self.handler(job if self.wants_job else dict(job.variables))
-
-
-class _Slots:
-    """Counting semaphore for handler slots that can take several at once and be woken on stop."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size  # guarded by _cond
-        self._cond = threading.Condition()
-
-    def take(self, most: int, stop: threading.Event) -> int:
-        """Wait for at least one free slot and take up to ``most``; 0 if stopped."""
-        with self._cond:
-            while self._free == 0 and not stop.is_set():
-                self._cond.wait()
-            if stop.is_set():
-                return 0
-            n = min(most, self._free)
-            self._free -= n
-            return n
-
-    def give(self, n: int = 1) -> None:
-        if n <= 0:
-            return
-        with self._cond:
-            self._free += n
-            self._cond.notify_all()
-
-    def wake_all(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
-
-    @property
-    def free(self) -> int:
-        return self._free
-
 
 _SENTINEL = object()
 
@@ -143,6 +78,12 @@ class JobWorker:
         max_running_jobs: Handler threads, i.e. jobs running at once (default 32).
         timeout: Default job lock in seconds (default 300).
         poll_request_timeout: Long-poll duration of one ActivateJobs request, seconds (default 10).
+        stream: Also open a job stream (StreamActivatedJobs) for every task type (default
+            False; a task's own ``stream`` wins).
+        tenant_ids: Activate jobs of these tenants only (default: the client's tenant, from
+            ``CAMUNDA_TENANT_ID``, else the gateway's default tenant); a task's own wins.
+        contended_poll_timeout: Long-poll duration while other task types wait for a slot,
+            seconds (default 1), so a few idle types cannot keep the slots from the others.
         **client_kwargs: Passed to :class:`ZeebeClient` when ``client`` is ``None``.
 
     Raises:
@@ -159,6 +100,9 @@ class JobWorker:
         poll_request_timeout: float = defaults.WORKER_POLL_REQUEST_TIMEOUT,
         error_backoff_initial: float = defaults.WORKER_ERROR_BACKOFF_INITIAL,
         error_backoff_max: float = defaults.WORKER_ERROR_BACKOFF_MAX,
+        stream: bool = False,
+        tenant_ids: Optional[Sequence[str]] = None,
+        contended_poll_timeout: float = defaults.WORKER_CONTENDED_POLL_TIMEOUT,
         **client_kwargs: Any,
     ) -> None:
         if client is not None and client_kwargs:
@@ -173,6 +117,11 @@ class JobWorker:
             raise ConfigurationError(f"poll_request_timeout must be > 0 seconds, got {poll_request_timeout!r}")
         if not isinstance(name, str) or not name:
             raise ConfigurationError(f"name must be a non-empty str, got {name!r}")
+        if not contended_poll_timeout > 0:
+            raise ConfigurationError(f"contended_poll_timeout must be > 0 seconds, got {contended_poll_timeout!r}")
+        self.stream = bool(stream)
+        self.tenant_ids = _check_tenant_ids(tenant_ids)
+        self.contended_poll_timeout = float(contended_poll_timeout)
         self._owns_client = client is None
         self._client = client if client is not None else ZeebeClient(**client_kwargs)
         self.name = name
@@ -182,18 +131,19 @@ class JobWorker:
         self._backoff_initial = error_backoff_initial
         self._backoff_max = error_backoff_max
 
-        self._lock = threading.Lock()  # guards _tasks, _pollers, _streams, _state
+        self._lock = threading.Lock()  # guards _tasks, _pollers, _streams, _job_streams, _state
         self._tasks: Dict[str, TaskHandler] = {}  # task type -> handler; under _lock
         self._pollers: Dict[str, threading.Thread] = {}  # one per task type; under _lock
         self._streams: Dict[str, ActivationStream] = {}  # in-flight poll per type; under _lock
+        self._job_streams: Dict[str, StreamLoop] = {}  # StreamActivatedJobs loop per streamed type; under _lock
         self._state = "new"  # new -> running -> stopping -> stopped; under _lock
         self._stop = threading.Event()  # set once by stop(); every wait of ours watches it
-        self._slots = _Slots(max_running_jobs)
+        self._slots = FairSlots(max_running_jobs)
         self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # pollers -> handler threads
         self._handlers: List[threading.Thread] = []  # written by start() only
         self._stats_lock = threading.Lock()
         # counters written by pollers and handler threads under _stats_lock
-        self._stats = {"activated": 0, "completed": 0, "failed": 0, "errors_thrown": 0}
+        self._stats = {"activated": 0, "streamed": 0, "completed": 0, "failed": 0, "errors_thrown": 0}
 
     # ----------------------------------------------------------------- registration
 
@@ -209,9 +159,14 @@ class JobWorker:
 
     @property
     def stats(self) -> Dict[str, int]:
-        """A snapshot of the counters: jobs ``activated``, ``completed``, ``failed``, ``errors_thrown``."""
+        """A snapshot of the counters: jobs ``activated`` (by polls), ``streamed`` (pushed to a job
+        stream), ``completed``, ``failed``, ``errors_thrown``, and ``streams_opened`` (job streams
+        opened so far, reopenings included)."""
         with self._stats_lock:
-            return dict(self._stats)
+            out = dict(self._stats)
+        with self._lock:
+            out["streams_opened"] = sum(loop.opened for loop in self._job_streams.values())
+        return out
 
     @property
     def task_types(self) -> List[str]:
@@ -226,6 +181,8 @@ class JobWorker:
         fetch_variables: Optional[Sequence[str]] = None,
         max_jobs_to_activate: Optional[int] = None,
         retry_backoff: float = defaults.WORKER_RETRY_BACKOFF,
+        stream: Optional[bool] = None,
+        tenant_ids: Optional[Sequence[str]] = None,
     ) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`register`; returns the function unchanged."""
 
@@ -237,6 +194,8 @@ class JobWorker:
                 fetch_variables=fetch_variables,
                 max_jobs_to_activate=max_jobs_to_activate,
                 retry_backoff=retry_backoff,
+                stream=stream,
+                tenant_ids=tenant_ids,
             )
             return handler
 
@@ -251,6 +210,8 @@ class JobWorker:
         fetch_variables: Optional[Sequence[str]] = None,
         max_jobs_to_activate: Optional[int] = None,
         retry_backoff: float = defaults.WORKER_RETRY_BACKOFF,
+        stream: Optional[bool] = None,
+        tenant_ids: Optional[Sequence[str]] = None,
     ) -> None:
         """Register ``handler`` for jobs of ``task_type`` (also while running).
 
@@ -263,6 +224,8 @@ class JobWorker:
             fetch_variables: Only fetch these variables.
             max_jobs_to_activate: Cap of one activation (default: ``max_running_jobs``).
             retry_backoff: Seconds before a failed job is retried.
+            stream: Open a job stream for this type (default: the worker's ``stream``).
+            tenant_ids: Only jobs of these tenants (default: the worker's ``tenant_ids``).
 
         Raises:
             ConfigurationError: The type is already registered, or a bad value.
@@ -294,6 +257,8 @@ class JobWorker:
             max_jobs_to_activate=most,
             retry_backoff=float(retry_backoff),
             wants_job=_wants_job(handler),
+            stream=self.stream if stream is None else bool(stream),
+            tenant_ids=self.tenant_ids if tenant_ids is None else _check_tenant_ids(tenant_ids),
         )
         with self._lock:
             if task_type in self._tasks:
@@ -336,6 +301,25 @@ class JobWorker:
         )
         self._pollers[spec.task_type] = thread
         thread.start()
+        if spec.stream:
+            loop = StreamLoop(
+                self._client, task_type=spec.task_type, worker=self.name, timeout=spec.timeout,
+                fetch_variables=spec.fetch_variables,
+                tenant_ids=list(spec.tenant_ids) if spec.tenant_ids is not None else None,
+                deliver=lambda job, _spec=spec: self._deliver_streamed(_spec, job), stop=self._stop,
+                backoff_initial=self._backoff_initial, backoff_max=self._backoff_max,
+            )
+            self._job_streams[spec.task_type] = loop
+            loop.start()
+
+    def _deliver_streamed(self, spec: TaskHandler, job: Job) -> bool:
+        """A pushed job: wait for a slot in turn, then queue it for a handler (stream thread)."""
+        if self._slots.take(1, self._stop) == 0:
+            return False
+        with self._stats_lock:
+            self._stats["streamed"] += 1
+        self._queue.put((spec, job))
+        return True
 
     def stop(self, timeout: float = defaults.WORKER_STOP_TIMEOUT) -> bool:
         """Stop polling, let running handlers finish, join every thread.
@@ -360,7 +344,9 @@ class JobWorker:
                 self._stop.set()
                 for stream in self._streams.values():
                     stream.cancel()  # ends the long poll now instead of after poll_request_timeout
-            pollers = list(self._pollers.values())
+                for loop in self._job_streams.values():
+                    loop.cancel()  # ends the job stream now
+            pollers = list(self._pollers.values()) + [loop.thread for loop in self._job_streams.values()]
         self._slots.wake_all()
         if first:
             # pollers first: once they are gone no job can be queued behind the sentinels
@@ -383,7 +369,8 @@ class JobWorker:
 
     def _threads(self) -> List[threading.Thread]:
         with self._lock:
-            return list(self._pollers.values()) + list(self._handlers)
+            streams = [loop.thread for loop in self._job_streams.values()]
+            return list(self._pollers.values()) + streams + list(self._handlers)
 
     def _close_client(self) -> None:
         if self._owns_client:
@@ -432,14 +419,21 @@ class JobWorker:
                 break
             used = 0
             pause = 0.0
+            # More types than slots, or others waiting for a slot: a short poll, so that idle
+            # types hand their slots on and every registered type gets polled (a long poll
+            # would keep the slot idle for poll_request_timeout).
+            wait = self.poll_request_timeout
+            if self._slots.waiting or len(self._tasks) > self.max_running_jobs:
+                wait = min(wait, self.contended_poll_timeout)
             try:
                 stream = self._client.activate_jobs_stream(
                     task_type,
                     worker=self.name,
                     timeout=spec.timeout,
                     max_jobs_to_activate=taken,
-                    request_timeout=self.poll_request_timeout,
+                    request_timeout=wait,
                     fetch_variables=spec.fetch_variables,
+                    tenant_ids=list(spec.tenant_ids) if spec.tenant_ids is not None else None,
                 )
                 with self._lock:
                     self._streams[task_type] = stream

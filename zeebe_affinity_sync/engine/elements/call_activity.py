@@ -56,15 +56,16 @@ def _bound_definition(engine: "Engine", ei: state.ElementInstance, element: mode
     Raises:
         StepFailure: CALLED_ELEMENT_ERROR, worded as Zeebe's incident.
     """
+    caller = ei.instance.definition
     if element.called_binding == "latest":
-        definition = engine._latest(process_id)
+        definition = engine._latest(process_id, caller.tenant_id)  # a call stays in its tenant
         if definition is None:
             raise state.StepFailure("CALLED_ELEMENT_ERROR",
                                     f"Expected process with BPMN process id '{process_id}' to be deployed, but not "
                                     "found.")
         return definition
-    versions = [d for d in engine._definitions.values() if d.bpmn_process_id == process_id]
-    caller = ei.instance.definition
+    versions = [d for d in engine._definitions.values()
+                if d.bpmn_process_id == process_id and d.tenant_id == caller.tenant_id]
     if element.called_binding == "deployment":
         same = [d for d in versions if d.deployment_key == caller.deployment_key]
         if not same:
