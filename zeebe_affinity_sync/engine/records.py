@@ -3,23 +3,25 @@
 Tests and tools read it as plain dicts (:meth:`RecordLog.query`); the engine writes it from the
 token machinery and the job / message / timer / incident code, always under the engine lock.
 
-Writing is on the hot path (some 30 records per instance of a two-task process), so it is kept
-to one small tuple append per record, and the dict form is built only when someone reads:
+Writing is on the hot path (some 30 records per instance of a two-task process), so a record is
+two list appends of shared objects, and the dict form is built only when someone reads:
 
 - An entry is a shared ``(value_type, intent)`` pair plus a *subject*. The subject holds only
   values that never change after it is written — keys, ids, copies of a job's retries and worker,
   a variable's value (values are treated as immutable) — never a live engine object, so the log
   does not keep finished instances alive. The hot subjects are tuples of atoms (ints, strings,
-  bools, None and such tuples), built once per element instance / job and shared by its records:
-  building a tuple costs a fraction of formatting a string, and the garbage collector stops
+  bools, None and such tuples): an element instance's is built once and shared by its lifecycle
+  records, a job's holds its stub (built once) and the fields that change from record to record.
+  Building a tuple costs a fraction of formatting a string, and the garbage collector stops
   tracking a tuple of atoms at the first collection that sees it, so a full log does not slow
   later collections down. The element's and definition's details are looked up by key when the
   log is read.
 - Positions are not stored: entry ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per entry: when the engine lock is released after a command,
-  :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the engine-clock time for the entries written since the last
-  seal (``marks``: two parallel lists, positions and times, so a mark allocates no tuple for the
-  collector to count); each record gets the time of the command that wrote it.
+  :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the
+  engine-clock time for the entries written since the last seal (``marks`` and ``mark_times``,
+  two parallel lists, so a mark allocates no tuple for the collector to count); each record gets
+  the time of the command that wrote it.
 
 Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
 the seal; positions keep counting). ``size=0`` turns the log off.
@@ -186,8 +188,9 @@ class RecordLog:
 
     Two parallel lists hold the records: ``kinds[i]`` is a shared ``(value_type, intent)`` tuple
     and ``subjects[i]`` what the record is about (for an element, a tuple built once per element
-    instance). A lifecycle record thus allocates nothing: the garbage collector, which runs
-    every few hundred new container objects, is not driven by the log.
+    instance). A lifecycle record thus allocates nothing but its element instance's first one
+    does: the garbage collector, which runs every few hundred new container objects, is driven
+    by the log as little as possible.
 
     Args:
         size: Records kept (oldest dropped first); 0 disables the log.
