@@ -188,9 +188,9 @@ class RecordLog:
 
     Two parallel lists hold the records: ``kinds[i]`` is a shared ``(value_type, intent)`` tuple
     and ``subjects[i]`` what the record is about (for an element, a tuple built once per element
-    instance). A lifecycle record thus allocates nothing but its element instance's first one
-    does: the garbage collector, which runs every few hundred new container objects, is driven
-    by the log as little as possible.
+    instance). A lifecycle record allocates nothing, except the first of each element instance
+    (its stub): the garbage collector, which runs every few hundred new container objects, is
+    driven by the log as little as possible.
 
     Args:
         size: Records kept (oldest dropped first); 0 disables the log.
