@@ -253,3 +253,16 @@ def test_a_job_timeout_of_2_to_the_62_ms_does_not_stop_the_scheduler(zeebe, stub
     create(stub, "timed")
     # the scheduler thread is still alive: the 0.1 s timer fires on real time
     assert activate_one(stub, "after-timer").elementId == "after"
+
+
+def test_job_records_keep_any_text_of_worker_and_error_message():
+    # the log packs a job's texts; non-ASCII and even a lone surrogate come back as given
+    with EmbeddedZeebe() as zeebe:
+        zeebe.deploy(("one.bpmn", m.tasks_process("one", ["a"])))
+        zeebe.engine.create_instance("one")
+        from zeebe_affinity_sync.engine.state import JobRequest
+        job = zeebe.engine.activate_jobs(JobRequest("a", "wörker ✓", 60_000, 1, []), None)[0]
+        zeebe.engine.fail_job(job.key, 2, "kaputt: \ud800 ünd ✗")
+        failed = zeebe.records(value_type="JOB", intent="FAILED")
+        assert [(r["error_message"], r["retries"]) for r in failed] == [("kaputt: \ud800 ünd ✗", 2)]
+        assert [r["worker"] for r in zeebe.records(value_type="JOB", intent="ACTIVATED")] == ["wörker ✓"]

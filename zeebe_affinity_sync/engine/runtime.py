@@ -54,6 +54,7 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
+_job_subject = records.job_subject
 _JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
 
 logger = logging.getLogger(__name__)
@@ -162,8 +163,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         if kinds is not None:
             kinds.append(_JOB_KINDS[intent])
             # the job's stub (built once per job), then the fields that change from record to record
-            self._subjects.append((job.rec or records.job_stub(job), job.retries, job.deadline, job.worker,
-                                   job.error_message))
+            self._subjects.append(_job_subject(job))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
