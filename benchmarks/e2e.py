@@ -32,7 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.support.redis_server import RedisServer  # noqa: E402  (a real redis-server)
 from zeebe_affinity_sync import RedisAffinity, ZBAffinityClient  # noqa: E402
 from zeebe_affinity_sync.engine import EmbeddedZeebe  # noqa: E402
-from zeebe_affinity_sync.hub.runner import HubProcess  # noqa: E402
+from zeebe_affinity_sync.demo.hub_runner import HubProcess  # noqa: E402
 from zeebe_affinity_sync.zeebe.client import ZeebeClient  # noqa: E402
 from zeebe_affinity_sync.zeebe.worker import JobWorker  # noqa: E402
 

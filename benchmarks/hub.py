@@ -10,6 +10,14 @@ REGISTER_CLIENT and filter the broadcast by key), workers send PROCESS_OUTCOME f
 delivered to their owner, frames/s, p50/p99 latency (send -> owner) and lost outcomes. Clients
 and workers are spread over ``--procs`` processes so the load generator is not the bottleneck.
 Without ``--url`` it starts our hub itself (HubProcess, real gunicorn).
+
+The owners ask for receipts (``"receipts": true``, as ``ZBAffinityClient`` does) and confirm
+every outcome with batched RECEIPT frames, so the hub stores each outcome until confirmed: the
+at-least-once guarantee is on (``--no-receipts`` measures the hand-over-once path).
+``--slow-peers 3 --frozen`` adds three seed peers (REGISTER_CLIENT, broadcast) and one subscriber
+of every outcome's instance key that never read their sockets, beside the load::
+
+    python benchmarks/hub.py --clients 50 --workers 4 --outcomes 20000 --slow-peers 3 --frozen
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import socket
 import sys
 import threading
 import time
@@ -47,6 +56,9 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
     _drain_hello(ws, args.seed)
     mine = [str(n) for n in range(index, args.outcomes, args.clients)]
     wanted = set(mine)
+    receipts = not args.seed and not args.no_receipts
+    if receipts:
+        ws.send(json.dumps({"type": "HELLO", "version": 1, "role": "client", "receipts": True}))
     ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
     if not args.seed:
         for start in range(0, len(mine), 1000):
@@ -66,11 +78,18 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
     got = 0
     foreign = 0
     last = 0.0
+    unconfirmed: List[str] = []
     ws.settimeout(1.0)
     while got < len(mine):
+        if len(unconfirmed) >= 50:
+            ws.send(json.dumps({"type": "RECEIPT", "deliveryIds": unconfirmed}))
+            unconfirmed = []
         try:
             text = ws.recv()
         except websocket.WebSocketTimeoutException:
+            if unconfirmed:
+                ws.send(json.dumps({"type": "RECEIPT", "deliveryIds": unconfirmed}))
+                unconfirmed = []
             if done.is_set():
                 break
             continue
@@ -83,9 +102,13 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
             foreign += 1
             continue
         wanted.discard(key)
+        if receipts:
+            unconfirmed.append(frame["deliveryId"])
         got += 1
         last = now
         latencies.append(now - frame["variables"]["t"])
+    if unconfirmed:
+        ws.send(json.dumps({"type": "RECEIPT", "deliveryIds": unconfirmed}))
     ws.close()
     results.put({"kind": "client", "got": got, "expected": len(mine), "foreign": foreign,
                  "latencies": latencies, "last": last})
@@ -137,6 +160,8 @@ def _worker(args: Any, index: int, start: Any, results: Any) -> None:
                 time.sleep(delay)
         frame: Dict[str, Any] = {"type": "PROCESS_OUTCOME", "processInstanceKey": str(n),
                                  "variables": {"t": time.monotonic(), "n": n}}
+        if args.size:
+            frame["variables"]["blob"] = "x" * args.size
         if not args.seed:
             window.acquire()
             frame["requestId"] = f"r{n}"
@@ -187,6 +212,10 @@ def run(args: Any) -> Dict[str, Any]:
     for _ in range(args.clients):
         if not ready.acquire(timeout=60):
             raise SystemExit("clients did not subscribe within 60 s")
+    if args.seed:
+        # Seed clients get no ACK for REGISTER_CLIENT: give the hub a moment to register them,
+        # or the first outcomes are broadcast before anyone is there to get them.
+        time.sleep(1.0)
     start.set()
     collected: List[Dict[str, Any]] = []
     expected_results = args.clients + args.workers
@@ -222,6 +251,25 @@ def run(args: Any) -> Dict[str, Any]:
     }
 
 
+def _non_readers(args: Any) -> List[Any]:
+    """Peers that connect, register and never read again (tiny receive buffers)."""
+    opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),)
+    header = [f"Authorization: Bearer {args.token}"] if args.token else []
+    peers = []
+    for _ in range(args.slow_peers):
+        ws = websocket.create_connection(args.url, header=header, timeout=30, sockopt=opts)
+        ws.send(json.dumps({"type": "REGISTER_CLIENT"}))
+        peers.append(ws)
+    if args.frozen:
+        ws = websocket.create_connection(args.url, header=header, timeout=30, sockopt=opts)
+        ws.send(json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+        keys = [str(n) for n in range(args.outcomes)]
+        for start in range(0, len(keys), 5000):
+            ws.send(json.dumps({"type": "SUBSCRIBE", "keys": keys[start:start + 5000]}))
+        peers.append(ws)
+    return peers
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=10, help="owner connections (C)")
@@ -236,25 +284,46 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--seed", action="store_true",
                         help="seed hub: clients REGISTER_CLIENT and filter the broadcast, no ACKs")
     parser.add_argument("--threads", type=int, default=None, help="--threads of the hub we start")
+    parser.add_argument("--no-receipts", action="store_true",
+                        help="owners do not ask for receipts (hand-over-once delivery)")
+    parser.add_argument("--size", type=int, default=0, help="bytes of padding per outcome")
+    parser.add_argument("--slow-peers", type=int, default=0,
+                        help="seed peers (broadcast) that never read, beside the load")
+    parser.add_argument("--frozen", action="store_true",
+                        help="add one subscriber of every instance key that never reads")
     parser.add_argument("--redis", default=None, help="start our hub with --redis URL (scale-out path)")
     parser.add_argument("--hub-workers", type=int, default=1,
                         help="gunicorn workers of the hub we start (more than 1 needs --redis)")
     args = parser.parse_args(argv)
     hub = None
     if args.url is None:
-        from zeebe_affinity_sync.hub.runner import HubProcess
+        from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
         args.token = args.token or "bench-token"
         hub = HubProcess(token=args.token, redis_url=args.redis, workers=args.hub_workers,
-                         threads=args.threads or max(64, 2 * (args.clients + args.workers)))
+                         threads=args.threads or max(64, 2 * (args.clients + args.workers)),
+                         extra_args=("--max-subscriptions", str(max(10_000, args.outcomes)),
+                                     "--stats-interval", "0"))
         hub.start()
         args.url = hub.url
+    peers = _non_readers(args)
+    drops = None
     try:
         r = run(args)
+        if hub is not None:
+            drops = hub.stats().get("slowPeerDrops")
     finally:
+        for ws in peers:
+            ws.shutdown()
         if hub is not None:
             hub.stop()
     mode = "seed broadcast" if args.seed else "targeted"
+    if not args.seed:
+        mode += ", hand-over once" if args.no_receipts else ", receipts"
+    if args.slow_peers or args.frozen:
+        mode += f", {args.slow_peers} non-reading broadcast peers{' + 1 frozen subscriber' if args.frozen else ''}"
+    if args.size:
+        mode += f", {args.size} B padding"
     if args.redis:
         mode += f", redis, {args.hub_workers} hub worker(s)"
     print(f"hub benchmark ({mode}, {args.url}): C={r['clients']} W={r['workers']} K={r['outcomes']}"
@@ -264,6 +333,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"  latency            : p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms")
     print(f"  lost               : {r['lost']}   (ACKs {r['acks']}, ERRORs {r['errors']}, "
           f"foreign copies {r['foreign']})")
+    if drops is not None:
+        print(f"  slow peers dropped : {drops}")
     return 0 if r["lost"] == 0 else 1
 
 

@@ -1,6 +1,6 @@
 """Gunicorn settings of the hub as a service (read by ``gunicorn -c server/gunicorn.conf.py``).
 
-Every open websocket holds one gunicorn thread for its whole life (flask-sock on the gthread
+Every open websocket holds one gunicorn thread for its whole life (on the hub's gthread
 worker), so ``threads`` is the number of connections one worker can hold: size it for your
 clients plus workers plus some head-room. Several workers need ``ZEEBE_AFFINITY_REDIS_URL``.
 
@@ -16,7 +16,8 @@ from zeebe_affinity_sync import defaults
 from zeebe_affinity_sync.hub.gunicorn_hooks import post_worker_init, worker_exit, worker_int  # noqa: F401
 
 bind = [os.environ.get("ZEEBE_AFFINITY_BIND", "0.0.0.0:8089")]
-worker_class = "gthread"
+# gthread, with request heads read on the event loop so slow clients hold no thread (slowloris)
+worker_class = "zeebe_affinity_sync.hub.worker.HubWorker"
 threads = int(os.environ.get("ZEEBE_AFFINITY_THREADS", str(defaults.HUB_THREADS)))
 workers = int(os.environ.get("ZEEBE_AFFINITY_WORKERS", "1"))
 worker_connections = max(1000, 2 * threads)  # websockets plus ordinary keep-alive requests

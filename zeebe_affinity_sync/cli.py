@@ -62,18 +62,30 @@ def install_hint(command: str, subcommand: Subcommand, missing: List[str]) -> st
     )
 
 
+LOG_LEVEL_HELP = "logging level: DEBUG, INFO, WARNING or ERROR (default INFO)"
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if not isinstance(logging.getLevelName(level), int):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a logging level: use DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zeebe-affinity",
         description="Start Zeebe processes from HTTP requests and answer with their outcome.",
     )
-    parser.add_argument(
-        "--log-level", default="INFO", help="logging level (DEBUG, INFO, WARNING; default INFO)"
-    )
+    parser.add_argument("--log-level", default="INFO", type=_log_level, help=LOG_LEVEL_HELP)
+    # Also accepted after the subcommand (``zeebe-affinity hub --log-level DEBUG``): SUPPRESS
+    # leaves the top-level value alone unless the subcommand's own flag is given.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, type=_log_level, help=LOG_LEVEL_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, spec in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=spec.help_text, description=spec.help_text)
+        sp = sub.add_parser(name, help=spec.help_text, description=spec.help_text, parents=[common])
         module = importlib.import_module(spec.module)  # core imports only: never fails on extras
         module.configure(sp)
         sp.set_defaults(_run=module.run, _spec=spec)
@@ -84,7 +96,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
     missing = args._spec.missing()

@@ -69,6 +69,13 @@ HUB_REAP_INTERVAL = 1.0                      # s, held-outcome expiry sweep and 
 HUB_GRACEFUL_TIMEOUT = 10.0                  # s, gunicorn graceful_timeout of the hub
 HUB_STATS_INTERVAL = 300.0                   # s, periodic stats log line (the seed logs every 5 min)
 HUB_THREADS = 200                            # gunicorn gthread threads: one per open websocket
+HUB_SHUTDOWN_TIMEOUT = 5.0                   # s, shutdown waits this long for all peers to close
+HUB_OUTBOUND_QUEUE_BYTES = 8 * 1024 * 1024   # bytes queued to one peer before it is dropped
+HUB_OUTBOUND_QUEUE_FRAMES = 10_000           # frames queued to one peer before it is dropped
+HUB_INBOUND_BUFFER_BYTES = 4 * 1024 * 1024   # bytes read ahead from one peer before reading pauses
+HUB_HEADER_TIMEOUT = 5.0                     # s, an HTTP request's headers must arrive within this
+HUB_REDIS_DISPATCHERS = 4                    # threads handling outcomes that arrive over Redis
+HUB_REDIS_DISPATCH_QUEUE = 10_000            # Redis messages waiting for a dispatcher, at most
 
 # ---------------------------------------------------------------- affinity client
 AFFINITY_TIMEOUT = 30.0                      # s, wait for an outcome (and for the hub at start-up)
@@ -86,12 +93,19 @@ AFFINITY_CALLBACK_THREADS = 4                # threads running cb= callbacks (ne
 AFFINITY_CONNECT_TIMEOUT = 5.0               # s, one websocket / Redis connect attempt
 AFFINITY_STATUS_HEADER = "affinity-status"   # task header; value "error" marks a failure outcome
 AFFINITY_WORKER_RETRY_BACKOFF = 1.0          # s, FailJob backoff when the outcome could not be handed over
+AFFINITY_RELAY_JOB_TIMEOUT = 10.0            # s, lock of a relay job: a crashed relay worker's jobs are
+                                             # re-activated by another one this soon (well inside a request)
+AFFINITY_WRITE_TIMEOUT = 5.0                 # s, one frame must leave the hub connection's socket within this
+AFFINITY_SEND_QUEUE = 10_000                 # frames queued for the hub connection's writer at most
+AFFINITY_MAX_SEEN = 100_000                  # delivery / request ids remembered to drop duplicate outcomes
+AFFINITY_MAX_LINGERING = 5_000               # timed-out requests still listening for their late outcome
 REDIS_URL = "redis://localhost:6379/0"
 REDIS_CHANNEL_PREFIX = "zeebe-affinity"
 REDIS_HEALTH_CHECK_INTERVAL = 10.0           # s, ping the idle Redis subscriber connection this often
 
 # ---------------------------------------------------------------- Flask / Django integrations
-WEB_MODE = "hub"                             # hub | redis | with_result
+WEB_STRATEGY = "hub"                         # hub | redis | with_result
+WEB_MODE = WEB_STRATEGY                      # the old name of WEB_STRATEGY
 WEB_FAILURE_STATUS = 422                     # HTTP status of a ProcessFailed outcome
 WEB_TIMEOUT_STATUS = 504                     # HTTP status of an AffinityTimeout (202 needs an outcome URL)
 WEB_RETRY_AFTER = 1                          # s, Retry-After sent with 503 when the error has none

@@ -3,7 +3,8 @@
 The tree::
 
     ZeebeAffinityError                 root: ``except ZeebeAffinityError`` catches all of ours
-    ├── ConfigurationError             a setting is missing or wrong (raised before any I/O)
+    ├── ConfigurationError             a setting or argument is wrong (raised before any I/O)
+    │   └── ConfigurationTypeError     ... of the wrong kind; also a ``TypeError``
     ├── ZeebeError                     the gateway answered with a gRPC error; has ``grpc_code``
     │   ├── GatewayUnavailableError    UNAVAILABLE / CANCELLED: the gateway cannot be reached
     │   ├── BackpressureError          RESOURCE_EXHAUSTED: the broker sheds load, retry later
@@ -28,18 +29,22 @@ The tree::
         ├── AffinityUnavailable        the hub / Redis cannot be reached
         └── ProcessFailed              the process reported a failure outcome; has ``variables``
 
-gRPC errors are turned into these in exactly one place, :func:`from_grpc_error`, and raised
-``from`` the original so the traceback keeps the gRPC detail.
+gRPC errors are turned into these in exactly one place,
+:func:`zeebe_affinity_sync.zeebe.grpc_errors.from_grpc_error` (the gRPC client is its only
+caller, so this module does not import ``grpc``), and raised ``from`` the original so the
+traceback keeps the gRPC detail. ``errors.from_grpc_error`` still resolves to it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
-import grpc
+if TYPE_CHECKING:  # pragma: no cover - annotations only: importing errors must not load grpc
+    import grpc
 
 __all__ = [
     "ZeebeAffinityError",
     "ConfigurationError",
+    "ConfigurationTypeError",
     "ZeebeError",
     "GatewayUnavailableError",
     "BackpressureError",
@@ -70,7 +75,14 @@ class ZeebeAffinityError(Exception):
 
 
 class ConfigurationError(ZeebeAffinityError, ValueError):
-    """A setting is missing or has a wrong value. Raised before any network I/O."""
+    """A setting or argument is missing or has a wrong value. Raised before any network I/O."""
+
+
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """A setting or argument of the wrong kind (e.g. text where seconds are expected).
+
+    Both a :class:`ConfigurationError` and a ``TypeError``: see :mod:`zeebe_affinity_sync.checks`.
+    """
 
 
 # --------------------------------------------------------------------------- gRPC errors
@@ -88,7 +100,7 @@ class ZeebeError(ZeebeAffinityError):
         self,
         message: str,
         *,
-        grpc_code: Optional[grpc.StatusCode] = None,
+        grpc_code: Optional["grpc.StatusCode"] = None,
         details: str = "",
     ) -> None:
         super().__init__(message)
@@ -138,46 +150,6 @@ class PermissionDeniedError(ZeebeError):
 
 class InternalGatewayError(ZeebeError):
     """INTERNAL or an unexpected status code."""
-
-
-_CODE_TO_CLASS = {
-    grpc.StatusCode.UNAVAILABLE: GatewayUnavailableError,
-    grpc.StatusCode.CANCELLED: GatewayUnavailableError,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: BackpressureError,
-    grpc.StatusCode.DEADLINE_EXCEEDED: ZeebeTimeoutError,
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
-    grpc.StatusCode.NOT_FOUND: NotFoundError,
-    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
-    grpc.StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
-    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
-    grpc.StatusCode.UNAUTHENTICATED: PermissionDeniedError,
-}
-
-
-def from_grpc_error(exc: grpc.RpcError, *, operation: str = "", subject: str = "") -> ZeebeError:
-    """Translate a ``grpc.RpcError`` into the matching :class:`ZeebeError` subclass.
-
-    Args:
-        exc: The error raised by a gRPC stub call.
-        operation: The RPC name (e.g. ``"CreateProcessInstance"``), used in the message.
-        subject: What the call was about: ``"process"`` or ``"job"`` picks the precise
-            NOT_FOUND subclass.
-
-    Returns:
-        The library exception; the caller raises it ``from exc``.
-    """
-    code = exc.code() if hasattr(exc, "code") else None
-    details = (exc.details() if hasattr(exc, "details") else "") or ""
-    cls = _CODE_TO_CLASS.get(code, InternalGatewayError)
-    if cls is NotFoundError:
-        cls = {"process": ProcessNotFoundError, "job": JobNotFoundError}.get(subject, NotFoundError)
-    name = code.name if code is not None else "UNKNOWN"
-    prefix = f"{operation} failed" if operation else "Zeebe call failed"
-    hint = ""
-    if cls is GatewayUnavailableError:
-        hint = " (is the gateway running, and is ZEEBE_ADDRESS right?)"
-    message = f"{prefix}: {name}: {details}{hint}"
-    return cls(message, grpc_code=code, details=details)
 
 
 # --------------------------------------------------------------------------- other roots
@@ -290,3 +262,13 @@ class ProcessFailed(AffinityError):
         super().__init__(message)
         self.process_instance_key = process_instance_key
         self.variables: Dict[str, Any] = dict(variables or {})
+
+
+def __getattr__(name: str) -> Any:
+    # ``errors.from_grpc_error`` moved to zeebe/grpc_errors.py (it needs grpc, this module does
+    # not); resolved lazily so old imports keep working without loading grpc for everyone.
+    if name == "from_grpc_error":
+        from .zeebe.grpc_errors import from_grpc_error
+
+        return from_grpc_error
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

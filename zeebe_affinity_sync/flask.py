@@ -30,26 +30,18 @@ that uses it (fork-safe under gunicorn ``--preload``).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, TypeVar, Union, cast
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar, Union, cast
 
-from flask import Flask, Response, current_app, jsonify, make_response
+from flask import Flask, Response, current_app, jsonify, make_response, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import defaults
-from .errors import AffinityError, ConfigurationError, ZeebeError
-from .web import (
-    ClientHolder,
-    HttpAnswer,
-    MessageRound,
-    WebSettings,
-    answer_collect,
-    answer_error,
-    answer_message_view,
-    answer_process_view,
-    build_client,
-)
+from .errors import AffinityError, ZeebeError
+from .web import ClientHolder, HttpAnswer, MessageRound, WebSettings, answer_collect, answer_error, build_client
+from .web.decorators import Framework, decorate, message_kind, process_kind
+from .web.settings import read_settings
 
 __all__ = ["ZeebeAffinity", "MessageRound", "EXTENSION_KEY", "CONFIG_DEFAULTS"]
 
@@ -62,7 +54,8 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
     "ZEEBE_AFFINITY_URL": None,
     "ZEEBE_AFFINITY_TOKEN": None,
     "ZEEBE_AFFINITY_TIMEOUT": defaults.AFFINITY_TIMEOUT,
-    "ZEEBE_AFFINITY_MODE": defaults.WEB_MODE,
+    "ZEEBE_AFFINITY_STRATEGY": defaults.WEB_STRATEGY,
+    "ZEEBE_AFFINITY_MODE": None,  # deprecated name of ZEEBE_AFFINITY_STRATEGY
     "ZEEBE_AFFINITY_REDIS_URL": None,
     "ZEEBE_AFFINITY_FAILURE_STATUS": defaults.WEB_FAILURE_STATUS,
     "ZEEBE_AFFINITY_OUTCOME_URL": None,
@@ -70,10 +63,23 @@ CONFIG_DEFAULTS: Dict[str, Any] = {
     "ZEEBE_AFFINITY_TENANT_ID": None,
 }
 
+#: WebSettings field -> the config key holding it.
+_CONFIG_KEYS: Dict[str, str] = {
+    "zeebe_address": "ZEEBE_ADDRESS",
+    "strategy": "ZEEBE_AFFINITY_STRATEGY",
+    "mode": "ZEEBE_AFFINITY_MODE",
+    "affinity_url": "ZEEBE_AFFINITY_URL",
+    "affinity_token": "ZEEBE_AFFINITY_TOKEN",
+    "timeout": "ZEEBE_AFFINITY_TIMEOUT",
+    "redis_url": "ZEEBE_AFFINITY_REDIS_URL",
+    "failure_status": "ZEEBE_AFFINITY_FAILURE_STATUS",
+    "outcome_url": "ZEEBE_AFFINITY_OUTCOME_URL",
+    "client_options": "ZEEBE_AFFINITY_CLIENT_OPTIONS",
+    "tenant_id": "ZEEBE_AFFINITY_TENANT_ID",
+}
+
 F = TypeVar("F", bound=Callable[..., Any])
-ClientFactory = Callable[[WebSettings], Any]
-#: (view result, get_client, settings, wait in s) -> the answer
-_ViewAnswer = Callable[[Any, Callable[[], Any], WebSettings, float], HttpAnswer]
+ClientFactory = Callable[..., Any]  # (settings) -> client, or () -> client
 
 
 @dataclass
@@ -102,13 +108,34 @@ def _handle_error(exc: Exception) -> Any:
     return _to_flask(answer)
 
 
-def _passthrough(result: Any) -> Optional[Response]:
-    # A view may still answer by itself (e.g. a validation error) instead of starting a process.
-    if isinstance(result, BaseResponse):
-        return cast(Response, result)
-    if isinstance(result, tuple):
-        return make_response(result)
-    return None
+class _Flask(Framework):
+    """The decorators' view of Flask, for one extension object."""
+
+    #: what ``request.get_json()`` raises for a body that is not JSON
+    body_errors = (BadRequest,)
+
+    def __init__(self, extension: "ZeebeAffinity") -> None:
+        self._extension = extension
+
+    def passthrough(self, result: Any) -> Optional[Response]:
+        # A view may still answer by itself (e.g. a validation error) instead of starting a process.
+        if isinstance(result, BaseResponse):
+            return cast(Response, result)
+        if isinstance(result, tuple):
+            return make_response(result)
+        return None
+
+    def respond(self, answer: HttpAnswer) -> Response:
+        return _to_flask(answer)
+
+    def settings(self) -> WebSettings:
+        return self._extension._state().settings
+
+    def get_client(self) -> Any:
+        return self._extension._state().holder.get()
+
+    def request_body(self, args: Tuple[Any, ...]) -> Optional[bytes]:
+        return request.get_data(cache=True)
 
 
 class ZeebeAffinity:
@@ -117,14 +144,16 @@ class ZeebeAffinity:
     Args:
         app: The app to initialise now; leave it out with the app-factory pattern and call
             :meth:`init_app` later.
-        client_factory: ``callable(settings) -> client`` replacing the built-in client
-            construction (for a custom client, or a fake in unit tests).
+        client_factory: ``callable(settings) -> client`` (or ``callable() -> client``) replacing
+            the built-in client construction (for a custom client, or a ready-made one in tests:
+            ``client_factory=lambda: zeebe_affinity_client``).
     """
 
     def __init__(
         self, app: Optional[Flask] = None, *, client_factory: Optional[ClientFactory] = None
     ) -> None:
         self._client_factory = client_factory
+        self._framework = _Flask(self)
         if app is not None:
             self.init_app(app)
 
@@ -139,14 +168,15 @@ class ZeebeAffinity:
           back to the ``ZEEBE_AFFINITY_URL`` environment variable.
         - ``ZEEBE_AFFINITY_TOKEN``: hub token; ``None`` falls back to ``ZEEBE_AFFINITY_TOKEN``.
         - ``ZEEBE_AFFINITY_TIMEOUT``: seconds a view waits for its outcome (default 30).
-        - ``ZEEBE_AFFINITY_MODE``: ``"hub"`` (default), ``"redis"`` or ``"with_result"``.
-        - ``ZEEBE_AFFINITY_REDIS_URL``: Redis URL, required with mode ``"redis"``.
+        - ``ZEEBE_AFFINITY_STRATEGY``: ``"hub"`` (default), ``"redis"`` or ``"with_result"``
+          (``ZEEBE_AFFINITY_MODE``, its old name, still works with a DeprecationWarning).
+        - ``ZEEBE_AFFINITY_REDIS_URL``: Redis URL, required with strategy ``"redis"``.
         - ``ZEEBE_AFFINITY_FAILURE_STATUS``: HTTP status of a failure outcome (default 422).
         - ``ZEEBE_AFFINITY_OUTCOME_URL``: URL template with ``{key}``; when set, a timeout
           answers ``202`` with ``Location`` pointing there instead of ``504``.
         - ``ZEEBE_AFFINITY_CLIENT_OPTIONS``: dict of extra keyword arguments for the client.
-        - ``ZEEBE_AFFINITY_TENANT_ID``: the client's default tenant (create, publish...);
-          ``None`` falls back to ``CAMUNDA_TENANT_ID``, then the gateway's default tenant.
+        - ``ZEEBE_AFFINITY_TENANT_ID``: the client's default tenant; ``None`` falls back to
+          ``CAMUNDA_TENANT_ID``.
 
         Raises:
             RuntimeError: The extension is already registered on this app.
@@ -160,39 +190,16 @@ class ZeebeAffinity:
         for key, value in CONFIG_DEFAULTS.items():
             app.config.setdefault(key, dict(value) if isinstance(value, dict) else value)
         settings = self._settings(app.config)
-        holder = ClientHolder(functools.partial(build_client, settings))
+        holder = ClientHolder(lambda: build_client(settings))
         app.extensions[EXTENSION_KEY] = _State(settings, holder)
         app.register_error_handler(AffinityError, _handle_error)
         app.register_error_handler(ZeebeError, _handle_error)
 
     def _settings(self, config: Any) -> WebSettings:
-        def number(key: str) -> Any:
-            value = config[key]
-            if isinstance(value, str):
-                try:
-                    return int(value) if value.strip().isdigit() else float(value)
-                except ValueError:
-                    raise ConfigurationError(
-                        f"{key} = {value!r} is not a number: give it as a number"
-                    ) from None
-            return value
-
-        try:
-            return WebSettings(
-                zeebe_address=config["ZEEBE_ADDRESS"],
-                mode=config["ZEEBE_AFFINITY_MODE"],
-                affinity_url=config["ZEEBE_AFFINITY_URL"],
-                affinity_token=config["ZEEBE_AFFINITY_TOKEN"],
-                timeout=number("ZEEBE_AFFINITY_TIMEOUT"),
-                redis_url=config["ZEEBE_AFFINITY_REDIS_URL"],
-                failure_status=number("ZEEBE_AFFINITY_FAILURE_STATUS"),
-                outcome_url=config["ZEEBE_AFFINITY_OUTCOME_URL"],
-                client_options=config["ZEEBE_AFFINITY_CLIENT_OPTIONS"],
-                tenant_id=config["ZEEBE_AFFINITY_TENANT_ID"],
-                client_factory=self._client_factory,
-            )
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"Flask config for ZeebeAffinity: {exc}") from None
+        values = {name: config[key] for name, key in _CONFIG_KEYS.items()}
+        values["client_factory"] = self._client_factory
+        names = dict(_CONFIG_KEYS, client_factory="ZeebeAffinity(client_factory=...)")
+        return read_settings(values, names)
 
     # ----------------------------------------------------------------------- state access
 
@@ -233,21 +240,6 @@ class ZeebeAffinity:
 
     # ----------------------------------------------------------------------- decorators
 
-    def _decorate(self, view: F, timeout: Optional[float], answer: "_ViewAnswer") -> F:
-        # Shared by process() and message(): a response the view makes itself passes through;
-        # anything else is handed to ``answer`` with this app's client, settings and wait.
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            result = view(*args, **kwargs)
-            direct = _passthrough(result)
-            if direct is not None:
-                return direct
-            state = self._state()
-            wait = state.settings.timeout if timeout is None else timeout
-            return _to_flask(answer(result, state.holder.get, state.settings, wait))
-
-        return cast(F, wrapper)
-
     def process(
         self, bpmn_process_id: str, *, timeout: Optional[float] = None, version: Optional[int] = None
     ) -> Callable[[F], F]:
@@ -268,9 +260,7 @@ class ZeebeAffinity:
         """
 
         def decorator(view: F) -> F:
-            return self._decorate(view, timeout, lambda result, get_client, settings, wait: answer_process_view(
-                view.__name__, result, get_client, settings, bpmn_process_id, version=version, timeout=wait
-            ))
+            return decorate(self._framework, view, process_kind(bpmn_process_id, version=version), timeout)
 
         return decorator
 
@@ -293,9 +283,7 @@ class ZeebeAffinity:
         """
 
         def decorator(view: F) -> F:
-            return self._decorate(view, timeout, lambda result, get_client, settings, wait: answer_message_view(
-                view.__name__, result, get_client, settings, name, timeout=wait
-            ))
+            return decorate(self._framework, view, message_kind(name), timeout)
 
         return decorator
 

@@ -27,6 +27,8 @@ __all__ = [
     "PROCESS_OUTCOME",
     "ACK",
     "ERROR",
+    "RECEIPT",
+    "DELIVERY_ID",
     "STATUS_OK",
     "STATUS_ERROR",
     "FRAME_TYPES",
@@ -41,7 +43,10 @@ __all__ = [
     "process_outcome",
     "ack",
     "error",
+    "receipt",
     "routing_keys",
+    "with_delivery_id",
+    "encode_utf8",
     "ACK_DELIVERED",
     "ACK_HELD",
     "ACK_PUBLISHED",
@@ -70,6 +75,15 @@ UNSUBSCRIBE = "UNSUBSCRIBE"
 PROCESS_OUTCOME = "PROCESS_OUTCOME"
 ACK = "ACK"
 ERROR = "ERROR"
+#: Client -> hub: "these outcomes are in my hands" (contract C1; see docs/protocol.md).
+RECEIPT = "RECEIPT"
+
+#: Field the hub adds to a ``PROCESS_OUTCOME`` sent to a connection whose HELLO said
+#: ``"receipts": true``: an opaque id, unique per outcome across hubs, echoed in ``RECEIPT``.
+DELIVERY_ID = "deliveryId"
+
+#: Most delivery ids one RECEIPT frame may carry.
+MAX_RECEIPT_IDS = 1000
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -94,7 +108,8 @@ CLOSE_POLICY_VIOLATION = 1008  # too many bad frames, or missed ping/pong
 CLOSE_MESSAGE_TOO_BIG = 1009   # a frame larger than the hub's maxFrameBytes
 
 FRAME_TYPES = frozenset(
-    {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR}
+    {HELLO, REGISTER_CLIENT, REGISTER_WORKER, SUBSCRIBE, UNSUBSCRIBE, PROCESS_OUTCOME, ACK, ERROR,
+     RECEIPT}
 )
 
 #: Longest routing key accepted (instance keys are <= 19 digits, request ids are 32 hex chars).
@@ -148,12 +163,18 @@ def decode(text: Any) -> Frame:
         raise ProtocolError("frame must be a JSON text frame", code=ERROR_BAD_JSON)
     try:
         frame = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise ProtocolError(
             f"frame is not valid JSON ({exc.msg} at char {exc.pos}): "
             'send one JSON object per frame, e.g. {"type":"SUBSCRIBE","keys":["123"]}',
             code=ERROR_BAD_JSON,
         ) from None
+    except ValueError as exc:
+        # e.g. an integer of more than sys.get_int_max_str_digits() digits
+        raise ProtocolError(f"frame cannot be decoded: {exc}", code=ERROR_BAD_JSON) from None
+    except RecursionError:
+        raise ProtocolError("frame is nested too deeply to decode: flatten it",
+                            code=ERROR_BAD_JSON) from None
     if not isinstance(frame, dict):
         raise ProtocolError(
             f"frame must be a JSON object, got {type(frame).__name__}: "
@@ -229,6 +250,19 @@ def _validate_hello(frame: Frame) -> None:
     version = frame.get("version", PROTOCOL_VERSION)
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError('HELLO "version" must be an integer')
+    receipts = frame.get("receipts", False)
+    if not isinstance(receipts, bool):
+        raise ProtocolError('HELLO "receipts" must be true or false')
+
+
+def _validate_receipt(frame: Frame) -> None:
+    ids = frame.get("deliveryIds")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_RECEIPT_IDS:
+        raise ProtocolError(
+            f'RECEIPT needs "deliveryIds": a list of 1 to {MAX_RECEIPT_IDS} strings, '
+            'e.g. {"type":"RECEIPT","deliveryIds":["3f1c0a9e2b4d-17"]}'
+        )
+    frame["deliveryIds"] = [_key(i, "each deliveryId") for i in ids]
 
 
 _VALIDATORS = {
@@ -237,6 +271,7 @@ _VALIDATORS = {
     PROCESS_OUTCOME: _validate_outcome,
     ACK: _validate_ack,
     HELLO: _validate_hello,
+    RECEIPT: _validate_receipt,
 }
 
 
@@ -328,10 +363,49 @@ def error(code: str, message: str, *, frame_id: Optional[str] = None) -> Frame:
     return frame
 
 
+def receipt(delivery_ids: Iterable[str]) -> Frame:
+    """Client -> hub: the outcomes with these delivery ids are in the client's hands."""
+    return {"type": RECEIPT, "deliveryIds": [str(i) for i in delivery_ids]}
+
+
 def routing_keys(frame: Mapping[str, Any]) -> List[str]:
-    """The keys a ``PROCESS_OUTCOME`` is routed under: its requestId first, then its instance key."""
+    """The keys a ``PROCESS_OUTCOME`` is routed under: its request id first, then its instance key.
+
+    The request id is ``requestId``, or, when that is absent (a seed worker sends none), the
+    reserved variable ``_affinity_request_id`` inside ``variables``.
+    """
     keys: List[str] = []
-    if frame.get("requestId"):
-        keys.append(str(frame["requestId"]))
-    keys.append(str(frame["processInstanceKey"]))
+    request_id = frame.get("requestId")
+    if not request_id:
+        variables = frame.get("variables")
+        if isinstance(variables, Mapping):
+            candidate = variables.get(REQUEST_ID_VARIABLE)
+            if (isinstance(candidate, (str, int)) and not isinstance(candidate, bool)
+                    and 0 < len(str(candidate)) <= MAX_KEY_LENGTH):
+                request_id = candidate
+    if request_id:
+        keys.append(str(request_id))
+    instance_key = str(frame["processInstanceKey"])
+    if instance_key not in keys:
+        keys.append(instance_key)
     return keys
+
+
+def with_delivery_id(text: str, delivery_id: str) -> str:
+    """``text`` (an encoded JSON object) with ``"deliveryId"`` added, without re-encoding it."""
+    return text[:-1] + ',"' + DELIVERY_ID + '":' + _encode_string(delivery_id) + "}"
+
+
+def encode_utf8(text: str) -> bytes:
+    """The UTF-8 bytes of a frame's text.
+
+    Raises:
+        ProtocolError: (``bad-frame``) the text holds a lone surrogate (e.g. ``"\\ud800"``
+            decoded from valid JSON), which no UTF-8 peer could read.
+    """
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProtocolError(
+            "frame holds a lone UTF-16 surrogate (e.g. \\ud800) that cannot be sent as UTF-8: "
+            "remove it from the variables", code=ERROR_BAD_FRAME) from None

@@ -130,7 +130,7 @@ def helper_workers(engine: Any, gates: Gates) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def hub() -> Iterator[Any]:
     """One real hub under gunicorn for the folder (tests that restart a hub start their own)."""
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     with HubProcess(token=TOKEN) as process:
         yield process

@@ -16,7 +16,7 @@ from zeebe_affinity_sync.errors import AffinityUnavailable
 
 @pytest.fixture
 def own_hub() -> Iterator[Any]:
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     with HubProcess(token=TOKEN) as hub:
         yield hub
@@ -97,7 +97,7 @@ def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
     awaited = {"a", "b", "d"}
     conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: sorted(awaited),
                          is_pending=lambda k: k in awaited)
-    frames = conn._coalesce(
+    frames = conn._writer._coalesce(
         ["x", "a"],  # pending unsubscriptions: "a" is awaited again, so it stays
         [protocol.subscribe(["a"]), protocol.subscribe(["b", "c"]), dict(protocol.subscribe(["d"]), id="1")],
     )
@@ -152,9 +152,43 @@ def test_confirmed_subscribe_queues_a_single_frame() -> None:
     frames = []
     while True:
         try:
-            frames.append(conn._queue.get_nowait())
+            frames.append(conn._writer._queue.get_nowait())
         except queue.Empty:
             break
     assert len(frames) == 1
     assert frames[0]["type"] == "SUBSCRIBE" and frames[0]["keys"] == ["123", "r-1"] and frames[0]["id"]
     assert conn._acks == {}
+
+
+@pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="needs the openssl binary")
+def test_outcomes_travel_over_wss(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TLS: the connection drives the SSL socket itself after the handshake (non-blocking reads
+    and writes on their own threads, SSL's buffered bytes read before polling)."""
+    import subprocess
+
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", str(cert))  # websocket-client's CA override
+    with HubProcess(token=TOKEN, threads=8, extra_args=(
+            "--certfile", str(cert), "--keyfile", str(key), "--stats-interval", "0")) as hub:
+        assert hub.url.startswith("wss://")
+        keys = [f"tls-{n}" for n in range(50)]
+        received: List[Dict[str, Any]] = []
+        client = connection(hub, keys, received).start()
+        worker = connection(hub, [], [], role="worker").start()
+        try:
+            assert client.wait_connected(15) and worker.wait_connected(15)
+            client.subscribe(keys)
+            big = "y" * 200_000  # several TLS records per frame
+            for n, key_ in enumerate(keys):
+                worker.publish_outcome(protocol.process_outcome(n, {"n": n, "big": big if n % 10 == 0 else ""},
+                                                                request_id=key_), timeout=10)
+            wait_until(lambda: len(received) == len(keys), timeout=30)
+            assert sorted(int(f["variables"]["n"]) for f in received) == list(range(50))
+        finally:
+            client.stop()
+            worker.stop()

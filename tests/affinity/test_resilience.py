@@ -3,6 +3,7 @@ requests in flight, hub / Redis down at start-up, a wrong token, close() with wa
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, List
 
@@ -30,7 +31,7 @@ def test_hub_restarted_during_load_answers_every_request(
     nothing either: while shutting down the hub holds (and ACKs) no outcome in memory, so the
     workers send again to the restarted hub. (Only an outcome already ACKed as held, whose
     subscriber does not come before the hub exits, would be lost: see docs/protocol.md.)"""
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     suffix = "-restart" if with_redis else "-restart-mem"
     deploy_variant(engine, suffix, "publish-outcome" + suffix)
@@ -116,7 +117,7 @@ def test_relay_job_fails_when_the_hub_is_gone_and_nothing_is_completed(
 ) -> None:
     """No ACK, no completion: the job is failed with a clear message, retried, and becomes an
     incident when its retries run out (as in the seed)."""
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     deploy_variant(engine, "-down", "publish-outcome-down")
     with HubProcess(token=TOKEN) as hub:
@@ -200,34 +201,59 @@ def test_close_fails_waits_in_flight_and_stops_the_threads(
 def test_an_interrupted_wait_leaves_no_waiter_behind(
     engine: Any, hub: Any, hub_relay: Any, gates: Gates
 ) -> None:
-    """KeyboardInterrupt while blocked on the outcome: the waiter and its subscription go."""
+    """KeyboardInterrupt while blocked on the outcome: the waiter and its subscription go.
+
+    (This test was flaky: its helper sent one SIGINT and gave up silently. A signal that lands
+    between the main thread releasing the GIL and entering its semaphore wait is only handled
+    when that wait ends, and a helper that gave up early left the main thread waiting its whole
+    60 s. Now the SIGINT handler is pinned, the signal is sent again until the main thread has
+    left the wait, and any helper failure fails the test.)"""
     import signal
     import sys
 
     name = unique("interrupted")
     main = threading.get_ident()
+    problems: List[str] = []
 
     def main_is_waiting() -> bool:
         frame = sys._current_frames().get(main)
         while frame is not None:
-            if frame.f_code.co_name == "_wait":  # AffinityClientBase._wait: blocked on the outcome
+            if frame.f_code.co_name == "_wait":  # RequestSide._wait: blocked on the outcome
                 return True
             frame = frame.f_back
         return False
 
-    with ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0) as client:
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with ZBAffinityClient(engine.address, hub.url, TOKEN, 30.0) as client:
 
-        def interrupt_when_waiting() -> None:
-            if gates.reached(name):  # the instance runs: the call is about to block on its outcome
-                wait_until(main_is_waiting, timeout=30)
-                # a real SIGINT to the main thread: it interrupts the blocked Event.wait() at once
-                signal.pthread_kill(main, signal.SIGINT)
+            def interrupt_when_waiting() -> None:
+                try:
+                    if not gates.reached(name, timeout=60):  # the instance runs
+                        problems.append("the gate was never reached")
+                        return
+                    wait_until(main_is_waiting, timeout=60)
+                    for _ in range(50):
+                        # a real SIGINT to the main thread; sent again if it was swallowed by
+                        # the window before the wait began
+                        signal.pthread_kill(main, signal.SIGINT)
+                        deadline = time.monotonic() + 3.0
+                        while main_is_waiting() and time.monotonic() < deadline:
+                            time.sleep(0.01)
+                        if not main_is_waiting():
+                            return
+                    problems.append("the main thread never left its wait")
+                except BaseException as exc:  # reported by the assertion below
+                    problems.append(repr(exc))
 
-        helper = threading.Thread(target=interrupt_when_waiting, daemon=True)
-        helper.start()
-        with pytest.raises(KeyboardInterrupt):
-            client.create_process_instance_with_affinity("gated", {"gate": name}, timeout=60)
-        helper.join(30)
-        assert client.pending_count == 0 and client.watched_key_count == 0
-        gates.open(name)
-        assert client.create_process_instance_with_affinity("relay-first", {"n": 4}).variables == {"n": 4}
+            helper = threading.Thread(target=interrupt_when_waiting, daemon=True)
+            helper.start()
+            with pytest.raises(KeyboardInterrupt):
+                client.create_process_instance_with_affinity("gated", {"gate": name}, timeout=60)
+            helper.join(30)
+            assert problems == []
+            assert client.pending_count == 0 and client.watched_key_count == 0
+            gates.open(name)
+            assert client.create_process_instance_with_affinity("relay-first", {"n": 4}).variables == {"n": 4}
+    finally:
+        signal.signal(signal.SIGINT, previous)

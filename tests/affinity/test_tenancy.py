@@ -45,11 +45,11 @@ def test_create_and_publish_with_affinity_in_a_tenant(mt_engine: EmbeddedZeebe, 
 
 
 def test_the_web_settings_tenant_becomes_the_client_default(mt_engine: EmbeddedZeebe) -> None:
-    client = build_client(WebSettings(zeebe_address=mt_engine.address, mode="with_result", tenant_id="shop-a"))
+    client = build_client(WebSettings(zeebe_address=mt_engine.address, strategy="with_result", tenant_id="shop-a"))
     try:
         assert client.tenant_id == "shop-a"
         assert client.create_process_instance("relay-first", {"n": 1}).tenant_id == "shop-a"
     finally:
         client.close()
     with pytest.raises(ValueError):
-        WebSettings(mode="with_result", tenant_id="")
+        WebSettings(strategy="with_result", tenant_id="")

@@ -176,3 +176,65 @@ def test_deadline_watcher_does_not_keep_answered_waiters() -> None:
         watcher.watch(waiter)
         registry.deliver(outcome(i), [f"k{i}"])
     assert watcher.watched_count < 1100  # answered waiters were dropped, not kept for an hour
+
+
+def test_a_closed_registry_fails_the_pending_keyless_waiters_and_refuses_new_ones() -> None:
+    from zeebe_affinity_sync.errors import AffinityUnavailable
+
+    registry = WaiterRegistry(4)
+    keyed = registry.register(["r-1"])
+    keyless = registry.register([])  # a with_result + cb= call: counted, no key
+    assert registry.pending_count == 2
+    failed = registry.close(AffinityUnavailable("closing"))
+    assert {id(w) for w in failed} == {id(keyed), id(keyless)}
+    assert keyed.event.is_set() and keyless.event.is_set() and registry.pending_count == 0
+    with pytest.raises(AffinityUnavailable, match="closing"):
+        registry.register(["r-2"])
+
+
+def test_a_stopped_deadline_watcher_says_so_instead_of_dropping_the_waiter() -> None:
+    watcher = DeadlineWatcher(lambda w: None, name="test-deadlines")
+    watcher.start()
+    waiter = Waiter(("k",), deadline=0.0)
+    watcher.stop()
+    watcher.join(5)
+    assert watcher.watch(waiter) is False
+
+
+def test_seed_outcomes_are_keyed_by_the_request_id_in_their_variables() -> None:
+    from zeebe_affinity_sync.affinity.outcome import outcome_keys
+
+    seed = {"type": "PROCESS_OUTCOME", "processInstanceKey": "12",
+            "variables": {protocol.REQUEST_ID_VARIABLE: "req-9", "a": 1}}
+    assert outcome_keys(seed) == ["req-9", "12"]
+    outcome = ProcessOutcome.from_frame(seed)
+    assert outcome.request_id == "req-9" and outcome.variables == {"a": 1}
+    ours = dict(seed, requestId="req-1")
+    assert outcome_keys(ours) == ["req-1", "12"]  # requestId wins when both are there
+
+
+def test_seen_set_is_bounded_and_forgets_after_its_ttl() -> None:
+    from zeebe_affinity_sync.affinity.transport import SeenSet
+
+    now = [0.0]
+    seen = SeenSet(3, ttl=10.0, clock=lambda: now[0])
+    assert seen.add("a") and not seen.add("a")
+    for name in ("b", "c", "d"):
+        seen.add(name)
+    assert "a" not in seen and len(seen) == 3  # count bound: oldest first
+    now[0] = 11.0
+    assert "d" not in seen and len(seen) == 0
+
+
+def test_unencodable_text_is_found_with_its_path() -> None:
+    from zeebe_affinity_sync.affinity.checks import unencodable_path
+
+    assert unencodable_path({"a": [1, {"b": "ok"}, "x\ud800"]}) == "a[2]"
+    assert unencodable_path({"\udfff": 1}) == "\udfff (its name)"
+    assert unencodable_path({"a": "héllo ☃ 🙂"}) is None
+    deep: dict = {}
+    node = deep
+    for _ in range(600):
+        node["n"] = {}
+        node = node["n"]
+    assert unencodable_path(deep).endswith("(too deep)")

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import pytest
 import websocket
 
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 TOKEN = "hub-test-token"
 

@@ -29,7 +29,7 @@ def test_token_ok():
     (["--workers", "2"], "--workers 2 needs --redis"),
     (["--threads", "0"], "--threads must be >= 1"),
     (["--certfile", "/nonexistent.pem"], "--certfile and --keyfile go together"),
-    (["--outcome-ttl", "0"], "outcome_ttl must be a positive number"),
+    (["--outcome-ttl", "0"], "outcome_ttl must be > 0 seconds"),
 ])
 def test_hub_command_refuses_bad_arguments(args, message):
     result = subprocess.run([sys.executable, "-m", "zeebe_affinity_sync.cli", "hub", *args],
@@ -43,7 +43,7 @@ def test_a_token_starting_with_a_dash_reaches_the_hub_as_the_token(connect):
     import websocket
 
     from tests.hub.conftest import Client
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     with HubProcess(token="-dash-token", threads=4, extra_args=("--stats-interval", "0")) as hub:
         assert "--token=-dash-token" in hub.command()
@@ -66,7 +66,7 @@ def test_hub_application_disables_the_gunicorn_control_socket():
 
     args = _hub_args("--bind", "127.0.0.1:0", "--threads", "3")
     app = hub_command.application(hub_command.gunicorn_options(args), hub_command.build_config(args))
-    assert app.cfg.threads == 3 and app.cfg.worker_class_str == "gthread"
+    assert app.cfg.threads == 3 and app.cfg.worker_class_str == "zeebe_affinity_sync.hub.worker.HubWorker"
     if any(s.name == hub_command.CONTROL_SOCKET_SETTING for s in KNOWN_SETTINGS):  # gunicorn >= 25.1
         assert app.cfg.control_socket_disable is True
 
@@ -87,14 +87,32 @@ def test_hub_application_works_with_a_gunicorn_that_has_no_control_socket(monkey
     args = _hub_args("--bind", "127.0.0.1:0")
     app = hub_command.application(hub_command.gunicorn_options(args), hub_command.build_config(args))
     assert hub_command.CONTROL_SOCKET_SETTING not in app.cfg.settings
-    assert app.cfg.worker_class_str == "gthread"
+    assert app.cfg.worker_class_str == "zeebe_affinity_sync.hub.worker.HubWorker"
 
 
 def test_a_real_hub_opens_no_control_socket_in_home(tmp_path, monkeypatch):
-    from zeebe_affinity_sync.hub.runner import HubProcess
+    from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
     monkeypatch.setenv("HOME", str(tmp_path))  # gunicorn >= 25.1 would use ~/.gunicorn/
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     with HubProcess(threads=4, extra_args=("--stats-interval", "0")) as hub:
         assert hub.stats()["connections"]["total"] == 0  # up and serving
         assert list(tmp_path.iterdir()) == []
+
+
+def test_log_level_is_accepted_after_the_subcommand_too():
+    from zeebe_affinity_sync.cli import build_parser
+
+    assert _hub_args("--log-level", "DEBUG").log_level == "DEBUG"
+    assert _hub_args().log_level == "INFO"  # the global default when not given
+    assert build_parser().parse_args(["--log-level", "WARNING", "hub"]).log_level == "WARNING"
+
+
+def test_new_hub_options_reach_the_settings():
+    from zeebe_affinity_sync.commands import hub as hub_command
+
+    config = hub_command.build_config(_hub_args(
+        "--header-timeout", "2.5", "--allow-query-token", "--protect-stats", "--token", "t"))
+    assert config.header_timeout == 2.5 and config.allow_query_token and config.protect_stats
+    options = hub_command.gunicorn_options(_hub_args())
+    assert options["worker_class"] == "zeebe_affinity_sync.hub.worker.HubWorker"

@@ -9,7 +9,7 @@ import pytest
 import websocket
 
 from tests.support.net import wait_until
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 THREADS = 12  # gunicorn threads of this hub
 CONNECTIONS = 2000

@@ -18,19 +18,29 @@ from zeebe_affinity_sync.hub.held import HeldStore
 
 
 class Peer:
-    def __init__(self) -> None:
+    """A peer as the core sees it: a non-blocking queue (here: a list) that can refuse."""
+
+    def __init__(self, capacity: int = 1_000_000) -> None:
         self.frames: List[Dict[str, Any]] = []
         self.closed: Optional[Tuple[int, str]] = None
+        self.aborted = False
+        self.capacity = capacity
         self.lock = threading.Lock()
 
-    def send(self, text: str) -> None:
-        if self.closed:
-            raise ConnectionError("closed")
+    def send(self, data: bytes, requeue: Any = None) -> bool:
+        if self.closed or self.aborted:
+            return False
         with self.lock:
-            self.frames.append(json.loads(text))
+            if len(self.frames) >= self.capacity:
+                return False
+            self.frames.append(json.loads(data.decode("utf-8")))
+        return True
 
     def close(self, code: int, reason: str) -> None:
         self.closed = (code, reason)
+
+    def abort(self) -> None:
+        self.aborted = True
 
     def take(self) -> List[Dict[str, Any]]:
         with self.lock:
@@ -195,8 +205,28 @@ def test_held_store_ttl_and_bounds():
     assert store.expire() == 2 and store.expired == 2
     assert len(store) == 0 and store.bytes == 0
     assert store.put(["a"], "1") and store.put(["a"], "2")
-    assert store.take(["a", "zzz"]) == ["1", "2"]
-    assert store.take(["a"]) == []
+    assert [e.text for e in store.take(["a", "zzz"], keep=False)] == ["1", "2"]
+    assert store.take(["a"], keep=False) == []
+
+
+def test_held_store_counts_utf8_bytes_not_characters():
+    store = HeldStore(ttl=10, max_count=10, max_bytes=10)
+    assert store.put(["a"], "\u00e9" * 4)  # 4 characters, 8 bytes
+    assert store.bytes == 8
+    assert not store.put(["b"], "\u00e9\u00e9")  # 8 + 4 > 10
+    assert store.put(["b"], "xy")
+
+
+def test_held_store_keeps_receipt_entries_until_receipt_or_release():
+    store = HeldStore(ttl=10, max_count=10, max_bytes=1000)
+    store.put(["r1", "100"], "one", "d1")
+    store.put(["r2"], "two", "d2")
+    assert [e.delivery_id for e in store.take(["100"], keep=True)] == ["d1"]
+    assert [e.delivery_id for e in store.take(["r1"], keep=True)] == ["d1"]  # again, same id
+    assert store.receipt(["d1", "unknown"]) == 1
+    assert store.take(["r1", "100"], keep=True) == []
+    store.take(["r2"], keep=True)
+    assert store.release(["r2"]) == 1 and len(store) == 0 and store.bytes == 0
 
 
 def test_held_store_take_skips_expired_entries_not_yet_swept():
@@ -204,7 +234,7 @@ def test_held_store_take_skips_expired_entries_not_yet_swept():
     store = HeldStore(ttl=1, max_count=10, max_bytes=100, clock=clock)
     store.put(["k"], "old")
     clock.now += 2
-    assert store.take(["k"]) == []
+    assert store.take(["k"], keep=False) == []
     assert store.expired == 1
 
 
@@ -285,3 +315,77 @@ def test_a_hub_shutting_down_holds_nothing_more_and_does_not_ack_it():
     assert w.take() == []
     assert w.closed is not None and w.closed[0] == 1001
     assert core.stats()["held"] == 0 and core.stats()["outcomes"]["held"] == 0
+
+
+def test_full_queue_drops_that_peer_only_and_the_ack_goes_out(core):
+    stuck, owner, w = Peer(capacity=0), Peer(), Peer()
+    cs, co, cw = core.open(stuck), core.open(owner), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))  # a broadcast peer that is full
+    core.receive(co, json.dumps({"type": "SUBSCRIBE", "keys": ["r1"]}))
+    core.receive(cw, outcome("100", "r1", "f1"))
+    assert [f["requestId"] for f in owner.take()] == ["r1"]
+    assert w.take() == [{"type": "ACK", "id": "f1", "status": "delivered"}]
+    assert stuck.aborted and core.stats()["slowPeerDrops"] == 1
+    assert core.stats()["connections"]["total"] == 2
+
+
+def test_receipt_connection_gets_a_delivery_id_and_it_is_stored_until_receipt(core):
+    sub, w, later = Peer(), Peer(), Peer()
+    cs, cw, cl = core.open(sub), core.open(w), core.open(later)
+    core.receive(cs, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["r1"]}))
+    core.receive(cw, outcome("100", "r1", "f1", x=1))
+    (frame,) = sub.take()
+    assert frame["deliveryId"].startswith(core.hub_id)
+    core.close(cs)
+    core.receive(cl, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cl, json.dumps({"type": "SUBSCRIBE", "keys": ["100"]}))
+    assert [f["deliveryId"] for f in later.take()] == [frame["deliveryId"]]
+    core.receive(cl, json.dumps({"type": "RECEIPT", "deliveryIds": [frame["deliveryId"]]}))
+    assert core.stats()["held"] == 0
+
+
+def test_register_worker_keeps_the_broadcast_only_subscribe_ends_it(core):
+    seed, w = Peer(), Peer()
+    cs, cw = core.open(seed), core.open(w)
+    core.receive(cs, json.dumps({"type": "REGISTER_CLIENT"}))
+    core.receive(cs, json.dumps({"type": "REGISTER_WORKER"}))
+    core.receive(cw, outcome("1"))
+    assert len(seed.take()) == 1
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["x"]}))
+    core.receive(cw, outcome("2"))
+    assert seed.take() == []
+
+
+def test_seed_outcome_routes_by_the_reserved_variable(core):
+    owner, w = Peer(), Peer()
+    co, cw = core.open(owner), core.open(w)
+    core.receive(co, json.dumps({"type": "SUBSCRIBE", "keys": ["req-9"]}))
+    core.receive(cw, json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": "9",
+                                 "variables": {"_affinity_request_id": "req-9"}}))
+    assert [f["processInstanceKey"] for f in owner.take()] == ["9"]
+
+
+def test_full_store_evicts_outcomes_awaiting_a_receipt_before_refusing_new_ones():
+    store = HeldStore(ttl=10, max_count=2, max_bytes=1000)
+    store.put(["a"], "one", "d1", awaiting_receipt=True)
+    store.put(["b"], "two", "d2")
+    assert store.put(["c"], "three", "d3")  # d1 (handed over once already) makes room
+    assert store.get("d1") is None and store.evicted == 1
+    assert not store.put(["d"], "four", "d4")  # only never-delivered ones left: refused
+
+
+def test_new_settings_from_env_and_their_checks():
+    config = HubConfig.from_env({"ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN": "1",
+                                 "ZEEBE_AFFINITY_PROTECT_STATS": "yes",
+                                 "ZEEBE_AFFINITY_HEADER_TIMEOUT": "2.5",
+                                 "ZEEBE_AFFINITY_SEND_TIMEOUT": "3"})
+    assert config.allow_query_token and config.protect_stats
+    assert config.header_timeout == 2.5 and config.send_timeout == 3.0
+    assert not HubConfig().allow_query_token and not HubConfig().protect_stats
+    with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_PROTECT_STATS"):
+        HubConfig.from_env({"ZEEBE_AFFINITY_PROTECT_STATS": "maybe"})
+    with pytest.raises(ConfigurationError, match="outbound_queue_bytes"):
+        HubConfig(outbound_queue_bytes=10, max_frame_bytes=100)
+    with pytest.raises(ConfigurationError, match="header_timeout"):
+        HubConfig(header_timeout=0)

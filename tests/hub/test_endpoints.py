@@ -11,7 +11,7 @@ import websocket
 
 from tests.hub.conftest import unique
 from tests.support.net import wait_until
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import websocket
 
 from tests.hub.conftest import TOKEN, Client, unique
 from tests.support.net import wait_until
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 
 def _close_code(ws: websocket.WebSocket) -> int:
@@ -172,5 +172,7 @@ def test_stuck_subscriber_is_dropped_and_its_outcome_held(main_hub, connect):
     assert main_hub.stats()["sendFailures"] > before
     wait_until(lambda: main_hub.stats()["connections"]["total"] == 1, timeout=15)  # worker only
     assert main_hub.stats()["subscriptions"] == 0
-    handed = connect(main_hub).subscribe(key)
-    assert [f["processInstanceKey"] for f in handed] == [str(len(statuses) - 1)]
+    handed = [f["processInstanceKey"] for f in connect(main_hub).subscribe(key)]
+    # The last one, and every outcome queued to the stuck peer but never written: held again.
+    assert str(len(statuses) - 1) in handed
+    assert len(handed) == len(set(handed)) and len(handed) <= len(statuses)

@@ -9,7 +9,7 @@ import redis
 
 from tests.hub.conftest import Client, unique
 from tests.support.net import wait_until
-from zeebe_affinity_sync.hub.runner import HubProcess
+from zeebe_affinity_sync.demo.hub_runner import HubProcess
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +140,22 @@ def test_seed_client_on_one_hub_gets_outcomes_routed_on_another(hub_pair, connec
     while copy["processInstanceKey"] != "2251799813700009":  # copies of other tests' outcomes
         copy = seed.recv()
     assert copy["requestId"] == key
+
+
+def test_outcomes_held_during_an_outage_reach_a_subscriber_on_another_hub(fresh_redis, connect):
+    args = ("--stats-interval", "0")
+    with HubProcess(redis_url=fresh_redis.url, threads=8, extra_args=args) as a, \
+            HubProcess(redis_url=fresh_redis.url, threads=8, extra_args=args) as b:
+        worker = connect(a)
+        fresh_redis.stop()
+        key = unique("outage")
+        worker.outcome("6", {"kept": "on a"}, request_id=key, frame_id="o1")
+        assert worker.recv()["status"] == "held"  # in A's memory while Redis is down
+        fresh_redis.start()
+        wait_until(lambda: a.stats()["redisConnected"] and b.stats()["redisConnected"], timeout=30)
+        owner = connect(b)
+        got = owner.subscribe(key)  # A handed it to Redis on reconnecting: taken here ...
+        if not got:
+            got = [owner.recv()]  # ... or claimed live if A's hand-over came after the take
+        assert [f["variables"] for f in got] == [{"kept": "on a"}]
+        assert a.stats()["held"] == 0

@@ -61,7 +61,8 @@ ERROR_CASES = [
     ),
     (
         "bad-variables",
-        errors.InvalidArgumentError("variables are not a document"),
+        errors.InvalidArgumentError("CreateProcessInstance failed: INVALID_ARGUMENT: variables are not a document",
+                                    grpc_code=grpc.StatusCode.INVALID_ARGUMENT, details="variables are not a document"),
         400,
         {"error": "invalid-argument", "message": "variables are not a document"},
         {},
@@ -98,3 +99,37 @@ def check_answer(status, body, headers, case) -> None:
     assert "message" in body and body["message"]
     for key, value in want_headers.items():
         assert headers.get(key) == value, (key, dict(headers))
+
+
+#: (id, request body, words the 400 message must contain): bodies that are not a JSON object
+BODY_CASES = [
+    ("array", b"[1, 2]", "got an array"),
+    ("string", b'"tea"', "got a string"),
+    ("number", b"42", "got a number"),
+    ("null", b"null", "got null"),
+    ("invalid-json", b"{not json", "not valid JSON"),
+    ("empty", b"", "no body"),
+]
+
+#: internal details that errors carry in their text and must never reach an HTTP body
+INTERNALS = ("127.0.0.1", "10.0.3.7", "ws://", "ipv4:", "Traceback", "26500", "8089")
+
+#: errors whose text carries internals, as the real transports write it
+LEAKY_ERRORS = [
+    errors.AffinityUnavailable("the hub at ws://127.0.0.1:8089 cannot be reached within 5s (connection refused)"),
+    errors.GatewayUnavailableError(
+        "CreateProcessInstance failed: UNAVAILABLE: ipv4:10.0.3.7:26500: Connection refused",
+        grpc_code=grpc.StatusCode.UNAVAILABLE, details="ipv4:10.0.3.7:26500: Connection refused",
+    ),
+    errors.InternalGatewayError("CreateProcessInstance failed: INTERNAL: Traceback ... at 10.0.3.7:26500",
+                                grpc_code=grpc.StatusCode.INTERNAL, details="Traceback at 10.0.3.7:26500"),
+    errors.AffinityTimeout("no outcome within 10s from ws://127.0.0.1:8089", process_instance_key=KEY, timeout=10.0),
+    errors.AffinityError("relay to ws://127.0.0.1:8089 failed"),
+]
+
+
+def check_no_internals(body) -> None:
+    text = str(body)
+    for word in INTERNALS:
+        assert word not in text, (word, body)
+    assert body["error"] and body["message"]

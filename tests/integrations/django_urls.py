@@ -21,6 +21,12 @@ def order(request):
     return body
 
 
+@require_POST
+@affinity_process("order-process")
+def passthrough(request):
+    return json.loads(request.body)  # the README's Django snippet
+
+
 @affinity_process("order-process")
 def broken(request):
     return "not a dict"
@@ -40,6 +46,7 @@ def custom(request):
 urlpatterns = [
     path("orders", order),
     path("broken", broken),
+    path("passthrough", passthrough),
     path("chat/<int:key>", chat),
     path("custom", custom),
     path("outcomes/<str:process_instance_key>", collect_outcome),

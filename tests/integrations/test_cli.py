@@ -80,3 +80,39 @@ def test_engine_starts_with_no_extra_installed(tmp_path):
     assert f"cannot deploy {missing}" in result["stderr"], result["stderr"]
     assert "Install it with" not in result["stderr"]
     assert result["loaded"] == []
+
+
+@pytest.mark.parametrize("command", ["engine", "hub", "demo"])
+def test_log_level_is_accepted_before_and_after_every_subcommand(command):
+    from zeebe_affinity_sync import cli
+
+    parser = cli.build_parser()
+    assert parser.parse_args([command, "--log-level", "debug"]).log_level == "DEBUG"
+    assert parser.parse_args(["--log-level", "WARNING", command]).log_level == "WARNING"
+    assert parser.parse_args([command]).log_level == "INFO"
+    # the flag after the subcommand wins over the one before it
+    assert parser.parse_args(["--log-level", "ERROR", command, "--log-level", "DEBUG"]).log_level == "DEBUG"
+
+
+def test_an_unknown_log_level_is_a_usage_error():
+    result = run_cli(["hub", "--log-level", "LOUD"])
+    assert result["code"] == 2
+    assert "'LOUD' is not a logging level" in result["stderr"]
+
+
+def test_engine_on_a_port_in_use_names_the_cli_flag_without_grpc_noise():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        # a real child process: gRPC's C core writes to the process's stderr, not sys.stderr
+        proc = subprocess.run([sys.executable, "-m", "zeebe_affinity_sync.cli", "engine", "--port", str(port)],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        f"zeebe-affinity engine: cannot start: port {port} on 127.0.0.1 is already in use (another engine "
+        "or a Zeebe gateway?): stop it, choose another --port, or --port 0 for a free one"
+    ), proc.stderr
+    assert "add_port" not in proc.stderr and "port=0" not in proc.stderr

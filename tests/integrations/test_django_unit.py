@@ -12,7 +12,7 @@ from zeebe_affinity_sync import errors
 from zeebe_affinity_sync.django import close_client, get_client
 from zeebe_affinity_sync.django.conf import get_settings
 
-from .cases import ERROR_CASES, KEY, check_answer
+from .cases import BODY_CASES, ERROR_CASES, KEY, LEAKY_ERRORS, check_answer, check_no_internals
 from .fakes import FakeAffinityClient
 
 #: the fake the CLIENT_FACTORY below hands out; replaced per test by the fixture
@@ -148,15 +148,66 @@ def test_client_is_created_once_per_process(fake):
     [
         ("ws://hub", "must be a dict"),
         ({"TIMOUT": 3}, r"unknown key\(s\) TIMOUT"),
-        ({"MODE": "carrier-pigeon"}, "is not one of hub, redis, with_result"),
-        ({"MODE": "redis"}, "needs a Redis URL"),
-        ({"TIMEOUT": -1}, "finite number of seconds > 0"),
+        ({"STRATEGY": "carrier-pigeon"}, r'ZEEBE_AFFINITY\["STRATEGY"\] must be one of'),
+        ({"STRATEGY": "redis"}, r'needs a Redis URL: set ZEEBE_AFFINITY\["REDIS_URL"\]'),
+        ({"STRATEGY": "hub"}, r'needs the hub\'s URL: set ZEEBE_AFFINITY\["URL"\]'),
+        ({"TIMEOUT": -1}, r'ZEEBE_AFFINITY\["TIMEOUT"\] must be > 0 seconds'),
+        ({"FAILURE_STATUS": "x"}, r'ZEEBE_AFFINITY\["FAILURE_STATUS"\] = \'x\' is not a number'),
+        ({"OUTCOME_URL": "/o"}, r'ZEEBE_AFFINITY\["OUTCOME_URL"\] = \'/o\' has no'),
         ({"CLIENT_FACTORY": "no.such.module.factory"}, "cannot be imported"),
         ({"WORKERS": "shop.workers.register"}, "must be a list of dotted paths"),
     ],
 )
-def test_bad_settings_raise_improperly_configured(value, message):
+def test_bad_settings_raise_improperly_configured(value, message, monkeypatch):
+    monkeypatch.delenv("ZEEBE_AFFINITY_URL", raising=False)
     with override_settings(ZEEBE_AFFINITY=value):
         with pytest.raises(ImproperlyConfigured, match=message):
             get_settings()
+    close_client()
+
+
+@pytest.mark.parametrize("case", BODY_CASES, ids=[c[0] for c in BODY_CASES])
+@pytest.mark.parametrize("path", ["/passthrough", "/orders", "/chat/5"])
+def test_a_body_that_is_no_json_object_is_a_400_json_answer(fake, case, path):
+    if path == "/orders" and not case[1]:
+        case = BODY_CASES[0]  # the /orders view reads an empty body as {} on purpose
+    _, body, words = case
+    response = Client().post(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert answer["error"] == "invalid-body"
+    assert words in answer["message"]
+    assert fake.calls == []
+
+
+def test_a_json_object_body_still_reaches_the_process(fake):
+    response = Client().post("/passthrough", {"orderId": 1}, content_type="application/json")
+    assert response.status_code == 200
+    assert fake.calls[0][1] == ("order-process", {"orderId": 1})
+
+
+@pytest.mark.parametrize("exc", LEAKY_ERRORS, ids=lambda e: type(e).__name__)
+def test_error_bodies_carry_no_addresses_and_the_log_has_them(fake, exc, caplog):
+    fake.error = exc
+    with caplog.at_level("INFO", logger="zeebe_affinity_sync.web"):
+        response = Client().post("/orders", {"a": 1}, content_type="application/json")
+    check_no_internals(response.json())
+    assert str(exc) in caplog.text
+
+
+def test_a_client_option_the_client_refuses_is_improperly_configured(monkeypatch):
+    monkeypatch.setenv("ZEEBE_AFFINITY_URL", "ws://127.0.0.1:9")
+    with override_settings(ZEEBE_AFFINITY={"CLIENT_OPTIONS": {"max_pending": -1}}):
+        with pytest.raises(ImproperlyConfigured, match=r'ZEEBE_AFFINITY\["CLIENT_OPTIONS"\]'):
+            get_client()
+    with override_settings(ZEEBE_AFFINITY={"CLIENT_OPTIONS": {"no_such_option": 1}}):
+        with pytest.raises(ImproperlyConfigured, match="no_such_option"):
+            get_client()
+    close_client()
+
+
+def test_the_old_mode_key_still_works_with_a_deprecation_warning(monkeypatch):
+    with override_settings(ZEEBE_AFFINITY={"MODE": "with_result"}):
+        with pytest.warns(DeprecationWarning, match=r'ZEEBE_AFFINITY\["MODE"\] is deprecated: call it ZEEBE_AFFINITY\["STRATEGY"\]'):
+            assert get_settings().web.strategy == "with_result"
     close_client()

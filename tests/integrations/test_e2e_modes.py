@@ -34,7 +34,7 @@ def check_order(app: Flask, n: int) -> None:
 
 
 def test_with_result_mode(local_stack):
-    app, ext = order_app({"ZEEBE_ADDRESS": local_stack.zeebe_address, "ZEEBE_AFFINITY_MODE": "with_result"})
+    app, ext = order_app({"ZEEBE_ADDRESS": local_stack.zeebe_address, "ZEEBE_AFFINITY_STRATEGY": "with_result"})
     try:
         check_order(app, 11)
         assert type(ext.settings(app)).__name__ == "WebSettings"
@@ -57,7 +57,7 @@ def test_redis_mode(redis_server):
             business.start()
             app, ext = order_app({
                 "ZEEBE_ADDRESS": stack.zeebe_address,
-                "ZEEBE_AFFINITY_MODE": "redis",
+                "ZEEBE_AFFINITY_STRATEGY": "redis",
                 "ZEEBE_AFFINITY_REDIS_URL": redis_server.url,
             })
             try:

@@ -80,6 +80,16 @@ def test_flask_snippets_build_working_apps(monkeypatch):
     # a view whose body is refused answers by itself, before any client is created
     response = apps[1].test_client().post("/orders", json={"no": "items"})
     assert response.status_code == 400 and response.get_json() == {"error": "items missing"}
+    # the first snippet passes the body through: a body that is not a JSON object is the HTTP
+    # client's mistake, a 400 JSON answer (not Flask's HTML 500), before any client exists
+    for body in (b"[1, 2]", b'"tea"', b"42", b"{oops"):
+        for app in apps:
+            response = app.test_client().post("/orders", data=body, content_type="application/json")
+            assert response.status_code == 400 and response.is_json, (body, response.data[:200])
+            # the second snippet's view may refuse the body itself ({"error": "items missing"})
+            assert response.get_json()["error"] in ("invalid-body", "items missing")
+        assert apps[0].test_client().post("/orders", data=body, content_type="application/json"
+                                          ).get_json()["error"] == "invalid-body"
 
 
 def config_rows() -> Dict[str, List[str]]:
@@ -121,3 +131,61 @@ def test_configuration_table_defaults_and_env_vars_match_the_code():
             checked += 1
     assert checked >= 4  # timeout, mode, failure status, client options
     assert defaults.AFFINITY_TASK_TYPE in rows["relay task type (`zeebe_workers`)"][4]
+
+
+def error_rows() -> List[List[str]]:
+    text = read("README.md")
+    section = text[text.index("## Errors as HTTP answers"):text.index("## API reference")]
+    rows = []
+    for line in section.splitlines():
+        if line.startswith("|") and not line.startswith(("|---", "| raised")):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_error_table_matches_the_mapping():
+    """Each exception row of the README's error table is what the mapping answers, and every rule
+    of the mapping has its row (the README and ERROR_RULES cannot drift apart)."""
+    from zeebe_affinity_sync import errors
+    from zeebe_affinity_sync.web import ERROR_RULES, WebSettings, error_response
+
+    plain = WebSettings(strategy="with_result")
+    collecting = WebSettings(strategy="with_result", outcome_url="/outcomes/{key}")
+    covered = set()
+    for raised, status, code, extras in error_rows():
+        names = [n for n in re.findall(r"`(\w+)`", raised) if isinstance(getattr(errors, n, None), type)]
+        if not names:
+            continue  # the rows answered before any call: checked below
+        cls = getattr(errors, names[0])
+        rule = next(r for r in ERROR_RULES if r.exception is cls)
+        covered.add(cls)
+        exc = cls("detail at ws://10.1.2.3:8089", process_instance_key=7) if cls in (
+            errors.AffinityTimeout, errors.ProcessFailed) else cls("detail at ws://10.1.2.3:8089")
+        answer = error_response(exc, plain)
+        assert status.startswith(str(answer.status)), (raised, status, answer)
+        assert code == f"`{answer.body['error']}`", (raised, code, answer.body)
+        assert ("Retry-After" in extras) == ("Retry-After" in answer.headers), raised
+        for field in re.findall(r"`([a-z][A-Za-z]+)`", extras):
+            assert field in answer.body, (raised, field, answer.body)
+        assert "10.1.2.3" not in answer.json()
+        if "202" in status:
+            assert error_response(exc, collecting).status == 202
+        if "configurable" in status:
+            assert error_response(exc, WebSettings(strategy="with_result", failure_status=409)).status == 409
+    assert covered == {r.exception for r in ERROR_RULES}, "a rule of ERROR_RULES has no README row"
+
+
+def test_error_table_rows_answered_before_any_call():
+    from zeebe_affinity_sync.protocol import REQUEST_ID_VARIABLE
+    from zeebe_affinity_sync.web import WebSettings, answer_collect, refuse_body, refuse_reserved
+
+    rows = {row[0]: row for row in error_rows()}
+    answers = {
+        "a request body that is not a JSON object": refuse_body(lambda: b"[1, 2]"),
+        f"variables carrying the reserved `{REQUEST_ID_VARIABLE}`": refuse_reserved({REQUEST_ID_VARIABLE: "x"}),
+        "a collect key that is not an integer": answer_collect(
+            lambda: None, "not-a-key", WebSettings(strategy="with_result"), 0.0),
+    }
+    for start, answer in answers.items():
+        row = next(cells for first, cells in rows.items() if first.startswith(start))
+        assert row[1] == str(answer.status) and row[2] == f"`{answer.body['error']}`", (row, answer)

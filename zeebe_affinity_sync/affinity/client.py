@@ -13,83 +13,24 @@ Example (a Flask view, one client shared by every request thread)::
     client.create_affinity_worker("publish-outcome")
 
 The outcomes travel over one websocket per process to the affinity hub
-(:class:`~.hub_connection.HubConnection`); the wait/route logic is in :mod:`.base`.
+(:class:`~.hub_connection.HubConnection`, driven by :class:`~.hub_transport.HubTransport`, which
+also owns the late-outcome policy); the request side is :mod:`.requests`, the relay worker
+:mod:`.relay`.
 """
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Optional
 
-from .. import defaults, protocol
+from .. import defaults
 from ..errors import ConfigurationError
-from .base import AffinityClientBase, Transport, _positive
-from .hub_connection import HubConnection
+from .base import AffinityClientBase
+from .checks import positive
+from .hub_transport import HubTransport
+from .transport import Deliver, Transport
 from .waiters import WaiterRegistry
 
 __all__ = ["ZBAffinityClient"]
-
-
-class _HubTransport(Transport):
-    """Routing keys are hub subscriptions; outcomes are handed over with an ACK."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        deliver: Callable[[Dict[str, Any]], bool],
-        registry: WaiterRegistry,
-        **connection_options: Any,
-    ) -> None:
-        self._deliver = deliver
-        self.connection = HubConnection(
-            url,
-            on_outcome=self._on_outcome,
-            pending_keys=registry.pending_keys,
-            is_pending=registry.is_pending,
-            **connection_options,
-        )
-        self.target = url
-
-    def _on_outcome(self, frame: Dict[str, Any]) -> None:
-        if self._deliver(frame) or not frame.get("requestId"):
-            return
-        # It came after its request gave up. Hand it back to the hub without the request id,
-        # routed by the instance key only: the hub holds it for get_outcome() on any replica.
-        # (Outcomes without a request id are never handed back, so nothing can loop.)
-        self.connection.send(protocol.process_outcome(
-            frame["processInstanceKey"], frame.get("variables") or {},
-            status=frame.get("status") or protocol.STATUS_OK,
-        ))
-
-    @property  # type: ignore[override]
-    def last_error(self) -> Optional[str]:
-        return self.connection.last_error
-
-    def start(self) -> None:
-        self.connection.start()
-
-    def stop(self, timeout: float) -> None:
-        self.connection.stop(timeout)
-
-    def wait_ready(self, timeout: Optional[float]) -> bool:
-        return self.connection.wait_connected(timeout)
-
-    def watch(self, keys: Sequence[str], *, collect: bool = False, timeout: float = 0.0) -> Optional[Dict[str, Any]]:
-        if collect:
-            # get_outcome: wait until what the hub holds for the keys is here (one round trip)
-            self.connection.subscribe_confirmed(keys, timeout)
-            return None
-        # No confirmation round trip for a new request: the hub handles one connection's frames
-        # in order and holds outcomes that arrive before any subscription, handing them to the
-        # first subscriber.
-        self.connection.subscribe(keys)
-        return None
-
-    def unwatch(self, keys: Sequence[str]) -> None:
-        self.connection.unsubscribe(keys)
-
-    def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
-        self.connection.publish_outcome(frame, timeout)
 
 
 class ZBAffinityClient(AffinityClientBase):
@@ -106,6 +47,9 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_timeout: Default wait for an outcome, and for the hub at first use, seconds
             (default 30).
         ping_interval: Keepalive ping interval, seconds (default 20).
+        write_timeout: One frame must leave the socket within this, seconds (default 5); a hub
+            that does not read for that long is dropped and reconnected (reads have their own
+            limit: 2.5 ping intervals of silence).
         **options: ``max_pending``, ``retry_after``, ``ack_timeout``, ``collect_ttl``,
             ``callback_threads``, ``connect_timeout`` (one attempt, default 5 s),
             ``reconnect_initial`` / ``reconnect_max`` (backoff, default 0.1 s / 5 s),
@@ -124,6 +68,7 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_timeout: float = defaults.AFFINITY_TIMEOUT,
         *,
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
+        write_timeout: float = defaults.AFFINITY_WRITE_TIMEOUT,
         **options: Any,
     ) -> None:
         url = affinity_url if affinity_url is not None else os.environ.get("ZEEBE_AFFINITY_URL") or None
@@ -138,7 +83,8 @@ class ZBAffinityClient(AffinityClientBase):
             raise ConfigurationError(
                 f"affinity_url must start with ws:// or wss://, got {url!r}: e.g. 'ws://localhost:8089'"
             )
-        self._ping_interval = _positive(ping_interval, "ping_interval")
+        self._ping_interval = positive(ping_interval, "ping_interval")
+        self._write_timeout = positive(write_timeout, "write_timeout")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.affinity_url = url
         self.affinity_token = token
@@ -147,20 +93,21 @@ class ZBAffinityClient(AffinityClientBase):
     def _transport_name(self) -> str:
         return "hub"
 
-    def _make_transport(
-        self, deliver: Callable[[Dict[str, Any]], bool], registry: WaiterRegistry
-    ) -> Transport:
+    def _make_transport(self, deliver: Deliver, registry: WaiterRegistry, role: str = "client") -> Transport:
         if self.affinity_url is None:
             raise ConfigurationError(
                 "this client has no affinity_url (strategy='with_result'): pass affinity_url to use the hub"
             )
-        return _HubTransport(
+        return HubTransport(
             self.affinity_url,
             deliver=deliver,
             registry=registry,
+            seen_ttl=self.collect_ttl,
+            role=role,
             token=self.affinity_token,
             connect_timeout=self._connect_timeout,
             ping_interval=self._ping_interval,
+            write_timeout=self._write_timeout,
             reconnect_initial=self._reconnect_initial,
             reconnect_max=self._reconnect_max,
         )
@@ -170,7 +117,7 @@ class ZBAffinityClient(AffinityClientBase):
         """True while this process has a live connection to the hub."""
         state = self._state
         transport = state.transport if state is not None and state.pid == os.getpid() else None
-        return isinstance(transport, _HubTransport) and transport.connection.connected
+        return isinstance(transport, HubTransport) and transport.connection.connected
 
     def __enter__(self) -> "ZBAffinityClient":
         return self

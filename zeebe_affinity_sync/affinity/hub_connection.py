@@ -1,35 +1,31 @@
 """The background websocket connection of one process to the affinity hub.
 
-Two daemon threads per connection:
+Two daemon threads per connection, each with one job:
 
 * the **reader** (``<name>-reader``) connects, reconnects with capped exponential backoff and
-  jitter, reads frames and dispatches them (outcomes to ``on_outcome``, ACKs to the worker side
-  waiting in :meth:`HubConnection.publish_outcome`);
-* the **writer** (``<name>-writer``) sends what other threads hand it through a queue
-  (:meth:`HubConnection.send` never blocks): it batches consecutive SUBSCRIBE frames into one,
-  sends keepalive pings, and after each (re)connect re-subscribes every key the owner still waits
-  for (``pending_keys()``). It asks ``is_pending(key)`` at send time, so a key that stopped being
-  awaited is never subscribed late, whatever the order of the queued frames.
+  jitter, and reads: outcomes go to ``on_outcome``, ACKs to whoever waits for them, pings are
+  answered by handing a pong to the writer. It never writes (except the ``HELLO`` right after the
+  handshake, before the writer has the socket), so it keeps reading whatever the writer does; a
+  hub silent for 2.5 ping intervals is a dead connection.
+* the **writer** (``<name>-writer``, :class:`~.hub_writer.HubWriter`) is the only thread that
+  writes: frames from other threads reach it through a bounded queue; every frame must leave the
+  socket within ``write_timeout``, else the connection is dropped and the reader reconnects.
 
-UNSUBSCRIBEs are not urgent (a stray outcome for a finished request is handed back for
-collection by the owner), so they do not wake the writer: they ride along with its next batch,
-or go out when enough have piled up, 50 ms after the last activity, or at once if the writer
-is idle. That keeps the writer asleep at the
-moment an outcome arrives, when the request thread it wakes needs the CPU. A request's SUBSCRIBE
-is sent by the request thread itself when the send lock is free and the socket writable (it
-never waits), else queued. Relay workers send their outcomes themselves
-(:meth:`HubConnection.publish_outcome`).
+The socket is driven in non-blocking mode after websocket-client's handshake (:mod:`.wire`), so
+reads and writes have their own deadlines. A relay worker's :meth:`HubConnection.publish_outcome`
+waits at most its ``timeout`` in total: for the connection, for room in the queue, for the ACK.
 
-Frames queued while disconnected are dropped: subscriptions are covered by the re-subscribe after
-the next connect, and an outcome frame is reported lost to its :meth:`publish_outcome` call, which
-sends it again once the hub is back (within its ACK timeout).
+Frames queued while disconnected are dropped: subscriptions are covered by the
+re-subscribe after the next connect; receipts are kept and sent on the next connection (and an
+outcome the hub sends again meanwhile is dropped here as a duplicate and receipted again); an
+outcome frame is reported lost to its
+:meth:`publish_outcome` call, which sends it again once the hub is back (within its timeout).
 """
 from __future__ import annotations
 
 import logging
-import queue
 import random
-import select
+import socket
 import threading
 import time
 import uuid
@@ -39,21 +35,17 @@ import websocket
 
 from .. import defaults, protocol
 from ..errors import AffinityError, AffinityUnavailable, ProtocolError
+from . import wire
+from .hub_writer import RESUBSCRIBE, HubWriter, Outgoing, Pong, frame_id_of
 
 __all__ = ["HubConnection"]
 
 logger = logging.getLogger(__name__)
 
-#: Keys per SUBSCRIBE frame when re-subscribing many at once (keeps frames well under the limit).
-_KEYS_PER_FRAME = 500
-#: Frames the writer takes from its queue per batch.
-_BATCH = 256
-#: Seconds the writer waits after activity before sending the last UNSUBSCRIBEs of a burst.
-_LINGER = 0.05
-
-_STOP = object()
-_RESUBSCRIBE = object()
-_FLUSH = object()
+#: Bytes read per recv() call.
+_READ_CHUNK = 65536
+#: Upgrade answers that no retry will change: fail callers at once (issue 13).
+_REFUSED = (401, 403, 404)
 
 
 class _AckSlot:
@@ -79,9 +71,13 @@ class HubConnection:
         pending_keys: Returns the routing keys to re-subscribe after a (re)connect.
         is_pending: Whether a key is still awaited (default: always).
         role: Sent in the ``HELLO`` frame (informational).
+        receipts: Announce ``receipts: true`` in ``HELLO`` (the owner sends :meth:`receipt` for
+            every outcome with a ``deliveryId``; the hub keeps each until then).
         connect_timeout: Seconds for one connect attempt (TCP + websocket handshake).
         ping_interval: Seconds between keepalive pings; the connection is considered dead after
             2.5 intervals without any frame or pong from the hub.
+        write_timeout: Seconds one frame may take to leave the socket (default 5).
+        max_queue: Frames the writer's queue holds at most (default 10,000).
         reconnect_initial: First reconnect backoff, seconds; doubles up to ``reconnect_max``.
         reconnect_max: Cap of the reconnect backoff, seconds.
         name: Prefix of the thread names.
@@ -96,8 +92,11 @@ class HubConnection:
         pending_keys: Callable[[], List[str]],
         is_pending: Optional[Callable[[str], bool]] = None,
         role: str = "client",
+        receipts: bool = False,
         connect_timeout: float = defaults.AFFINITY_CONNECT_TIMEOUT,
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
+        write_timeout: float = defaults.AFFINITY_WRITE_TIMEOUT,
+        max_queue: int = defaults.AFFINITY_SEND_QUEUE,
         reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
         reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
         name: str = "zeebe-affinity-hub",
@@ -107,32 +106,32 @@ class HubConnection:
         self._on_outcome = on_outcome
         self._pending_keys = pending_keys
         self._is_pending = is_pending or (lambda key: True)
-        self._unsub_lock = threading.Lock()
-        self._unsub: List[str] = []  # keys to UNSUBSCRIBE with the next batch; under _unsub_lock
-        self._writer_idle = True  # the writer is in its long sleep (written by it, read racily)
         self._role = role
+        self._receipts = receipts
         self._connect_timeout = connect_timeout
         self._ping_interval = ping_interval
+        self._write_timeout = write_timeout
         self._reconnect_initial = reconnect_initial
         self._reconnect_max = reconnect_max
         self._name = name
 
         self._stopping = threading.Event()
         self._connected = threading.Event()
-        # notified when connected, stopping, or refused for a wrong token (a reason to stop waiting)
+        # notified when connected, stopping, or refused (a reason to stop waiting)
         self._state_cond = threading.Condition()
-        self.refused = False  # the hub answered 401/403 on the last attempt; under _state_cond
-        self._queue: "queue.SimpleQueue[Any]" = queue.SimpleQueue()  # any thread puts, writer gets
-        self._ws_lock = threading.Lock()
-        # held while sending (writer batches, relay outcomes, direct subscribes): a request thread
-        # only ever try-acquires it, so it never waits behind another sender
-        self._send_lock = threading.Lock()
-        self._ws: Optional[websocket.WebSocket] = None  # guarded by _ws_lock; set by the reader
+        self.refused = False  # the hub answered 401/403/404 on the last attempt; under _state_cond
+        self._sock_lock = threading.Lock()
+        self._sock: Optional[socket.socket] = None  # the live socket; guarded by _sock_lock
         self._acks_lock = threading.Lock()
         self._acks: Dict[str, _AckSlot] = {}  # frame id -> slot; guarded by _acks_lock
         self.last_error: Optional[str] = None  # why the last connect / connection failed
         self.hub_hello: Dict[str, Any] = {}  # the hub's HELLO frame (limits), reader-written
         self._threads: List[threading.Thread] = []
+        self._writer = HubWriter(
+            url, current_socket=self._current_socket, pending_keys=pending_keys,
+            is_pending=self._is_pending, on_unsent=self._drop, ping_interval=ping_interval,
+            write_timeout=write_timeout, max_queue=max_queue,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,7 +140,7 @@ class HubConnection:
         if self._threads:
             return self
         reader = threading.Thread(target=self._read_loop, name=f"{self._name}-reader", daemon=True)
-        writer = threading.Thread(target=self._write_loop, name=f"{self._name}-writer", daemon=True)
+        writer = threading.Thread(target=self._writer.run, name=f"{self._name}-writer", daemon=True)
         self._threads = [reader, writer]
         reader.start()
         writer.start()
@@ -152,15 +151,10 @@ class HubConnection:
         self._stopping.set()
         with self._state_cond:
             self._state_cond.notify_all()
-        self._queue.put(_STOP)
-        with self._ws_lock:
-            ws = self._ws
-        if ws is not None:
-            try:
-                ws.send_close()
-            except Exception:  # already broken: nothing to say goodbye to
-                pass
-            ws.abort()
+        self._writer.stop()
+        sock = self._current_socket()
+        if sock is not None:
+            wire.shutdown(sock)  # wakes the reader's poll; the writer was told to stop
         self.join(timeout)
         self._fail_acks(lost=True)
 
@@ -180,7 +174,7 @@ class HubConnection:
         return self._connected.is_set()
 
     def wait_connected(self, timeout: Optional[float]) -> bool:
-        """Block until connected (True) or ``timeout`` seconds passed / stopping (False)."""
+        """Block until connected (True) or ``timeout`` seconds passed / refused / stopping (False)."""
         if self._connected.is_set():
             return True
         if timeout is not None and timeout <= 0:
@@ -193,42 +187,25 @@ class HubConnection:
 
     # ------------------------------------------------------------------ any thread
 
-    def send(self, frame: Mapping[str, Any]) -> None:
-        """Queue a frame for the writer thread; never blocks."""
-        self._queue.put(frame)
+    def send(self, frame: Mapping[str, Any]) -> bool:
+        """Queue a frame for the writer thread; never blocks. False if the queue was full."""
+        return self._writer.send(frame)
 
     def subscribe(self, keys: Iterable[Any]) -> None:
         """Subscribe to ``keys`` (which the owner's ``pending_keys()`` already lists); never blocks.
 
-        Sent right here when nobody else is sending and the socket can take it at once (no
-        writer wake-up on a request's path); otherwise queued for the writer. While disconnected
-        nothing is sent: the re-subscribe after the next connect includes the keys.
+        While disconnected nothing is sent: the re-subscribe after the next connect includes
+        the keys. If the queue is full, the writer re-subscribes everything pending instead.
         """
-        frame = protocol.subscribe(keys)
-        if self._send_lock.acquire(blocking=False):
-            try:
-                with self._ws_lock:
-                    ws = self._ws
-                if ws is None:
-                    return  # covered by the re-subscribe queued at the next connect
-                if _writable(ws):
-                    try:
-                        ws.send(protocol.encode(frame))
-                    except Exception as exc:
-                        logger.debug("sending to affinity hub failed: %s", _describe(exc))
-                        ws.abort()  # the reader reconnects, then everything pending is re-subscribed
-                    return
-            finally:
-                self._send_lock.release()
-        self._queue.put(frame)
+        self._writer.subscribe(keys)
 
     def unsubscribe(self, keys: Iterable[Any]) -> None:
-        """Queue keys to unsubscribe; sent with the writer's next batch (see the module doc)."""
-        with self._unsub_lock:
-            self._unsub.extend(str(k) for k in keys)
-            full = len(self._unsub) >= _KEYS_PER_FRAME
-        if full or self._writer_idle:
-            self._queue.put(_FLUSH)  # a full frame's worth, or nothing else would send it soon
+        """Queue keys to unsubscribe; sent with the writer's next batch (lazily)."""
+        self._writer.unsubscribe(keys)
+
+    def receipt(self, delivery_ids: Iterable[str]) -> None:
+        """Confirm outcomes to the hub (``RECEIPT``), batched like unsubscriptions."""
+        self._writer.receipt(delivery_ids)
 
     def subscribe_confirmed(self, keys: Iterable[Any], timeout: float) -> bool:
         """Subscribe, then wait until every outcome the hub held for ``keys`` has been received.
@@ -247,7 +224,8 @@ class HubConnection:
         with self._acks_lock:
             self._acks[frame_id] = slot
         try:
-            self._queue.put(protocol.subscribe(keys, frame_id))
+            if not self.send(protocol.subscribe(keys, frame_id)):
+                return False
             slot.event.wait(timeout)
             with self._acks_lock:
                 return slot.acked
@@ -258,26 +236,25 @@ class HubConnection:
     def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
         """Send an outcome and block until the hub ACKs it (delivered or safely held).
 
-        If the connection drops before the ACK, the outcome is sent again after the reconnect,
-        as long as ``timeout`` has not passed (the hub may then see it twice; the client side
-        ignores the duplicate).
+        Waits at most ``timeout`` seconds in total. If the connection drops before the ACK, the
+        outcome is sent again after the reconnect, while time is left (the hub may then see it
+        twice; the receiving client drops the duplicate).
 
         Raises:
-            AffinityUnavailable: not connected, no ACK, or the hub refused the frame, within
-                ``timeout`` seconds. The message says which.
+            AffinityUnavailable: not connected, the queue is full, no ACK, or the hub refused
+                the frame, within ``timeout`` seconds. The message says which.
             AffinityError: the outcome is larger than the hub accepts (its HELLO says how large).
         """
         frame_id = uuid.uuid4().hex
         frame = dict(frame, id=frame_id)
-        text = protocol.encode(frame)  # encoded once, sent on every attempt
-        size = len(text.encode("utf-8"))
+        data = protocol.encode(frame).encode("utf-8")  # encoded once, sent on every attempt
         limit = int(self.hub_hello.get("maxFrameBytes") or defaults.HUB_MAX_FRAME_BYTES)
-        if size > limit:
+        if len(data) > limit:
             # sending it would only get the connection closed (1009), again on every retry
             raise AffinityError(
-                f"outcome of process instance {frame.get('processInstanceKey')} is {size} bytes, over "
-                f"the hub's frame limit of {limit} bytes: fetch fewer variables in the relay task "
-                "(fetch_variables=...) or raise the hub's --max-frame-bytes"
+                f"outcome of process instance {frame.get('processInstanceKey')} is {len(data)} bytes, "
+                f"over the hub's frame limit of {limit} bytes: fetch fewer variables in the relay "
+                "task (fetch_variables=...) or raise the hub's --max-frame-bytes"
             )
         slot = _AckSlot()
         with self._acks_lock:
@@ -285,8 +262,7 @@ class HubConnection:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if not self.wait_connected(remaining):
+                if not self.wait_connected(deadline - time.monotonic()):
                     raise AffinityUnavailable(
                         f"affinity hub at {self.url} not reachable within {timeout:g}s "
                         f"({self.last_error or 'no connection'}): the outcome was not handed over"
@@ -294,7 +270,11 @@ class HubConnection:
                 with self._acks_lock:
                     slot.event.clear()
                     slot.lost = False
-                self._send_now(frame, text)
+                if not self._writer.send_outcome(Outgoing(frame_id, data), deadline - time.monotonic()):
+                    raise AffinityUnavailable(
+                        f"affinity hub at {self.url}: the connection's send queue stayed full for "
+                        f"{timeout:g}s (the hub does not read fast enough): the outcome was not handed over"
+                    )
                 slot.event.wait(max(0.0, deadline - time.monotonic()))
                 with self._acks_lock:
                     acked, lost, error = slot.acked, slot.lost, slot.error
@@ -312,52 +292,44 @@ class HubConnection:
             with self._acks_lock:
                 self._acks.pop(frame_id, None)
 
-    def _send_now(self, frame: Dict[str, Any], text: str) -> None:
-        """Send ``frame`` (encoded as ``text``) on the calling thread (a relay worker's handler:
-        latency matters, and it may block, unlike a request thread). websocket-client serialises
-        concurrent sends."""
-        with self._ws_lock:
-            ws = self._ws
-        if ws is None:
-            self._drop([frame])
-            return
-        try:
-            with self._send_lock:
-                ws.send(text)
-        except Exception as exc:
-            logger.debug("sending an outcome to affinity hub failed: %s", _describe(exc))
-            self._drop([frame])
-            ws.abort()  # the reader notices, reconnects and re-subscribes
+    def _current_socket(self) -> Optional[socket.socket]:
+        with self._sock_lock:
+            return self._sock
 
     # ------------------------------------------------------------------ reader thread
 
     def _headers(self) -> List[str]:
         return [f"Authorization: Bearer {self._token}"] if self._token else []
 
-    def _connect(self) -> websocket.WebSocket:
+    def _connect(self) -> socket.socket:
         ws = websocket.create_connection(
             self.url,
             timeout=self._connect_timeout,
             header=self._headers(),
-            enable_multithread=True,
             skip_utf8_validation=True,
         )
-        # a dead peer shows up as silence: pings go out every interval, pongs must come back
-        ws.settimeout(self._ping_interval * 2.5)
-        ws.send(protocol.encode(protocol.hello(role=self._role)))
-        return ws
+        sock = ws.sock
+        try:
+            sock.setblocking(False)  # from now on reader and writer each poll with their own deadline
+            hello = protocol.hello(role=self._role, receipts=True) if self._receipts else protocol.hello(role=self._role)
+            wire.send_all(sock, wire.encode_frame(protocol.encode(hello).encode("utf-8")),
+                          time.monotonic() + self._connect_timeout)
+        except BaseException:
+            wire.shutdown(sock)
+            raise
+        return sock
 
     def _read_loop(self) -> None:
         backoff = self._reconnect_initial
         failures = 0
         while not self._stopping.is_set():
             try:
-                ws = self._connect()
-            except Exception as exc:
+                sock = self._connect()
+            except Exception as exc:  # any failure to connect is retried; its text is reported
                 failures += 1
                 self.last_error = _describe(exc)
                 with self._state_cond:
-                    self.refused = _status(exc) in (401, 403)
+                    self.refused = _status(exc) in _REFUSED
                     self._state_cond.notify_all()
                 log = logger.warning if failures == 1 else logger.debug
                 log("cannot connect to affinity hub %s: %s (retrying)", self.url, self.last_error)
@@ -369,58 +341,80 @@ class HubConnection:
                 logger.info("connected to affinity hub %s after %d failed attempts", self.url, failures)
             failures = 0
             backoff = self._reconnect_initial
-            with self._ws_lock:
-                self._ws = ws
+            with self._sock_lock:
+                self._sock = sock
             if self._stopping.is_set():
-                # stop() ran while we were connecting; it may have missed this socket
-                ws.shutdown()
+                wire.shutdown(sock)  # stop() ran while we were connecting; it may have missed it
                 return
-            self._queue.put(_RESUBSCRIBE)
+            self._writer.control(RESUBSCRIBE)
             with self._state_cond:
                 self.refused = False
                 self._connected.set()
                 self._state_cond.notify_all()
             try:
-                self._read_frames(ws)
-            except Exception as exc:
+                self._read_frames(sock)
+            except (OSError, ProtocolError, websocket.WebSocketException) as exc:
                 if not self._stopping.is_set():
                     self.last_error = _describe(exc)
                     logger.warning("affinity hub connection %s lost: %s", self.url, self.last_error)
             finally:
                 self._connected.clear()
-                with self._ws_lock:
-                    if self._ws is ws:
-                        self._ws = None
+                with self._sock_lock:
+                    if self._sock is sock:
+                        self._sock = None
                 self._fail_acks(lost=True)
-                try:
-                    ws.abort()
-                finally:
-                    ws.shutdown()  # closes the socket whatever state the websocket is in
+                wire.shutdown(sock)
 
-    def _read_frames(self, ws: websocket.WebSocket) -> None:
+    def _read_frames(self, sock: socket.socket) -> None:
+        limit = 4 * max(defaults.HUB_MAX_FRAME_BYTES, int(self.hub_hello.get("maxFrameBytes") or 0))
+        parser = wire.FrameParser(limit)
+        dead_after = self._ping_interval * 2.5
+        last_seen = time.monotonic()
         while not self._stopping.is_set():
-            text = ws.recv()
-            if text is None or text == "":
-                raise websocket.WebSocketConnectionClosedException("hub closed the connection")
-            try:
-                frame = protocol.decode(text)
-            except ProtocolError as exc:
-                logger.warning("ignoring malformed frame from affinity hub: %s", exc)
+            silent = time.monotonic() - last_seen
+            if silent > dead_after:
+                raise OSError(f"no frame or pong from the hub for {silent:.1f}s")
+            if not wire.wait_readable(sock, min(self._ping_interval, dead_after - silent)):
                 continue
-            kind = frame["type"]
-            if kind == protocol.PROCESS_OUTCOME:
-                try:
-                    self._on_outcome(frame)
-                except Exception:  # one bad outcome must not take the connection down
-                    logger.exception("handling an outcome from the affinity hub failed")
-            elif kind == protocol.ACK:
-                self._settle(frame["id"], acked=True)
-            elif kind == protocol.ERROR:
-                if frame.get("id") and self._settle(str(frame["id"]), error=_error_text(frame)):
+            try:
+                data = sock.recv(_READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError as exc:
+                if _want_read(exc):
                     continue
-                logger.warning("affinity hub reported an error: %s", _error_text(frame))
-            elif kind == protocol.HELLO:
-                self.hub_hello = frame
+                raise
+            if not data:
+                raise OSError("hub closed the connection")
+            last_seen = time.monotonic()
+            for opcode, payload in parser.feed(data):
+                if opcode == wire.OP_TEXT:
+                    self._dispatch(payload)
+                elif opcode == wire.OP_PING:
+                    self._writer.control(Pong(payload))  # the writer answers; never the reader
+                elif opcode == wire.OP_CLOSE:
+                    raise OSError("hub closed the connection" + _close_reason(payload))
+
+    def _dispatch(self, payload: bytes) -> None:
+        try:
+            frame = protocol.decode(payload)
+        except ProtocolError as exc:
+            logger.warning("ignoring malformed frame from affinity hub: %s", exc)
+            return
+        kind = frame["type"]
+        if kind == protocol.PROCESS_OUTCOME:
+            try:
+                self._on_outcome(frame)
+            except Exception:  # one bad outcome must not take the connection down
+                logger.exception("handling an outcome from the affinity hub failed")
+        elif kind == protocol.ACK:
+            self._settle(frame["id"], acked=True)
+        elif kind == protocol.ERROR:
+            if frame.get("id") and self._settle(str(frame["id"]), error=_error_text(frame)):
+                return
+            logger.warning("affinity hub reported an error: %s", _error_text(frame))
+        elif kind == protocol.HELLO:
+            self.hub_hello = frame
 
     def _settle(self, frame_id: str, *, acked: bool = False, error: Optional[str] = None) -> bool:
         with self._acks_lock:
@@ -439,84 +433,11 @@ class HubConnection:
                 slot.lost = lost
                 slot.event.set()
 
-    # ------------------------------------------------------------------ writer thread
-
-    def _write_loop(self) -> None:
-        last_ping = time.monotonic()
-        busy = False
-        while True:
-            # After activity, wake once more shortly after it ends, to send the UNSUBSCRIBEs of
-            # the last requests of a burst; when idle, sleep until the next keepalive.
-            self._writer_idle = not busy
-            try:
-                item = self._queue.get(timeout=_LINGER if busy else self._ping_interval)
-            except queue.Empty:
-                item = None
-            busy = item is not None
-            batch: List[Any] = [] if item is None else [item]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            if any(item is _STOP for item in batch):
-                return
-            with self._unsub_lock:
-                unsub, self._unsub = self._unsub, []
-            with self._ws_lock:
-                ws = self._ws
-            frames = self._coalesce(unsub, batch)
-            if ws is None:
-                self._drop(frames)
-                continue
-            sent = 0
-            try:
-                with self._send_lock:
-                    for frame in frames:
-                        ws.send(protocol.encode(frame))
-                        sent += 1
-                    if time.monotonic() - last_ping >= self._ping_interval:
-                        ws.ping()
-                        last_ping = time.monotonic()
-            except Exception as exc:
-                logger.debug("sending to affinity hub failed: %s", _describe(exc))
-                self._drop(frames[sent:])
-                ws.abort()  # the reader notices, reconnects and re-subscribes
-
-    def _coalesce(self, unsub: List[str], batch: List[Any]) -> List[Dict[str, Any]]:
-        """Turn queued items into frames: the unsubscriptions first (minus keys awaited again),
-        then the batch, SUBSCRIBE runs merged and filtered to keys still awaited."""
-        frames: List[Dict[str, Any]] = []
-        gone = [k for k in dict.fromkeys(unsub) if not self._is_pending(k)]
-        for start in range(0, len(gone), _KEYS_PER_FRAME):
-            frames.append(protocol.unsubscribe(gone[start:start + _KEYS_PER_FRAME]))
-        for item in batch:
-            if item is _FLUSH:
-                continue
-            if item is _RESUBSCRIBE:
-                keys = self._pending_keys()
-                for start in range(0, len(keys), _KEYS_PER_FRAME):
-                    frames.append(protocol.subscribe(keys[start:start + _KEYS_PER_FRAME]))
-                continue
-            kind = item.get("type")
-            if kind == protocol.SUBSCRIBE and "id" not in item:
-                keys = [k for k in item["keys"] if self._is_pending(k)]
-                if not keys:
-                    continue
-                last = frames[-1] if frames else None
-                if last is not None and last["type"] == kind and len(last["keys"]) < _KEYS_PER_FRAME:
-                    last["keys"].extend(keys)
-                else:
-                    frames.append(protocol.subscribe(keys))
-            else:
-                frames.append(item)
-        return frames
-
-    def _drop(self, frames: List[Dict[str, Any]]) -> None:
+    def _drop(self, frames: List[Any]) -> None:
         """Frames that were not sent: wake whoever waits for their ACK (an outcome is sent again
         after the reconnect, a confirmed subscribe stops waiting)."""
         for frame in frames:
-            frame_id = frame.get("id")
+            frame_id = frame_id_of(frame)
             if frame_id:
                 with self._acks_lock:
                     slot = self._acks.get(frame_id)
@@ -525,19 +446,18 @@ class HubConnection:
                         slot.event.set()
 
 
-def _writable(ws: websocket.WebSocket) -> bool:
-    """Whether a small frame can be sent on ``ws`` without blocking."""
-    sock = ws.sock
-    if sock is None:
-        return False
-    try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLOUT)
-            return bool(poller.poll(0))
-        return bool(select.select([], [sock], [], 0)[1])
-    except (OSError, ValueError):
-        return False
+def _want_read(exc: OSError) -> bool:
+    import ssl
+
+    return isinstance(exc, (ssl.SSLWantReadError, ssl.SSLWantWriteError))
+
+
+def _close_reason(payload: bytes) -> str:
+    if len(payload) < 2:
+        return ""
+    code = int.from_bytes(payload[:2], "big")
+    reason = payload[2:].decode("utf-8", "replace")
+    return f" (close code {code}{': ' + reason if reason else ''})"
 
 
 def _status(exc: BaseException) -> int:
@@ -550,8 +470,12 @@ def _describe(exc: BaseException) -> str:
     status = _status(exc)
     if status:
         text = f"the hub answered the websocket upgrade with HTTP {status}"
-        if status in (401, 403):
+        if status == 401:
             text += ": wrong or missing token (check affinity_token / ZEEBE_AFFINITY_TOKEN)"
+        elif status == 403:
+            text += ": forbidden (check affinity_token / ZEEBE_AFFINITY_TOKEN and the hub's access rules)"
+        elif status == 404:
+            text += ": wrong path, nothing serves websockets there (check affinity_url, e.g. 'ws://host:8089/')"
         return text
     return str(exc) or type(exc).__name__
 

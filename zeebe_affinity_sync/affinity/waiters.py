@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import defaults
-from ..errors import AffinityOverloaded
+from ..errors import AffinityOverloaded, AffinityUnavailable
 from .outcome import ProcessOutcome
 
 __all__ = ["Waiter", "WaiterRegistry", "DeadlineWatcher"]
@@ -100,6 +100,9 @@ class WaiterRegistry:
         # (register/cancel) and the transport reader thread (deliver)
         self._by_key: Dict[str, List[Waiter]] = {}
         self._count = 0  # waiters not yet done; guarded by _lock
+        # every waiter not yet done, keyless ones (with_result + cb=) included; guarded by _lock
+        self._pending: Dict[int, Waiter] = {}
+        self._closed: Optional[BaseException] = None  # set once by close(); guarded by _lock
         # routing key -> (expiry, outcome) of outcomes that found no waiter; guarded by _lock
         self._late: "OrderedDict[str, Tuple[float, ProcessOutcome]]" = OrderedDict()
 
@@ -121,9 +124,12 @@ class WaiterRegistry:
 
         Raises:
             AffinityOverloaded: ``max_pending`` waiters already exist.
+            AffinityUnavailable: the registry was closed (the client is closing).
         """
         waiter = Waiter(tuple(str(k) for k in keys), callback, on_error, deadline, keep)
         with self._lock:
+            if self._closed is not None:
+                raise AffinityUnavailable(str(self._closed))
             if self._count >= self.max_pending:
                 raise AffinityOverloaded(
                     f"{self._count} requests are already waiting for process outcomes "
@@ -132,6 +138,7 @@ class WaiterRegistry:
                     retry_after=self.retry_after,
                 )
             self._count += 1
+            self._pending[id(waiter)] = waiter
             for key in waiter.keys:
                 self._by_key.setdefault(key, []).append(waiter)
         return waiter
@@ -184,15 +191,22 @@ class WaiterRegistry:
         return woken
 
     def fail_all(self, error: BaseException) -> List[Waiter]:
-        """Complete every pending waiter with ``error`` (used by ``close()``)."""
+        """Complete every pending waiter with ``error``."""
         with self._lock:
-            waiters = {id(w): w for ws in self._by_key.values() for w in ws if not w.done}
-            for waiter in waiters.values():
+            waiters = list(self._pending.values())
+            for waiter in waiters:
                 waiter.error = error
                 self._finish(waiter)
-        for waiter in waiters.values():
+        for waiter in waiters:
             waiter.event.set()
-        return list(waiters.values())
+        return waiters
+
+    def close(self, error: BaseException) -> List[Waiter]:
+        """Fail every pending waiter with ``error`` and refuse new ones, in one step (a request
+        registering while the client closes either is failed here or gets ``error`` raised)."""
+        with self._lock:
+            self._closed = error
+        return self.fail_all(error)
 
     # ------------------------------------------------------------------ introspection
 
@@ -230,6 +244,7 @@ class WaiterRegistry:
     def _finish(self, waiter: Waiter) -> None:
         waiter.done = True
         self._count -= 1
+        self._pending.pop(id(waiter), None)
         for key in waiter.keys:
             waiters = self._by_key.get(key)
             if waiters is None:
@@ -290,11 +305,17 @@ class DeadlineWatcher:
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             self._thread.start()
 
-    def watch(self, waiter: Waiter) -> None:
-        """Expire ``waiter`` at ``waiter.deadline`` unless it completes first."""
+    def watch(self, waiter: Waiter) -> bool:
+        """Expire ``waiter`` at ``waiter.deadline`` unless it completes first.
+
+        Returns:
+            False if the watcher is stopped (nobody would expire it: the caller must fail it).
+        """
         if waiter.deadline is None:
-            return
+            return True
         with self._cond:
+            if self._stopping:
+                return False
             if len(self._heap) >= self._compact_at:
                 # waiters answered long before their deadline would pile up until it: drop them
                 self._heap = [entry for entry in self._heap if not entry[2].done]
@@ -303,6 +324,7 @@ class DeadlineWatcher:
             heapq.heappush(self._heap, (waiter.deadline, next(self._seq), waiter))
             if self._heap[0][2] is waiter:
                 self._cond.notify()
+        return True
 
     def stop(self) -> None:
         with self._cond:

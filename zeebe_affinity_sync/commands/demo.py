@@ -20,31 +20,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import defaults
+from .. import checks, defaults
 
 logger = logging.getLogger(__name__)
 
 SKUS = (("tea", 450), ("coffee", 390), ("cake", 525), ("scone", 275), ("juice", 300))
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {value}")
-    return value
+_positive_int = checks.cli(checks.count, int)
+_positive_float = checks.cli(checks.seconds)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -146,7 +130,7 @@ def run_load(host: str, port: int, requests: int, concurrency: int, timeout: flo
                 else:
                     result.errors.append(problem)
 
-    threads = [threading.Thread(target=sender, name=f"demo-sender-{i}", daemon=True)
+    threads = [threading.Thread(target=sender, name=f"zeebe-demo-sender-{i}", daemon=True)
                for i in range(min(concurrency, requests))]
     started = time.perf_counter()
     for t in threads:
@@ -232,7 +216,7 @@ class _Server:
 
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.port = int(self.server.server_port)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="demo-http", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="zeebe-demo-http", daemon=True)
 
     def __enter__(self) -> "_Server":
         self.thread.start()

@@ -6,16 +6,18 @@ never does).
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
+import socket
 import sys
 import threading
-from typing import Any
+from typing import Any, Optional
 
 from .. import defaults
 from ..errors import ZeebeAffinityError
 
-logger = logging.getLogger("zeebe_affinity_sync.engine")
+logger = logging.getLogger(__name__)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +41,40 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "(0 = any free port; default: off)")
 
 
+def port_problem(host: str, port: int) -> Optional[str]:
+    """Why ``host:port`` cannot be listened on, in the CLI's words, or ``None`` if it can.
+
+    Asked before gRPC tries: gRPC's own refusal comes with a raw ``E... add_port.cc`` line on
+    stderr, and the library's message speaks of the Python API (``port=0``), not of ``--port``.
+    """
+    if port == 0:
+        return None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        return f"cannot resolve --host {host}: {exc}"
+    family, kind, proto, _, address = infos[0]
+    probe = socket.socket(family, kind, proto)
+    try:
+        probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (f"port {port} on {host} is already in use (another engine or a Zeebe gateway?): "
+                    "stop it, choose another --port, or --port 0 for a free one")
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    finally:
+        probe.close()
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..engine import EmbeddedZeebe
     from ..engine.inspect_http import InspectionServer
 
+    problem = port_problem(args.host, args.port)
+    if problem is not None:
+        print(f"zeebe-affinity engine: cannot start: {problem}", file=sys.stderr)
+        return 2
     try:
         if args.tenants and not args.multi_tenancy:
             raise ValueError("--tenant needs --multi-tenancy")
@@ -51,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
                               authorized_tenants=args.tenants)
         zeebe.start()
     except (ZeebeAffinityError, OSError, ValueError) as exc:
-        print(f"zeebe-affinity engine: cannot start: {exc}", file=sys.stderr)
+        message = str(exc).replace("port=0", "--port 0")  # the CLI's spelling of the library's hint
+        print(f"zeebe-affinity engine: cannot start: {message}", file=sys.stderr)
         return 2
     stop = threading.Event()
 

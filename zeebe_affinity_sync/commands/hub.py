@@ -52,6 +52,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              f"(default {defaults.HUB_SEND_TIMEOUT:g})")
     parser.add_argument("--stats-interval", type=float, default=None,
                         help=f"seconds between stats log lines, 0 = off (default {defaults.HUB_STATS_INTERVAL:g})")
+    parser.add_argument("--header-timeout", type=float, default=None,
+                        help="seconds an HTTP request's headers may take to arrive; slower "
+                             "connections are closed without holding a thread "
+                             f"(default {defaults.HUB_HEADER_TIMEOUT:g})")
+    parser.add_argument("--allow-query-token", action="store_true",
+                        help="also accept the token as ws://host:port/?token=... (seed clients "
+                             "cannot send an Authorization header); off by default because URLs, "
+                             "and the token in them, end up in proxy and access logs")
+    parser.add_argument("--protect-stats", action="store_true",
+                        help="/stats and /metrics need the token too (/healthz stays open)")
+    # --log-level after the subcommand: cli.py gives every subcommand that flag (checked).
     parser.add_argument("--certfile", default=None, help="TLS certificate (serves wss://)")
     parser.add_argument("--keyfile", default=None, help="TLS private key")
 
@@ -67,8 +78,13 @@ def build_config(args: argparse.Namespace) -> Any:
         overrides["redis_url"] = args.redis
     if args.no_broadcast:
         overrides["broadcast"] = False
+    if args.allow_query_token:
+        overrides["allow_query_token"] = True
+    if args.protect_stats:
+        overrides["protect_stats"] = True
     for name in ("outcome_ttl", "max_frame_bytes", "max_subscriptions", "max_held",
-                 "max_protocol_errors", "ping_interval", "send_timeout", "stats_interval"):
+                 "max_protocol_errors", "ping_interval", "send_timeout", "stats_interval",
+                 "header_timeout"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -91,11 +107,13 @@ def gunicorn_options(args: argparse.Namespace) -> Dict[str, Any]:
     options: Dict[str, Any] = {
         "bind": [args.bind],
         "workers": args.workers,
-        "worker_class": "gthread",
+        # gthread, with request heads read on the event loop (slowloris-safe): hub/worker.py
+        "worker_class": "zeebe_affinity_sync.hub.worker.HubWorker",
         "threads": args.threads,
         # Each websocket is one connection; leave room for HTTP keep-alive besides them.
         "worker_connections": max(1000, args.threads * 2),
         "graceful_timeout": int(defaults.HUB_GRACEFUL_TIMEOUT),
+        # HubWorker bounds the head itself; gunicorn's own keep-alive wait stays as it is.
         "accesslog": None,
         "errorlog": "-",
         "loglevel": str(args.log_level).lower(),

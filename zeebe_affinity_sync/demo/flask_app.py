@@ -34,7 +34,7 @@ ENV_KEYS = (
     "ZEEBE_AFFINITY_URL",
     "ZEEBE_AFFINITY_TOKEN",
     "ZEEBE_AFFINITY_TIMEOUT",
-    "ZEEBE_AFFINITY_MODE",
+    "ZEEBE_AFFINITY_STRATEGY",
     "ZEEBE_AFFINITY_REDIS_URL",
 )
 
@@ -86,6 +86,10 @@ def create_app(config: Optional[Mapping[str, Any]] = None) -> Flask:
     @app.get("/healthz")
     def healthz() -> Any:
         return {"status": "ok"}
+
+    @app.get("/favicon.ico")
+    def favicon() -> Any:
+        return "", 204  # the page declares an empty icon; this answers browsers that ask anyway
 
     @app.get("/")
     def chat_page() -> Any:

@@ -4,7 +4,10 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-from ..web import ClientHolder, build_client
+from django.core.exceptions import ImproperlyConfigured
+
+from ..errors import ConfigurationError
+from ..web import ClientHolder, WebSettings, build_client
 from . import conf
 
 _lock = threading.Lock()
@@ -18,12 +21,24 @@ def _current_holder() -> ClientHolder:
     with _lock:
         if _holder is None:
             web = conf.get_settings().web
-            _holder = ClientHolder(lambda: build_client(web))
+            _holder = ClientHolder(lambda: _build(web))
         return _holder
 
 
+def _build(web: WebSettings) -> Any:
+    # A Django project expects ImproperlyConfigured for a wrong setting, whichever part refused it.
+    try:
+        return build_client(web)
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
+
+
 def get_client() -> Any:
-    """The affinity client of this process (created on first use)."""
+    """The affinity client of this process (created on first use).
+
+    Raises:
+        ImproperlyConfigured: ``ZEEBE_AFFINITY`` is wrong (the message names the key).
+    """
     return _current_holder().get()
 
 

@@ -4,11 +4,11 @@ Every key is optional::
 
     ZEEBE_AFFINITY = {
         "ZEEBE_ADDRESS": None,        # gateway host:port; None: env ZEEBE_ADDRESS, then localhost:26500
-        "MODE": "hub",                # "hub" | "redis" | "with_result"
+        "STRATEGY": "hub",            # "hub" | "redis" | "with_result" ("MODE": its old name)
         "URL": None,                  # hub URL; None: env ZEEBE_AFFINITY_URL
         "TOKEN": None,                # hub token; None: env ZEEBE_AFFINITY_TOKEN
         "TIMEOUT": 30.0,              # s, a view waits this long for its outcome
-        "REDIS_URL": None,            # required with MODE "redis"
+        "REDIS_URL": None,            # required with STRATEGY "redis"
         "FAILURE_STATUS": 422,        # HTTP status of a failure outcome
         "OUTCOME_URL": None,          # "/outcomes/{key}": a timeout answers 202 + Location
         "CLIENT_OPTIONS": {},         # extra keyword arguments for the client
@@ -35,6 +35,7 @@ from django.utils.module_loading import import_string
 from .. import defaults
 from ..errors import ConfigurationError
 from ..web import WebSettings
+from ..web.settings import read_settings
 
 __all__ = ["SETTING_NAME", "KEYS", "DjangoAffinitySettings", "get_settings", "reset"]
 
@@ -43,7 +44,8 @@ SETTING_NAME = "ZEEBE_AFFINITY"
 #: Every accepted key and its default.
 KEYS: Dict[str, Any] = {
     "ZEEBE_ADDRESS": None,
-    "MODE": defaults.WEB_MODE,
+    "STRATEGY": defaults.WEB_STRATEGY,
+    "MODE": None,  # deprecated name of "STRATEGY"
     "URL": None,
     "TOKEN": None,
     "TIMEOUT": defaults.AFFINITY_TIMEOUT,
@@ -67,6 +69,28 @@ class DjangoAffinitySettings:
     workers: Tuple[str, ...] = ()
     task_type: str = defaults.AFFINITY_TASK_TYPE
     worker_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: WebSettings field -> the ZEEBE_AFFINITY key holding it.
+_FIELDS: Dict[str, str] = {
+    "zeebe_address": "ZEEBE_ADDRESS",
+    "strategy": "STRATEGY",
+    "mode": "MODE",
+    "affinity_url": "URL",
+    "affinity_token": "TOKEN",
+    "timeout": "TIMEOUT",
+    "redis_url": "REDIS_URL",
+    "failure_status": "FAILURE_STATUS",
+    "outcome_url": "OUTCOME_URL",
+    "client_options": "CLIENT_OPTIONS",
+    "client_factory": "CLIENT_FACTORY",
+    "tenant_id": "TENANT_ID",
+}
+
+
+def setting_name(key: str) -> str:
+    """How a key is written in settings.py, for messages: ``ZEEBE_AFFINITY["TIMEOUT"]``."""
+    return f'{SETTING_NAME}["{key}"]'
 
 
 _lock = threading.Lock()
@@ -96,35 +120,25 @@ def _parse(raw: Any) -> DjangoAffinitySettings:
             factory = import_string(factory)
         except ImportError as exc:
             raise ImproperlyConfigured(
-                f"settings.{SETTING_NAME}['CLIENT_FACTORY'] = {values['CLIENT_FACTORY']!r} cannot "
+                f"{setting_name('CLIENT_FACTORY')} = {values['CLIENT_FACTORY']!r} cannot "
                 f"be imported ({exc}): give a dotted path to a callable(settings) -> client"
             ) from exc
     workers = values["WORKERS"]
     if isinstance(workers, str) or not all(isinstance(w, str) for w in workers):
         raise ImproperlyConfigured(
-            f"settings.{SETTING_NAME}['WORKERS'] must be a list of dotted paths to "
+            f"{setting_name('WORKERS')} must be a list of dotted paths to "
             "register(worker) callables, e.g. ['shop.workers.register']"
         )
     if not isinstance(values["WORKER_OPTIONS"], Mapping):
         raise ImproperlyConfigured(
-            f"settings.{SETTING_NAME}['WORKER_OPTIONS'] must be a dict of JobWorker keyword arguments"
+            f"{setting_name('WORKER_OPTIONS')} must be a dict of JobWorker keyword arguments"
         )
     try:
-        web = WebSettings(
-            zeebe_address=values["ZEEBE_ADDRESS"],
-            mode=values["MODE"],
-            affinity_url=values["URL"],
-            affinity_token=values["TOKEN"],
-            timeout=values["TIMEOUT"],
-            redis_url=values["REDIS_URL"],
-            failure_status=values["FAILURE_STATUS"],
-            outcome_url=values["OUTCOME_URL"],
-            client_options=values["CLIENT_OPTIONS"],
-            client_factory=factory,
-            tenant_id=values["TENANT_ID"],
-        )
+        raw_web = {field: values[key] for field, key in _FIELDS.items()}
+        raw_web["client_factory"] = factory
+        web = read_settings(raw_web, {field: setting_name(key) for field, key in _FIELDS.items()})
     except ConfigurationError as exc:
-        raise ImproperlyConfigured(f"settings.{SETTING_NAME}: {exc}") from exc
+        raise ImproperlyConfigured(str(exc)) from exc
     return DjangoAffinitySettings(
         web=web,
         workers=tuple(workers),
@@ -165,12 +179,12 @@ def load_registrars(paths: List[str]) -> List[Callable[[Any], Any]]:
             target = import_string(path)
         except ImportError as exc:
             raise ImproperlyConfigured(
-                f"settings.{SETTING_NAME}['WORKERS'] entry {path!r} cannot be imported ({exc}): "
+                f"{setting_name('WORKERS')} entry {path!r} cannot be imported ({exc}): "
                 "give 'package.module.function' of a register(worker) callable"
             ) from exc
         if not callable(target):
             raise ImproperlyConfigured(
-                f"settings.{SETTING_NAME}['WORKERS'] entry {path!r} is not callable: it must be "
+                f"{setting_name('WORKERS')} entry {path!r} is not callable: it must be "
                 "a function taking the JobWorker and registering tasks on it"
             )
         found.append(target)

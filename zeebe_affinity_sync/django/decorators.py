@@ -16,12 +16,12 @@ already, so the middleware is only needed for views that call the client directl
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Optional, TypeVar, cast
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from django.http import HttpResponseBase
 
-from ..web import HttpAnswer, MessageRound, WebSettings, answer_message_view, answer_process_view
+from ..web import HttpAnswer, MessageRound, WebSettings
+from ..web.decorators import Framework, decorate, message_kind, process_kind
 from . import conf
 from .client import get_client
 from .http import to_django
@@ -29,29 +29,39 @@ from .http import to_django
 __all__ = ["affinity_process", "affinity_message", "MessageRound"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-#: (view result, get_client, settings, wait in s) -> the answer
-_ViewAnswer = Callable[[Any, Callable[[], Any], WebSettings, float], HttpAnswer]
 
 
-def _decorate(view: F, timeout: Optional[float], answer: _ViewAnswer) -> F:
-    # Shared by both decorators: an HttpResponse the view makes itself passes through; anything
-    # else is handed to ``answer`` with the client, the settings and the wait.
-    @functools.wraps(view)
-    def wrapper(request: Any, *args: Any, **kwargs: Any) -> Any:
-        result = view(request, *args, **kwargs)
-        if isinstance(result, HttpResponseBase):
-            return result
-        web = conf.get_settings().web
-        wait = web.timeout if timeout is None else timeout
-        return to_django(answer(result, get_client, web, wait))
+class _Django(Framework):
+    """The decorators' view of Django: the request is the view's first argument."""
 
-    return cast(F, wrapper)
+    def passthrough(self, result: Any) -> Optional[HttpResponseBase]:
+        return result if isinstance(result, HttpResponseBase) else None
+
+    def respond(self, answer: HttpAnswer) -> Any:
+        return to_django(answer)
+
+    def settings(self) -> WebSettings:
+        return conf.get_settings().web
+
+    def get_client(self) -> Any:
+        return get_client()
+
+    def request_body(self, args: Tuple[Any, ...]) -> Optional[bytes]:
+        # ``request.body`` is cached once read (RawPostDataException if the view streamed it:
+        # refuse_body then gives no verdict and the view's own error propagates).
+        return bytes(args[0].body) if args else None
+
+
+_DJANGO = _Django()
 
 
 def affinity_process(
     bpmn_process_id: str, *, timeout: Optional[float] = None, version: Optional[int] = None
 ) -> Callable[[F], F]:
     """Decorate a view returning the variables ``dict`` of a new instance of ``bpmn_process_id``.
+
+    A request body that is not a JSON object (the view passing it through, or failing on it)
+    answers 400 ``invalid-body``.
 
     Args:
         bpmn_process_id: The process to start.
@@ -63,9 +73,7 @@ def affinity_process(
     """
 
     def decorator(view: F) -> F:
-        return _decorate(view, timeout, lambda result, client, web, wait: answer_process_view(
-            view.__name__, result, client, web, bpmn_process_id, version=version, timeout=wait
-        ))
+        return decorate(_DJANGO, view, process_kind(bpmn_process_id, version=version), timeout)
 
     return decorator
 
@@ -84,8 +92,6 @@ def affinity_message(name: str, *, timeout: Optional[float] = None) -> Callable[
     """
 
     def decorator(view: F) -> F:
-        return _decorate(view, timeout, lambda result, client, web, wait: answer_message_view(
-            view.__name__, result, client, web, name, timeout=wait
-        ))
+        return decorate(_DJANGO, view, message_kind(name), timeout)
 
     return decorator

@@ -4,11 +4,12 @@ from __future__ import annotations
 import hmac
 from typing import Optional, Sequence
 
-__all__ = ["bearer_token", "token_ok", "UNAUTHORIZED_MESSAGE"]
+__all__ = ["bearer_token", "token_ok", "query_token_ok", "UNAUTHORIZED_MESSAGE"]
 
 UNAUTHORIZED_MESSAGE = (
     "missing or wrong token: send the hub's shared token as 'Authorization: Bearer <token>' on "
-    "the websocket upgrade request (the hub reads its tokens from ZEEBE_AFFINITY_TOKEN or --token)"
+    "the websocket upgrade request (the hub reads its tokens from ZEEBE_AFFINITY_TOKEN or --token); "
+    "a hub started with --allow-query-token also accepts ws://host:port/?token=<token>"
 )
 
 
@@ -33,6 +34,19 @@ def token_ok(header: Optional[str], tokens: Sequence[str]) -> bool:
     given = bearer_token(header)
     if given is None:
         return False
+    return _matches(given, tokens)
+
+
+def query_token_ok(given: Optional[str], tokens: Sequence[str]) -> bool:
+    """Whether a ``?token=`` query value is one of ``tokens`` (for ``--allow-query-token``)."""
+    if not tokens:
+        return True
+    if not given:
+        return False
+    return _matches(given, tokens)
+
+
+def _matches(given: str, tokens: Sequence[str]) -> bool:
     given_bytes = given.encode("utf-8")
     ok = False
     for token in tokens:

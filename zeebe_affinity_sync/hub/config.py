@@ -15,6 +15,10 @@ Environment variables (all optional)::
     ZEEBE_AFFINITY_PING_INTERVAL    seconds between keepalive pings (default 20)
     ZEEBE_AFFINITY_STATS_INTERVAL   seconds between stats log lines (default 300)
     ZEEBE_AFFINITY_THREADS          gunicorn threads per worker (for the capacity warning)
+    ZEEBE_AFFINITY_SEND_TIMEOUT     seconds a write to one peer may take (default 10)
+    ZEEBE_AFFINITY_HEADER_TIMEOUT   seconds an HTTP request's headers may take (default 5)
+    ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN  "1" accepts ws://host:port/?token=... (seed clients)
+    ZEEBE_AFFINITY_PROTECT_STATS    "1" puts /stats and /metrics behind the token
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import dataclasses
 import os
 from typing import Any, Iterable, Mapping, Optional, Tuple
 
-from .. import defaults
+from .. import checks, defaults
 from ..errors import ConfigurationError
 
 __all__ = ["HubConfig", "parse_tokens"]
@@ -62,6 +66,14 @@ class HubConfig:
         channel_prefix: Prefix of the Redis keys and channel.
         threads: gunicorn threads per worker, if known: each websocket holds one, so the hub
             warns when open connections come close to it (new ones would wait for a thread).
+        header_timeout: Seconds a request's HTTP headers may take to arrive (the hub's gunicorn
+            worker closes slower connections; they hold no thread meanwhile).
+        allow_query_token: Also accept the token as ``?token=`` on the upgrade URL (seed
+            clients cannot send headers). Off by default: URLs end up in logs.
+        protect_stats: ``/stats`` and ``/metrics`` need the token too (``/healthz`` never does).
+        outbound_queue_bytes: Bytes queued to one peer at most; past it the peer is dropped.
+        inbound_buffer_bytes: Unhandled inbound bytes per connection at which reading pauses.
+        shutdown_timeout: Seconds shutdown waits for all peers to close (all at once).
     """
 
     tokens: Tuple[str, ...] = ()
@@ -78,37 +90,42 @@ class HubConfig:
     broadcast: bool = True
     channel_prefix: str = defaults.REDIS_CHANNEL_PREFIX
     threads: Optional[int] = None
+    header_timeout: float = defaults.HUB_HEADER_TIMEOUT
+    allow_query_token: bool = False
+    protect_stats: bool = False
+    outbound_queue_bytes: int = defaults.HUB_OUTBOUND_QUEUE_BYTES
+    inbound_buffer_bytes: int = defaults.HUB_INBOUND_BUFFER_BYTES
+    shutdown_timeout: float = defaults.HUB_SHUTDOWN_TIMEOUT
 
     def __post_init__(self) -> None:
         if isinstance(self.tokens, str):
             object.__setattr__(self, "tokens", parse_tokens([self.tokens]))
         else:
             object.__setattr__(self, "tokens", parse_tokens(self.tokens))
-        for name in ("outcome_ttl", "ping_interval", "send_timeout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigurationError(
-                    f"hub setting {name} must be a positive number of seconds, got {value!r}"
-                )
-            object.__setattr__(self, name, float(value))
-        if not isinstance(self.stats_interval, (int, float)) or self.stats_interval < 0:
-            raise ConfigurationError(
-                f"hub setting stats_interval must be >= 0 seconds (0 = off), got {self.stats_interval!r}"
-            )
+        # The library's shared checks (checks.py): a wrong kind is a ConfigurationTypeError, a
+        # value out of range a ConfigurationError; both name the setting.
+        for name in ("outcome_ttl", "ping_interval", "send_timeout", "header_timeout",
+                     "shutdown_timeout"):
+            object.__setattr__(self, name, checks.seconds(getattr(self, name), f"hub setting {name}"))
+        object.__setattr__(self, "stats_interval", checks.seconds(
+            self.stats_interval, "hub setting stats_interval (0 = off)", allow_zero=True))
         for name in ("max_held", "max_held_bytes", "max_frame_bytes", "max_subscriptions",
-                     "max_protocol_errors"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"hub setting {name} must be an integer >= 1, got {value!r}")
+                     "max_protocol_errors", "outbound_queue_bytes", "inbound_buffer_bytes"):
+            checks.count(getattr(self, name), f"hub setting {name}")
         if self.redis_url is not None:
             url = str(self.redis_url)
             if not url.startswith(("redis://", "rediss://", "unix://")):
                 raise ConfigurationError(
                     f"hub redis_url must start with redis://, rediss:// or unix://, got {url!r}"
                 )
-        if self.threads is not None and (isinstance(self.threads, bool)
-                                         or not isinstance(self.threads, int) or self.threads < 1):
-            raise ConfigurationError(f"hub setting threads must be an integer >= 1, got {self.threads!r}")
+        checks.optional(checks.count, self.threads, "hub setting threads")
+        if self.outbound_queue_bytes < self.max_frame_bytes:
+            raise ConfigurationError(
+                f"hub setting outbound_queue_bytes ({self.outbound_queue_bytes}) must be at least "
+                f"max_frame_bytes ({self.max_frame_bytes}): one outcome must fit a peer's queue")
+        for name in ("allow_query_token", "protect_stats", "broadcast"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"hub setting {name} must be True or False")
         if not self.channel_prefix:
             raise ConfigurationError("hub channel_prefix must not be empty")
 
@@ -132,6 +149,8 @@ class HubConfig:
             "ZEEBE_AFFINITY_PING_INTERVAL": ("ping_interval", float),
             "ZEEBE_AFFINITY_STATS_INTERVAL": ("stats_interval", float),
             "ZEEBE_AFFINITY_THREADS": ("threads", int),
+            "ZEEBE_AFFINITY_SEND_TIMEOUT": ("send_timeout", float),
+            "ZEEBE_AFFINITY_HEADER_TIMEOUT": ("header_timeout", float),
         }
         for var, (name, kind) in numbers.items():
             raw = env.get(var)
@@ -142,11 +161,14 @@ class HubConfig:
                     raise ConfigurationError(
                         f"{var} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
                     ) from None
-        raw = env.get("ZEEBE_AFFINITY_BROADCAST")
-        if raw is not None:
-            low = raw.strip().lower()
-            if low not in _TRUE | _FALSE:
-                raise ConfigurationError(f"ZEEBE_AFFINITY_BROADCAST must be 1/0 or true/false, got {raw!r}")
-            values["broadcast"] = low in _TRUE
+        for var, name in (("ZEEBE_AFFINITY_BROADCAST", "broadcast"),
+                          ("ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN", "allow_query_token"),
+                          ("ZEEBE_AFFINITY_PROTECT_STATS", "protect_stats")):
+            raw = env.get(var)
+            if raw is not None:
+                low = raw.strip().lower()
+                if low not in _TRUE | _FALSE:
+                    raise ConfigurationError(f"{var} must be 1/0 or true/false, got {raw!r}")
+                values[name] = low in _TRUE
         values.update(overrides)
         return cls(**values)

@@ -1,58 +1,56 @@
-"""The routing core of the affinity hub: who is connected, who wants which key, what is held.
+"""The routing core of the affinity hub: who is connected, who wants which key, what is stored.
 
-No Flask and no sockets here: a connection is anything with ``send(text)`` and
-``close(code, reason)`` (:class:`Peer`), so the core is unit-testable with plain objects and the
-Flask app (:mod:`zeebe_affinity_sync.hub.app`) only moves frames between sockets and
-:meth:`HubCore.receive`.
+No Flask and no sockets here: a connection is anything with a non-blocking ``send(data)``,
+``close(code, reason)`` and ``abort()`` (:class:`Peer`), so the core is unit-testable with plain
+objects. The transport (:mod:`zeebe_affinity_sync.hub.websocket`) gives each connection a bounded
+outbound queue drained by that connection's own thread, so nothing here ever waits on a socket:
+a worker's outcome is queued for its subscribers and ACKed at once, whatever they do.
+
+Delivery (contract C1, ``docs/protocol.md``): to a connection whose HELLO said
+``"receipts": true`` an outcome goes with a ``deliveryId`` and stays stored (here, or in Redis
+with ``--redis``) until a ``RECEIPT`` names it, the subscriber unsubscribes, or the TTL passes;
+seed connections get it handed over once, as before.
 
 Concurrency: one lock, :attr:`HubCore._lock`, guards the routing table (connections, key ->
 subscribers, the broadcast set), the held store and the counters. It is held only for dict and
-set operations, never while sending or talking to Redis. Each connection's sends are serialised
-by its peer (the app wraps the socket with a per-connection lock), so several threads may send to
-one connection at once safely. The maintenance thread (``start()``/``stop()``) expires held
-outcomes, samples rates and logs the periodic stats line.
+set operations, never while queueing to a peer or talking to Redis.
+
+HubCore is assembled from one mixin per seam, each in its own module: the connection table and
+shutdown (:mod:`.connection`), the Redis side (:mod:`.remote`), counters, rates, the stats
+snapshot and the maintenance loop (:mod:`.stats`). This module is the routing of frames.
 """
 from __future__ import annotations
 
-import collections
 import itertools
 import json
 import logging
-import os
 import threading
 import time
 import uuid
-from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from .. import defaults, protocol
 from ..errors import ProtocolError
 from .config import HubConfig
+from .connection import ROLE_CLIENT, ROLE_WORKER, Connection, ConnectionsMixin, Peer, Requeue
 from .held import HeldStore
+from .remote import RemoteMixin
+from .stats import Counters, Maintenance, MaintenanceMixin, RateMeter, snapshot, stats_line
 
-__all__ = ["Peer", "Connection", "HubCore", "CLOSE_GOING_AWAY", "CLOSE_POLICY_VIOLATION",
-           "CLOSE_MESSAGE_TOO_BIG"]
+__all__ = ["Peer", "Connection", "HubCore"]
 
 log = logging.getLogger(__name__)
-
-CLOSE_GOING_AWAY = protocol.CLOSE_GOING_AWAY
-CLOSE_POLICY_VIOLATION = protocol.CLOSE_POLICY_VIOLATION
-CLOSE_MESSAGE_TOO_BIG = protocol.CLOSE_MESSAGE_TOO_BIG
-
-ROLE_CLIENT = "client"
-ROLE_WORKER = "worker"
 
 _REFUSED = "refused"  # internal: not held (store full); the sender gets ERROR hub-full
 # internal: not held because this hub is shutting down (its memory goes with it); the sender gets
 # no ACK and its connection is closed, so it sends the outcome again to the next hub
 _GOING_AWAY = "going-away"
-_RATE_WINDOW = 5.0  # s, rates in /stats are averaged over this window
-
 
 def _frame_id_of(data: Any) -> Optional[str]:
     """The ``id`` of a frame that failed validation, if it has a usable one (for the ERROR)."""
     try:
         frame = json.loads(data)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return None
     frame_id = frame.get("id") if isinstance(frame, dict) else None
     if isinstance(frame_id, bool) or not isinstance(frame_id, (str, int)):
@@ -60,57 +58,12 @@ def _frame_id_of(data: Any) -> Optional[str]:
     return str(frame_id)[:protocol.MAX_KEY_LENGTH]
 
 
-class Peer(Protocol):
-    """What the core needs from a connection's transport."""
-
-    def send(self, text: str) -> None:
-        """Send one text frame; raise any exception if the peer is gone."""
-
-    def close(self, code: int, reason: str) -> None:
-        """Close the connection with a websocket close code."""
-
-    def abort(self) -> None:
-        """Drop the connection at once, without a close handshake (a send to it failed)."""
+def _has_escaped_surrogate(text: str) -> bool:
+    # A lone surrogate can only arrive as a JSON escape (wsproto rejects it as raw UTF-8).
+    return "\\ud" in text or "\\uD" in text
 
 
-class Connection:
-    """The core's view of one connection. Fields are guarded by the core's lock."""
-
-    __slots__ = ("id", "peer", "remote", "role", "keys", "subscribed", "errors", "closed",
-                 "opened_at", "version")
-
-    def __init__(self, conn_id: int, peer: Peer, remote: str) -> None:
-        self.id = conn_id
-        self.peer = peer
-        self.remote = remote
-        self.role: Optional[str] = None
-        self.keys: Set[str] = set()
-        self.subscribed = False  # ever subscribed: then no broadcast copies
-        self.errors = 0
-        self.closed = False
-        self.opened_at = time.time()
-        self.version: Optional[int] = None
-
-    def __repr__(self) -> str:
-        return f"<Connection {self.id} {self.role or 'unregistered'} {self.remote}>"
-
-
-class _Counters:
-    """Monotonic counters; guarded by HubCore._lock."""
-
-    __slots__ = ("received", "routed", "broadcast", "held", "held_delivered", "refused",
-                 "acks", "protocol_errors", "abuse_closes", "send_failures", "remote_received",
-                 "remote_routed", "published", "connections_opened", "subscriptions_closed")
-
-    def __init__(self) -> None:
-        for name in self.__slots__:
-            setattr(self, name, 0)
-
-    def as_dict(self) -> Dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
-
-class HubCore:
+class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
     """Routes each outcome to the connections subscribed to one of its keys.
 
     Args:
@@ -131,27 +84,31 @@ class HubCore:
     ) -> None:
         self.config = config
         self.bridge = bridge
+        # What a bridge call raises when Redis is unreachable or refuses (nothing without one).
+        self._redis_errors: Tuple[type, ...] = tuple(getattr(bridge, "ERRORS", ()))
         self.hub_id = hub_id or uuid.uuid4().hex[:12]
         self.started_at = time.monotonic()
         self._ids = itertools.count(1)
+        self._deliveries = itertools.count(1)  # next() is atomic under the GIL
         self._lock = threading.Lock()
-        # Guarded by _lock; written by connection handler threads and the Redis listener.
+        self._closed_cond = threading.Condition(self._lock)  # notified when a connection closes
+        # Guarded by _lock; written by connection handler threads and the Redis dispatchers.
         self._conns: Dict[int, Connection] = {}
         self._by_key: Dict[str, Set[Connection]] = {}
         self._broadcast: Set[Connection] = set()
         self._closing = False  # shutdown() began: hold nothing more in memory; under _lock
         self._held = HeldStore(config.outcome_ttl, config.max_held, config.max_held_bytes, clock)
-        self._n = _Counters()
-        # Rate samples (time, received, routed): owned by the maintenance thread.
-        self._samples: Deque[Tuple[float, int, int]] = collections.deque()
-        self._rates = (0.0, 0.0)  # (received/s, routed/s); replaced whole, read without lock
+        self._n = Counters()
+        self._rates = RateMeter()  # sampled by the maintenance thread
         # Whether another hub (over Redis) has seed clients; set by the maintenance thread.
         self._remote_seeds = bridge is not None
-        self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
-        self._pid = os.getpid()
+        self._maintenance = Maintenance(
+            self._tick, min(defaults.HUB_REAP_INTERVAL, config.outcome_ttl / 4))
+        self._next_stats = 0.0  # maintenance thread only
         self._capacity_warned = 0.0  # monotonic time of the last capacity warning (racy, harmless)
         self._redis_warned = 0.0  # same, for Redis warnings
+        #: Extra fields for :meth:`stats`, supplied by the transport (e.g. its thread counts).
+        self.extra_stats: Optional[Callable[[], Dict[str, Any]]] = None
         self.hello_text = protocol.encode(protocol.hello(
             "hub",
             hubId=self.hub_id,
@@ -162,69 +119,16 @@ class HubCore:
             pingInterval=config.ping_interval,
             broadcast=config.broadcast,
             scaleOut=bridge is not None,
+            receipts=True,
         ))
 
-    # ------------------------------------------------------------------ connections
-
-    def open(self, peer: Peer, remote: str = "") -> Connection:
-        """Register a new connection (the app then sends it :attr:`hello_text`)."""
-        conn = Connection(next(self._ids), peer, remote)
-        with self._lock:
-            self._conns[conn.id] = conn
-            self._n.connections_opened += 1
-            count = len(self._conns)
-        capacity = self.config.threads
-        if capacity and count >= capacity - max(2, capacity // 10):
-            now = time.monotonic()
-            if now - self._capacity_warned > 10.0:  # at most one warning per 10 s
-                self._capacity_warned = now
-                log.warning(
-                    "%d open websockets and %d gunicorn threads: each socket holds a thread, so "
-                    "new connections will wait for one; raise --threads (ZEEBE_AFFINITY_THREADS) "
-                    "or add hub workers with --redis", count, capacity)
-        return conn
-
-    def close(self, conn: Connection) -> None:
-        """Forget a connection and all its subscriptions (idempotent)."""
-        with self._lock:
-            if conn.closed:
-                return
-            conn.closed = True
-            self._conns.pop(conn.id, None)
-            self._broadcast.discard(conn)
-            self._n.subscriptions_closed += len(conn.keys)
-            for key in conn.keys:
-                self._drop_subscriber(key, conn)
-            conn.keys.clear()
-
-    def _subscribers_of(self, keys: List[str]) -> List[Connection]:
-        """The connections subscribed to any of ``keys``, each once (caller holds ``_lock``)."""
-        targets: List[Connection] = []
-        for key in keys:
-            subscribers = self._by_key.get(key)
-            if subscribers:
-                for sub in subscribers:
-                    if sub not in targets:
-                        targets.append(sub)
-        return targets
-
-    def _drop_subscriber(self, key: str, conn: Connection) -> None:
-        """Remove ``conn`` from the subscribers of ``key`` (caller holds ``_lock``)."""
-        subscribers = self._by_key.get(key)
-        if subscribers is not None:
-            subscribers.discard(conn)
-            if not subscribers:
-                del self._by_key[key]
+    def _new_delivery_id(self) -> str:
+        return f"{self.hub_id}-{next(self._deliveries)}"
 
     # ------------------------------------------------------------------ frames
 
     def receive(self, conn: Connection, data: Any) -> None:
         """Handle one frame received on ``conn`` (bad frames get an ``ERROR`` frame back)."""
-        if isinstance(data, (bytes, bytearray)):
-            try:
-                data = bytes(data).decode("utf-8")
-            except UnicodeDecodeError:
-                pass  # decode() reports it
         try:
             frame = protocol.decode(data)
         except ProtocolError as exc:
@@ -232,7 +136,9 @@ class HubCore:
             return
         kind = frame["type"]
         if kind == protocol.PROCESS_OUTCOME:
-            self._outcome(conn, frame, data)
+            self._outcome(conn, frame, data if isinstance(data, str) else None)
+        elif kind == protocol.RECEIPT:
+            self._receipt(frame["deliveryIds"])
         elif kind == protocol.SUBSCRIBE:
             self._subscribe(conn, frame)
         elif kind == protocol.UNSUBSCRIBE:
@@ -244,31 +150,41 @@ class HubCore:
                     self._broadcast.add(conn)
             self._ack_if_asked(conn, frame)
         elif kind == protocol.REGISTER_WORKER:
+            # Only SUBSCRIBE ends the broadcast: a seed service registers one connection as
+            # client and worker, and keeps getting the broadcast (protocol.md, routing rule 2).
             with self._lock:
-                conn.role = ROLE_WORKER
-                self._broadcast.discard(conn)
+                if conn.role is None:
+                    conn.role = ROLE_WORKER
             self._ack_if_asked(conn, frame)
         elif kind == protocol.HELLO:
-            role = frame.get("role")
-            if role in (ROLE_CLIENT, ROLE_WORKER):
-                with self._lock:
-                    if conn.role is None:
-                        conn.role = role  # counted in /stats; unlike REGISTER_CLIENT, no broadcast
-            conn.version = frame.get("version", protocol.PROTOCOL_VERSION)
-            if conn.version != protocol.PROTOCOL_VERSION:
-                self._send(conn, protocol.encode(protocol.error(
-                    protocol.ERROR_UNSUPPORTED_VERSION,
-                    f"this hub speaks protocol version {protocol.PROTOCOL_VERSION}, the peer "
-                    f"announced {conn.version}: upgrade the older side",
-                )))
+            self._hello(conn, frame)
         elif kind == protocol.ERROR:
             log.debug("peer %r reported an error: %s", conn, frame)
         # ACK from a peer needs nothing.
 
+    def _hello(self, conn: Connection, frame: Dict[str, Any]) -> None:
+        role = frame.get("role")
+        with self._lock:
+            if role in (ROLE_CLIENT, ROLE_WORKER):
+                conn.hello_role = role  # counted in /stats; unlike REGISTER_CLIENT, no broadcast
+            conn.receipts = bool(frame.get("receipts", False))
+        conn.version = frame.get("version", protocol.PROTOCOL_VERSION)
+        if conn.version != protocol.PROTOCOL_VERSION:
+            self._send(conn, protocol.encode_utf8(protocol.encode(protocol.error(
+                protocol.ERROR_UNSUPPORTED_VERSION,
+                f"this hub speaks protocol version {protocol.PROTOCOL_VERSION}, the peer "
+                f"announced {conn.version}: upgrade the older side",
+            ))))
+
     def _ack_if_asked(self, conn: Connection, frame: Dict[str, Any]) -> None:
         frame_id = frame.get("id")
         if frame_id is not None and isinstance(frame_id, (str, int)) and not isinstance(frame_id, bool):
-            self._send(conn, protocol.encode_ack(frame_id))
+            self._send(conn, protocol.encode_ack(frame_id).encode("utf-8"))
+
+    def _error_to(self, conn: Connection, code: str, message: str,
+                  frame_id: Optional[str] = None) -> None:
+        text = protocol.encode(protocol.error(code, message, frame_id=frame_id))
+        self._send(conn, text.encode("utf-8", "backslashreplace"))
 
     def _protocol_error(self, conn: Connection, code: str, message: str,
                         frame_id: Optional[str] = None) -> None:
@@ -279,34 +195,26 @@ class HubCore:
             abusive = errors >= self.config.max_protocol_errors
             if abusive:
                 self._n.abuse_closes += 1
-        self._send(conn, protocol.encode(protocol.error(code, message, frame_id=frame_id)))
+        self._error_to(conn, code, message, frame_id)
         if abusive:
             log.warning("closing %r after %d bad frames (last: %s)", conn, errors, message)
-            try:
-                conn.peer.close(CLOSE_POLICY_VIOLATION, f"too many bad frames ({errors})")
-            except Exception:  # the peer may be gone already
-                pass
+            conn.peer.close(protocol.CLOSE_POLICY_VIOLATION, f"too many bad frames ({errors})")
 
-    def _send(self, conn: Connection, text: str) -> bool:
-        try:
-            conn.peer.send(text)
+    def _send(self, conn: Connection, data: bytes, requeue: Optional[Requeue] = None) -> bool:
+        """Queue ``data`` to ``conn``; a full queue or a gone peer drops the connection."""
+        if conn.peer.send(data, requeue):
             return True
-        except Exception as exc:
-            # A failed or timed-out send may have left half a frame on the wire: the connection
-            # is unusable, drop it (its handler then unregisters it).
-            log.debug("send to %r failed: %s", conn, exc)
-            with self._lock:
-                self._n.send_failures += 1
-            abort = getattr(conn.peer, "abort", None)
-            if abort is not None:
-                try:
-                    abort()
-                except Exception:
-                    pass
-            # Unregister it now, not when its handler thread gets round to it: until then every
-            # outcome for its keys would be sent to it, fail, and be held or published again.
-            self.close(conn)
-            return False
+        # Its queue is full (it does not read) or it is gone: drop it now, not when its thread
+        # gets round to it, so no further outcome is queued to it. What was routed to it stays
+        # stored (receipts) or is held again by the caller / by requeue().
+        log.debug("dropping %r: its outbound queue is full or it is gone", conn)
+        with self._lock:
+            self._n.send_failures += 1
+            if not conn.closed:
+                self._n.queue_full_drops += 1
+        conn.peer.abort()
+        self.close(conn)
+        return False
 
     def _subscribe(self, conn: Connection, frame: Dict[str, Any]) -> None:
         keys: List[str] = frame["keys"]
@@ -327,359 +235,205 @@ class HubCore:
                         subscribers.add(conn)
                 conn.subscribed = True
                 self._broadcast.discard(conn)
-                held = self._held.take(keys)
-                self._n.held_delivered += len(held)
+                stored = self._held.take(keys, keep=conn.receipts)
+                taken = [(e.delivery_id, e.text) for e in stored]
+                self._n.held_delivered += len(taken)
+                if conn.receipts:
+                    self._n.redelivered += sum(1 for e in stored if e.awaiting_receipt)
+            receipts = conn.receipts
         if too_many:
-            self._send(conn, protocol.encode(protocol.error(
-                protocol.ERROR_TOO_MANY_SUBSCRIPTIONS,
+            self._error_to(
+                conn, protocol.ERROR_TOO_MANY_SUBSCRIPTIONS,
                 f"a connection may subscribe to at most {limit} keys; it has {len(conn.keys)} "
                 f"and asked for {len(new)} more: UNSUBSCRIBE keys it no longer waits for",
-                frame_id=None if frame_id is None else str(frame_id),
-            )))
+                None if frame_id is None else str(frame_id))
             return
-        self._hand_over(conn, keys, held)
-        if self.bridge is not None:
+        if self._hand_over(conn, receipts, taken) and self.bridge is not None:
             try:
-                remote_held = self.bridge.take(keys)
-            except Exception as exc:
-                self._warn_redis("could not take held outcomes from Redis: %s", exc)
-                remote_held = []
-            if remote_held:
+                remote = self.bridge.take(keys, keep=receipts)
+            except self._redis_errors as exc:  # redis errors; the hub goes on without it
+                self._warn_redis("could not take stored outcomes from Redis: %s", exc)
+                remote = []
+            if remote:
                 with self._lock:
-                    self._n.held_delivered += len(remote_held)
-                self._hand_over(conn, keys, remote_held)
+                    self._n.held_delivered += len(remote)
+                self._hand_over(conn, receipts, remote)
         if frame_id is not None:
-            # After the held outcomes: "ACK" means "everything held for these keys is yours now".
-            self._send(conn, protocol.encode_ack(frame_id))
+            # After the stored outcomes: "ACK" means "everything stored for these keys is queued".
+            self._send(conn, protocol.encode_ack(frame_id).encode("utf-8"))
 
-    def _hand_over(self, conn: Connection, keys: List[str], texts: List[str]) -> None:
-        for i, text in enumerate(texts):
-            if not self._send(conn, text):
-                # The subscriber vanished while we handed over: hold the rest again.
-                with self._lock:
-                    for rest in texts[i:]:
-                        self._held.put(protocol.routing_keys(protocol.decode(rest)), rest)
-                return
+    def _hand_over(self, conn: Connection, receipts: bool, items: List[Tuple[str, str]]) -> bool:
+        """Queue stored outcomes ``(delivery id, text)`` to a subscriber; ``False`` if it is gone."""
+        for i, (delivery_id, text) in enumerate(items):
+            if receipts:
+                ok = self._send(conn, protocol.with_delivery_id(text, delivery_id).encode("utf-8"))
+            else:
+                ok = self._send(conn, text.encode("utf-8"), self._requeue_info(text))
+            if not ok:
+                if not receipts:  # receipt entries are still stored; seed ones were taken
+                    for _, rest in items[i:]:
+                        info = self._requeue_info(rest)
+                        if info is not None:
+                            self._hold_or_publish(info[0], rest, self._new_delivery_id())
+                return False
+        return True
+
+    @staticmethod
+    def _requeue_info(text: str) -> Optional[Requeue]:
+        try:
+            return protocol.routing_keys(protocol.decode(text)), text
+        except ProtocolError:
+            return None
 
     def _unsubscribe(self, conn: Connection, frame: Dict[str, Any]) -> None:
+        released: List[str] = []
         with self._lock:
             for key in frame["keys"]:
                 if key in conn.keys:
                     conn.keys.discard(key)
                     self._drop_subscriber(key, conn)
+                    released.append(key)
+            if released and conn.receipts:
+                self._held.release(released)
+            receipts = conn.receipts
+        if released and receipts and self.bridge is not None:
+            try:
+                self.bridge.release(released)
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
+                self._warn_redis("could not release stored outcomes on Redis: %s", exc)
         frame_id = frame.get("id")
         if frame_id is not None:
-            self._send(conn, protocol.encode_ack(frame_id))
+            self._send(conn, protocol.encode_ack(frame_id).encode("utf-8"))
 
-    def _outcome(self, conn: Connection, frame: Dict[str, Any], text: str) -> None:
+    def _receipt(self, delivery_ids: List[str]) -> None:
+        with self._lock:
+            self._n.receipts += len(delivery_ids)
+            self._held.receipt(delivery_ids)
+        if self.bridge is not None:
+            try:
+                self.bridge.receipt(delivery_ids)
+            except self._redis_errors as exc:  # redis errors; the TTL removes it anyway
+                self._warn_redis("could not remove receipted outcomes from Redis: %s", exc)
+
+    def _outcome(self, conn: Connection, frame: Dict[str, Any], text: Optional[str]) -> None:
         keys = protocol.routing_keys(frame)
         frame_id = frame.pop("id", None)
-        if frame_id is not None:
+        if frame_id is not None or text is None:
             text = protocol.encode(frame)  # delivered as received, minus the id
+        try:
+            data = protocol.encode_utf8(text)
+            if _has_escaped_surrogate(text):
+                protocol.encode_utf8(protocol.encode(frame))
+        except ProtocolError as exc:
+            # Refused to its sender; never queued to a subscriber (it would fail there).
+            with self._lock:
+                self._n.bad_outcomes += 1
+            self._protocol_error(conn, exc.code, str(exc),
+                                 None if frame_id is None else str(frame_id))
+            return
+        delivery_id = self._new_delivery_id()
         bridge = self.bridge
         held = False
         with self._lock:
             self._n.received += 1
             targets = self._subscribers_of(keys)
-            seeds = list(self._broadcast) if self._broadcast else []
+            seeds = [s for s in self._broadcast if s is not conn] if self._broadcast else []
             closing = self._closing
+            keepers = [t for t in targets if t.receipts]
             if targets:
                 self._n.routed += len(targets)
-            elif bridge is None and not closing:
-                held = self._hold(keys, text)
+            if bridge is None:
+                if keepers:
+                    # Stored until its receipt; a full store degrades to "handed over once".
+                    self._held.put(keys, text, delivery_id, len(data), awaiting_receipt=True)
+                elif not targets and not closing:
+                    held = self._hold(keys, text, delivery_id, len(data))
             if seeds:
                 self._n.broadcast += len(seeds)
         status = protocol.ACK_DELIVERED
         if targets:
-            sent = 0
-            for target in targets:
-                if self._send(target, text):
-                    sent += 1
-            if not sent:
-                status = self._hold_or_publish(keys, text)
+            kept_remotely = keepers and bridge is not None and self._store_remote(
+                delivery_id, keys, text)
+            if keepers and bridge is not None and not kept_remotely:
+                with self._lock:  # Redis is down: keep it here instead
+                    self._held.put(keys, text, delivery_id, len(data), awaiting_receipt=True)
+            sent = self._deliver(targets, keys, text, data, delivery_id)
+            if not sent and not keepers:
+                status = self._hold_or_publish(keys, text, delivery_id)
+            elif not sent:
+                status = protocol.ACK_HELD  # stored for the re-subscribe of its receipt subscriber
             elif bridge is not None and self.config.broadcast and self._remote_seeds:
-                self._publish(keys, text, stored=False)  # for the seed clients of other hubs
+                self._publish(keys, text, None)  # for the seed clients of other hubs
         elif bridge is not None:
-            status = self._hold_or_publish(keys, text)
+            status = self._hold_or_publish(keys, text, delivery_id)
         elif held:
             status = protocol.ACK_HELD
         else:
             status = _GOING_AWAY if closing else _REFUSED
-        for seed in seeds:
-            if seed is not conn:
-                self._send(seed, text)
         if status == _GOING_AWAY:
             # An ACK "held" now would be a lie: the held store dies with this process. No ACK,
             # and the connection closes: the worker sends the outcome again after reconnecting.
             log.info("hub shutting down: outcome for %s not held; its sender will resend it", keys)
-            try:
-                conn.peer.close(CLOSE_GOING_AWAY, "hub shutting down: send it again")
-            except Exception:  # the peer may be gone already
-                pass
+            conn.peer.close(protocol.CLOSE_GOING_AWAY, "hub shutting down: send it again")
             self.close(conn)
-            return
-        if frame_id is not None:
+        elif frame_id is not None:
             if status == _REFUSED:
-                self._send(conn, protocol.encode(protocol.error(
-                    protocol.ERROR_HUB_FULL,
+                self._error_to(
+                    conn, protocol.ERROR_HUB_FULL,
                     f"outcome {frame_id} was not delivered: nobody subscribed to {keys} and the "
                     f"hub already holds {self.config.max_held} outcomes / "
-                    f"{self.config.max_held_bytes} bytes: retry later",
-                    frame_id=str(frame_id),
-                )))
+                    f"{self.config.max_held_bytes} bytes: retry later", str(frame_id))
             else:
                 with self._lock:
                     self._n.acks += 1
-                self._send(conn, protocol.encode_ack(frame_id, status))
+                self._send(conn, protocol.encode_ack(frame_id, status).encode("utf-8"))
         elif status == _REFUSED:
             log.warning("dropped outcome for %s: the held store is full", keys)
+        # Broadcast copies last: they never delay the targeted copies or the ACK.
+        for seed in seeds:
+            self._send(seed, data)
 
-    def _hold_or_publish(self, keys: List[str], text: str) -> str:
-        """No local subscriber took the outcome: store it in Redis (or hold it here)."""
-        if self.bridge is not None and self._publish(keys, text, stored=True):
+    def _deliver(self, targets: List[Connection], keys: List[str], text: str, data: bytes,
+                 delivery_id: str) -> int:
+        """Queue an outcome to its subscribers; returns how many queues took it."""
+        sent = 0
+        receipt_data: Optional[bytes] = None
+        requeue = (keys, text)
+        for target in targets:
+            if target.receipts:
+                if receipt_data is None:
+                    receipt_data = protocol.with_delivery_id(text, delivery_id).encode("utf-8")
+                ok = self._send(target, receipt_data)
+            else:
+                ok = self._send(target, data, requeue)
+            sent += ok
+        return sent
+
+    def _hold_or_publish(self, keys: List[str], text: str, delivery_id: str) -> str:
+        """No subscriber took the outcome: store it in Redis (or hold it here)."""
+        if self.bridge is not None and self._publish(keys, text, delivery_id):
             return protocol.ACK_PUBLISHED
         with self._lock:
             if self._closing:
                 return _GOING_AWAY
-            held = self._hold(keys, text)
+            held = self._hold(keys, text, delivery_id, len(text.encode("utf-8")))
         return protocol.ACK_HELD if held else _REFUSED
 
-    def _hold(self, keys: List[str], text: str) -> bool:
+    def _hold(self, keys: List[str], text: str, delivery_id: str, size: int) -> bool:
         """Hold an outcome here and count it as held or refused (caller holds ``_lock``)."""
-        held = self._held.put(keys, text)
+        held = self._held.put(keys, text, delivery_id, size)
         if held:
             self._n.held += 1
         else:
             self._n.refused += 1
         return held
 
-    def _publish(self, keys: List[str], text: str, *, stored: bool) -> bool:
-        try:
-            self.bridge.publish(keys, text, store=stored)
-        except Exception as exc:
-            self._warn_redis("could not publish an outcome to Redis (%s); holding outcomes "
-                             "locally until it is back", exc)
-            return False
-        with self._lock:
-            self._n.published += 1
-        return True
-
-    def _warn_redis(self, message: str, *args: Any) -> None:
-        """Log a Redis problem at most every 10 s (an outage must not flood the log)."""
-        now = time.monotonic()
-        if now - self._redis_warned > 10.0:
-            self._redis_warned = now
-            log.warning(message, *args)
-        else:
-            log.debug(message, *args)
-
-    # ------------------------------------------------------------------ from Redis
-
-    def on_remote(self, outcome_id: Optional[str], keys: List[str], text: str, origin: str) -> None:
-        """An outcome published on Redis (by any hub, this one included).
-
-        If ``outcome_id`` is set the outcome is stored in Redis unclaimed: a hub with a local
-        subscriber claims it atomically and delivers it; every other hub leaves it alone. Seed
-        clients of the *other* hubs get a broadcast copy.
-        """
-        with self._lock:
-            self._n.remote_received += 1
-            targets = self._subscribers_of(keys) if outcome_id is not None else []
-            seeds = list(self._broadcast) if (self._broadcast and origin != self.hub_id) else []
-            if seeds:
-                self._n.broadcast += len(seeds)
-        if targets and outcome_id is not None:
-            try:
-                won = self.bridge.claim(outcome_id)
-            except Exception as exc:
-                log.warning("could not claim outcome %s on Redis: %s", outcome_id, exc)
-                won = False
-            if won:
-                sent = sum(1 for target in targets if self._send(target, text))
-                with self._lock:
-                    self._n.remote_routed += sent
-                if not sent:
-                    self._hold_or_publish(keys, text)
-        for seed in seeds:
-            self._send(seed, text)
-
-    def resync(self) -> None:
-        """The Redis listener (re)subscribed: take what was stored for our subscribers meanwhile."""
-        if self.bridge is None:
-            return
-        with self._lock:
-            keys = list(self._by_key)
-        for start in range(0, len(keys), 500):
-            try:
-                texts = self.bridge.take(keys[start:start + 500])
-            except Exception as exc:
-                log.warning("could not take held outcomes from Redis after reconnecting: %s", exc)
-                return
-            for text in texts:
-                self._deliver_taken(text)
-
-    def _deliver_taken(self, text: str) -> None:
-        try:
-            keys = protocol.routing_keys(protocol.decode(text))
-        except ProtocolError:
-            return
-        with self._lock:
-            targets = self._subscribers_of(keys)
-            self._n.held_delivered += 1
-        if not any([self._send(target, text) for target in targets]):
-            self._hold_or_publish(keys, text)
-
-    # ------------------------------------------------------------------ maintenance
-
-    def expire(self) -> int:
-        """Drop held outcomes whose TTL passed; returns how many."""
-        with self._lock:
-            return self._held.expire()
-
-    def sample_rates(self) -> None:
-        """Record a rate sample (the maintenance thread calls this every second)."""
-        now = time.monotonic()
-        with self._lock:
-            sample = (now, self._n.received, self._n.routed + self._n.remote_routed)
-        self._samples.append(sample)
-        while len(self._samples) > 2 and now - self._samples[0][0] > _RATE_WINDOW:
-            self._samples.popleft()
-        first = self._samples[0]
-        span = now - first[0]
-        if span > 0:
-            self._rates = ((sample[1] - first[1]) / span, (sample[2] - first[2]) / span)
-
-    def _heartbeat(self) -> None:
-        with self._lock:
-            seeds = len(self._broadcast)
-        try:
-            self._remote_seeds = self.bridge.heartbeat(seeds)
-        except Exception as exc:
-            self._remote_seeds = True  # unsure: keep publishing broadcast copies
-            log.debug("seed-client heartbeat on Redis failed: %s", exc)
-
-    def start(self) -> "HubCore":
-        """Start the maintenance thread (idempotent; restarts after a fork)."""
-        if self._thread is not None and self._thread.is_alive() and self._pid == os.getpid():
-            return self
-        self._pid = os.getpid()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="zas-hub-maintenance", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        interval = min(defaults.HUB_REAP_INTERVAL, self.config.outcome_ttl / 4)
-        next_stats = time.monotonic() + self.config.stats_interval
-        while not self._stop.wait(interval):
-            try:
-                dropped = self.expire()
-                if dropped:
-                    log.debug("dropped %d held outcomes at their TTL", dropped)
-                self.sample_rates()
-                if self.bridge is not None and self.config.broadcast:
-                    self._heartbeat()
-                if self.config.stats_interval and time.monotonic() >= next_stats:
-                    next_stats = time.monotonic() + self.config.stats_interval
-                    log.info("%s", self.stats_line())
-            except Exception:  # keep the loop alive whatever happens
-                log.exception("hub maintenance failed")
-
-    def stop(self) -> None:
-        """Ask the maintenance thread to stop (see :meth:`join`)."""
-        self._stop.set()
-
-    def join(self, timeout: Optional[float] = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def shutdown(self, reason: str = "hub shutting down") -> None:
-        """Stop the maintenance thread and close every connection with 1001 (going away).
-
-        From here on nothing new is held in memory (it would die with the process): an outcome
-        nobody takes at once gets no ACK and its sender's connection is closed, so the sender
-        hands it to the next hub instead.
-        """
-        self.stop()
-        with self._lock:
-            self._closing = True
-            conns = list(self._conns.values())
-        for conn in conns:
-            try:
-                conn.peer.close(CLOSE_GOING_AWAY, reason)
-            except Exception:
-                pass
-            self.close(conn)
-        self.join(5.0)
-
     # ------------------------------------------------------------------ stats
 
     def stats(self) -> Dict[str, Any]:
-        """A JSON-able snapshot: connections by role, subscriptions, held, counters, rates."""
-        with self._lock:
-            roles = {"client": 0, "worker": 0, "unregistered": 0}
-            subscriptions = 0
-            for conn in self._conns.values():
-                roles[conn.role or "unregistered"] += 1
-                subscriptions += len(conn.keys)
-            counters = self._n.as_dict()
-            held = len(self._held)
-            held_bytes = self._held.bytes
-            expired = self._held.expired
-            keys = len(self._by_key)
-            seeds = len(self._broadcast)
-        received_rate, routed_rate = self._rates
-        reader_threads = sum(1 for t in threading.enumerate() if t.name.startswith("zas-hub-ws"))
-        return {
-            "hubId": self.hub_id,
-            "pid": os.getpid(),
-            "uptime": round(time.monotonic() - self.started_at, 3),
-            "connections": dict(roles, total=sum(roles.values()), broadcast=seeds),
-            "subscriptions": subscriptions,
-            "subscribedKeys": keys,
-            "held": held,
-            "heldBytes": held_bytes,
-            "outcomes": {
-                "received": counters["received"],
-                "routed": counters["routed"] + counters["remote_routed"],
-                "routedRemote": counters["remote_routed"],
-                "broadcast": counters["broadcast"],
-                "held": counters["held"],
-                "heldDelivered": counters["held_delivered"],
-                "expired": expired,
-                "refused": counters["refused"],
-                "published": counters["published"],
-                "remoteReceived": counters["remote_received"],
-            },
-            "dropped": expired + counters["refused"],
-            "acks": counters["acks"],
-            "protocolErrors": counters["protocol_errors"],
-            "abuseCloses": counters["abuse_closes"],
-            "sendFailures": counters["send_failures"],
-            "connectionsOpened": counters["connections_opened"],
-            "subscriptionsClosed": counters["subscriptions_closed"],  # removed with their socket
-            "rates": {
-                "outcomesPerSecond": round(received_rate, 1),
-                "routedPerSecond": round(routed_rate, 1),
-            },
-            "threads": threading.active_count(),
-            "threadCapacity": self.config.threads,
-            "readerThreads": reader_threads,
-            "scaleOut": self.bridge is not None,
-            "redisConnected": bool(self.bridge is not None and self.bridge.connected.is_set()),
-            "remoteSeedClients": bool(self.bridge is not None and self._remote_seeds),
-            "broadcastEnabled": self.config.broadcast,
-        }
+        """A JSON-able snapshot: connections by role, subscriptions, stored, counters, rates."""
+        return snapshot(self)
 
     def stats_line(self) -> str:
         """The periodic log line (the seed's ``outputStats``, with our numbers)."""
-        s = self.stats()
-        c = s["connections"]
-        o = s["outcomes"]
-        return (
-            f"hub stats: {c['client']} clients, {c['worker']} workers, {c['unregistered']} "
-            f"unregistered; {s['subscriptions']} subscriptions; {s['held']} held; "
-            f"received {o['received']}, routed {o['routed']}, broadcast {o['broadcast']}, "
-            f"dropped {s['dropped']}; {s['rates']['outcomesPerSecond']} outcomes/s; "
-            f"up {s['uptime']:.0f}s"
-        )
+        return stats_line(self.stats())

@@ -1,8 +1,14 @@
-"""Outcomes waiting for their subscriber: a TTL store bounded in count and in bytes.
+"""Outcomes the hub keeps for a subscriber: a TTL store bounded in count and in bytes.
 
-An outcome that arrives before anyone subscribed to any of its routing keys is held under *all*
-of them. The first subscription to any of those keys takes it, which removes it from every key
-(each outcome is handed over once). After ``ttl`` seconds it is dropped and counted as expired.
+Two kinds of entry live here, both under *all* the outcome's routing keys:
+
+- **held**: the outcome arrived before anyone subscribed to any of its keys. A legacy (seed)
+  subscriber takes it (removed under every key: handed over once); a receipt-capable subscriber
+  gets a copy and the entry becomes *awaiting receipt*.
+- **awaiting receipt**: the outcome was handed to a connection that said ``"receipts": true``.
+  It stays until a ``RECEIPT`` names its delivery id (from any connection), the subscriber
+  ``UNSUBSCRIBE``-s one of its keys, or the TTL (counted from arrival) passes; every new
+  ``SUBSCRIBE`` to one of its keys gets it again, same delivery id.
 
 The store is not thread-safe on its own: :class:`~zeebe_affinity_sync.hub.core.HubCore` calls it
 only while holding its routing lock, so that "nobody subscribed, hold it" and "subscribe, take
@@ -13,31 +19,34 @@ from __future__ import annotations
 import itertools
 import time
 from collections import OrderedDict
-from typing import Callable, Dict, Iterable, List, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = ["HeldOutcome", "HeldStore"]
 
 
 class HeldOutcome:
-    """One held outcome: the frame text to deliver and the keys it is held under."""
+    """One stored outcome: its frame text (without deliveryId), keys and delivery id."""
 
-    __slots__ = ("seq", "keys", "text", "size", "expires_at")
+    __slots__ = ("seq", "keys", "text", "delivery_id", "size", "expires_at", "awaiting_receipt")
 
-    def __init__(self, seq: int, keys: Tuple[str, ...], text: str, expires_at: float) -> None:
+    def __init__(self, seq: int, keys: Tuple[str, ...], text: str, delivery_id: str,
+                 size: int, expires_at: float) -> None:
         self.seq = seq
         self.keys = keys
         self.text = text
-        self.size = len(text)
+        self.delivery_id = delivery_id
+        self.size = size
         self.expires_at = expires_at
+        self.awaiting_receipt = False
 
 
 class HeldStore:
-    """Held outcomes by routing key, oldest first, bounded in count and bytes.
+    """Stored outcomes by routing key and by delivery id, oldest first, bounded.
 
     Args:
-        ttl: Seconds an outcome is held.
-        max_count: Most outcomes held at once; :meth:`put` refuses beyond it.
-        max_bytes: Most frame characters held at once; :meth:`put` refuses beyond it.
+        ttl: Seconds an outcome is kept (from when it was stored).
+        max_count: Most outcomes stored at once; :meth:`put` refuses beyond it.
+        max_bytes: Most UTF-8 bytes of frame text stored at once; :meth:`put` refuses beyond it.
         clock: Monotonic clock (seconds), replaceable in unit tests.
     """
 
@@ -53,41 +62,72 @@ class HeldStore:
         self.max_bytes = int(max_bytes)
         self._clock = clock
         self._seq = itertools.count(1)
-        # All three guarded by the caller's lock (HubCore._lock); insertion order == expiry order.
+        # All guarded by the caller's lock (HubCore._lock); insertion order == expiry order.
         self._entries: "OrderedDict[int, HeldOutcome]" = OrderedDict()
         self._by_key: Dict[str, List[HeldOutcome]] = {}
+        self._by_delivery: Dict[str, HeldOutcome] = {}
+        # The awaiting-receipt subset, oldest first: evicted first when the store is full, since
+        # each was handed over at least once (an unsubscribed outcome never was).
+        self._awaiting: "OrderedDict[int, HeldOutcome]" = OrderedDict()
         self._bytes = 0
         self.expired = 0  # outcomes dropped at their TTL, ever
+        self.receipted = 0  # outcomes removed by a RECEIPT or an UNSUBSCRIBE, ever
+        self.evicted = 0  # awaiting-receipt outcomes dropped early to make room, ever
 
     def __len__(self) -> int:
         return len(self._entries)
 
     @property
     def bytes(self) -> int:
-        """Characters of frame text held right now."""
+        """UTF-8 bytes of frame text stored right now."""
         return self._bytes
 
-    def put(self, keys: Sequence[str], text: str) -> bool:
-        """Hold ``text`` under every key in ``keys``.
+    def put(self, keys: Sequence[str], text: str, delivery_id: Optional[str] = None,
+            size: Optional[int] = None, *, awaiting_receipt: bool = False) -> bool:
+        """Store ``text`` under every key in ``keys``.
+
+        Args:
+            keys: The outcome's routing keys.
+            text: The frame text, without ``deliveryId``.
+            delivery_id: The outcome's delivery id (unique across hubs); default a local one.
+            size: ``len(text.encode("utf-8"))`` if the caller has it already (computed if not).
+            awaiting_receipt: Already handed to a receipt-capable subscriber.
 
         Returns:
-            ``True`` if held; ``False`` if the count or byte bound would be exceeded (the caller
-            reports the outcome as refused: it is *not* held).
+            ``True`` if stored; ``False`` if the count or byte bound would be exceeded even after
+            evicting every awaiting-receipt outcome (oldest first; each was handed over at least
+            once): the caller reports the outcome as refused, it is *not* stored.
         """
         self.expire()
-        size = len(text)
-        if len(self._entries) >= self.max_count or self._bytes + size > self.max_bytes:
+        if size is None:
+            size = len(text.encode("utf-8", "surrogatepass"))
+        while self._awaiting and self._full(size):
+            self._remove(next(iter(self._awaiting.values())))
+            self.evicted += 1
+        if self._full(size):
             return False
-        entry = HeldOutcome(next(self._seq), tuple(dict.fromkeys(keys)), text,
+        seq = next(self._seq)
+        if delivery_id is None:
+            delivery_id = f"held-{seq}"
+        entry = HeldOutcome(seq, tuple(dict.fromkeys(keys)), text, delivery_id, size,
                             self._clock() + self.ttl)
         self._entries[entry.seq] = entry
+        if awaiting_receipt:
+            self._mark_awaiting(entry)
+        self._by_delivery[delivery_id] = entry
         self._bytes += size
         for key in entry.keys:
             self._by_key.setdefault(key, []).append(entry)
         return True
 
-    def take(self, keys: Iterable[str]) -> List[str]:
-        """Remove and return (oldest first) the frames held under any of ``keys``."""
+    def take(self, keys: Iterable[str], *, keep: bool) -> List[HeldOutcome]:
+        """The outcomes (oldest first) stored under any of ``keys``.
+
+        Args:
+            keys: The keys subscribed.
+            keep: ``True`` for a receipt-capable subscriber: entries stay (now awaiting its
+                receipt); ``False`` for a legacy one: entries are removed (handed over once).
+        """
         if not self._by_key:
             return []
         found: Dict[int, HeldOutcome] = {}
@@ -99,15 +139,52 @@ class HeldStore:
         if not found:
             return []
         now = self._clock()
-        texts = []
+        taken = []
         for seq in sorted(found):
             entry = found[seq]
-            self._remove(entry)
-            if entry.expires_at > now:
-                texts.append(entry.text)
-            else:
+            if entry.expires_at <= now:
+                self._remove(entry)
                 self.expired += 1
-        return texts
+                continue
+            if keep:
+                self._mark_awaiting(entry)
+            else:
+                self._remove(entry)
+            taken.append(entry)
+        return taken
+
+    def receipt(self, delivery_ids: Iterable[str]) -> int:
+        """Remove the outcomes with these delivery ids (unknown ids are ignored); how many."""
+        removed = 0
+        for delivery_id in delivery_ids:
+            entry = self._by_delivery.get(delivery_id)
+            if entry is not None:
+                self._remove(entry)
+                removed += 1
+        self.receipted += removed
+        return removed
+
+    def release(self, keys: Iterable[str]) -> int:
+        """A subscriber gave up these keys: drop what awaits a receipt under them; how many."""
+        removed = 0
+        for key in keys:
+            for entry in list(self._by_key.get(key, ())):
+                if entry.awaiting_receipt:
+                    self._remove(entry)
+                    removed += 1
+        self.receipted += removed
+        return removed
+
+    def get(self, delivery_id: str) -> Optional[HeldOutcome]:
+        return self._by_delivery.get(delivery_id)
+
+    def drain(self) -> List[HeldOutcome]:
+        """Remove and return everything not yet expired, oldest first (handed to Redis)."""
+        self.expire()
+        entries = list(self._entries.values())
+        for entry in entries:
+            self._remove(entry)
+        return entries
 
     def expire(self) -> int:
         """Drop the outcomes whose TTL passed; returns how many were dropped."""
@@ -124,15 +201,18 @@ class HeldStore:
         self.expired += dropped
         return dropped
 
-    def clear(self) -> None:
-        """Forget everything (shutdown)."""
-        self._entries.clear()
-        self._by_key.clear()
-        self._bytes = 0
+    def _full(self, size: int) -> bool:
+        return len(self._entries) >= self.max_count or self._bytes + size > self.max_bytes
+
+    def _mark_awaiting(self, entry: HeldOutcome) -> None:
+        entry.awaiting_receipt = True
+        self._awaiting[entry.seq] = entry
 
     def _remove(self, entry: HeldOutcome) -> None:
         if self._entries.pop(entry.seq, None) is None:
             return
+        self._awaiting.pop(entry.seq, None)
+        self._by_delivery.pop(entry.delivery_id, None)
         self._bytes -= entry.size
         for key in entry.keys:
             entries = self._by_key.get(key)

@@ -31,9 +31,9 @@ class HubCollector:
         yield conns
         yield GaugeMetricFamily(f"{_P}_subscriptions", "Subscribed keys over all connections",
                                 value=s["subscriptions"])
-        yield GaugeMetricFamily(f"{_P}_held_outcomes", "Outcomes held for a future subscriber",
+        yield GaugeMetricFamily(f"{_P}_held_outcomes", "Outcomes stored for a subscriber (held, or awaiting its receipt)",
                                 value=s["held"])
-        yield GaugeMetricFamily(f"{_P}_held_bytes", "Characters of held outcome frames",
+        yield GaugeMetricFamily(f"{_P}_held_bytes", "UTF-8 bytes of stored outcome frames",
                                 value=s["heldBytes"])
         outcomes = CounterMetricFamily(f"{_P}_outcomes", "Outcomes by what happened to them",
                                        labels=["result"])
@@ -42,10 +42,16 @@ class HubCollector:
                            ("broadcast", "broadcast"), ("held", "held"),
                            ("held_delivered", "heldDelivered"), ("expired", "expired"),
                            ("refused", "refused"), ("published", "published"),
-                           ("remote_received", "remoteReceived")):
+                           ("remote_received", "remoteReceived"), ("redelivered", "redelivered"),
+                           ("receipted", "receipted"), ("bad", "badOutcomes")):
             outcomes.add_metric([label], o[key])
         yield outcomes
         yield CounterMetricFamily(f"{_P}_acks", "ACK frames sent", value=s["acks"])
+        yield CounterMetricFamily(f"{_P}_receipts", "Delivery ids named in RECEIPT frames",
+                                  value=s["receipts"])
+        yield CounterMetricFamily(f"{_P}_slow_peer_drops",
+                                  "Connections dropped because their outbound queue was full",
+                                  value=s["slowPeerDrops"])
         yield CounterMetricFamily(f"{_P}_protocol_errors", "Bad frames received",
                                   value=s["protocolErrors"])
         yield CounterMetricFamily(f"{_P}_connections_opened", "Websocket connections accepted",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from collections.abc import Mapping
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
@@ -25,8 +24,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import grpc
 from zeebe_affinity_sync.gateway import gateway_pb2 as pb
 
-from .. import defaults
-from ..errors import PermissionDeniedError, ZeebeError, from_grpc_error
+from .. import checks, defaults
+from ..errors import PermissionDeniedError, ZeebeError
+from .grpc_errors import from_grpc_error
 from .channel import LazyChannel
 from .config import ClientConfig, resolve_config
 from .oauth import OAuthTokenProvider
@@ -91,24 +91,14 @@ def encode_variables(variables: Any, *, what: str = "variables", required: bool 
         ) from exc
 
 
-def _check_str(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise TypeError(f"{name} must be a non-empty str, got {value!r}")
-    return value
-
-
-def _check_key(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int key, got {value!r} ({type(value).__name__})")
-    return value
+# The argument checks are the shared ones (wrong kind: a TypeError, out of range: a ValueError,
+# both ConfigurationErrors); these names keep the call sites short.
+_check_str = checks.text
+_check_key = checks.key
 
 
 def _check_seconds(value: Any, name: str, *, allow_zero: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise TypeError(f"{name} must be a number of seconds, got {value!r}")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>=' if allow_zero else '>'} 0 seconds, got {value!r}")
-    return float(value)
+    return checks.seconds(value, name, allow_zero=allow_zero)
 
 
 def _ms(seconds: float) -> int:

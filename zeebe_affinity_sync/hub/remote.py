@@ -1,0 +1,156 @@
+"""The routing core's Redis side (scale-out): store, publish, claim, take, hand over.
+
+A mixin of :class:`~zeebe_affinity_sync.hub.core.HubCore`: the same lock and counters, kept in a
+module of its own so routing on one hub (core.py) and routing across hubs (here) each read in
+one place. Every bridge call happens outside the core's lock; what Redis raises is caught as the
+bridge's ``ERRORS`` and logged at most every 10 s (:meth:`RemoteMixin._warn_redis`).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, List, Optional
+
+
+__all__ = ["RemoteMixin"]
+
+log = logging.getLogger("zeebe_affinity_sync.hub.core")
+
+
+class RemoteMixin:
+    """Redis paths of the hub core (needs the attributes HubCore sets in ``__init__``)."""
+
+    _lock: Any
+    _n: Any
+    _held: Any
+    bridge: Any
+    hub_id: str
+    _redis_errors: Any
+    _redis_warned: float
+    _remote_seeds: bool
+    _broadcast: Any
+
+    def _store_remote(self, delivery_id: str, keys: List[str], text: str) -> bool:
+        try:
+            self.bridge.store(delivery_id, keys, text)
+            return True
+        except self._redis_errors as exc:  # redis errors; stored locally instead
+            self._warn_redis("could not store an outcome on Redis (%s); keeping it locally", exc)
+            return False
+
+    def _publish(self, keys: List[str], text: str, delivery_id: Optional[str]) -> bool:
+        """Publish to all hubs; with a ``delivery_id`` also store it, claimable, in Redis."""
+        try:
+            self.bridge.publish(keys, text, outcome_id=delivery_id)
+        except self._redis_errors as exc:  # redis errors; held locally instead
+            self._warn_redis("could not publish an outcome to Redis (%s); holding outcomes "
+                             "locally until it is back", exc)
+            return False
+        with self._lock:
+            self._n.published += 1
+        return True
+
+    def _warn_redis(self, message: str, *args: Any) -> None:
+        """Log a Redis problem at most every 10 s (an outage must not flood the log)."""
+        now = time.monotonic()
+        if now - self._redis_warned > 10.0:
+            self._redis_warned = now
+            log.warning(message, *args)
+        else:
+            log.debug(message, *args)
+
+    # ------------------------------------------------------------------ from Redis
+
+    def on_remote(self, outcome_id: Optional[str], keys: List[str], text: str, origin: str) -> None:
+        """An outcome published on Redis by any hub (called on a bridge dispatcher thread).
+
+        If ``outcome_id`` is set the outcome is stored in Redis unclaimed: a hub with a local
+        subscriber claims it atomically and delivers it; every other hub leaves it alone. Seed
+        clients of the *other* hubs get a broadcast copy.
+        """
+        with self._lock:
+            self._n.remote_received += 1
+            targets = self._subscribers_of(keys) if outcome_id is not None else []
+            seeds = list(self._broadcast) if (self._broadcast and origin != self.hub_id) else []
+            if seeds:
+                self._n.broadcast += len(seeds)
+        data = text.encode("utf-8", "backslashreplace")
+        if targets and outcome_id is not None:
+            keep = any(t.receipts for t in targets)
+            try:
+                won = self.bridge.claim(outcome_id, consume=not keep)
+            except self._redis_errors as exc:  # redis errors; it stays stored for a take
+                self._warn_redis("could not claim outcome %s on Redis: %s", outcome_id, exc)
+                won = False
+            if won:
+                sent = self._deliver(targets, keys, text, data, outcome_id)
+                with self._lock:
+                    self._n.remote_routed += sent
+                if not sent and not keep:
+                    self._hold_or_publish(keys, text, outcome_id)
+        for seed in seeds:
+            self._send(seed, data)
+
+    def resync(self) -> None:
+        """The Redis listener (re)subscribed: hand what this hub kept in memory while Redis was
+        unreachable to Redis, then take what was stored for our subscribers meanwhile."""
+        if self.bridge is None:
+            return
+        self._push_local_to_redis()
+        with self._lock:
+            by_kind = {True: [], False: []}  # type: Dict[bool, List[str]]
+            for key, subs in self._by_key.items():
+                by_kind[any(s.receipts for s in subs)].append(key)
+        for keep, keys in by_kind.items():
+            for start in range(0, len(keys), 500):
+                try:
+                    items = self.bridge.take(keys[start:start + 500], keep=keep)
+                except self._redis_errors as exc:  # redis errors; retried on next resync
+                    log.warning("could not take stored outcomes from Redis after reconnecting: %s",
+                                exc)
+                    return
+                for delivery_id, text in items:
+                    self._deliver_taken(delivery_id, text, keep)
+
+    def _push_local_to_redis(self) -> None:
+        """Outcomes held here during an outage go to Redis, where every hub can find them."""
+        with self._lock:
+            entries = self._held.drain()
+        for i, entry in enumerate(entries):
+            keys = list(entry.keys)
+            try:
+                if entry.awaiting_receipt:
+                    self.bridge.store(entry.delivery_id, keys, entry.text)
+                else:
+                    self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
+            except self._redis_errors as exc:  # redis errors: keep the rest here
+                log.warning("could not hand held outcomes to Redis: %s", exc)
+                with self._lock:
+                    for rest in entries[i:]:
+                        self._held.put(list(rest.keys), rest.text, rest.delivery_id, rest.size,
+                                       awaiting_receipt=rest.awaiting_receipt)
+                return
+        if entries:
+            log.info("handed %d outcomes held during the Redis outage to Redis", len(entries))
+
+    def _deliver_taken(self, delivery_id: str, text: str, kept: bool) -> None:
+        info = self._requeue_info(text)
+        if info is None:
+            return
+        keys = info[0]
+        with self._lock:
+            targets = self._subscribers_of(keys)
+            self._n.held_delivered += 1
+        sent = self._deliver(targets, keys, text, text.encode("utf-8", "backslashreplace"),
+                             delivery_id)
+        if not sent and not kept:
+            self._hold_or_publish(keys, text, delivery_id)
+
+    def _heartbeat(self) -> None:
+        with self._lock:
+            seeds = len(self._broadcast)
+        try:
+            self._remote_seeds = self.bridge.heartbeat(seeds)
+        except self._redis_errors as exc:  # redis errors
+            self._remote_seeds = True  # unsure: keep publishing broadcast copies
+            log.debug("seed-client heartbeat on Redis failed: %s", exc)

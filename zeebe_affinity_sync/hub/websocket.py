@@ -1,0 +1,348 @@
+"""The hub's websocket transport: one object per connection, one thread owning its writes.
+
+simple-websocket does the framing and runs a reader thread per connection (pongs, the close
+handshake, the frame size limit). On top of it, per connection:
+
+- :class:`HubServer` (a ``simple_websocket.Server``) refuses permessage-deflate (a compressed
+  frame is inflated before any size limit applies) and gives the reader a bounded inbound buffer:
+  past :data:`~zeebe_affinity_sync.defaults.HUB_INBOUND_BUFFER_BYTES` queued, the reader stops
+  reading, so a peer that sends faster than its handler works is slowed down by TCP instead of
+  filling memory.
+- :class:`WsPeer` gives the routing core a non-blocking, bounded outbound queue. The connection's
+  handler thread (the gunicorn thread serving it) is its only writer: it writes what is queued,
+  then handles what arrived, and waits on simple-websocket's event for either. A peer whose
+  queue is full, or whose socket takes longer than ``send_timeout`` to take a write, is dropped;
+  nothing any other thread does ever waits on its socket.
+
+This module relies on simple-websocket 1.x internals (``sock``, ``event``, ``input_buffer``,
+``connected``, ``thread``, ``handshake``); ``setup.cfg`` pins ``simple-websocket<2`` and
+``tests/hub/test_pinned_internals.py`` fails if they change.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import socket
+import struct
+import threading
+from typing import Any, Deque, List, Optional, Tuple
+
+from simple_websocket import ConnectionClosed, Server
+
+from .. import defaults
+
+__all__ = ["HubServer", "WsPeer", "READER_THREAD_PREFIX", "reader_threads"]
+
+log = logging.getLogger(__name__)
+
+READER_THREAD_PREFIX = "zas-hub-ws-reader"
+_POLL = 1.0  # s, an idle handler re-checks that its connection is still alive
+_CLOSE_LINGER = 1.0  # s, wait for the peer's close reply before shutting the socket down
+_BATCH_BYTES = 256 * 1024  # queued frames are written in batches of about this size
+_HANDLE_BATCH = 64  # inbound frames handled before the queue is written again
+
+
+def reader_threads() -> int:
+    """How many connection reader threads run in this process (for /stats)."""
+    return sum(1 for t in threading.enumerate() if t.name.startswith(READER_THREAD_PREFIX))
+
+
+class _ReaderThread(threading.Thread):
+    """simple-websocket's per-connection reader: daemon (never blocks exit), named for /stats."""
+
+    def __init__(self, target: Any = None, **kwargs: Any) -> None:
+        super().__init__(target=target, name=READER_THREAD_PREFIX, daemon=True)
+
+
+class _InboundBuffer:
+    """simple-websocket's ``input_buffer``, counting what it holds so the reader can pause.
+
+    The reader thread appends; the handler thread pops. Sizes are ``len()`` of each message
+    (characters for text): a bound on memory, not an exact byte count.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: Deque[Any] = collections.deque()
+        self._size = 0
+        self._cond = threading.Condition()  # guards _items and _size
+
+    def append(self, message: Any) -> None:
+        with self._cond:
+            self._items.append(message)
+            self._size += len(message)
+
+    def pop(self, index: int = 0) -> Any:
+        with self._cond:
+            message = self._items.popleft()
+            self._size -= len(message)
+            self._cond.notify_all()
+        return message
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def wait_for_room(self, timeout: float) -> bool:
+        """Block while the buffer is at its bound; ``False`` if still full after ``timeout``."""
+        with self._cond:
+            if self._size < self.limit:
+                return True
+            self._cond.wait(timeout)
+            return self._size < self.limit
+
+
+class _GatedSocket:
+    """The connection's socket as simple-websocket sees it.
+
+    - ``send``: every write complete (``sendall``) and serialised with one lock: the reader
+      thread (pongs, close replies) and the handler thread share the socket.
+    - ``recv``: the reader thread waits while the inbound buffer is full (backpressure).
+    - ``close``: shuts the socket down but leaves the descriptor to gunicorn, which closes it
+      after the handler returns (closing it here made gunicorn act on a dead descriptor: EBADF
+      tracebacks, or worse, a reused descriptor number).
+    """
+
+    def __init__(self, sock: Any, ws: "HubServer") -> None:
+        self.raw = sock
+        self._ws = ws
+        self._lock = threading.Lock()
+
+    def send(self, data: bytes) -> int:
+        with self._lock:
+            self.raw.sendall(data)
+        return len(data)
+
+    def recv(self, size: int) -> bytes:
+        buffer = self._ws.input_buffer
+        while not buffer.wait_for_room(_POLL):
+            if not self._ws.connected:
+                break
+        return self.raw.recv(size)
+
+    def close(self) -> None:
+        try:
+            self.raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+class HubServer(Server):
+    """A simple-websocket server connection with no compression and a bounded inbound buffer.
+
+    Args:
+        environ: The WSGI environ of the upgrade request.
+        inbound_limit: Size of unhandled inbound messages at which the reader pauses.
+        **kwargs: ``simple_websocket.Server`` options (ping_interval, max_message_size, ...).
+    """
+
+    def __init__(self, environ: Any, *, inbound_limit: int = defaults.HUB_INBOUND_BUFFER_BYTES,
+                 **kwargs: Any) -> None:
+        self._inbound_limit = inbound_limit
+        # Without the client's offer wsproto accepts no extension: no permessage-deflate, so a
+        # frame's size on the wire is its size in memory (the frame limit applies to both).
+        environ = {k: v for k, v in environ.items() if k != "HTTP_SEC_WEBSOCKET_EXTENSIONS"}
+        kwargs.setdefault("thread_class", _ReaderThread)
+        super().__init__(environ, **kwargs)
+
+    def handshake(self) -> None:
+        # Runs inside Base.__init__, after input_buffer and sock are set and before the reader
+        # thread starts: the only moment both can be replaced without a race.
+        self.input_buffer = _InboundBuffer(self._inbound_limit)  # type: ignore[assignment]
+        self.sock = _GatedSocket(self.sock, self)
+        super().handshake()
+
+
+def _text_frame(payload: bytes) -> bytes:
+    """The header of an unmasked, final text frame (server to client, RFC 6455 section 5.2)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n))
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n)
+    return struct.pack("!BBQ", 0x81, 127, n)
+
+
+Item = Tuple[bytes, Any]
+
+
+class WsPeer:
+    """A :class:`~zeebe_affinity_sync.hub.core.Peer`: a bounded outbound queue over a HubServer.
+
+    Any thread may :meth:`send`, :meth:`close` or :meth:`abort` (none of them blocks); only the
+    connection's handler thread, inside :meth:`serve`, writes to the socket.
+
+    Args:
+        ws: The connection.
+        send_timeout: Seconds one write may take before the peer is dropped as stuck.
+        max_bytes: Bytes queued at most; a send beyond it fails (the core drops the peer).
+        max_frames: Frames queued at most.
+    """
+
+    def __init__(self, ws: HubServer, send_timeout: float,
+                 max_bytes: int = defaults.HUB_OUTBOUND_QUEUE_BYTES,
+                 max_frames: int = defaults.HUB_OUTBOUND_QUEUE_FRAMES) -> None:
+        self._ws = ws
+        self._sock: _GatedSocket = ws.sock  # type: ignore[assignment]
+        self._raw = self._sock.raw
+        self._raw.settimeout(send_timeout)  # a stuck peer fails our write instead of blocking it
+        self._max_bytes = max_bytes
+        self._max_frames = max_frames
+        self._lock = threading.Lock()  # guards _out, _out_bytes, _gone, _close_request
+        self._out: Deque[Item] = collections.deque()
+        self._out_bytes = 0
+        self._gone = False
+        self._close_request: Optional[Tuple[int, str]] = None
+        self._inflight: List[Item] = []  # handler thread only: the batch being written
+        self._owner: Optional[int] = None  # thread id of the handler thread, set in serve()
+
+    # ------------------------------------------------------------------ any thread
+
+    def send(self, data: bytes, requeue: Any = None) -> bool:
+        if threading.get_ident() == self._owner:
+            return self._send_own(data, requeue)
+        with self._lock:
+            if self._gone or self._close_request is not None:
+                return False
+            if (len(self._out) >= self._max_frames
+                    or self._out_bytes + len(data) > self._max_bytes):
+                return False
+            self._out.append((data, requeue))
+            self._out_bytes += len(data)
+        self._ws.event.set()
+        return True
+
+    def _send_own(self, data: bytes, requeue: Any) -> bool:
+        """A send from the connection's own thread (answers, a SUBSCRIBE's stored outcomes):
+        when the queue is full it writes the queue first instead of failing, so handing over
+        more stored outcomes than one queue holds works; a stuck socket still fails it."""
+        with self._lock:
+            if self._gone:
+                return False
+            full = (len(self._out) >= self._max_frames
+                    or self._out_bytes + len(data) > self._max_bytes)
+            if not full:
+                self._out.append((data, requeue))
+                self._out_bytes += len(data)
+                return True
+        try:
+            self._flush()
+            self._sock.send(_text_frame(data) + data)
+        except (OSError, ConnectionClosed):  # socket.timeout included: the peer is stuck
+            return False
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        with self._lock:
+            if self._close_request is None:
+                self._close_request = (code, reason)
+        self._ws.event.set()
+
+    def abort(self) -> None:
+        """Drop the connection without a close handshake (its socket is stuck or broken)."""
+        with self._lock:
+            self._gone = True
+        self._ws.connected = False
+        try:
+            self._raw.shutdown(socket.SHUT_RDWR)  # fails a blocked write; wakes the reader
+        except OSError:
+            pass
+        self._ws.event.set()
+
+    # ------------------------------------------------------------------ handler thread
+
+    def serve(self, core: Any, conn: Any, hello: bytes) -> None:
+        """Run the connection until it closes: write what is queued, handle what arrives."""
+        ws = self._ws
+        event = ws.event
+        inbox = ws.input_buffer
+        receive = core.receive
+        self._owner = threading.get_ident()
+        self.send(hello)
+        try:
+            while True:
+                event.clear()  # before looking: a set() after the look wakes the wait below
+                if self._out:
+                    self._flush()
+                if self._close_request is not None:
+                    self._close(*self._close_request)
+                    return
+                handled = 0
+                while inbox and handled < _HANDLE_BATCH:
+                    receive(conn, inbox.pop(0))
+                    handled += 1
+                if handled or self._out:
+                    continue
+                if self._gone or not ws.connected or not ws.thread.is_alive():
+                    return
+                event.wait(_POLL)
+        except socket.timeout:
+            log.info("dropping %r: a write did not complete within the send timeout", conn)
+            self.abort()
+        except (ConnectionClosed, OSError) as exc:
+            log.debug("connection %r ended: %s", conn, exc)
+
+    def _flush(self) -> None:
+        while True:
+            with self._lock:
+                if not self._out:
+                    return
+                batch: List[Item] = []
+                size = 0
+                while self._out and size < _BATCH_BYTES:
+                    item = self._out.popleft()
+                    batch.append(item)
+                    size += len(item[0])
+                self._out_bytes -= size
+                self._inflight = batch
+            parts = []
+            for data, _ in batch:
+                parts.append(_text_frame(data))
+                parts.append(data)
+            self._sock.send(b"".join(parts))
+            self._inflight = []
+
+    def _close(self, code: int, reason: str) -> None:
+        try:
+            self._ws.close(reason=code, message=reason)
+        except (ConnectionClosed, OSError):
+            pass
+
+    def leftovers(self) -> List[Any]:
+        """Mark the peer gone; return the requeue info of what was never written."""
+        with self._lock:
+            self._gone = True
+            items = self._inflight + list(self._out)
+            self._out.clear()
+            self._out_bytes = 0
+            self._inflight = []
+        return [requeue for _, requeue in items if requeue is not None]
+
+    def finish(self, linger: float = _CLOSE_LINGER) -> None:
+        """End the connection for good before the handler returns to gunicorn.
+
+        Waits up to ``linger`` seconds for the peer to answer our close (the reader thread then
+        ends), else shuts the socket down so the reader wakes and exits. Gunicorn then finds the
+        socket shut: without this it would drain a still-open socket on its main loop thread.
+        """
+        ws = self._ws
+        if ws.connected:
+            try:
+                ws.close(reason=1000, message="bye")
+            except (ConnectionClosed, OSError):
+                pass
+        reader = getattr(ws, "thread", None)
+        if reader is None or reader is threading.current_thread():
+            return
+        reader.join(linger)
+        if reader.is_alive():
+            try:
+                self._raw.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            reader.join(linger)
