@@ -8,7 +8,9 @@ Measures, with the raw ``GatewayStub`` only (so the figures are the engine's + g
 2. **Wake-up latency**: a long poll is parked, an instance is created, and the time from the
    CreateProcessInstance answer to the poll's answer is taken, ``--wakeups`` times; prints
    p50 / p99 / max in ms.
-3. **Engine alone** (embedded only): the same process through the Python engine API, no gRPC.
+3. **Engine alone** (embedded only): the same process through the Python engine API, no gRPC,
+   with the record log at its default size and with it off (``record_log_size=0``), so its
+   cost shows.
 
 Everything shares one Python process (and its GIL) with the engine unless ``--address`` is given.
 
@@ -107,12 +109,14 @@ def wakeups(stub: gateway_pb2_grpc.GatewayStub, count: int, zeebe: Optional[Embe
     return samples
 
 
-def engine_only(instances: int) -> float:
-    """The same process driven through the Python engine API: the engine's own cost."""
+def engine_only(instances: int, record_log_size: Optional[int] = None) -> float:
+    """The same process driven through the Python engine API: the engine's own cost
+    (``record_log_size`` None: the engine's default record log)."""
     from zeebe_affinity_sync.engine.runtime import Engine
     from zeebe_affinity_sync.engine.state import JobRequest
 
-    engine = Engine(history_size=100)
+    engine = Engine(history_size=100) if record_log_size is None else Engine(history_size=100,
+                                                                             record_log_size=record_log_size)
     engine.start()
     try:
         engine.deploy([("bench-raw.bpmn", BPMN.encode())])
@@ -155,7 +159,8 @@ def main() -> None:
         print(f"long-poll wake-up after CreateProcessInstance: p50 {statistics.median(samples):.2f} ms, "
               f"p99 {percentile(sorted(samples), 0.99):.2f} ms, max {max(samples):.2f} ms ({len(samples)} samples)")
         if zeebe is not None:
-            print(f"engine alone (no gRPC, one thread): {engine_only(args.instances):.0f} instances/s")
+            print(f"engine alone (no gRPC, one thread): {engine_only(args.instances):.0f} instances/s; "
+                  f"record log off: {engine_only(args.instances, 0):.0f} instances/s")
     finally:
         if zeebe is not None:
             zeebe.stop()

@@ -87,6 +87,29 @@ def test_record_log_is_bounded():
         assert zeebe.last_position() == records[-1]["position"]
 
 
+def test_a_wrapped_log_keeps_each_records_command_time():
+    # many commands, each stamped when the lock is let go, through a log that has dropped its
+    # oldest records: every record kept still has its own command's time, in order
+    with EmbeddedZeebe(record_log_size=50) as zeebe:
+        zeebe.deploy(("two.bpmn", m.tasks_process("two", ["a", "b"])))
+        keys = []
+        for n in range(40):
+            keys.append(zeebe.engine.create_instance("two")[0]["process_instance_key"])
+            if n == 37:
+                jump_ms = int(zeebe.now().timestamp() * 1000) + 3_600_000
+                zeebe.increase_time(3600)  # the last two instances are an hour later
+        records = zeebe.records()
+        assert len(records) == 50
+        assert [r["position"] for r in records] == list(range(records[0]["position"], zeebe.last_position() + 1))
+        stamps = [r["timestamp"] for r in records]
+        assert stamps == sorted(stamps)
+        early = [r for r in records if r.get("process_instance_key") in keys[:38]]
+        late = [r for r in records if r.get("process_instance_key") in keys[38:]]
+        assert early and late
+        assert all(r["timestamp"] < jump_ms for r in early)
+        assert all(r["timestamp"] >= jump_ms for r in late)
+
+
 def test_incident_created_and_resolved_records(zeebe, stub):
     deploy(stub, "two.bpmn", m.tasks_process("two", ["a"]))
     key = create(stub, "two")
@@ -230,3 +253,16 @@ def test_a_job_timeout_of_2_to_the_62_ms_does_not_stop_the_scheduler(zeebe, stub
     create(stub, "timed")
     # the scheduler thread is still alive: the 0.1 s timer fires on real time
     assert activate_one(stub, "after-timer").elementId == "after"
+
+
+def test_job_records_keep_any_text_of_worker_and_error_message():
+    # the log packs a job's texts; non-ASCII and even a lone surrogate come back as given
+    with EmbeddedZeebe() as zeebe:
+        zeebe.deploy(("one.bpmn", m.tasks_process("one", ["a"])))
+        zeebe.engine.create_instance("one")
+        from zeebe_affinity_sync.engine.state import JobRequest
+        job = zeebe.engine.activate_jobs(JobRequest("a", "wörker ✓", 60_000, 1, []), None)[0]
+        zeebe.engine.fail_job(job.key, 2, "kaputt: \ud800 ünd ✗")
+        failed = zeebe.records(value_type="JOB", intent="FAILED")
+        assert [(r["error_message"], r["retries"]) for r in failed] == [("kaputt: \ud800 ünd ✗", 2)]
+        assert [r["worker"] for r in zeebe.records(value_type="JOB", intent="ACTIVATED")] == ["wörker ✓"]

@@ -54,3 +54,17 @@ def test_stop_ends_the_thread():
     scheduler.stop()
     scheduler.join(5)
     assert not scheduler._thread.is_alive()
+
+
+def test_cancelling_an_entry_that_already_ran_does_not_skew_the_count():
+    # a job completed after its deadline callback was taken from the heap cancels a handle that
+    # is no longer queued: len() must stay the number of live entries, never below zero
+    scheduler = Scheduler("test-scheduler")  # not started: entries are run by run_due here
+    ran = scheduler.call_later(0, list)
+    waiting = scheduler.call_later(3600, print)
+    assert scheduler.run_due() == 1
+    scheduler.cancel(ran)
+    assert len(scheduler) == 1
+    scheduler.cancel(waiting)
+    scheduler.cancel(waiting)  # twice: counted once
+    assert len(scheduler) == 0

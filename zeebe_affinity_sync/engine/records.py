@@ -3,19 +3,24 @@
 Tests and tools read it as plain dicts (:meth:`RecordLog.query`); the engine writes it from the
 token machinery and the job / message / timer / incident code, always under the engine lock.
 
-Writing is on the hot path (some 30 records per instance of a two-task process), so it is kept
-to one small tuple append per record, and the dict form is built only when someone reads:
+Writing is on the hot path (some 30 records per instance of a two-task process), so a record is
+two list appends of shared objects, and the dict form is built only when someone reads:
 
-- An entry is ``(value_type, intent, key, ...)``. It holds only values that never change after
-  it is written — keys, ids, copies of a job's retries and worker, a variable's value (values are
-  treated as immutable) — never a live engine object, so the log does not keep finished
-  instances alive. The hot entries hold only atoms (ints, strings, tuples of them): the garbage
-  collector stops tracking such tuples, so a full log does not slow every collection down. The
-  element's and definition's details are looked up by key when the log is read.
+- An entry is a shared ``(value_type, intent)`` pair plus a *subject*. The subject holds only
+  values that never change after it is written — keys, ids, copies of a job's retries and worker,
+  a variable's value (values are treated as immutable) — never a live engine object, so the log
+  does not keep finished instances alive. The hot subjects are packed ``bytes`` (``struct``):
+  an element instance's is built once and shared by its lifecycle records, a job's record is its
+  stub (built once) plus the fields that change from record to record. Packing costs a fraction
+  of formatting keys as decimal text, and bytes, unlike tuples, are never tracked by the garbage
+  collector: ~15 tuples per instance made it run twice as often (and sweep the whole heap more
+  often). The element's and definition's details are looked up by key when the log is read.
 - Positions are not stored: entry ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per entry: when the engine lock is released after a command,
-  :meth:`RecordLog.seal` notes the engine-clock time for the entries written since the last
-  seal (``marks``); each record gets the time of the command that wrote it.
+  :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the
+  engine-clock time for the entries written since the last seal (``marks`` and ``mark_times``,
+  two parallel lists, so a mark allocates no tuple for the collector to count); each record gets
+  the time of the command that wrote it.
 
 Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
 the seal; positions keep counting). ``size=0`` turns the log off.
@@ -24,7 +29,9 @@ from __future__ import annotations
 
 import bisect
 import json
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+import struct
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from . import model, state
 
@@ -32,44 +39,76 @@ __all__ = ["RecordLog", "instance_info", "element_type", "event_type", "DEFAULT_
 
 DEFAULT_TENANT = "<default>"
 
+_time = time.time
+
 _EVENT_TYPES = {model.NONE: "NONE", model.MESSAGE: "MESSAGE", model.TIMER: "TIMER", model.ERROR: "ERROR",
                 model.TERMINATE: "TERMINATE"}
 
-#: process instance key, definition key, parent process instance key, parent element instance key,
-#: as one string joined by ``SEP``: strings are not tracked by the garbage collector, tuples are
-#: until a collection examines them, and a log that keeps tens of thousands of fresh tuples makes
-#: the collector run (and promote, and sweep the whole heap) far more often
-InstanceInfo = str
+# The hot subjects are packed bytes: bytes, like str, are never tracked by the garbage collector
+# (a tuple is counted as a new container until a collection has seen it, and ~15 of them per
+# instance made the collector run twice as often), and packing costs far less than formatting
+# the keys as decimal text.
+#: process instance key, definition key, parent process instance key, parent element instance key
+InstanceInfo = bytes
+_INFO = struct.Struct("<4q")
+#: element instance key, flow scope key, body flag, has-element flag; then the instance info,
+#: then the element id (UTF-8)
+ElementStub = bytes
+_ELEMENT = struct.Struct("<qqBB")
+_ELEMENT_ID_AT = _ELEMENT.size + _INFO.size
+#: job key, element instance key, lengths of type / element id / headers; the instance info;
+#: then those three texts. A record appends retries, deadline, lengths of worker / error message
+#: and those two texts.
+JobStub = bytes
+_JOB = struct.Struct("<qqIII")
+_JOB_FIELDS = struct.Struct("<qqII")
+# any str round-trips, lone surrogates included (a Python caller's error message may have one)
+_UTF8, _ANY = "utf-8", "surrogatepass"
 Definitions = Mapping[int, model.ProcessDefinition]
-SEP = "\x1f"   # between the fields of a stub (ids, keys and JSON text never contain it)
-JOB_SEP = "\x1e"  # between a job's stub and the fields that change from record to record
 
 
 def instance_info(instance: state.ProcessInstance) -> InstanceInfo:
     """What every record of an instance says about it (computed once per instance)."""
     parent = instance.parent_element
     if parent is None:
-        return f"{instance.key}{SEP}{instance.definition.key}{SEP}-1{SEP}-1"
-    return f"{instance.key}{SEP}{instance.definition.key}{SEP}{parent.instance.key}{SEP}{parent.key}"
+        return _INFO.pack(instance.key, instance.definition.key, -1, -1)
+    return _INFO.pack(instance.key, instance.definition.key, parent.instance.key, parent.key)
 
 
-def element_stub(ei: state.ElementInstance) -> str:
-    """key, element id ('' for the process), flow scope key, instance info, body flag."""
+def element_stub(ei: state.ElementInstance) -> ElementStub:
+    """The subject of ``ei``'s lifecycle records: built on its first record, kept in ``ei.rec``."""
     parent = ei.parent
     element = ei.element
-    return (f"{ei.key}{SEP}{element.id if element is not None else ''}{SEP}"
-            f"{parent.key if parent is not None else -1}{SEP}{ei.instance.info}{SEP}{1 if ei.body else 0}")
+    if element is None:
+        stub = _ELEMENT.pack(ei.key, parent.key if parent is not None else -1, ei.body, 0) + ei.instance.info
+    else:
+        stub = b"".join((_ELEMENT.pack(ei.key, parent.key if parent is not None else -1, ei.body, 1),
+                         ei.instance.info, element.id.encode(_UTF8, _ANY)))
+    ei.rec = stub
+    return stub
 
 
-def job_stub(job: state.Job) -> str:
-    """key, type, element instance key, element id, instance info, custom headers (JSON)."""
+def job_stub(job: state.Job) -> JobStub:
+    """What every record of ``job`` says about it: built on its first record, kept in ``job.rec``."""
     ei = job.element_instance
-    return (f"{job.key}{SEP}{job.type}{SEP}{ei.key}{SEP}{ei.element.id if ei.element is not None else ''}{SEP}"
-            f"{ei.instance.info}{SEP}{job.headers}")
+    job_type = job.type.encode(_UTF8, _ANY)
+    element_id = (ei.element.id if ei.element is not None else "").encode(_UTF8, _ANY)
+    headers = job.headers.encode(_UTF8, _ANY)
+    stub = job.rec = b"".join((_JOB.pack(job.key, ei.key, len(job_type), len(element_id), len(headers)),
+                               ei.instance.info, job_type, element_id, headers))
+    return stub
 
 
-def _info(parts: List[str]) -> Tuple[int, int, int, int]:
-    return int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3])
+def job_subject(job: state.Job) -> bytes:
+    """The subject of one JOB record: the job's stub, then the fields as they are now."""
+    worker = job.worker.encode(_UTF8, _ANY)
+    error = job.error_message.encode(_UTF8, _ANY)
+    return b"".join((job.rec or job_stub(job), _JOB_FIELDS.pack(job.retries, job.deadline, len(worker), len(error)),
+                     worker, error))
+
+
+def _info(data: bytes, offset: int) -> Tuple[int, int, int, int]:
+    return _INFO.unpack_from(data, offset)  # type: ignore[return-value]
 
 
 def element_type(element: Optional[model.Element]) -> str:
@@ -119,6 +158,18 @@ def kind(value_type: str, intent: str) -> Tuple[str, str]:
     return _KINDS.setdefault(pair, pair)
 
 
+class Kinds(Dict[str, Tuple[str, str]]):
+    """intent -> the shared ``(value_type, intent)`` pair of one value type (one lookup on the hot path)."""
+
+    def __init__(self, value_type: str) -> None:
+        super().__init__()
+        self.value_type = value_type
+
+    def __missing__(self, intent: str) -> Tuple[str, str]:
+        pair = self[intent] = kind(self.value_type, intent)
+        return pair
+
+
 PI_ACTIVATING = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATING")
 PI_ACTIVATED = kind("PROCESS_INSTANCE", "ELEMENT_ACTIVATED")
 PI_COMPLETING = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETING")
@@ -132,9 +183,10 @@ VARIABLE_UPDATED = kind("VARIABLE", "UPDATED")
 def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[int, Dict[str, Any]]:
     """(key, fields) of a record from its stored subject."""
     if value_type == "PROCESS_INSTANCE":
-        parts = subject.split(SEP)
-        key, element_id, scope_key, info, body = (int(parts[0]), parts[1] or None, int(parts[2]), _info(parts[3:7]),
-                                                  parts[7] == "1")
+        key, scope_key, body_flag, has_element = _ELEMENT.unpack_from(subject, 0)
+        info = _info(subject, _ELEMENT.size)
+        element_id = subject[_ELEMENT_ID_AT:].decode(_UTF8, _ANY) if has_element else None
+        body = bool(body_flag)
         fields = _instance_fields(info, definitions)
         element = _element(definitions, info, element_id)
         kind_name = "MULTI_INSTANCE_BODY" if body else element_type(element)
@@ -145,11 +197,20 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "JOB":
-        stub, retries_text, deadline_text, worker, error_message = subject.split(JOB_SEP, 4)
-        parts = stub.split(SEP, 8)
-        key, job_type, ei_key, element_id = int(parts[0]), parts[1], int(parts[2]), parts[3]
-        info, headers = _info(parts[4:8]), parts[8]
-        retries, deadline = int(retries_text), int(deadline_text)
+        key, ei_key, type_len, id_len, headers_len = _JOB.unpack_from(subject, 0)
+        info = _info(subject, _JOB.size)
+        at = _JOB.size + _INFO.size
+        job_type = subject[at:at + type_len].decode(_UTF8, _ANY)
+        at += type_len
+        element_id = subject[at:at + id_len].decode(_UTF8, _ANY)
+        at += id_len
+        headers = subject[at:at + headers_len].decode(_UTF8, _ANY)
+        at += headers_len
+        retries, deadline, worker_len, error_len = _JOB_FIELDS.unpack_from(subject, at)
+        at += _JOB_FIELDS.size
+        worker = subject[at:at + worker_len].decode(_UTF8, _ANY)
+        at += worker_len
+        error_message = subject[at:at + error_len].decode(_UTF8, _ANY)
         fields = _instance_fields(info, definitions)
         fields.update({
             "type": job_type, "retries": retries, "worker": worker, "deadline": deadline,
@@ -158,8 +219,8 @@ def _fields(value_type: str, subject: Any, definitions: Definitions) -> Tuple[in
         })
         return key, fields
     if value_type == "VARIABLE":
-        name, value, scope_key, info_text = subject
-        fields = _instance_fields(_info(info_text.split(SEP)), definitions)
+        name, value, scope_key, info = subject
+        fields = _instance_fields(_info(info, 0), definitions)
         for unused in ("parent_process_instance_key", "parent_element_instance_key", "version"):
             del fields[unused]
         fields.update({"name": name, "value": value, "scope_key": scope_key})
@@ -172,9 +233,9 @@ class RecordLog:
     """Bounded record log; every method runs under the engine lock.
 
     Two parallel lists hold the records: ``kinds[i]`` is a shared ``(value_type, intent)`` tuple
-    and ``subjects[i]`` what the record is about (for an element, a tuple built once per element
-    instance). A lifecycle record thus allocates nothing: the garbage collector, which runs
-    every few hundred new container objects, is not driven by the log.
+    and ``subjects[i]`` what the record is about (for an element, bytes built once per element
+    instance). The garbage collector, which runs every few hundred new container objects, is
+    not driven by the hot records at all (a VARIABLE record's tuple is the one container).
 
     Args:
         size: Records kept (oldest dropped first); 0 disables the log.
@@ -190,7 +251,8 @@ class RecordLog:
         self.kinds: Optional[List[Tuple[str, str]]] = [] if size else None
         self.subjects: Optional[List[Any]] = [] if size else None
         self.dropped = 0                              # records dropped from the front, ever
-        self.marks: List[Tuple[int, float]] = []      # (last position written, engine time s), ascending
+        self.marks: List[int] = []                    # last position written by a command, ascending
+        self.mark_times: List[float] = []             # ... and that command's engine time, s
         self._sealed = 0                              # last position with a mark
 
     def clear(self) -> None:
@@ -199,18 +261,44 @@ class RecordLog:
             self.kinds.clear()
             self.subjects.clear()
             self.marks.clear()
+            self.mark_times.clear()
             self._sealed = self.dropped
 
     def seal(self, now_s: float) -> None:
         """Stamp the records written since the last seal with ``now_s``; trim to ``size``."""
-        kinds, subjects = self.kinds, self.subjects
-        if kinds is None or subjects is None:
+        kinds = self.kinds
+        if kinds is None:
             return
         last = self.dropped + len(kinds)
-        if last == self._sealed:
-            return
-        self.marks.append((last, now_s))
-        self._sealed = last
+        if last != self._sealed:
+            self.marks.append(last)
+            self.mark_times.append(now_s)
+            self._sealed = last
+            if len(kinds) > self.size:
+                self._trim()
+
+    def sealer(self, clock: Any) -> Callable[[], None]:
+        """:meth:`seal` at the engine time ``clock`` gives, as one call (the engine lock's release
+        hook runs after every command, so it is kept to one frame and no work when nothing was
+        written)."""
+        kinds, marks, times = self.kinds, self.marks, self.mark_times
+        if kinds is None:
+            return lambda: None
+
+        def seal_now() -> None:
+            last = self.dropped + len(kinds)
+            if last != self._sealed:
+                marks.append(last)
+                times.append(_time() + clock.offset)
+                self._sealed = last
+                if len(kinds) > self.size:
+                    self._trim()
+        return seal_now
+
+    def _trim(self) -> None:
+        """Drop the oldest records (in chunks) down to ``size``, and their marks."""
+        kinds, subjects = self.kinds, self.subjects
+        assert kinds is not None and subjects is not None
         excess = len(kinds) - self.size
         if excess > 0:
             cut = min(len(kinds), excess + (self._TRIM_CHUNK if self.size > self._TRIM_CHUNK else 0))
@@ -218,9 +306,10 @@ class RecordLog:
             del subjects[:cut]
             self.dropped += cut
             first = self.dropped + 1
-            drop_marks = bisect.bisect_left(self.marks, (first, float("-inf")))
+            drop_marks = bisect.bisect_left(self.marks, first)
             if drop_marks:
                 del self.marks[:drop_marks]
+                del self.mark_times[:drop_marks]
 
     def add(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
         """Append a record whose fields are known now (the value types off the hot path)."""
@@ -229,8 +318,8 @@ class RecordLog:
             self.subjects.append((key, fields))
 
     def _timestamp(self, position: int, fallback: float) -> float:
-        index = bisect.bisect_left(self.marks, (position, float("-inf")))
-        return self.marks[index][1] if index < len(self.marks) else fallback
+        index = bisect.bisect_left(self.marks, position)
+        return self.mark_times[index] if index < len(self.marks) else fallback
 
     def query(self, now_s: float, definitions: Definitions, *, value_type: Optional[str] = None,
               intent: Optional[str] = None, process_instance_key: Optional[int] = None,

@@ -54,10 +54,8 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
-_JOB_SEP = records.JOB_SEP
-_JOB_KINDS = {intent: records.kind("JOB", intent) for intent in (
-    "CREATED", "ACTIVATED", "COMPLETED", "FAILED", "TIMED_OUT", "ERROR_THROWN", "RETRIES_UPDATED", "TIMEOUT_UPDATED",
-    "RECURRED_AFTER_BACKOFF", "YIELDED", "CANCELED")}
+_job_subject = records.job_subject
+_JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +99,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._kinds = self._log.kinds
         self._subjects: List[Any] = self._log.subjects if self._log.subjects is not None else []
         if self._kinds is not None:
-            self._lock.on_release = self._seal_records
+            # stamps each command's records with the engine time when the lock is let go
+            self._lock.on_release = self._log.sealer(self._clock)
         # everything below: guarded by _lock; mutated by whichever gRPC/scheduler thread holds it
         self._counter = 0
         self._definitions: Dict[int, model.ProcessDefinition] = {}
@@ -157,21 +156,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             kinds.append(kind)
             self._subjects.append(ei.rec or self._element_stub(ei))
 
-    @staticmethod
-    def _element_stub(ei: state.ElementInstance) -> str:
-        stub = ei.rec = records.element_stub(ei)  # built once per element instance
-        return stub
+    _element_stub = staticmethod(records.element_stub)  # builds ei.rec, once per element instance
 
     def _rec_job(self, job: state.Job, intent: str) -> None:
         kinds = self._kinds
         if kinds is not None:
-            stub = job.rec
-            if stub is None:  # built once per job
-                stub = job.rec = records.job_stub(job)
-            kinds.append(_JOB_KINDS.get(intent) or records.kind("JOB", intent))
-            # one string, not a tuple: see the records module on the garbage collector
-            self._subjects.append(f"{stub}{_JOB_SEP}{job.retries}{_JOB_SEP}{job.deadline}{_JOB_SEP}{job.worker}"
-                                  f"{_JOB_SEP}{job.error_message}")
+            kinds.append(_JOB_KINDS[intent])
+            # the job's stub (built once per job), then the fields that change from record to record
+            self._subjects.append(_job_subject(job))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
@@ -183,10 +175,6 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """A record of any other value type (fields known now)."""
         if self._kinds is not None:
             self._log.add(value_type, intent, key, fields)
-
-    def _seal_records(self) -> None:
-        # the engine lock's release hook: stamp this command's records with the engine time
-        self._log.seal(_time() + self._clock.offset)
 
     def _set_variables(self, scope: state.ElementInstance, document: Dict[str, Any], local: bool) -> None:
         """Write a variable document into ``scope`` (locally, or propagated outward)."""

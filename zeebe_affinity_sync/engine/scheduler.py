@@ -32,13 +32,14 @@ _MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
 class Handle:
     """A scheduled call; :meth:`Scheduler.cancel` it to drop it."""
 
-    __slots__ = ("due", "callback", "args", "cancelled")
+    __slots__ = ("due", "callback", "args", "cancelled", "queued")
 
     def __init__(self, due: float, callback: Callable[..., Any], args: Tuple[Any, ...]) -> None:
         self.due = due
         self.callback = callback
         self.args = args
         self.cancelled = False
+        self.queued = True  # in the heap (guarded by the scheduler's lock)
 
 
 class Scheduler:
@@ -96,8 +97,14 @@ class Scheduler:
     def cancel(self, handle: Optional[Handle]) -> None:
         if handle is None or handle.cancelled:
             return
-        handle.cancelled = True
         with self._cond:
+            # flag and count together, under the lock: flagged outside it, the thread could drop
+            # the entry (and its count) before it is counted, and len() would go negative
+            if handle.cancelled:
+                return
+            handle.cancelled = True
+            if not handle.queued:
+                return  # already taken from the heap (ran or running): nothing left to drop
             self._cancelled += 1
             if self._cancelled > self._COMPACT_MIN and self._cancelled * 2 > len(self._heap):
                 self._heap = [entry for entry in self._heap if not entry[2].cancelled]
@@ -159,7 +166,9 @@ class Scheduler:
             if not self._heap or self._heap[0][0] > (self.clock.monotonic() if cutoff is None else cutoff):
                 return None
             self._running += 1
-            return heapq.heappop(self._heap)[2]
+            handle = heapq.heappop(self._heap)[2]
+            handle.queued = False
+            return handle
 
     def _call(self, handle: Handle) -> None:
         try:

@@ -85,7 +85,7 @@ class ElementInstance:
         # execution listeners: (phase, index of the listener whose job waits / count once done)
         self.listener: Optional[Tuple[str, int]] = None
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
-        self.rec: Optional[str] = None  # what its records say about it (records module)
+        self.rec: Any = None  # what its records say about it (records.element_stub)
         self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
         self.mi: Any = None                          # multi-instance body: its LoopState
 
@@ -108,7 +108,7 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
-        self.rec: Optional[str] = None        # what its records say about it (records module)
+        self.rec: Any = None                  # what its records say about it (records.job_stub)
 
 
 class UserTask:
