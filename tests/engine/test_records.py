@@ -266,3 +266,19 @@ def test_job_records_keep_any_text_of_worker_and_error_message():
         failed = zeebe.records(value_type="JOB", intent="FAILED")
         assert [(r["error_message"], r["retries"]) for r in failed] == [("kaputt: \ud800 ünd ✗", 2)]
         assert [r["worker"] for r in zeebe.records(value_type="JOB", intent="ACTIVATED")] == ["wörker ✓"]
+
+
+def test_feel_now_follows_the_engine_clock(zeebe, stub):
+    # a start output mapping evaluates now() when the instance starts, under the engine lock
+    body = ('<bpmn:startEvent id="s"><bpmn:extensionElements><zeebe:ioMapping>'
+            '<zeebe:output source="=string(today())" target="day"/>'
+            '<zeebe:output source="=string(now())" target="stamp"/>'
+            '</zeebe:ioMapping></bpmn:extensionElements></bpmn:startEvent>'
+            + m.service_task("after", "after-now") + '<bpmn:endEvent id="e"/>' + m.chain("s", "after", "e"))
+    deploy(stub, "now.bpmn", m.process("stamped", body))
+    zeebe.increase_time(timedelta(days=400))
+    key = create(stub, "stamped")
+    day = zeebe.variables(key)["day"]
+    assert day == zeebe.now().date().isoformat()  # 400 days ahead of the real clock, not today
+    assert day != time.strftime("%Y-%m-%d", time.gmtime())
+    assert zeebe.variables(key)["stamp"].startswith(day)

@@ -20,6 +20,8 @@ import logging
 import threading
 from typing import Any, Callable, List, Optional, Tuple
 
+from .feel.temporal import use_clock
+
 __all__ = ["EngineLock"]
 
 _Record = Tuple[logging.Logger, int, str, Tuple[Any, ...]]
@@ -37,6 +39,10 @@ class EngineLock:
         #: called by the thread holding the lock just before its outermost release (the engine
         #: stamps the records the command wrote); set once, before the lock is shared
         self.on_release: Optional[Callable[[], None]] = None
+        #: the engine's clock (a callable giving an aware datetime): FEEL's now()/today() read it
+        #: while a thread holds the lock, so they follow increase_time(); set once, before sharing
+        self.clock: Optional[Callable[[], Any]] = None
+        self._outer_clock: Optional[Callable[[], Any]] = None  # what the holder had installed before
         self._meta = threading.Condition(threading.Lock())
         # _blocked, _passed, _yielding: guarded by _meta
         self._blocked = 0    # threads waiting in __enter__ right now
@@ -54,7 +60,10 @@ class EngineLock:
                 if self._yielding:
                     self._meta.notify_all()
         self._depth += 1
-        self._owner = threading.get_ident()
+        if self._depth == 1:
+            self._owner = threading.get_ident()
+            if self.clock is not None:
+                self._outer_clock = use_clock(self.clock)
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -67,6 +76,9 @@ class EngineLock:
         self._depth -= 1
         if self._depth == 0:
             self._owner = None
+            if self.clock is not None:
+                use_clock(self._outer_clock)
+                self._outer_clock = None
             if self._deferred:
                 records, self._deferred = self._deferred, []
         self._lock.release()

@@ -92,6 +92,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             raise ValueError(f"step_budget must be an int >= 1 (token-flow steps per lock hold), got {step_budget!r}")
         self._lock = EngineLock()
         self._clock = EngineClock()
+        self._lock.clock = self._clock.now  # FEEL now()/today() follow increase_time()
         self._scheduler = Scheduler(clock=self._clock)
         self._step_budget = step_budget
         self._log = RecordLog(record_log_size)
