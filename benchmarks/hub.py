@@ -212,6 +212,10 @@ def run(args: Any) -> Dict[str, Any]:
     for _ in range(args.clients):
         if not ready.acquire(timeout=60):
             raise SystemExit("clients did not subscribe within 60 s")
+    if args.seed:
+        # Seed clients get no ACK for REGISTER_CLIENT: give the hub a moment to register them,
+        # or the first outcomes are broadcast before anyone is there to get them.
+        time.sleep(1.0)
     start.set()
     collected: List[Dict[str, Any]] = []
     expected_results = args.clients + args.workers

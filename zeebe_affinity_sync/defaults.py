@@ -54,7 +54,6 @@ ENGINE_MAX_REQUEST_TIMEOUT_MS = 3_600_000    # ms, longest long poll / with-resu
 ENGINE_RESERVED_UNARY_THREADS = 32           # gRPC threads never given to waiting requests (capped at half the pool)
 ENGINE_MAX_BUFFERED_MESSAGES = 10_000        # messages with a TTL held at once; more -> RESOURCE_EXHAUSTED
 ENGINE_MAX_VARIABLE_DEPTH = 256              # nesting levels of a variables document; deeper -> INVALID_ARGUMENT
-ENGINE_SCHEDULER_MAX_WAIT = 60.0             # s, the scheduler re-checks at least this often (no huge waits)
 
 # ---------------------------------------------------------------- affinity hub
 HUB_BIND = "127.0.0.1:8089"

@@ -99,3 +99,12 @@ def test_with_result_strategy_needs_no_hub(engine: Any, hub_relay: Any) -> None:
         assert client._state is None or client._state.transport is None  # no hub connection
         with pytest.raises(ConfigurationError, match="needs a hub or Redis"):
             client.publish_message_with_affinity("chat-message", "c", 1)
+
+
+def test_new_timeouts_are_checked_before_any_io() -> None:
+    for options, match in (({"write_timeout": 0}, "write_timeout"), ({"relay_job_timeout": -1}, "relay_job_timeout")):
+        with pytest.raises(ConfigurationError, match=match):
+            ZBAffinityClient(NOWHERE, "ws://localhost:8089", **options)
+    client = ZBAffinityClient(NOWHERE, "ws://localhost:8089", relay_job_timeout=3.0)
+    assert client.relay_job_timeout == 3.0
+    client.close()

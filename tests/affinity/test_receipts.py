@@ -227,3 +227,20 @@ def test_receipts_not_sent_before_a_drop_go_out_on_the_next_connection(engine: A
             hub.wait_for(lambda: [d for f in frames_of(second, "RECEIPT") for d in f["deliveryIds"]] == ["kept-1"])
         finally:
             connection.stop()
+
+
+def test_lingering_watches_stay_within_half_the_hubs_subscription_limit(engine: Any) -> None:
+    def on_frame(connection: RawConnection, frame: Dict[str, Any]) -> None:
+        if frame.get("type") == "HELLO":
+            connection.send({"type": "HELLO", "version": 1, "maxSubscriptions": 2, "receipts": True})
+
+    with RawHub(on_frame=on_frame) as hub, client_for(engine, hub, collect_ttl=60.0) as client:
+        for n in range(2):
+            with pytest.raises(AffinityTimeout):
+                client.create_process_instance_with_affinity("relay-first", {"n": n}, timeout=0.3)
+        connection = hub.connection()
+        first, second = subscribed_keys(connection)[:2]
+        # one lingering watch allowed: the older one is let go, the newer one stays
+        hub.wait_for(lambda: any(first in f["keys"] for f in frames_of(connection, "UNSUBSCRIBE")))
+        assert not any(second in f["keys"] for f in frames_of(connection, "UNSUBSCRIBE"))
+        assert client._state.transport.lingering_count == 1  # type: ignore[union-attr]

@@ -389,7 +389,7 @@ def test_interrupting_timer_date_boundary(stub, zeebe):
     (f'<bpmn:boundaryEvent id="b" attachedToRef="t">{timer("timeCycle", "R/PT1S")}</bpmn:boundaryEvent>',
      "a timer 'timeCycle' is not allowed here"),
     ('<bpmn:boundaryEvent id="b" attachedToRef="t"><bpmn:compensateEventDefinition/></bpmn:boundaryEvent>',
-     "compensateEventDefinition"),
+     "must be associated with a compensation handler"),
 ])
 def test_timer_and_compensation_refusals(stub, snippet, text):
     start = "" if snippet.startswith("<bpmn:startEvent") else '<bpmn:startEvent id="s"/>'

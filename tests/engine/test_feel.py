@@ -411,13 +411,13 @@ def test_if_and_instance_of(expression: str, expected: Any) -> None:
     ("= modulo(10.5, 3)", 1.5),
     ("= modulo(1, 0)", None),
     ("= is defined(a)", True),
-    ("= is defined(x)", True),                # defined, with the value null
+    ("= is defined(x)", False),               # Camunda 8.8: null counts as not defined
     ("= is defined(unknown)", False),
     ("= is defined(order.customer.name)", True),
     ("= is defined(order.customer.age)", False),
     ("= is defined(unknown.field)", False),
-    ("= is defined(null)", True),
-    ("= is defined(1 + unknown)", True),      # only names and paths can be undefined
+    ("= is defined(null)", False),
+    ("= is defined(1 + unknown)", False),     # 1 + null is null
     ("= get or else(x, 5)", 5),
     ("= get or else(unknown, \"d\")", "d"),
     ("= get or else(a, 5)", 1),
@@ -446,16 +446,16 @@ def test_if_and_instance_of(expression: str, expected: Any) -> None:
     ('= duration("P1DT2H")', Duration(93600.0)),
     ('= duration("soon")', None),
     ("= duration(5)", None),
-    ('= date and time("2024-01-31T08:00:00")', "2024-01-31T08:00:00"),
-    ('= date and time("2024-01-31T08:00:00.250Z")', "2024-01-31T08:00:00.250Z"),
-    ('= date and time("2024-01-31T08:00:00+01:00")', "2024-01-31T08:00:00+01:00"),
-    ('= date and time("2024-01-31T08:00:00@Europe/Berlin")', "2024-01-31T08:00:00@Europe/Berlin"),
+    ('= string(date and time("2024-01-31T08:00:00"))', "2024-01-31T08:00:00"),
+    ('= string(date and time("2024-01-31T08:00:00.250Z"))', "2024-01-31T08:00:00.25Z"),  # java.time drops trailing zeros
+    ('= string(date and time("2024-01-31T08:00:00+01:00"))', "2024-01-31T08:00:00+01:00"),
+    ('= string(date and time("2024-01-31T08:00:00@Europe/Berlin"))', "2024-01-31T08:00:00@Europe/Berlin"),
     ('= date and time("2024-02-30T08:00:00")', None),
     ('= date and time("2024-01-31T25:00:00")', None),
     ('= date and time("yesterday")', None),
-    ('= date("2024-02-29")', "2024-02-29"),
+    ('= string(date("2024-02-29"))', "2024-02-29"),
     ('= date("2023-02-29")', None),
-    ('= time("08:30:00")', "08:30:00"),
+    ('= string(time("08:30:00"))', "08:30:00"),
     ('= time("08:61:00")', None),
     ('= date and time("2024-01-31T08:00:00") < date and time("2024-02-01T00:00:00")', True),
 ])
@@ -463,14 +463,23 @@ def test_builtins(expression: str, expected: Any) -> None:
     check(expression, expected)
 
 
-def test_now_and_today_give_the_current_utc_time_as_iso_strings() -> None:
+def test_now_and_today_give_the_current_utc_time() -> None:
     before = datetime.datetime.now(datetime.timezone.utc)
     now = evaluate("= now()", {})
     today = evaluate("= today()", {})
     after = datetime.datetime.now(datetime.timezone.utc)
-    assert before - datetime.timedelta(seconds=1) <= datetime.datetime.fromisoformat(now) <= after
-    assert today in (before.date().isoformat(), after.date().isoformat())
-    assert evaluate("= date and time(now()) = now()", {}) in (True, False)  # parses its own output
+    assert before - datetime.timedelta(seconds=1) <= now <= after
+    assert today in (before.date(), after.date())
+    assert to_string(today) == today.isoformat()
+    assert evaluate("= date and time(string(t)) = t", {"t": now}) is True  # parses its own output
+
+
+@pytest.mark.parametrize("expression", ["= foo(1)", "= upper case(1, 2)", '= substring("a")', "= sum()",
+                                        "= is defined()", "= now(1)", '= substring(text: "a", start: 1)',
+                                        "= f(1)"])
+def test_calls_of_no_function_are_null_as_in_camunda(expression: str) -> None:
+    # Zeebe deploys these (only the syntax is checked) and Camunda 8.8 answers null at run time.
+    assert compile_expression(expression).evaluate({"f": 1}) is None
 
 
 def test_names_that_look_like_functions_are_still_variables() -> None:
@@ -500,12 +509,6 @@ def test_names_that_look_like_functions_are_still_variables() -> None:
     ("= a && b", "unexpected character '&'", 3),
     ("= 'a'", "strings use double quotes", 1),
     ("= 1 +* 2", "unexpected '*'", 4),
-    ("= foo(1)", "unknown function 'foo'", 1),
-    ("= upper case(1, 2)", "function 'upper case' takes 1 argument, got 2", 1),
-    ("= substring(\"a\")", "function 'substring' takes 2 to 3 arguments, got 1", 1),
-    ("= sum()", "function 'sum' takes at least 1 argument, got 0", 1),
-    ("= is defined()", "function 'is defined' takes 1 argument, got 0", 1),
-    ("= now(1)", "function 'now' takes 0 arguments, got 1", 1),
     ("= if a then b", "'if' needs an 'else' branch", 12),
     ("= if a b else c", "expected 'then'", 6),
     ("= a between 1 or 2", "expected 'and'", 13),
@@ -518,8 +521,6 @@ def test_names_that_look_like_functions_are_still_variables() -> None:
     ("= and", "unexpected 'and'", 1),
     ("= 2x", "unexpected 'x' after number", 2),
     ("= a instance of thing", "expected a type name", 15),
-    ("= for x in l return x", "'for' loops are not in the FEEL subset", 1),
-    ("= some x in l satisfies x > 1", "'some' quantifiers", 1),
     ("= /* open", "unterminated comment", 1),
     ('= "\\u12"', "invalid unicode escape", 2),
     ("= {1: 2}", "expected a context key", 2),
@@ -720,7 +721,7 @@ def test_parse_duration_of_a_non_string_is_a_type_error() -> None:
 
 
 @pytest.mark.parametrize("seconds, iso", [
-    (5, "PT5S"), (0.5, "PT0.5S"), (0, "PT0S"), (60, "PT1M"), (5400, "PT1H30M"), (86400, "P1D"),
+    (5, "PT5S"), (0.5, "PT0.5S"), (0, "P0D"), (60, "PT1M"), (5400, "PT1H30M"), (86400, "P1D"),
     (93600, "P1DT2H"), (90061.25, "P1DT1H1M1.25S"), (-5, "-PT5S"), (1209600, "P14D"),
 ])
 def test_duration_iso_form(seconds: float, iso: str) -> None:
@@ -743,7 +744,7 @@ def test_duration_iso_form(seconds: float, iso: str) -> None:
     ('= duration("P1DT2H3M4S").days', 1),
     ('= duration("P1DT2H3M4S").hours', 2),
     ('= duration("P1DT2H3M4S").minutes', 3),
-    ('= duration("P1DT2H3M4.5S").seconds', 4.5),
+    ('= duration("P1DT2H3M4.5S").seconds', 4),     # Camunda: whole seconds of the minute
     ('= abs(duration("-PT5S"))', Duration(5.0)),
     ('= string(duration("PT90M"))', "PT1H30M"),
     ('= duration("PT" + string(n) + "S")', Duration(7.0)),
@@ -805,6 +806,7 @@ def test_public_api_is_pinned() -> None:
     assert set(feel.__all__) == {
         "FeelSyntaxError", "FeelEvaluationError", "Expression", "Duration", "is_expression",
         "compile_expression", "evaluate", "parse_duration", "feel_type_name", "to_string", "to_json",
+        "YearsMonths", "Range", "UnaryTestsExpression", "compile_unary_tests",
     }
 
 
@@ -828,7 +830,12 @@ def test_random_input_only_ever_raises_feel_syntax_error() -> None:
             assert exc.expression == text
             assert exc.position is None or 0 <= exc.position <= len(text) - 1
             continue
-        json.dumps(to_json(expression.evaluate(VARS)))
+        try:
+            result = expression.evaluate(VARS)
+        except FeelEvaluationError as exc:  # as Camunda: `?` outside a unary test fails
+            assert "'?' can only be used inside an unary-test" in str(exc), text
+            continue
+        json.dumps(to_json(result))
 
 
 _LEAVES = ["a", "f", "s", "t", "x", "l", "order", "unknown", "order.items", "order.customer.name",

@@ -168,6 +168,8 @@ def test_increase_time_refuses_going_back(zeebe):
         zeebe.increase_time(-1)
     with pytest.raises(ValueError):
         zeebe.increase_time(float("nan"))
+    with pytest.raises(ValueError, match="1000 years"):
+        zeebe.increase_time(timedelta(days=400_000))
 
 
 def test_idle_with_waiting_jobs_and_busy_with_an_endless_loop():
@@ -218,3 +220,13 @@ def test_element_ids_of_a_definition_in_document_order(zeebe, stub):
     assert zeebe.element_ids(key) == ["s", "sub", "in_s", "in_e", "e"]
     with pytest.raises(LookupError):
         zeebe.element_ids(key + 12345)
+
+
+def test_a_job_timeout_of_2_to_the_62_ms_does_not_stop_the_scheduler(zeebe, stub):
+    deploy(stub, "two.bpmn", m.tasks_process("two", ["a"]))
+    deploy(stub, "timed.bpmn", timer_process("PT0.1S"))
+    create(stub, "two")
+    activate_one(stub, "a", timeout_ms=2 ** 62)
+    create(stub, "timed")
+    # the scheduler thread is still alive: the 0.1 s timer fires on real time
+    assert activate_one(stub, "after-timer").elementId == "after"

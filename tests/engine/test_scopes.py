@@ -253,3 +253,40 @@ def test_sequence_flow_across_scopes_is_refused(stub):
             + m.chain("s", "sub", "e") + m.flow("across", "s", "sub_e"))
     details = rpc_error(lambda: deploy(stub, "x.bpmn", m.process("x", body)), grpc.StatusCode.INVALID_ARGUMENT)
     assert "Sequence flow 'across'" in details and "not in the same (sub)process" in details
+
+
+def test_non_interrupting_message_event_subprocess_inside_a_subprocess(zeebe, stub):
+    inner = (m.service_task("work", "work") + '<bpmn:endEvent id="sub_e"/>' + m.chain("sub_s", "work", "sub_e")
+             + event_sub("note", message_start("note_s", "msg", interrupting=False), "note"))
+    body = ('<bpmn:startEvent id="s"/>' + sub("sub", inner) + '<bpmn:endEvent id="e"/>' + m.chain("s", "sub", "e"))
+    deploy(stub, "esp.bpmn", m.process("esp", body, extra=m.message("msg", "ping", "=orderId")))
+    key = create(stub, "esp", {"orderId": "o9"})
+    work = activate_one(stub, "work")
+    publish(stub, "ping", "o9", {"n": 1})
+    publish(stub, "ping", "o9", {"n": 2})  # still subscribed: non-interrupting
+    notes = [activate_one(stub, "note"), activate_one(stub, "note")]
+    for job in notes:
+        complete(stub, job.key)
+    complete(stub, work.key)
+    assert state_of(zeebe, key) == "COMPLETED"
+    assert zeebe.stats()["subscriptions"] == 0  # closed with the subprocess
+
+
+def test_event_subprocess_inside_each_instance_of_a_multi_instance_subprocess(zeebe, stub):
+    inner = (m.service_task("risky", "risky") + '<bpmn:endEvent id="sub_e"/>' + m.chain("sub_s", "risky", "sub_e")
+             + event_sub("handler", error_start("handler_s"), "handle"))
+    loop = ('<bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>'
+            '<zeebe:loopCharacteristics inputCollection="= items" inputElement="item"/></bpmn:extensionElements>'
+            '</bpmn:multiInstanceLoopCharacteristics>')
+    body = ('<bpmn:startEvent id="s"/>' + sub("sub", inner, extra=loop) + '<bpmn:endEvent id="e"/>'
+            + m.chain("s", "sub", "e"))
+    deploy(stub, "mi-esp.bpmn", m.process("miesp", body))
+    key = create(stub, "miesp", {"items": [1, 2]})
+    jobs = {json.loads(j.variables)["item"]: j for j in activate(stub, "risky", request_timeout_ms=5000)}
+    stub.ThrowError(pb.ThrowErrorRequest(jobKey=jobs[1].key, errorCode="X"), timeout=10)
+    handle = activate_one(stub, "handle")
+    assert json.loads(handle.variables)["item"] == 1  # handled inside the instance for item 1
+    complete(stub, handle.key)
+    assert state_of(zeebe, key) == "ACTIVE"  # the instance for item 2 still runs
+    complete(stub, jobs[2].key)
+    assert state_of(zeebe, key) == "COMPLETED"

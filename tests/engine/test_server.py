@@ -35,7 +35,7 @@ def test_health_service(channel, service):
 
 
 @pytest.mark.parametrize("rpc, request_type", [
-    ("EvaluateDecision", pb.EvaluateDecisionRequest), ("ModifyProcessInstance", pb.ModifyProcessInstanceRequest),
+    ("ModifyProcessInstance", pb.ModifyProcessInstanceRequest),
     ("MigrateProcessInstance", pb.MigrateProcessInstanceRequest), ("DeleteResource", pb.DeleteResourceRequest),
 ])
 def test_unsupported_rpcs_say_so(stub, rpc, request_type):

@@ -94,3 +94,20 @@ def test_zeebe_node_client_runs_the_demo_and_a_message_flow(engine: EmbeddedZeeb
     assert [retries for _, retries in by_type["zn-after-payment"]] == [3, 2]
     # order-7 completed, order-8 was cancelled: no zn-order instance is left running
     assert [i for i in engine.process_instances(include_finished=False) if i["bpmn_process_id"] == "zn-order"] == []
+
+
+def test_zeebe_node_deploys_dmn_and_evaluates_a_decision(engine: EmbeddedZeebe) -> None:
+    dmn = Path(__file__).resolve().parent / "dmn" / "drg-force-user.dmn"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZEEBE_", "CAMUNDA_"))}
+    env["NODE_PATH"] = str(MODULES)
+    done = subprocess.run([str(NODE), str(SCRIPT.parent / "decisions.js"), engine.address, str(dmn), "force_user",
+                           json.dumps({"lightsaberColor": "blue", "height": 182})],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    decisions = [d["decision"]["dmnDecisionId"] for d in out["deployed"] if d.get("decision")]
+    assert decisions == ["jedi_or_sith", "force_user"]
+    evaluated = out["evaluated"]
+    assert evaluated["decisionId"] == "force_user" and json.loads(evaluated["decisionOutput"]) == "Obi-Wan Kenobi"
+    assert [d["decisionId"] for d in evaluated["evaluatedDecisions"]] == ["jedi_or_sith", "force_user"]
+    assert out["missing"]["code"] == 5 and "zn-no-such-decision" in out["missing"]["message"]

@@ -29,7 +29,7 @@ def test_token_ok():
     (["--workers", "2"], "--workers 2 needs --redis"),
     (["--threads", "0"], "--threads must be >= 1"),
     (["--certfile", "/nonexistent.pem"], "--certfile and --keyfile go together"),
-    (["--outcome-ttl", "0"], "outcome_ttl must be a positive number"),
+    (["--outcome-ttl", "0"], "outcome_ttl must be > 0 seconds"),
 ])
 def test_hub_command_refuses_bad_arguments(args, message):
     result = subprocess.run([sys.executable, "-m", "zeebe_affinity_sync.cli", "hub", *args],

@@ -364,3 +364,28 @@ def test_seed_outcome_routes_by_the_reserved_variable(core):
     core.receive(cw, json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": "9",
                                  "variables": {"_affinity_request_id": "req-9"}}))
     assert [f["processInstanceKey"] for f in owner.take()] == ["9"]
+
+
+def test_full_store_evicts_outcomes_awaiting_a_receipt_before_refusing_new_ones():
+    store = HeldStore(ttl=10, max_count=2, max_bytes=1000)
+    store.put(["a"], "one", "d1", awaiting_receipt=True)
+    store.put(["b"], "two", "d2")
+    assert store.put(["c"], "three", "d3")  # d1 (handed over once already) makes room
+    assert store.get("d1") is None and store.evicted == 1
+    assert not store.put(["d"], "four", "d4")  # only never-delivered ones left: refused
+
+
+def test_new_settings_from_env_and_their_checks():
+    config = HubConfig.from_env({"ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN": "1",
+                                 "ZEEBE_AFFINITY_PROTECT_STATS": "yes",
+                                 "ZEEBE_AFFINITY_HEADER_TIMEOUT": "2.5",
+                                 "ZEEBE_AFFINITY_SEND_TIMEOUT": "3"})
+    assert config.allow_query_token and config.protect_stats
+    assert config.header_timeout == 2.5 and config.send_timeout == 3.0
+    assert not HubConfig().allow_query_token and not HubConfig().protect_stats
+    with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_PROTECT_STATS"):
+        HubConfig.from_env({"ZEEBE_AFFINITY_PROTECT_STATS": "maybe"})
+    with pytest.raises(ConfigurationError, match="outbound_queue_bytes"):
+        HubConfig(outbound_queue_bytes=10, max_frame_bytes=100)
+    with pytest.raises(ConfigurationError, match="header_timeout"):
+        HubConfig(header_timeout=0)

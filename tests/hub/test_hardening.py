@@ -162,3 +162,25 @@ def test_handlers_catch_what_they_mean():
         for line in source.splitlines():
             if "except Exception" in line or "except:" in line:
                 assert "noqa: BLE001" in line, f"{module.__name__}: {line.strip()}"
+
+
+def test_text_frame_with_bad_utf8_fails_the_connection_with_1007(small_hub):
+    """RFC 6455 section 8.1: invalid UTF-8 in a text frame fails the connection (1007)."""
+    import struct
+
+    with socket.create_connection(("127.0.0.1", small_hub.port), timeout=10) as sock:
+        sock.sendall(_upgrade_request(small_hub.port))
+        _read_head(sock)
+        payload = b'{"type":"HELLO","x":"\xff"}'
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes((0x81, 0x80 | len(payload))) + mask + masked)
+        received = b""
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    close = received[received.index(b"\x88"):]
+    assert struct.unpack("!H", close[2:4]) == (1007,)
+    assert "Traceback" not in "\n".join(small_hub.output)

@@ -80,6 +80,16 @@ def test_flask_snippets_build_working_apps(monkeypatch):
     # a view whose body is refused answers by itself, before any client is created
     response = apps[1].test_client().post("/orders", json={"no": "items"})
     assert response.status_code == 400 and response.get_json() == {"error": "items missing"}
+    # the first snippet passes the body through: a body that is not a JSON object is the HTTP
+    # client's mistake, a 400 JSON answer (not Flask's HTML 500), before any client exists
+    for body in (b"[1, 2]", b'"tea"', b"42", b"{oops"):
+        for app in apps:
+            response = app.test_client().post("/orders", data=body, content_type="application/json")
+            assert response.status_code == 400 and response.is_json, (body, response.data[:200])
+            # the second snippet's view may refuse the body itself ({"error": "items missing"})
+            assert response.get_json()["error"] in ("invalid-body", "items missing")
+        assert apps[0].test_client().post("/orders", data=body, content_type="application/json"
+                                          ).get_json()["error"] == "invalid-body"
 
 
 def config_rows() -> Dict[str, List[str]]:

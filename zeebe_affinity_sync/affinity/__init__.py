@@ -5,10 +5,12 @@ side -> waiter registry):
 
 * :mod:`.outcome` (``ProcessOutcome``), :mod:`.checks` (argument checks, raised before I/O),
   :mod:`.waiters` (waiter registry, admission control, deadline watcher);
-* :mod:`.requests` (the request side: begin, wait, deliver, ``with_result``), :mod:`.relay` (the
-  relay worker), :mod:`.base` (settings, per-process state, life cycle);
+* :mod:`.requests` (the request side: begin, wait, deliver, ``with_result``), :mod:`.timeouts`
+  (what a timeout says), :mod:`.relay` (the relay worker), :mod:`.base` (settings, per-process
+  state, life cycle);
 * :mod:`.transport` (the interface), :mod:`.hub_transport` + :mod:`.hub_connection` +
-  :mod:`.wire` (the hub flavour), :mod:`.redis_transport` (the Redis flavour);
+  :mod:`.hub_writer` + :mod:`.wire` (the hub flavour), :mod:`.redis_transport` (the Redis
+  flavour);
 * :mod:`.client` (``ZBAffinityClient``), :mod:`.redis` (``RedisAffinity``).
 
 Nothing is imported here, so importing the package starts nothing.

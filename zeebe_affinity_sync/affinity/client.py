@@ -47,6 +47,9 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_timeout: Default wait for an outcome, and for the hub at first use, seconds
             (default 30).
         ping_interval: Keepalive ping interval, seconds (default 20).
+        write_timeout: One frame must leave the socket within this, seconds (default 5); a hub
+            that does not read for that long is dropped and reconnected (reads have their own
+            limit: 2.5 ping intervals of silence).
         **options: ``max_pending``, ``retry_after``, ``ack_timeout``, ``collect_ttl``,
             ``callback_threads``, ``connect_timeout`` (one attempt, default 5 s),
             ``reconnect_initial`` / ``reconnect_max`` (backoff, default 0.1 s / 5 s),
@@ -65,6 +68,7 @@ class ZBAffinityClient(AffinityClientBase):
         affinity_timeout: float = defaults.AFFINITY_TIMEOUT,
         *,
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
+        write_timeout: float = defaults.AFFINITY_WRITE_TIMEOUT,
         **options: Any,
     ) -> None:
         url = affinity_url if affinity_url is not None else os.environ.get("ZEEBE_AFFINITY_URL") or None
@@ -80,6 +84,7 @@ class ZBAffinityClient(AffinityClientBase):
                 f"affinity_url must start with ws:// or wss://, got {url!r}: e.g. 'ws://localhost:8089'"
             )
         self._ping_interval = positive(ping_interval, "ping_interval")
+        self._write_timeout = positive(write_timeout, "write_timeout")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.affinity_url = url
         self.affinity_token = token
@@ -102,6 +107,7 @@ class ZBAffinityClient(AffinityClientBase):
             token=self.affinity_token,
             connect_timeout=self._connect_timeout,
             ping_interval=self._ping_interval,
+            write_timeout=self._write_timeout,
             reconnect_initial=self._reconnect_initial,
             reconnect_max=self._reconnect_max,
         )

@@ -12,8 +12,8 @@ What happens to one inbound outcome (reader thread, once through each step):
    in a waiter's hands or in this process's collect-later store.
 
 Late-outcome policy (issue 13, README "Collect-later"): a request that timed out keeps its
-subscription for ``collect_ttl`` (:meth:`HubTransport.linger`, at most ``max_lingering`` keys,
-oldest dropped first). Its late outcome then arrives *here*: the waiter registry keeps it for
+subscription for ``collect_ttl`` (:meth:`HubTransport.linger`, at most ``max_lingering`` keys and
+half the hub's ``maxSubscriptions``, oldest dropped first). Its late outcome then arrives *here*: the waiter registry keeps it for
 ``collect_ttl`` (``get_outcome`` in this process returns it), and it is handed back to the hub
 without its request id, routed by its instance key only, so the hub holds it (``--outcome-ttl``)
 for ``get_outcome`` in any other process. Outcomes without a request id are never handed back, so
@@ -122,13 +122,22 @@ class HubTransport(Transport):
             expiry = self._lingering.get(key)
         return expiry is not None and expiry > time.monotonic()
 
+    def _lingering_limit(self) -> int:
+        """At most half of what the hub lets one connection subscribe to (its HELLO says), so
+        lingering watches never crowd out the subscriptions of new requests."""
+        hub_limit = self.connection.hub_hello.get("maxSubscriptions")
+        if isinstance(hub_limit, int) and not isinstance(hub_limit, bool) and hub_limit > 0:
+            return min(self._max_lingering, hub_limit // 2)
+        return self._max_lingering
+
     def _expire_lingering(self) -> None:
         now = time.monotonic()
+        limit = self._lingering_limit()
         expired: List[str] = []
         with self._linger_lock:
             while self._lingering:
                 key, expiry = next(iter(self._lingering.items()))
-                if expiry > now and len(self._lingering) <= self._max_lingering:
+                if expiry > now and len(self._lingering) <= limit:
                     break
                 del self._lingering[key]
                 expired.append(key)

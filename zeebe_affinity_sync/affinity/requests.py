@@ -23,15 +23,13 @@ from ..errors import (
     AffinityTimeout,
     AffinityUnavailable,
     ConfigurationError,
-    NotFoundError,
     ProcessFailed,
-    ZeebeAffinityError,
     ZeebeTimeoutError,
 )
-from ..gateway import gateway_pb2 as pb
 from ..zeebe.types import ProcessInstance, PublishedMessage
 from .checks import check_strategy, check_variables, positive
 from .outcome import ProcessOutcome, outcome_keys, strip_reserved
+from .timeouts import timeout_error
 from .transport import Transport
 from .waiters import Callback, ErrorCallback, Waiter
 
@@ -41,10 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["RequestSide"]
 
 logger = logging.getLogger(__name__)
-
-#: gRPC deadline of the probe that tells a timed-out caller whether its instance still runs, s.
-_PROBE_TIMEOUT = 1.0
-
 
 class RequestSide:
     """The affinity calls of :class:`~.base.AffinityClientBase` (a mixin; the base supplies the
@@ -359,45 +353,7 @@ class RequestSide:
         state.submit_callback(_run_error_callback, waiter, error)
 
     def _timeout_error(self, waiter: Waiter, wait: Optional[float], *, probe: bool) -> AffinityTimeout:
-        key = waiter.process_instance_key
-        span = f"within {wait:g}s" if wait is not None else "before its deadline"
-        if key is None:
-            return AffinityTimeout(f"no outcome {span}", timeout=wait or 0.0)
-        ended = self._instance_ended(key) if probe else None
-        check = (
-            f"check that the process reaches a relay task (task type {self.relay_task_type!r}) and "
-            "that an affinity worker serves that type (create_affinity_worker() / "
-            "`zeebe-affinity worker`), and look for incidents on the relay task"
-        )
-        if ended:
-            message = (
-                f"no outcome from process instance {key} {span}, and the instance has already "
-                f"ended: its outcome was never relayed here. Most likely the process has no relay "
-                f"task on the path it took, or it was relayed with another task type: {check}"
-            )
-        else:
-            state = "it is still running" if ended is False else "it may still be running"
-            message = (
-                f"no outcome from process instance {key} {span}; {state}: collect its outcome "
-                f"later with get_outcome({key}). If this happens on every call, {check}"
-            )
-        return AffinityTimeout(message, process_instance_key=key, timeout=wait or 0.0)
-
-    def _instance_ended(self, key: int) -> Optional[bool]:
-        """Whether instance ``key`` has ended (True), still runs (False), or cannot be told (None).
-
-        Zeebe's gRPC gateway has no "get instance" call; an empty, local SetVariables on the
-        instance's root scope changes nothing and answers NOT_FOUND once the instance is gone.
-        Bounded by a short deadline, no retries (the caller is already late)."""
-        request = pb.SetVariablesRequest(elementInstanceKey=key, variables="{}", local=True)
-        try:
-            self._call("SetVariables", request, subject="process", timeout=_PROBE_TIMEOUT)  # type: ignore[attr-defined]
-        except NotFoundError:
-            return True
-        except ZeebeAffinityError as exc:
-            logger.debug("cannot tell whether instance %s still runs: %s", key, exc)
-            return None
-        return False
+        return timeout_error(self, waiter, wait, relay_task_type=self.relay_task_type, probe=probe)
 
     def _with_result(
         self,

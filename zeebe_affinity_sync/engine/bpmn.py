@@ -45,6 +45,7 @@ _FLOW_NODES = {
     "userTask": model.USER_TASK,
     "sendTask": model.SEND_TASK,
     "scriptTask": model.SCRIPT_TASK,
+    "businessRuleTask": model.BUSINESS_RULE_TASK,
     "task": model.TASK,
     "manualTask": model.MANUAL_TASK,
     "subProcess": model.SUB_PROCESS,
@@ -53,7 +54,7 @@ _FLOW_NODES = {
 _MULTI_INSTANCE_KINDS = (model.SERVICE_TASK, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK, model.SCRIPT_TASK,
                          model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.CALL_ACTIVITY)
 #: kinds whose work is a job (``zeebe:taskDefinition``); script tasks only without ``zeebe:script``
-_JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK)
+_JOB_KINDS = (model.SERVICE_TASK, model.SEND_TASK, model.SCRIPT_TASK, model.BUSINESS_RULE_TASK)
 #: process children that carry no behaviour
 _IGNORED_PROCESS_CHILDREN = {
     "sequenceFlow", "extensionElements", "documentation", "laneSet", "textAnnotation",
@@ -69,10 +70,11 @@ _EVENT_DEFINITIONS = {
     "escalationEventDefinition": model.ESCALATION,
     "linkEventDefinition": model.LINK,
     "terminateEventDefinition": model.TERMINATE,
+    "compensateEventDefinition": model.COMPENSATION,
 }
 _EVENT_NAMES = {model.NONE: "none", model.MESSAGE: "message", model.TIMER: "timer", model.ERROR: "error",
                 model.SIGNAL: "signal", model.ESCALATION: "escalation", model.LINK: "link",
-                model.TERMINATE: "terminate"}
+                model.TERMINATE: "terminate", model.COMPENSATION: "compensation"}
 #: timer definitions Zeebe allows, per event kind (process-level start events: date and cycle -
 #: checked after the scopes are known; intermediate catch: date and duration; boundary: all, a
 #: cycle only when non-interrupting; event subprocess starts: all, a cycle only when non-interrupting)
@@ -83,7 +85,7 @@ _TIMER_KINDS = {
 }
 #: activities a boundary event may be attached to
 _BOUNDARY_HOSTS = (model.SERVICE_TASK, model.CALL_ACTIVITY, model.RECEIVE_TASK, model.USER_TASK, model.SEND_TASK,
-                   model.SCRIPT_TASK, model.TASK, model.MANUAL_TASK, model.SUB_PROCESS)
+                   model.SCRIPT_TASK, model.TASK, model.MANUAL_TASK, model.SUB_PROCESS, model.BUSINESS_RULE_TASK)
 
 
 class BpmnParseError(ValueError):
@@ -280,6 +282,7 @@ class _Parser:
         timer_starts = tuple(e for e in starts if raw[e]["event"] == model.TIMER)
         signal_starts = tuple(e for e in starts if raw[e]["event"] == model.SIGNAL)
         link_catches = self.check_links(pid, raw)
+        uses_compensation = self.check_compensation(proc, raw)
         names = [raw[e]["message"].name.text for e in message_starts if raw[e].get("message")]
         if len(set(names)) != len(names):
             self.problem(f"Process '{pid}': Multiple message start events with the same name are not allowed")
@@ -299,6 +302,7 @@ class _Parser:
             none_start=none_starts[0] if none_starts else None,
             message_starts=message_starts,
             version_tag=_version_tag(proc),
+            uses_compensation=uses_compensation,
             timer_starts=timer_starts,
             signal_starts=signal_starts,
             link_catches=link_catches,
@@ -412,10 +416,13 @@ class _Parser:
         allowed = {
             # timer / error / escalation starts of event subprocesses: check_scopes checks where
             model.START_EVENT: (model.NONE, model.MESSAGE, model.TIMER, model.ERROR, model.SIGNAL, model.ESCALATION),
-            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE, model.TERMINATE, model.SIGNAL, model.ESCALATION),
+            model.END_EVENT: (model.NONE, model.ERROR, model.MESSAGE, model.TERMINATE, model.SIGNAL, model.ESCALATION,
+                              model.COMPENSATION),
             model.INTERMEDIATE_CATCH: (model.MESSAGE, model.TIMER, model.SIGNAL, model.LINK),
-            model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE, model.SIGNAL, model.ESCALATION, model.LINK),
-            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER, model.SIGNAL, model.ESCALATION),
+            model.INTERMEDIATE_THROW: (model.NONE, model.MESSAGE, model.SIGNAL, model.ESCALATION, model.LINK,
+                                       model.COMPENSATION),
+            model.BOUNDARY_EVENT: (model.ERROR, model.MESSAGE, model.TIMER, model.SIGNAL, model.ESCALATION,
+                                   model.COMPENSATION),
         }.get(kind, (model.NONE,))
         if event not in allowed:
             kinds = _EVENT_NAMES
@@ -427,6 +434,10 @@ class _Parser:
         scripts = self.ext(node, "script") if kind == model.SCRIPT_TASK else []
         if scripts:
             self.parse_script(node, scripts, data, where)
+        if kind == model.BUSINESS_RULE_TASK:
+            scripts = self.ext(node, "calledDecision")  # a called decision is not a job either
+            if scripts:
+                self.parse_called_decision(node, scripts, data, where)
         is_job = kind in _JOB_KINDS and not scripts or (
             kind in (model.END_EVENT, model.INTERMEDIATE_THROW) and event == model.MESSAGE)
         if kind == model.USER_TASK:
@@ -471,6 +482,12 @@ class _Parser:
             data["default_flow"] = node.get("default")
         if definition is not None and event in (model.SIGNAL, model.ESCALATION, model.LINK):
             self.parse_named_event(kind, event, definition, data, where, node)
+        if definition is not None and event == model.COMPENSATION and kind != model.BOUNDARY_EVENT:
+            if (definition.get("waitForCompletion") or "true").strip().lower() == "false":
+                self.problem(f"{where}: waitForCompletion='false' is not supported (Zeebe waits for the handlers)")
+            data["compensate_activity"] = (definition.get("activityRef") or "").strip() or None
+        if node.get("isForCompensation", "false").strip().lower() == "true":
+            data["is_for_compensation"] = True
 
         if (event == model.MESSAGE and not is_job) or kind == model.RECEIVE_TASK:
             ref = node.get("messageRef") if kind == model.RECEIVE_TASK else (
@@ -671,6 +688,23 @@ class _Parser:
             data["script"] = self.value(expression, where)
             data["result_variable"] = result
 
+    def parse_called_decision(self, node: XmlElement, called: List[XmlElement], data: dict, where: str) -> None:
+        """``zeebe:calledDecision decisionId=... resultVariable=...`` of a business rule task."""
+        if len(called) > 1 or self.ext(node, "taskDefinition"):
+            self.problem(f"{where}: Must have either one 'zeebe:calledDecision' or one 'zeebe:taskDefinition' "
+                         "extension element")
+            return
+        decision_id = (called[0].get("decisionId") or "").strip()
+        result = (called[0].get("resultVariable") or "").strip()
+        if not decision_id:
+            self.problem(f"{where}: Attribute 'decisionId' of 'zeebe:calledDecision' must be present and not empty")
+        elif not result:
+            self.problem(f"{where}: Attribute 'resultVariable' of 'zeebe:calledDecision' must be present and not "
+                         "empty")
+        else:
+            data["called_decision"] = self.value(decision_id, where)
+            data["result_variable"] = result
+
     def parse_user_task(self, node: XmlElement, data: dict, where: str) -> None:
         """Assignment, schedule, form and priority of a Camunda or job-worker user task."""
         camunda = bool(self.ext(node, "userTask"))
@@ -774,6 +808,37 @@ class _Parser:
                     if fid != default and flows[fid].condition is None:
                         self.problem(f"Sequence flow '{fid}': Must have a condition expression, because it "
                                      f"leaves {kind} '{eid}' and is not its default flow")
+
+    def check_compensation(self, proc: XmlElement, raw: Dict[str, dict]) -> bool:
+        """Tie every compensation boundary event to its handler (through its association) and
+        check handlers and throw events; True if the process uses compensation."""
+        associations = {a.get("sourceRef", ""): a.get("targetRef", "") for a in proc.iter(_B + "association")}
+        used = False
+        for eid, data in raw.items():
+            where = f"Element '{eid}' of type '{data['kind']}'"
+            if data["kind"] == model.BOUNDARY_EVENT and data["event"] == model.COMPENSATION:
+                used = True
+                handler = associations.get(eid)
+                host = raw.get(data.get("attached_to") or "")
+                if handler not in raw or not raw[handler].get("is_for_compensation"):
+                    self.problem(f"{where}: a compensation boundary event must be associated with a compensation "
+                                 "handler (an activity with isForCompensation='true')")
+                elif host is not None:
+                    if host.get("loop") is not None:
+                        self.problem(f"{where}: compensation of a multi-instance activity is not supported by the "
+                                     "embedded engine")
+                    host["compensation_handler"] = handler
+                if data["outgoing"]:
+                    self.problem(f"{where}: a compensation boundary event must not have outgoing sequence flows")
+            if data.get("is_for_compensation"):
+                if data["incoming"] or data["outgoing"]:
+                    self.problem(f"{where}: a compensation handler must not have incoming or outgoing sequence flows")
+                if data["boundary_events"]:
+                    self.problem(f"{where}: a compensation handler must not have boundary events")
+            ref = data.get("compensate_activity")
+            if ref is not None and ref not in raw:
+                self.problem(f"{where}: activityRef '{ref}' does not name an activity of this process")
+        return used
 
     def check_links(self, pid: str, raw: Dict[str, dict]) -> Dict[str, str]:
         """Link catch events by scope and name (:func:`model.link_key`; unique in the scope);

@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["ControlMixin"]
 
 _IDLE_POLL = 0.002  # s between idleness checks in wait_for_idle (bounded by its timeout)
+_MAX_OFFSET = 1000 * 365.25 * 86_400.0  # s: beyond it dates stop being representable soon
 
 
 class ControlMixin:
@@ -107,6 +108,8 @@ class ControlMixin:
         seconds = amount.total_seconds() if isinstance(amount, timedelta) else amount
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds != seconds or seconds < 0:
             raise ValueError(f"increase_time takes seconds >= 0 or a timedelta, got {amount!r}")
+        if self._clock.offset + seconds > _MAX_OFFSET:
+            raise ValueError(f"increase_time({amount!r}) would move the engine clock more than 1000 years ahead")
         if self._lock.held():
             raise RuntimeError("increase_time() must not be called while holding the engine lock")
         return self._scheduler.advance(float(seconds))

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from . import model, rejections
 from .bpmn import BpmnParseError, checksum, parse_resource
+from .dmn.parser import DmnParseError, parse_dmn
+from .dmn.registry import DecisionsMixin, DeployedResources
 from .tenancy import DEFAULT_TENANT
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -23,12 +25,21 @@ logger = logging.getLogger(__name__)
 __all__ = ["DeploymentsMixin"]
 
 _BPMN_SUFFIXES = (".bpmn", ".xml")
+_DMN_SUFFIX = ".dmn"
 
 
-class DeploymentsMixin:
-    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]],
-               tenant_id: str = DEFAULT_TENANT) -> Tuple[int, List[model.ProcessDefinition]]:
-        """Deploy BPMN resources atomically into ``tenant_id``.
+class DeploymentsMixin(DecisionsMixin):
+    def deploy(self: "Engine", resources: Sequence[Tuple[str, bytes]], tenant_id: str = DEFAULT_TENANT, *,
+               decisions_out: Optional[List[DeployedResources]] = None,
+               ) -> Tuple[int, List[model.ProcessDefinition]]:
+        """Deploy BPMN and DMN resources atomically into ``tenant_id``.
+
+        Args:
+            resources: ``(name, content)`` pairs; ``*.bpmn``/``*.xml`` are processes, ``*.dmn``
+                decisions.
+            tenant_id: The tenant the processes and decisions belong to.
+            decisions_out: If given, receives one :class:`DeployedResources` with the decisions and
+                decision requirements of the deployment (for the DeployResource response).
 
         Returns:
             The deployment key and one definition per executable process (existing ones for
@@ -42,10 +53,13 @@ class DeploymentsMixin:
         problems: List[str] = []
         parsed: List[Tuple[str, bytes, List[model.Process]]] = []
         seen: Dict[str, str] = {}
+        graphs = self._parse_decisions(resources, problems)
         for name, content in resources:
+            if name.lower().endswith(_DMN_SUFFIX):
+                continue
             if not name.lower().endswith(_BPMN_SUFFIXES):
-                problems.append(f"'{name}': the embedded engine deploys BPMN only; name the resource "
-                                "'*.bpmn' or '*.xml' (DMN and forms are not supported)")
+                problems.append(f"'{name}': the embedded engine deploys BPMN and DMN; name the resource "
+                                "'*.bpmn', '*.xml' or '*.dmn' (forms are not supported)")
                 continue
             try:
                 processes = parse_resource(name, content)
@@ -65,6 +79,9 @@ class DeploymentsMixin:
             )
         with self._lock:
             deployment_key = self._next_key()
+            deployed_decisions = self._deploy_decision_graphs(deployment_key, graphs, tenant_id)
+            if decisions_out is not None:
+                decisions_out.append(deployed_decisions)
             result = []
             for name, content, processes in parsed:
                 digest = checksum(content)
@@ -98,6 +115,27 @@ class DeploymentsMixin:
                 "processes": [{"bpmn_process_id": d.bpmn_process_id, "version": d.version,
                                "process_definition_key": d.key, "resource_name": d.resource_name} for d in result]})
             return deployment_key, result
+
+    @staticmethod
+    def _parse_decisions(resources: Sequence[Tuple[str, bytes]], problems: List[str]) -> list:
+        """Parse the ``*.dmn`` resources (outside the lock); problems are appended."""
+        graphs = []
+        ids: Dict[str, str] = {}
+        for name, content in resources:
+            if not name.lower().endswith(_DMN_SUFFIX):
+                continue
+            try:
+                graph = parse_dmn(name, content)
+            except DmnParseError as exc:
+                problems.append(str(exc))
+                continue
+            for decision in graph.decisions:
+                if decision.id in ids:
+                    problems.append(f"Duplicated decision id '{decision.id}' in resources '{ids[decision.id]}' "
+                                    f"and '{name}'")
+                ids[decision.id] = name
+            graphs.append(graph)
+        return graphs
 
     def _latest(self: "Engine", bpmn_process_id: str,
                 tenant_id: str = DEFAULT_TENANT) -> Optional[model.ProcessDefinition]:

@@ -28,6 +28,7 @@ INCLUSIVE_GATEWAY = "inclusiveGateway"
 USER_TASK = "userTask"
 SEND_TASK = "sendTask"
 SCRIPT_TASK = "scriptTask"
+BUSINESS_RULE_TASK = "businessRuleTask"  # zeebe:calledDecision (or a job with zeebe:taskDefinition)
 TASK = "task"                 # undefined task: pass-through
 MANUAL_TASK = "manualTask"    # pass-through
 SUB_PROCESS = "subProcess"    # embedded subprocess, and (``triggered_by_event``) event subprocess
@@ -43,6 +44,7 @@ ERROR = "error"
 SIGNAL = "signal"
 ESCALATION = "escalation"
 LINK = "link"
+COMPENSATION = "compensation"
 TERMINATE = "terminate"
 
 
@@ -131,6 +133,9 @@ class Element:
     escalation_code: Optional[Value] = None  # escalation throw / end event
     catch_escalation_code: Optional[str] = None  # escalation boundary; None = catch-all
     link_name: Optional[str] = None         # link throw / catch
+    compensation_handler: Optional[str] = None  # activity with a compensation boundary: its handler's id
+    compensate_activity: Optional[str] = None   # compensation throw / end event: activityRef (None: all)
+    is_for_compensation: bool = False           # a compensation handler (started only by compensation)
     start_listeners: Tuple[Listener, ...] = ()  # zeebe:executionListeners, document order
     end_listeners: Tuple[Listener, ...] = ()
     error_code: Optional[Value] = None      # error end event (throw side)
@@ -145,7 +150,8 @@ class Element:
     called_version_tag: Optional[str] = None   # with binding versionTag
     user_task: Optional[UserTaskSpec] = None   # user task
     script: Optional[Value] = None             # script task with zeebe:script: the FEEL expression
-    result_variable: Optional[str] = None      # script task with zeebe:script
+    result_variable: Optional[str] = None      # script task with zeebe:script; business rule task
+    called_decision: Optional[Value] = None    # business rule task: zeebe:calledDecision decisionId
     scope: Optional[str] = None                # id of the enclosing subprocess (None: the process)
     start: Optional[str] = None                # subprocess: id of its none start event
     event_subprocesses: Tuple[str, ...] = ()   # process / subprocess: ids of its event subprocesses
@@ -176,6 +182,7 @@ class Process:
     none_start: Optional[str]               # id of the none start event, if any
     message_starts: Tuple[str, ...] = ()    # ids of message start events
     version_tag: Optional[str] = None       # zeebe:versionTag of the process
+    uses_compensation: bool = False         # any compensation boundary event (the runtime tracks completions)
     timer_starts: Tuple[str, ...] = ()      # ids of timer start events
     signal_starts: Tuple[str, ...] = ()     # ids of signal start events
     link_catches: Dict[str, str] = field(default_factory=dict)  # link name -> catch event id

@@ -40,6 +40,7 @@ from .records import PI_ACTIVATED, PI_ACTIVATING, PI_COMPLETED, PI_COMPLETING, P
 from .records import RecordLog, instance_info
 from .messages import MessagesMixin
 from .scheduler import Scheduler
+from .compensation import CompensationMixin
 from .tenancy import DEFAULT_TENANT
 from .escalations import EscalationsMixin
 from .listeners import ListenersMixin
@@ -71,7 +72,8 @@ _Failure = state.StepFailure
 
 
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
-             ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin):
+             ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin,
+             CompensationMixin):
     """The runtime behind :class:`~zeebe_affinity_sync.engine.EmbeddedZeebe`.
 
     Args:
@@ -119,6 +121,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         UserTasksMixin.__init__(self)
         TimerEventsMixin.__init__(self)
         SignalsMixin.__init__(self)
+        CompensationMixin.__init__(self)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -308,7 +311,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
         root = instance.root
         instance.parent_element = parent
-        instance.info = instance_info(instance)
+        if self._kinds is not None:
+            instance.info = instance_info(instance)
         self._instances[instance.key] = instance
         self._element_instances[instance.key] = root
         if self._kinds is None:
@@ -527,6 +531,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _leave(self, ei: state.ElementInstance) -> None:
         if ei.boundary_subscriptions or ei.boundary_timers:
             self._close_boundaries(ei)
+        if ei.instance.definition.process.uses_compensation:
+            self._compensation_left(ei)
         scope = ei.parent
         if scope is not None and scope.children is not None:
             scope.children.pop(ei.key, None)
@@ -568,6 +574,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _retire(self, instance: state.ProcessInstance) -> None:
         """Remove a finished instance from the live maps and keep a summary in the history."""
+        if instance.definition.process.uses_compensation:
+            self._compensable.pop(instance.key, None)  # the root scope's compensable activities
         self._instances.pop(instance.key, None)
         self._element_instances.pop(instance.key, None)
         if instance.message_start_key is not None:

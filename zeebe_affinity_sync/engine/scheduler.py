@@ -20,12 +20,13 @@ import logging
 import threading
 from typing import Any, Callable, List, Optional, Tuple
 
-from .. import defaults
 from .clock import EngineClock
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Scheduler", "Handle"]
+
+_MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
 
 
 class Handle:
@@ -183,9 +184,9 @@ class Scheduler:
                         continue
                     delay = self._heap[0][0] - self.clock.monotonic()
                     if delay > 0:
-                        # bounded: a due date far away (a job timeout of 2^62 ms) would overflow
-                        # the wait and kill this thread; waking early only re-checks the heap
-                        self._cond.wait(min(delay, defaults.ENGINE_SCHEDULER_MAX_WAIT))
+                        # bounded: a far-off entry (a job timeout of 2^62 ms) must not overflow the
+                        # wait, and a moved engine clock is noticed anyway
+                        self._cond.wait(min(delay, _MAX_WAIT))
                         continue
                     break
             with self._fire:

@@ -311,6 +311,29 @@ class EmbeddedZeebe:
         """Deployed process versions."""
         return self.engine.definitions()
 
+    def evaluate_decision(self, decision_id: str = "", variables: Optional[Dict[str, Any]] = None, *,
+                          decision_key: int = -1, tenant_id: str = "<default>") -> Dict[str, Any]:
+        """Evaluate the latest version of a deployed DMN decision (or the one with ``decision_key``)
+        of ``tenant_id``.
+
+        Returns:
+            The evaluation as a plain dict (``decision_output``, ``evaluated_decisions`` with
+            inputs and matched rules, ``failed_decision_id`` / ``evaluation_failure_message``
+            when it failed), like the ``DECISION_EVALUATION`` record.
+
+        Raises:
+            NotFoundError: No such decision.
+        """
+        from .dmn.registry import result_fields
+
+        deployed, result = self.engine.evaluate_decision(decision_id, variables, decision_key=decision_key,
+                                                         tenant_id=tenant_id)
+        return result_fields(deployed, result, result.deployed)
+
+    def decisions(self) -> List[Dict[str, Any]]:
+        """Every deployed decision version, as plain dicts."""
+        return self.engine.decisions()
+
     def stats(self) -> Dict[str, int]:
         """Sizes of the engine's live structures: instances, jobs, parked polls, timers..."""
         return self.engine.stats()

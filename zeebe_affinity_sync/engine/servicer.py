@@ -23,6 +23,7 @@ from ..errors import ZeebeError
 from . import rejections, state
 from .jobs import ActivatedJobData
 from .runtime import Engine
+from .dmn import responses as dmn_responses
 from .slots import WaitingSlots
 from .tenancy import DEFAULT_TENANT, TenantPolicy
 from .variables import dumps, parse_document
@@ -113,14 +114,15 @@ class GatewayServicer(pb_grpc.GatewayServicer):
     def DeployResource(self, request: pb.DeployResourceRequest, context: grpc.ServicerContext) -> pb.DeployResourceResponse:
         def run() -> pb.DeployResourceResponse:
             tenant = self._tenant(request.tenantId, "DeployResource")
+            decisions: List[Any] = []
             key, definitions = self.engine.deploy([(r.name, bytes(r.content)) for r in request.resources],
-                                                  tenant_id=tenant)
+                                                  tenant_id=tenant, decisions_out=decisions)
             return pb.DeployResourceResponse(key=key, tenantId=tenant, deployments=[
                 pb.Deployment(process=pb.ProcessMetadata(
                     bpmnProcessId=d.bpmn_process_id, version=d.version, processDefinitionKey=d.key,
                     resourceName=d.resource_name, tenantId=tenant))
                 for d in definitions
-            ])
+            ] + dmn_responses.deployment_entries(decisions[0], tenant))
 
         return self._call(context, run)
 
@@ -386,8 +388,17 @@ class GatewayServicer(pb_grpc.GatewayServicer):
                       f"{name} is not supported by the embedded Zeebe engine (zeebe-affinity-sync); "
                       "use a real Zeebe broker for it")
 
-    def EvaluateDecision(self, request: Any, context: grpc.ServicerContext) -> Any:
-        return self._unimplemented("EvaluateDecision", context)
+    def EvaluateDecision(self, request: pb.EvaluateDecisionRequest,
+                         context: grpc.ServicerContext) -> pb.EvaluateDecisionResponse:
+        def run() -> pb.EvaluateDecisionResponse:
+            tenant = self._tenant(request.tenantId, "EvaluateDecision")
+            variables = parse_document(request.variables)
+            deployed, result = self.engine.evaluate_decision(
+                request.decisionId, variables, decision_key=request.decisionKey if request.decisionKey > 0 else -1,
+                tenant_id=tenant)
+            return dmn_responses.evaluate_decision_response(deployed, result, tenant)
+
+        return self._call(context, run)
 
     def ModifyProcessInstance(self, request: Any, context: grpc.ServicerContext) -> Any:
         return self._unimplemented("ModifyProcessInstance", context)

@@ -16,12 +16,12 @@ What Zeebe checks here (Zeebe 8.8, ``ZeebeRuntimeValidators`` / ``ZeebeExpressio
   called process ids, decision ids, the job priority;
 * mapping targets must be variable paths (``a.b``), not ``$.a`` nor reserved words;
 * static candidate users / groups must be comma-separated lists, static dates valid date-times;
-* every FEEL expression must parse (an unknown function is named as such).
+* every FEEL expression must parse (as in Zeebe, an unknown function is not a deploy error: Camunda evaluates it to null).
 
 What the embedded engine refuses because it does not implement it (never silently ignored):
 process-level execution listeners and ones of other event types than start / end, task
-listeners, ad-hoc subprocesses, called-element / decision bindings other than ``latest``, and
-any ``zeebe:`` extension element it does not know.
+listeners, ad-hoc subprocesses, decision bindings other than ``latest``, and any ``zeebe:``
+extension element it does not know.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ import dataclasses
 import os
 from typing import Any, Iterable, Mapping, Optional, Tuple
 
-from .. import defaults
+from .. import checks, defaults
 from ..errors import ConfigurationError
 
 __all__ = ["HubConfig", "parse_tokens"]
@@ -102,32 +102,23 @@ class HubConfig:
             object.__setattr__(self, "tokens", parse_tokens([self.tokens]))
         else:
             object.__setattr__(self, "tokens", parse_tokens(self.tokens))
+        # The library's shared checks (checks.py): a wrong kind is a ConfigurationTypeError, a
+        # value out of range a ConfigurationError; both name the setting.
         for name in ("outcome_ttl", "ping_interval", "send_timeout", "header_timeout",
                      "shutdown_timeout"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ConfigurationError(
-                    f"hub setting {name} must be a positive number of seconds, got {value!r}"
-                )
-            object.__setattr__(self, name, float(value))
-        if not isinstance(self.stats_interval, (int, float)) or self.stats_interval < 0:
-            raise ConfigurationError(
-                f"hub setting stats_interval must be >= 0 seconds (0 = off), got {self.stats_interval!r}"
-            )
+            object.__setattr__(self, name, checks.seconds(getattr(self, name), f"hub setting {name}"))
+        object.__setattr__(self, "stats_interval", checks.seconds(
+            self.stats_interval, "hub setting stats_interval (0 = off)", allow_zero=True))
         for name in ("max_held", "max_held_bytes", "max_frame_bytes", "max_subscriptions",
                      "max_protocol_errors", "outbound_queue_bytes", "inbound_buffer_bytes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"hub setting {name} must be an integer >= 1, got {value!r}")
+            checks.count(getattr(self, name), f"hub setting {name}")
         if self.redis_url is not None:
             url = str(self.redis_url)
             if not url.startswith(("redis://", "rediss://", "unix://")):
                 raise ConfigurationError(
                     f"hub redis_url must start with redis://, rediss:// or unix://, got {url!r}"
                 )
-        if self.threads is not None and (isinstance(self.threads, bool)
-                                         or not isinstance(self.threads, int) or self.threads < 1):
-            raise ConfigurationError(f"hub setting threads must be an integer >= 1, got {self.threads!r}")
+        checks.optional(checks.count, self.threads, "hub setting threads")
         if self.outbound_queue_bytes < self.max_frame_bytes:
             raise ConfigurationError(
                 f"hub setting outbound_queue_bytes ({self.outbound_queue_bytes}) must be at least "

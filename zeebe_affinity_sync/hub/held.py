@@ -66,9 +66,13 @@ class HeldStore:
         self._entries: "OrderedDict[int, HeldOutcome]" = OrderedDict()
         self._by_key: Dict[str, List[HeldOutcome]] = {}
         self._by_delivery: Dict[str, HeldOutcome] = {}
+        # The awaiting-receipt subset, oldest first: evicted first when the store is full, since
+        # each was handed over at least once (an unsubscribed outcome never was).
+        self._awaiting: "OrderedDict[int, HeldOutcome]" = OrderedDict()
         self._bytes = 0
         self.expired = 0  # outcomes dropped at their TTL, ever
         self.receipted = 0  # outcomes removed by a RECEIPT or an UNSUBSCRIBE, ever
+        self.evicted = 0  # awaiting-receipt outcomes dropped early to make room, ever
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -90,21 +94,26 @@ class HeldStore:
             awaiting_receipt: Already handed to a receipt-capable subscriber.
 
         Returns:
-            ``True`` if stored; ``False`` if the count or byte bound would be exceeded (the caller
-            reports the outcome as refused: it is *not* stored).
+            ``True`` if stored; ``False`` if the count or byte bound would be exceeded even after
+            evicting every awaiting-receipt outcome (oldest first; each was handed over at least
+            once): the caller reports the outcome as refused, it is *not* stored.
         """
         self.expire()
         if size is None:
             size = len(text.encode("utf-8", "surrogatepass"))
-        if len(self._entries) >= self.max_count or self._bytes + size > self.max_bytes:
+        while self._awaiting and self._full(size):
+            self._remove(next(iter(self._awaiting.values())))
+            self.evicted += 1
+        if self._full(size):
             return False
         seq = next(self._seq)
         if delivery_id is None:
             delivery_id = f"held-{seq}"
         entry = HeldOutcome(seq, tuple(dict.fromkeys(keys)), text, delivery_id, size,
                             self._clock() + self.ttl)
-        entry.awaiting_receipt = awaiting_receipt
         self._entries[entry.seq] = entry
+        if awaiting_receipt:
+            self._mark_awaiting(entry)
         self._by_delivery[delivery_id] = entry
         self._bytes += size
         for key in entry.keys:
@@ -138,7 +147,7 @@ class HeldStore:
                 self.expired += 1
                 continue
             if keep:
-                entry.awaiting_receipt = True
+                self._mark_awaiting(entry)
             else:
                 self._remove(entry)
             taken.append(entry)
@@ -192,9 +201,17 @@ class HeldStore:
         self.expired += dropped
         return dropped
 
+    def _full(self, size: int) -> bool:
+        return len(self._entries) >= self.max_count or self._bytes + size > self.max_bytes
+
+    def _mark_awaiting(self, entry: HeldOutcome) -> None:
+        entry.awaiting_receipt = True
+        self._awaiting[entry.seq] = entry
+
     def _remove(self, entry: HeldOutcome) -> None:
         if self._entries.pop(entry.seq, None) is None:
             return
+        self._awaiting.pop(entry.seq, None)
         self._by_delivery.pop(entry.delivery_id, None)
         self._bytes -= entry.size
         for key in entry.keys:

@@ -303,9 +303,11 @@ class RedisBridge:
         self._stop.set()
 
     def join(self, timeout: Optional[float] = None) -> None:
+        """Wait up to ``timeout`` seconds in total for the listener and the dispatchers."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         for thread in [self._thread] + self._dispatchers:
             if thread is not None and thread is not threading.current_thread():
-                thread.join(timeout)
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         if not (self._thread and self._thread.is_alive()):
             self._client.close()
 

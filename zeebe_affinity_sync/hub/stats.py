@@ -173,6 +173,7 @@ def snapshot(core: Any) -> Dict[str, Any]:
         held_bytes = core._held.bytes
         expired = core._held.expired
         receipted = core._held.receipted
+        evicted = core._held.evicted
         keys = len(core._by_key)
         seeds = len(core._broadcast)
     received_rate, routed_rate = core._rates.rates
@@ -195,6 +196,7 @@ def snapshot(core: Any) -> Dict[str, Any]:
             "heldDelivered": counters["held_delivered"],
             "redelivered": counters["redelivered"],
             "receipted": receipted,
+            "evicted": evicted,  # awaiting a receipt, dropped early to make room
             "expired": expired,
             "refused": counters["refused"],
             "published": counters["published"],

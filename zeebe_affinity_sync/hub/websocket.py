@@ -16,7 +16,7 @@ handshake, the frame size limit). On top of it, per connection:
 
 This module relies on simple-websocket 1.x internals (``sock``, ``event``, ``input_buffer``,
 ``connected``, ``thread``, ``handshake``); ``setup.cfg`` pins ``simple-websocket<2`` and
-``tests/hub/test_websocket_internals.py`` fails if they change.
+``tests/hub/test_pinned_internals.py`` fails if they change.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from typing import Dict
 
 from .. import model
 from .base import ElementBehavior, PassThrough
+from .business_rule import BusinessRuleTask
 from .call_activity import CallActivity
 from .containers import EventSubProcess, ProcessBehavior, SubProcess
 from .events import BoundaryEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent, StartEvent
@@ -41,6 +42,7 @@ BEHAVIOURS: Dict[str, ElementBehavior] = {
     model.USER_TASK: UserTask(),
     model.SEND_TASK: JobTask("SEND_TASK"),
     model.SCRIPT_TASK: ScriptTask(),
+    model.BUSINESS_RULE_TASK: BusinessRuleTask(),
     model.TASK: PassThrough("TASK"),
     model.MANUAL_TASK: PassThrough("MANUAL_TASK"),
     model.SUB_PROCESS: SubProcess(),  # event subprocesses behave the same; only their record type differs

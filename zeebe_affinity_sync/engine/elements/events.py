@@ -52,7 +52,7 @@ class EndEvent(ElementBehavior):
                     f"Expected to throw an error event with the code '{code}', but it was not caught. "
                     "No error events are available in the scope.")
             return
-        if element.event in (model.SIGNAL, model.ESCALATION):
+        if element.event in (model.SIGNAL, model.ESCALATION, model.COMPENSATION):
             throw_event(engine, ei)
             return
         engine._activated(ei)
@@ -68,6 +68,9 @@ def throw_event(engine: "Engine", ei: state.ElementInstance) -> None:
         engine._throw_signal(ei)
     elif element.event == model.ESCALATION:
         engine._throw_escalation(ei)  # completes ei unless an interrupting catch ended it
+        return
+    elif element.event == model.COMPENSATION:
+        engine._throw_compensation(ei)  # completes ei once the handlers it started are done
         return
     elif element.event == model.LINK:
         # the token jumps to the catch link event of the same name in the same scope

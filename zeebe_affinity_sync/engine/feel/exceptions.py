@@ -28,7 +28,8 @@ class FeelSyntaxError(ZeebeAffinityError, ValueError):
         self.reason = reason
         where = "" if position is None else f" at position {position}"
         hint = f" ({hint})" if hint else ""
-        super().__init__(f"Failed to parse expression '{expression}': {reason}{where}{hint}")
+        from zeebe_affinity_sync.engine.feel.limits import shorten
+        super().__init__(f"Failed to parse expression '{shorten(expression)}': {reason}{where}{hint}")
 
 
 class FeelEvaluationError(ZeebeAffinityError, ValueError):
@@ -45,4 +46,5 @@ class FeelEvaluationError(ZeebeAffinityError, ValueError):
     def __init__(self, expression: str, reason: str) -> None:
         self.expression = expression
         self.reason = reason
-        super().__init__(f"Failed to evaluate expression '{expression}': {reason}")
+        from zeebe_affinity_sync.engine.feel.limits import shorten
+        super().__init__(f"Failed to evaluate expression '{shorten(expression)}': {reason}")

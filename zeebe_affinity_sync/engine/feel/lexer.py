@@ -27,7 +27,8 @@ class Token(NamedTuple):
 
 # Longest first, so "**" wins over "*" and "<=" over "<".
 _OPERATORS = ("**", "..", "!=", "<=", ">=", "+", "-", "*", "/", "=", "<", ">", "(", ")", "[", "]",
-              "{", "}", ",", ".", ":")
+              "{", "}", ",", ".", ":", "@", "?")
+_HEX = frozenset("0123456789abcdefABCDEF")
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
 # After these tokens a "." is a path step, elsewhere ".5" is a number.
 _VALUE_END = frozenset((")", "]", "}"))
@@ -134,8 +135,24 @@ def _read_string(text: str, i: int, source: str) -> "tuple[str, int]":
                 digits = text[i + 2:i + 6]
                 if len(digits) != 4 or not all(c in "0123456789abcdefABCDEF" for c in digits):
                     raise FeelSyntaxError(source, "invalid unicode escape (expected \\uXXXX)", i)
-                parts.append(chr(int(digits, 16)))
+                code = int(digits, 16)
+                low = text[i + 6:i + 12]
+                if 0xD800 <= code < 0xDC00 and low[:2] == "\\u" and all(c in _HEX for c in low[2:]) \
+                        and len(low) == 6 and 0xDC00 <= int(low[2:], 16) < 0xE000:
+                    # a surrogate pair (\\uD83D\\uDC0E) is one character, as in Java
+                    code = 0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)
+                    i += 6
+                parts.append(chr(code))
                 i += 6
+                continue
+            if nxt == "U":
+                j = i + 2
+                while j < n and j < i + 8 and text[j] in _HEX:
+                    j += 1
+                if j - i - 2 < 5 or int(text[i + 2:j], 16) > 0x10FFFF:
+                    raise FeelSyntaxError(source, "invalid unicode escape (expected \\U and 5 or 6 hex digits)", i)
+                parts.append(chr(int(text[i + 2:j], 16)))
+                i = j
                 continue
             # Unknown escapes stay as written (regex patterns like "\d" keep working).
             parts.append(_ESCAPES.get(nxt, "\\" + nxt))

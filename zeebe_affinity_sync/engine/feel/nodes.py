@@ -1,22 +1,21 @@
 """The FEEL syntax tree: small immutable node classes that evaluate themselves.
 
 Every node has ``ev(ctx)`` (its value against a variables mapping) and ``names(out, bound)``
-(adds the top-level variable names it reads to ``out``, skipping names in ``bound``). Nodes hold
-no per-evaluation state, so one tree is evaluated by many threads at once without a lock.
+(adds the top-level variable names it reads to ``out``). Nodes hold no per-evaluation state, so
+one tree is evaluated by many threads at once without a lock.
 """
 from __future__ import annotations
 
-import operator
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Sequence, Set, Tuple
 
-from zeebe_affinity_sync.engine.feel import values
-from zeebe_affinity_sync.engine.feel.values import Duration, equal, is_number, ordered_pair
+from zeebe_affinity_sync.engine.feel import limits, ops, temporal
+from zeebe_affinity_sync.engine.feel.values import Range, is_number, kind, num
 
 MISSING: Any = object()  # a variable or entry that does not exist (only `is defined` tells it from null)
 
 
 class Scope(Mapping[str, Any]):
-    """Read-only variables: ``local`` first, then ``parent`` (filters and context literals)."""
+    """Read-only variables: ``local`` first, then ``parent`` (filters, loops, context literals)."""
 
     __slots__ = ("local", "parent")
 
@@ -44,8 +43,21 @@ class Scope(Mapping[str, Any]):
         return sum(1 for _ in self)
 
 
+def read(value: Any) -> Any:
+    """A value read from the variables, as the evaluator holds it (floats -> Decimal; checks
+    that it is a FEEL value at all)."""
+    t = type(value)
+    if t is int or t is str or t is bool or t is dict or t is list or value is None:
+        return value
+    if t is float:
+        return num(value)
+    kind(value)  # raises UnsupportedValue for a non-JSON object
+    return value
+
+
 class Node:
     __slots__ = ()
+    depth = 1
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -57,6 +69,13 @@ class Node:
     def names(self, out: Set[str], bound: frozenset) -> None:
         pass
 
+    def children(self) -> Sequence["Node"]:
+        return ()
+
+
+def _depth(children: Sequence[Node]) -> int:
+    return 1 + max((c.depth for c in children), default=0)
+
 
 class Literal(Node):
     __slots__ = ("value",)
@@ -65,7 +84,18 @@ class Literal(Node):
         self.value = value
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.value
+        v = self.value
+        if type(v) is list:
+            return list(v)
+        if type(v) is dict:
+            return dict(v)
+        return v
+
+
+class InputEquals(Literal):
+    """A unary test that is just ``true`` or ``false``: compared with the input."""
+
+    __slots__ = ()
 
 
 class Name(Node):
@@ -75,262 +105,334 @@ class Name(Node):
         self.name = name
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return ctx.get(self.name)
+        value = ctx.get(self.name)
+        t = type(value)
+        if t is int or t is str or t is bool or value is None:
+            return value
+        return read(value)
 
     def lookup(self, ctx: Mapping[str, Any]) -> Any:
-        return ctx.get(self.name, MISSING)
+        value = ctx.get(self.name, MISSING)
+        return value if value is MISSING else read(value)
 
     def names(self, out: Set[str], bound: frozenset) -> None:
         if self.name not in bound:
             out.add(self.name)
 
 
-_DURATION_PARTS: Dict[str, Callable[[float], Any]] = {
-    "days": lambda s: int(abs(s) // 86400) * (1 if s >= 0 else -1),
-    "hours": lambda s: int(abs(s) % 86400 // 3600) * (1 if s >= 0 else -1),
-    "minutes": lambda s: int(abs(s) % 3600 // 60) * (1 if s >= 0 else -1),
-    "seconds": lambda s: values.normalize(abs(s) % 60 * (1 if s >= 0 else -1)),
-}
+def get_entry(base: Any, name: str, missing: Any = None) -> Any:
+    """``base.name``: a context entry, a property of a temporal value or range, or the entry of
+    every context in a list."""
+    t = type(base)
+    if t is dict or (t not in _PLAIN and isinstance(base, Mapping)):
+        value = base.get(name, MISSING)
+        return missing if value is MISSING else read(value)
+    if t is list or t is tuple:
+        return [get_entry(item, name) for item in base]
+    if t is Range:
+        prop = {"start": base.start, "end": base.end, "start included": base.start_included,
+                "end included": base.end_included}.get(name, MISSING)
+        return missing if prop is MISSING else prop
+    if base is None:
+        return missing
+    return temporal.property_of(base, name, missing)
 
 
-class Path(Node):
-    """``base.name``: an entry of a context; on a list, the entry of each element."""
-
-    __slots__ = ("base", "name")
-
-    def __init__(self, base: Node, name: str) -> None:
-        self.base = base
-        self.name = name
-
-    def _step(self, value: Any, missing: Any) -> Any:
-        if type(value) is dict or isinstance(value, Mapping):
-            return value.get(self.name, missing)
-        if type(value) is list or type(value) is tuple:
-            return [item.get(self.name) if isinstance(item, Mapping) else None for item in value]
-        if type(value) is Duration and self.name in _DURATION_PARTS:
-            return _DURATION_PARTS[self.name](value.seconds)
-        return missing if value is MISSING else None
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self._step(self.base.ev(ctx), None)
-
-    def lookup(self, ctx: Mapping[str, Any]) -> Any:
-        return self._step(self.base.lookup(ctx), MISSING)
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.base.names(out, bound)
+class NoInputValue(Exception):
+    """Internal: ``?`` outside a unary test (Camunda fails the evaluation)."""
 
 
-class Filter(Node):
-    """``base[expr]``: 1-based index (negative from the end) or a filter over ``item``."""
+class InputValue(Name):
+    """``?``: the input value of the unary test being evaluated."""
 
-    __slots__ = ("base", "test")
+    __slots__ = ()
 
-    def __init__(self, base: Node, test: Node) -> None:
-        self.base = base
-        self.test = test
+    def __init__(self) -> None:
+        super().__init__("?")
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        items = self.base.ev(ctx)
-        if type(items) is not list and type(items) is not tuple:
-            return None
-        test = self.test
-        if not isinstance(test, Literal):
-            selector = test.ev(ctx)
-            if not is_number(selector):
-                kept = []
-                for item in items:
-                    local = dict(item) if isinstance(item, Mapping) else {}
-                    local.setdefault("item", item)
-                    if test.ev(Scope(local, ctx)) is True:
-                        kept.append(item)
-                return kept
-        else:
-            selector = test.value
-            if not is_number(selector):
-                return list(items) if selector is True else ([] if selector is False else None)
-        if isinstance(selector, float):
-            if not selector.is_integer():
-                return None
-            selector = int(selector)
-        if 1 <= selector <= len(items):
-            return items[selector - 1]
-        if -len(items) <= selector <= -1:
-            return items[selector]
-        return None
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.base.names(out, bound)
-        self.test.names(out, bound | {"item"})
+        value = ctx.get("?", MISSING)
+        if value is MISSING:
+            raise NoInputValue("No input value available. '?' can only be used inside an unary-test expression.")
+        return read(value)
 
 
-class Call(Node):
-    __slots__ = ("function", "args")
-
-    def __init__(self, function: Callable[..., Any], args: Sequence[Node]) -> None:
-        self.function = function
-        self.args = tuple(args)
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.function(*[arg.ev(ctx) for arg in self.args])
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        for arg in self.args:
-            arg.names(out, bound)
-
-
-class IsDefined(Node):
-    """``is defined(x)``: false only if ``x`` names a variable or entry that does not exist."""
-
-    __slots__ = ("arg",)
-
-    def __init__(self, arg: Node) -> None:
-        self.arg = arg
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.arg.lookup(ctx) is not MISSING
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.arg.names(out, bound)
-
-
-class Unary(Node):
-    __slots__ = ("function", "arg")
-
-    def __init__(self, function: Callable[[Any], Any], arg: Node) -> None:
-        self.function = function
-        self.arg = arg
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.function(self.arg.ev(ctx))
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.arg.names(out, bound)
-
-
-class Binary(Node):
-    """Arithmetic: ``function(left, right)`` with FEEL's null/type rules inside the function."""
-
-    __slots__ = ("function", "left", "right")
-
-    def __init__(self, function: Callable[[Any, Any], Any], left: Node, right: Node) -> None:
-        self.function = function
-        self.left = left
-        self.right = right
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.function(self.left.ev(ctx), self.right.ev(ctx))
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.left.names(out, bound)
-        self.right.names(out, bound)
-
-
-_ORDER: Dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
-
-
-def compare(op: str, a: Any, b: Any) -> Optional[bool]:
-    if op == "=":
-        if type(a) is type(b) and type(a) in (int, str, bool):
-            return a == b
-        return equal(a, b)
-    if op == "!=":
-        result = equal(a, b)
-        return None if result is None else not result
-    ta, tb = type(a), type(b)
-    if (ta is int or ta is float) and (tb is int or tb is float):
-        return _ORDER[op](a, b)
-    if ordered_pair(a, b):
-        return _ORDER[op](a, b)
-    return None
-
-
-class Compare(Node):
-    __slots__ = ("op", "left", "right")
-
-    def __init__(self, op: str, left: Node, right: Node) -> None:
-        self.op = op
-        self.left = left
-        self.right = right
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        a = self.left.ev(ctx)
-        b = self.right.ev(ctx)
-        if self.op in _ORDER:
-            ta, tb = type(a), type(b)
-            if (ta is int or ta is float) and (tb is int or tb is float):
-                return _ORDER[self.op](a, b)
-        return compare(self.op, a, b)
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.left.names(out, bound)
-        self.right.names(out, bound)
-
-
-class And(Node):
-    """Three-valued: false if any is false, true if all are true, else null."""
-
-    __slots__ = ("items",)
-
-    def __init__(self, items: Sequence[Node]) -> None:
-        self.items = tuple(items)
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        unknown = False
-        for item in self.items:
-            value = item.ev(ctx)
-            if value is False:
-                return False
-            if value is not True:
-                unknown = True
-        return None if unknown else True
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        for item in self.items:
-            item.names(out, bound)
-
-
-class Or(And):
-    """Three-valued: true if any is true, false if all are false, else null."""
+class RawName(Name):
+    """A whole expression that is one variable: its value passes through untouched, even when
+    it is not a FEEL value (the engine copies it as it is)."""
 
     __slots__ = ()
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
+        value = ctx.get(self.name)
+        return num(value) if type(value) is float else value
+
+
+class Path(Node):
+    __slots__ = ("base", "name", "depth")
+
+    def __init__(self, base: Node, name: str) -> None:
+        self.base, self.name = base, name
+        self.depth = base.depth + 1
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        base = self.base.ev(ctx)
+        if type(base) is dict:
+            value = base.get(self.name)
+            t = type(value)
+            return value if (t is int or t is str or t is bool or value is None) else read(value)
+        return get_entry(base, self.name)
+
+    def lookup(self, ctx: Mapping[str, Any]) -> Any:
+        base = self.base.lookup(ctx)
+        if base is MISSING:
+            return MISSING
+        return get_entry(base, self.name, MISSING)
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.base.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.base,)
+
+
+def _item_scope(item: Any, ctx: Mapping[str, Any]) -> Scope:
+    local = {"item": item}
+    if type(item) is dict or (type(item) not in _PLAIN and isinstance(item, Mapping)):
+        local.update(item)  # the item's entries win over `item` (as Camunda)
+    return Scope(local, ctx)
+
+
+_PLAIN = frozenset((int, str, bool, float, list, type(None)))
+
+
+class Filter(Node):
+    """``list[condition]`` or ``list[index]`` (1-based, negative from the end)."""
+
+    __slots__ = ("base", "cond", "depth", "boolean")
+
+    def __init__(self, base: Node, cond: Node) -> None:
+        self.base, self.cond = base, cond
+        self.depth = max(base.depth, cond.depth) + 1
+        # As Camunda: a comparison or a call is always a condition on the item; anything else may
+        # be an index that does not need the item (`l[i]`)
+        self.boolean = isinstance(cond, Binary) and cond.fn in ops.COMPARISONS.values()
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        base = self.base.ev(ctx)
+        if type(base) not in (list, tuple):
+            return None
+        cond = self.cond
+        if isinstance(cond, Literal):
+            value = cond.value
+            if is_number(value) and type(value) is not bool:
+                return _index(base, value)
+            return list(base) if value is True else []
+        if not (self.boolean or isinstance(cond, Call)):
+            # As Camunda: a filter that is a number without the item (`l[i]`) is an index.
+            outer = cond.ev(ctx)
+            if is_number(outer) and type(outer) is not bool:
+                return _index(base, outer)
+        if not base:
+            return []
+        limits.tick(len(base))
+        result = []
+        for position, item in enumerate(base):
+            item = read(item)
+            keep = cond.ev(_item_scope(item, ctx))
+            if position == 0 and is_number(keep) and type(keep) is not bool:
+                return _index(base, keep)
+            if keep is True:
+                result.append(item)
+        return result
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.base.names(out, bound)
+        self.cond.names(out, bound | {"item"})
+
+    def children(self) -> Sequence[Node]:
+        return (self.base, self.cond)
+
+
+def _index(items: Sequence[Any], index: Any) -> Any:
+    index = num(index)
+    if index is None or index != int(index):
+        return None
+    index = int(index)
+    if index > 0 and index <= len(items):
+        return read(items[index - 1])
+    if index < 0 and -index <= len(items):
+        return read(items[index])
+    return None
+
+
+class Negate(Node):
+    __slots__ = ("operand", "depth")
+
+    def __init__(self, operand: Node) -> None:
+        self.operand = operand
+        self.depth = operand.depth + 1
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        return ops.negate(self.operand.ev(ctx))
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.operand.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.operand,)
+
+
+class Binary(Node):
+    """Arithmetic and comparison: ``fn(left, right)``."""
+
+    __slots__ = ("fn", "left", "right", "depth")
+
+    def __init__(self, fn: Callable[[Any, Any], Any], left: Node, right: Node) -> None:
+        self.fn, self.left, self.right = fn, left, right
+        self.depth = max(left.depth, right.depth) + 1
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        return self.fn(self.left.ev(ctx), self.right.ev(ctx))
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.left.names(out, bound)
+        self.right.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.left, self.right)
+
+
+class Logic(Node):
+    """n-ary ``and`` / ``or`` with FEEL's three-valued logic (non-booleans count as null)."""
+
+    __slots__ = ("is_and", "operands", "depth")
+
+    def __init__(self, is_and: bool, operands: Sequence[Node]) -> None:
+        self.is_and, self.operands = is_and, tuple(operands)
+        self.depth = _depth(self.operands)
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
         unknown = False
-        for item in self.items:
-            value = item.ev(ctx)
-            if value is True:
-                return True
-            if value is not False:
+        decisive = not self.is_and  # `or` stops at true, `and` at false
+        for operand in self.operands:
+            value = operand.ev(ctx)
+            if value is decisive:
+                return decisive
+            if value is not (not decisive):
                 unknown = True
-        return None if unknown else False
+        return None if unknown else not decisive
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        for operand in self.operands:
+            operand.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return self.operands
 
 
 class If(Node):
-    """``if c then a else b``: ``b`` unless ``c`` is exactly true."""
+    __slots__ = ("cond", "then", "otherwise", "depth")
 
-    __slots__ = ("condition", "then", "otherwise")
-
-    def __init__(self, condition: Node, then: Node, otherwise: Node) -> None:
-        self.condition = condition
-        self.then = then
-        self.otherwise = otherwise
+    def __init__(self, cond: Node, then: Node, otherwise: Node) -> None:
+        self.cond, self.then, self.otherwise = cond, then, otherwise
+        self.depth = _depth((cond, then, otherwise))
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        return self.then.ev(ctx) if self.condition.ev(ctx) is True else self.otherwise.ev(ctx)
+        return self.then.ev(ctx) if self.cond.ev(ctx) is True else self.otherwise.ev(ctx)
 
     def names(self, out: Set[str], bound: frozenset) -> None:
-        for node in (self.condition, self.then, self.otherwise):
-            node.names(out, bound)
+        for child in (self.cond, self.then, self.otherwise):
+            child.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.cond, self.then, self.otherwise)
 
 
-class ListLiteral(Node):
-    __slots__ = ("items",)
+class Between(Node):
+    __slots__ = ("value", "low", "high", "depth")
+
+    def __init__(self, value: Node, low: Node, high: Node) -> None:
+        self.value, self.low, self.high = value, low, high
+        self.depth = _depth((value, low, high))
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        v = self.value.ev(ctx)
+        a = ops.greater_equal(v, self.low.ev(ctx))
+        b = ops.less_equal(v, self.high.ev(ctx))
+        if a is False or b is False:
+            return False
+        return None if a is None or b is None else True
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        for child in (self.value, self.low, self.high):
+            child.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.value, self.low, self.high)
+
+
+class In(Node):
+    """``value in <positive unary tests>``; each test is a node evaluated with ``?`` bound."""
+
+    __slots__ = ("value", "tests", "depth")
+
+    def __init__(self, value: Node, tests: "UnaryTests") -> None:
+        self.value, self.tests = value, tests
+        self.depth = max(value.depth, tests.depth) + 1
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        return self.tests.test(self.value.ev(ctx), ctx)
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.value.names(out, bound)
+        self.tests.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.value, self.tests)
+
+
+class InstanceOf(Node):
+    __slots__ = ("value", "type_name", "depth")
+
+    def __init__(self, value: Node, type_name: str) -> None:
+        self.value, self.type_name = value, type_name
+        self.depth = value.depth + 1
+
+    def ev(self, ctx: Mapping[str, Any]) -> Any:
+        return is_instance(self.value.ev(ctx), self.type_name)
+
+    def names(self, out: Set[str], bound: frozenset) -> None:
+        self.value.names(out, bound)
+
+    def children(self) -> Sequence[Node]:
+        return (self.value,)
+
+
+_TYPE_KINDS = {
+    "number": ("NUMBER",), "string": ("STRING",), "boolean": ("BOOLEAN",), "context": ("CONTEXT",),
+    "list": ("LIST",), "date": ("DATE",), "time": ("TIME",), "date and time": ("DATE_TIME",),
+    "days and time duration": ("DURATION",), "years and months duration": ("PERIOD",),
+    "range": ("RANGE",), "function": ("FUNCTION",), "null": ("NULL",), "Null": ("NULL",),
+}
+
+
+def is_instance(value: Any, type_name: str) -> bool:
+    if type_name == "Any":
+        return value is not None
+    base = type_name.split("<", 1)[0].strip()
+    kinds = _TYPE_KINDS.get(base)
+    if kinds is None:
+        return False
+    return kind(value) in kinds
+
+
+class ListNode(Node):
+    __slots__ = ("items", "depth")
 
     def __init__(self, items: Sequence[Node]) -> None:
         self.items = tuple(items)
+        self.depth = _depth(self.items)
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
         return [item.ev(ctx) for item in self.items]
@@ -339,167 +441,61 @@ class ListLiteral(Node):
         for item in self.items:
             item.names(out, bound)
 
+    def children(self) -> Sequence[Node]:
+        return self.items
 
-class ContextLiteral(Node):
-    """``{a: 1, "b c": a + 1}``: later entries may read earlier ones."""
 
-    __slots__ = ("entries",)
+class ContextNode(Node):
+    """``{a: 1, b: a + 1}``: later entries see earlier ones."""
+
+    __slots__ = ("entries", "depth", "chained")
 
     def __init__(self, entries: Sequence[Tuple[str, Node]]) -> None:
         self.entries = tuple(entries)
+        self.depth = _depth([node for _, node in self.entries])
+        # Only when an entry may read an earlier one (or defines a function) does it need a scope.
+        keys = {key for key, _ in self.entries}
+        self.chained = any(walk_names(node) & keys or has_loops(node) for _, node in self.entries)
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
         result: Dict[str, Any] = {}
-        scope = Scope(result, ctx)
+        scope = Scope(result, ctx) if self.chained else ctx
         for key, node in self.entries:
             result[key] = node.ev(scope)
         return result
 
     def names(self, out: Set[str], bound: frozenset) -> None:
-        for key, node in self.entries:
-            node.names(out, bound)
-            bound = bound | {key}
+        keys = frozenset(key for key, _ in self.entries)
+        for _, node in self.entries:
+            node.names(out, bound | keys)
+
+    def children(self) -> Sequence[Node]:
+        return [node for _, node in self.entries]
 
 
-# ------------------------------------------------------------------------------ unary tests
+class RangeNode(Node):
+    __slots__ = ("start", "end", "start_included", "end_included", "depth")
 
-
-class Between(Node):
-    __slots__ = ("value", "low", "high")
-
-    def __init__(self, value: Node, low: Node, high: Node) -> None:
-        self.value = value
-        self.low = low
-        self.high = high
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        value = self.value.ev(ctx)
-        above = compare(">=", value, self.low.ev(ctx))
-        below = compare("<=", value, self.high.ev(ctx))
-        if above is False or below is False:
-            return False
-        return None if above is None or below is None else True
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        for node in (self.value, self.low, self.high):
-            node.names(out, bound)
-
-
-class Test:
-    """One positive unary test on the right of ``in``; ``test(value, ctx)`` -> true/false/null."""
-
-    __slots__ = ()
-
-    def test(self, value: Any, ctx: Mapping[str, Any]) -> Optional[bool]:  # pragma: no cover
-        raise NotImplementedError
-
-    def names(self, out: Set[str], bound: frozenset) -> None:  # pragma: no cover
-        raise NotImplementedError
-
-
-class EqualTest(Test):
-    """``x in e``: equal to ``e``, or, when ``e`` is a list, equal to one of its elements."""
-
-    __slots__ = ("expected",)
-
-    def __init__(self, expected: Node) -> None:
-        self.expected = expected
-
-    def test(self, value: Any, ctx: Mapping[str, Any]) -> Optional[bool]:
-        expected = self.expected.ev(ctx)
-        if type(expected) is list or type(expected) is tuple:
-            if type(value) is list and equal(value, expected) is True:
-                return True
-            return _any((equal(value, item) for item in expected))
-        return equal(value, expected)
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.expected.names(out, bound)
-
-
-class CompareTest(Test):
-    """``x in < 5``."""
-
-    __slots__ = ("op", "expected")
-
-    def __init__(self, op: str, expected: Node) -> None:
-        self.op = op
-        self.expected = expected
-
-    def test(self, value: Any, ctx: Mapping[str, Any]) -> Optional[bool]:
-        return compare(self.op, value, self.expected.ev(ctx))
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.expected.names(out, bound)
-
-
-class RangeTest(Test):
-    """``x in [1..5]``, ``(1..5)``, ``]1..5[``: bounds inclusive with ``[``/``]``, exclusive otherwise."""
-
-    __slots__ = ("low", "low_closed", "high", "high_closed")
-
-    def __init__(self, low: Node, low_closed: bool, high: Node, high_closed: bool) -> None:
-        self.low = low
-        self.low_closed = low_closed
-        self.high = high
-        self.high_closed = high_closed
-
-    def test(self, value: Any, ctx: Mapping[str, Any]) -> Optional[bool]:
-        above = compare(">=" if self.low_closed else ">", value, self.low.ev(ctx))
-        below = compare("<=" if self.high_closed else "<", value, self.high.ev(ctx))
-        if above is False or below is False:
-            return False
-        return None if above is None or below is None else True
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.low.names(out, bound)
-        self.high.names(out, bound)
-
-
-def _any(results: Any) -> Optional[bool]:
-    unknown = False
-    for result in results:
-        if result is True:
-            return True
-        if result is None:
-            unknown = True
-    return None if unknown else False
-
-
-class In(Node):
-    """``x in t1, t2, ...``: true if any test is true, false if all are false, else null."""
-
-    __slots__ = ("value", "tests")
-
-    def __init__(self, value: Node, tests: Sequence[Test]) -> None:
-        self.value = value
-        self.tests = tuple(tests)
+    def __init__(self, start: Optional[Node], end: Optional[Node], start_included: bool,
+                 end_included: bool) -> None:
+        self.start, self.end = start, end
+        self.start_included, self.end_included = start_included, end_included
+        self.depth = _depth([n for n in (start, end) if n is not None])
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        value = self.value.ev(ctx)
-        return _any(test.test(value, ctx) for test in self.tests)
+        start = self.start.ev(ctx) if self.start is not None else None
+        end = self.end.ev(ctx) if self.end is not None else None
+        if start is not None and end is not None and kind(start) != kind(end):
+            return None
+        return Range(start, end, self.start_included, self.end_included)
 
     def names(self, out: Set[str], bound: frozenset) -> None:
-        self.value.names(out, bound)
-        for test in self.tests:
-            test.names(out, bound)
+        for n in (self.start, self.end):
+            if n is not None:
+                n.names(out, bound)
 
-
-class InstanceOf(Node):
-    __slots__ = ("value", "type_name")
-
-    def __init__(self, value: Node, type_name: str) -> None:
-        self.value = value
-        self.type_name = type_name  # a values.* type constant, or "ANY"
-
-    def ev(self, ctx: Mapping[str, Any]) -> Any:
-        value = self.value.ev(ctx)
-        if self.type_name == "ANY":
-            return value is not None
-        return values.kind(value) == self.type_name
-
-    def names(self, out: Set[str], bound: frozenset) -> None:
-        self.value.names(out, bound)
+    def children(self) -> Sequence[Node]:
+        return [n for n in (self.start, self.end) if n is not None]
 
 
 def walk_names(node: Node) -> frozenset:
@@ -509,26 +505,9 @@ def walk_names(node: Node) -> frozenset:
 
 
 
-def _children(node: Any) -> Iterator[Any]:
-    for cls in type(node).__mro__:
-        for slot in getattr(cls, "__slots__", ()):
-            value = getattr(node, slot, None)
-            if isinstance(value, (Node, Test)):
-                yield value
-            elif isinstance(value, tuple):
-                for item in value:
-                    if isinstance(item, (Node, Test)):
-                        yield item
-                    elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], Node):
-                        yield item[1]  # a context entry (key, node)
-
-
-def tree_depth(root: Node) -> int:
-    """Depth of the tree, computed without recursion (so a huge tree cannot overflow the stack)."""
-    deepest = 0
-    stack = [(root, 1)]
-    while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        stack.extend((child, depth + 1) for child in _children(node))
-    return deepest
+# Unary tests and the loop / function nodes live in their own modules; re-exported here so the
+# tree has one namespace (the parser builds from ``nodes``).
+from zeebe_affinity_sync.engine.feel.unary import Compare1, UnaryTests, match  # noqa: E402,F401
+from zeebe_affinity_sync.engine.feel.loops import (  # noqa: E402,F401
+    Call, For, FunctionDef, Quantified, find_function, has_loops, iterate,
+)

@@ -1,403 +1,368 @@
-"""FEEL values: type names, the duration type, numbers, equality and ordering.
+"""FEEL values: numbers, type names, equality, ordering and the string/JSON forms.
 
-Values are plain JSON values (``None``, ``bool``, ``int``, ``float``, ``str``, ``list``, ``dict``)
-plus :class:`Duration`. FEEL numbers are decimals: integral results stay ``int`` (so JSON output
-stays clean), other results are ``float`` computed through :mod:`decimal` (34 digits, like FEEL's
-decimal128) so that ``0.1 + 0.2`` is ``0.3``. ``bool`` is never a number.
+Values inside the evaluator are plain Python objects:
 
-Everything here is a pure function of its arguments; nothing is shared between threads except
-the immutable decimal context below.
+========================== ==================================================================
+FEEL type                  Python
+========================== ==================================================================
+null / boolean / string    ``None`` / ``bool`` / ``str``
+number                     ``int`` while integral, else :class:`decimal.Decimal` (34 digits,
+                           FEEL's decimal128); a ``float`` from the variables is read through
+                           :func:`num` so ``0.1 + 0.2`` is ``0.3``
+list / context             ``list`` (a ``tuple`` from the variables too) / ``dict`` (any Mapping)
+date, time, date and time  ``datetime.date`` / ``datetime.time`` / ``datetime.datetime``
+                           (naive = local; ``timezone`` = offset; ``ZoneInfo`` = zone id)
+days-time duration         :class:`Duration` (seconds)
+years-months duration      :class:`YearsMonths` (months)
+range / function           :class:`Range` / :class:`Function`
+========================== ==================================================================
+
+:func:`out` turns a result into what the engine stores: ``Decimal`` -> ``int``/``float``.
+Everything here is a pure function; the decimal context is read-only after import.
 """
 from __future__ import annotations
 
+import datetime as _dt
 import decimal
 import math
-import re
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple
 
 __all__ = [
-    "Duration",
-    "parse_duration",
-    "feel_type_name",
-    "to_string",
-    "to_json",
-    "UnsupportedValue",
+    "Duration", "YearsMonths", "Range", "Function", "UnsupportedValue", "DEC", "num", "is_number",
+    "feel_type_name", "kind", "equal", "compare", "to_string", "to_json", "out", "hash_key",
 ]
 
-BOOLEAN = "BOOLEAN"
-NUMBER = "NUMBER"
-STRING = "STRING"
-NULL = "NULL"
-LIST = "LIST"
-CONTEXT = "CONTEXT"
-DURATION = "DURATION"
-
-# FEEL's decimal128. Only read after import (contexts are used as arguments, never installed as
-# a thread's current context), so sharing it between threads is safe.
-_DEC = decimal.Context(
-    prec=34,
-    rounding=decimal.ROUND_HALF_EVEN,
-    Emax=6144,
-    Emin=-6143,
-    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
-)
-_INT_LIMIT = 10 ** 21       # integral decimals below this come back as int, larger ones as float
-_FLOAT_INT_LIMIT = 2.0 ** 53  # integral floats below this are exact ints
-_POW_BITS_LIMIT = 4096      # exact int ** int only while the result stays this small (bits)
+DEC = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN, Emax=6144, Emin=-6143,
+                      traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow])
+_INT_LIMIT = 10 ** 21  # integral results below this leave as int, larger ones as float
 
 
-class UnsupportedValue(TypeError):
-    """Internal: a variable holds something that is not a JSON value (turned into
-    ``FeelEvaluationError`` by the expression that met it)."""
+class UnsupportedValue(Exception):
+    """Internal: a variable holds something that is not a JSON/FEEL value."""
 
 
 @dataclass(frozen=True, order=True)
 class Duration:
-    """A FEEL days-and-time duration, held as a number of seconds (may be negative or fractional).
+    """A FEEL days-and-time duration, held as seconds (``int`` when whole, else ``float``).
 
-    ``str(d)`` is the ISO-8601 form (``PT1H30M``); timers read :attr:`seconds`.
+    ``str(d)`` is FEEL's form (``P1DT2H``, ``PT0.5S``, ``-PT5S``, ``P0D``); timers read
+    :attr:`seconds`.
     """
 
-    seconds: float
+    seconds: Any
 
     def __str__(self) -> str:
         return self.iso()
 
     def iso(self) -> str:
-        """The ISO-8601 form FEEL prints, e.g. ``P1DT2H``, ``PT0.5S``, ``-PT5S``, ``PT0S``."""
-        total = _dec(abs(self.seconds))
+        total = Decimal(repr(self.seconds)) if isinstance(self.seconds, float) else Decimal(self.seconds)
+        if total == 0:
+            return "P0D"
+        sign = "-" if total < 0 else ""
+        total = abs(total)
         days, rest = divmod(total, 86400)
         hours, rest = divmod(rest, 3600)
         minutes, secs = divmod(rest, 60)
-        text = "-P" if self.seconds < 0 else "P"
-        if days:
-            text += f"{int(days)}D"
-        clock = ""
-        if hours:
-            clock += f"{int(hours)}H"
-        if minutes:
-            clock += f"{int(minutes)}M"
+        text = sign + "P" + (f"{int(days)}D" if days else "")
+        clock = (f"{int(hours)}H" if hours else "") + (f"{int(minutes)}M" if minutes else "")
         if secs:
             clock += format(secs.normalize(), "f") + "S"
-        if clock:
-            text += "T" + clock
-        return text if text not in ("P", "-P") else "PT0S"
+        return text + ("T" + clock if clock else "")
+
+    @property
+    def timedelta(self) -> _dt.timedelta:
+        return _dt.timedelta(seconds=self.seconds)
+
+    @staticmethod
+    def of(seconds: Any) -> "Duration":
+        if isinstance(seconds, Decimal):
+            seconds = int(seconds) if seconds == seconds.to_integral_value() else float(seconds)
+        elif isinstance(seconds, float) and seconds.is_integer():
+            seconds = int(seconds)
+        return Duration(seconds)
+
+    @staticmethod
+    def from_timedelta(delta: _dt.timedelta) -> "Duration":
+        if delta.microseconds:
+            return Duration(delta.days * 86400 + delta.seconds + delta.microseconds / 1e6)
+        return Duration(delta.days * 86400 + delta.seconds)
 
 
-# ------------------------------------------------------------------------------ durations
+@dataclass(frozen=True, order=True)
+class YearsMonths:
+    """A FEEL years-and-months duration, held as a number of months (``P1Y2M`` is 14)."""
 
-_NUM = r"(\d+(?:[.,]\d+)?)"
-_DURATION_RE = re.compile(
-    rf"([-+])?P(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}W)?(?:{_NUM}D)?(T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?",
-    re.IGNORECASE,
-)
-# Seconds per unit, in match-group order. Years and months have no fixed length; like a
-# calendar-free timer we count a year as 365 days and a month as 30 days (documented in feel.md).
-_UNIT_SECONDS = (365 * 86400, 30 * 86400, 7 * 86400, 86400, 3600, 60, 1)
+    months: int
+
+    def __str__(self) -> str:
+        return self.iso()
+
+    def iso(self) -> str:
+        if self.months == 0:
+            return "P0Y"
+        sign = "-" if self.months < 0 else ""
+        years, months = divmod(abs(self.months), 12)
+        return sign + "P" + (f"{years}Y" if years else "") + (f"{months}M" if months else "")
 
 
-def parse_duration(text: str) -> float:
-    """Parse an ISO-8601 duration into seconds.
+@dataclass(frozen=True)
+class Range:
+    """A FEEL range ``[1..10)``; an endpoint of ``None`` is open-ended (``> 5``)."""
 
-    Accepts ``PnYnMnWnDTnHnMnS`` with any subset of the parts in that order, an optional leading
-    sign, and a fraction with ``.`` or ``,`` (``PT0.5S``). A year counts as 365 days and a month as
-    30 days.
+    start: Any
+    end: Any
+    start_included: bool
+    end_included: bool
 
-    Args:
-        text: The duration, e.g. ``"PT10S"``, ``"P1DT2H"``, ``"PT0.5S"``, ``"P2W"``.
+    def __str__(self) -> str:
+        left = "[" if self.start_included else "("
+        right = "]" if self.end_included else ")"
+        return f"{left}{_literal(self.start)}..{_literal(self.end)}{right}"
 
-    Returns:
-        The length in seconds (negative for ``-PT5S``).
 
-    Raises:
-        TypeError: ``text`` is not a string.
-        ValueError: ``text`` is not an ISO-8601 duration; the message shows the expected form.
+class Function:
+    """A FEEL function value: a user definition, or a built-in used as a value.
+
+    ``call(args)`` takes positional arguments; ``params`` names them (``None`` for varargs).
     """
-    if not isinstance(text, str):
-        raise TypeError(f"parse_duration() takes an ISO-8601 duration string, not {type(text).__name__}")
-    match = _DURATION_RE.fullmatch(text.strip())
-    numbers = match.groups()[1:5] + match.groups()[6:] if match else ()
-    if match is None or not any(numbers) or (match.group(6) is not None and not any(match.groups()[6:])):
-        raise ValueError(
-            f"Invalid ISO-8601 duration {text!r}: expected 'P', then optional nY nM nW nD, then "
-            f"optional 'T' with nH nM nS, e.g. 'PT10S', 'PT1H30M', 'P1DT2H', 'PT0.5S' or 'P2W'"
-        )
-    seconds = 0.0
-    for value, unit in zip(numbers, _UNIT_SECONDS):
-        if value:
-            seconds += float(value.replace(",", ".")) * unit
-    return -seconds if match.group(1) == "-" else seconds
+
+    __slots__ = ("params", "call", "name", "order")
+
+    def __init__(self, params: Optional[Sequence[str]], call: Callable[[list], Any], name: str = "",
+                 order: Any = None) -> None:
+        self.params = None if params is None else tuple(params)
+        self.call = call
+        self.name = name
+        # (descending, path) when the body is `x.p < y.p` / `x > y`...: lets `sort` use keys
+        self.order = order
+
+    def __repr__(self) -> str:
+        return f"function({', '.join(self.params or ('...',))})"
+
+
+_NUMBER_TYPES = (int, Decimal, float)
+
+
+def is_number(value: Any) -> bool:
+    t = type(value)
+    return t is int or t is Decimal or t is float or (isinstance(value, _NUMBER_TYPES) and t is not bool)
+
+
+def num(value: Any) -> Any:
+    """A number as the evaluator holds it: floats through their shortest text (0.1 stays 0.1)."""
+    if type(value) is float:
+        if value != value or math.isinf(value):
+            return None
+        if value.is_integer() and abs(value) < _INT_LIMIT:
+            return int(value)
+        return Decimal(repr(value))
+    return value
+
+
+def norm_number(value: Decimal) -> Any:
+    """A Decimal result back to ``int`` when integral (keeps the fast int paths); ``None`` for
+    an infinite or NaN result."""
+    if not value.is_finite():
+        return None
+    if value == value.to_integral_value() and abs(value) < _INT_LIMIT:
+        return int(value)
+    return value
 
 
 # ------------------------------------------------------------------------------ types
 
-_TYPE_NAMES: Dict[type, str] = {
-    type(None): NULL,
-    bool: BOOLEAN,
-    int: NUMBER,
-    float: NUMBER,
-    str: STRING,
-    list: LIST,
-    tuple: LIST,
-    dict: CONTEXT,
-    Duration: DURATION,
-}
-
-
-def _slow_type_name(value: Any) -> Optional[str]:
-    if isinstance(value, bool):
-        return BOOLEAN
-    if isinstance(value, (int, float)):
-        return NUMBER
-    if isinstance(value, str):
-        return STRING
-    if isinstance(value, Mapping):
-        return CONTEXT
-    if isinstance(value, (list, tuple)):
-        return LIST
-    return None
-
-
 def feel_type_name(value: Any) -> str:
-    """The FEEL type of a value, as Zeebe names it in incident messages.
+    """The type of a value as Zeebe names it in incident messages.
 
     Returns:
-        One of ``"BOOLEAN"``, ``"NUMBER"``, ``"STRING"``, ``"NULL"``, ``"LIST"``, ``"CONTEXT"``,
-        ``"DURATION"``; for a value that is none of these, its Python class name in capitals.
+        ``"BOOLEAN"``, ``"NUMBER"``, ``"STRING"``, ``"NULL"``, ``"LIST"``, ``"CONTEXT"``,
+        ``"DURATION"`` (days-time), ``"PERIOD"`` (years-months), ``"DATE"``, ``"TIME"``,
+        ``"DATE_TIME"``, ``"RANGE"``, ``"FUNCTION"``; else the Python class name in capitals.
     """
-    name = _TYPE_NAMES.get(type(value)) or _slow_type_name(value)
+    name = _kind(value)
     return name if name is not None else type(value).__name__.upper()
 
 
 def kind(value: Any) -> str:
     """Like :func:`feel_type_name` but raises :class:`UnsupportedValue` for non-FEEL values."""
-    name = _TYPE_NAMES.get(type(value)) or _slow_type_name(value)
+    name = _kind(value)
     if name is None:
         raise UnsupportedValue(f"a value of Python type {type(value).__name__} is not a JSON value")
     return name
 
 
-def is_number(value: Any) -> bool:
-    t = type(value)
-    if t is int or t is float:
-        return True
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+_KINDS: Dict[type, str] = {
+    type(None): "NULL", bool: "BOOLEAN", int: "NUMBER", float: "NUMBER", Decimal: "NUMBER",
+    str: "STRING", list: "LIST", tuple: "LIST", dict: "CONTEXT", Duration: "DURATION",
+    YearsMonths: "PERIOD", _dt.date: "DATE", _dt.time: "TIME", _dt.datetime: "DATE_TIME",
+    Range: "RANGE", Function: "FUNCTION",
+}
 
 
-# ------------------------------------------------------------------------------ numbers
-
-
-def _dec(value: Any) -> Decimal:
-    # repr() keeps the shortest decimal form of a float (0.1, not 0.1000000000000000055...).
-    return Decimal(value) if isinstance(value, int) else Decimal(repr(float(value)))
-
-
-def from_decimal(value: Decimal) -> Any:
-    """A decimal result back to ``int`` (integral) or ``float``; ``None`` if out of range."""
-    if not value.is_finite():
-        return None
-    if value == value.to_integral_value() and abs(value) < _INT_LIMIT:
-        return int(value)
-    result = float(value)
-    return None if math.isinf(result) else result
-
-
-def normalize(value: float) -> Any:
-    """A float result as FEEL sees it: integral -> ``int``, NaN/infinite -> ``None``."""
-    if value != value or math.isinf(value):
-        return None
-    if value.is_integer() and abs(value) < _FLOAT_INT_LIMIT:
-        return int(value)
-    return value
-
-
-def _mismatch(*operands: Any) -> None:
-    """The null answer of an arithmetic operator, after checking the operands are FEEL values."""
-    for operand in operands:
-        kind(operand)
+def _kind(value: Any) -> Optional[str]:
+    name = _KINDS.get(type(value))
+    if name is not None:
+        return name
+    if isinstance(value, bool):
+        return "BOOLEAN"
+    if isinstance(value, _dt.datetime):
+        return "DATE_TIME"
+    if isinstance(value, _dt.date):
+        return "DATE"
+    if isinstance(value, _dt.time):
+        return "TIME"
+    if isinstance(value, _NUMBER_TYPES):
+        return "NUMBER"
+    if isinstance(value, str):
+        return "STRING"
+    if isinstance(value, Mapping):
+        return "CONTEXT"
+    if isinstance(value, (list, tuple)):
+        return "LIST"
     return None
 
 
-def _decimal_op(op: Callable[[Decimal, Decimal], Decimal], a: Any, b: Any) -> Any:
-    try:
-        return from_decimal(op(_dec(a), _dec(b)))
-    except (decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, OverflowError):
-        return None
+# ------------------------------------------------------------------------------ equality, order
 
-
-def add(a: Any, b: Any) -> Any:
-    ta, tb = type(a), type(b)
-    if ta is int and tb is int:
-        return a + b
-    if ta is str and tb is str:
-        return a + b
-    if is_number(a) and is_number(b):
-        return _decimal_op(_DEC.add, a, b)
-    if ta is Duration and tb is Duration:
-        return Duration(a.seconds + b.seconds)
-    return _mismatch(a, b)
-
-
-def subtract(a: Any, b: Any) -> Any:
-    ta, tb = type(a), type(b)
-    if ta is int and tb is int:
-        return a - b
-    if is_number(a) and is_number(b):
-        return _decimal_op(_DEC.subtract, a, b)
-    if ta is Duration and tb is Duration:
-        return Duration(a.seconds - b.seconds)
-    return _mismatch(a, b)
-
-
-def multiply(a: Any, b: Any) -> Any:
-    ta, tb = type(a), type(b)
-    if ta is int and tb is int:
-        return a * b
-    if is_number(a) and is_number(b):
-        return _decimal_op(_DEC.multiply, a, b)
-    if ta is Duration and is_number(b):
-        return Duration(a.seconds * b)
-    if is_number(a) and tb is Duration:
-        return Duration(a * b.seconds)
-    return _mismatch(a, b)
-
-
-def divide(a: Any, b: Any) -> Any:
-    ta, tb = type(a), type(b)
-    if is_number(a) and is_number(b):
-        if b == 0:
-            return None
-        if ta is int and tb is int:
-            quotient, rest = divmod(a, b)
-            if rest == 0:
-                return quotient
-        return _decimal_op(_DEC.divide, a, b)
-    if ta is Duration and is_number(b):
-        return None if b == 0 else Duration(a.seconds / b)
-    if ta is Duration and tb is Duration:
-        return None if b.seconds == 0 else normalize(a.seconds / b.seconds)
-    return _mismatch(a, b)
-
-
-def power(a: Any, b: Any) -> Any:
-    if not (is_number(a) and is_number(b)):
-        return _mismatch(a, b)
-    if isinstance(b, float) and not b.is_integer():
-        try:
-            return normalize(math.pow(a, b))
-        except (ValueError, OverflowError):
-            return None
-    exponent = int(b)
-    if isinstance(a, int) and exponent >= 0 and max(a.bit_length(), 1) * exponent <= _POW_BITS_LIMIT:
-        return a ** exponent
-    if a == 0 and exponent < 0:
-        return None
-    try:
-        return from_decimal(_DEC.power(_dec(a), exponent))
-    except (decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow, OverflowError):
-        return None
-
-
-def negate(a: Any) -> Any:
-    if is_number(a):
-        return -a
-    if type(a) is Duration:
-        return Duration(-a.seconds)
-    return _mismatch(a)
-
-
-def parse_number(text: str) -> Any:
-    """A FEEL number literal (``"1"``, ``"-2.50"``, ``".5"``) as int/float; ``None`` if invalid."""
-    text = text.strip()
-    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)", text):
-        return None
-    try:
-        return from_decimal(Decimal(text))
-    except decimal.InvalidOperation:  # pragma: no cover - the pattern already excludes these
-        return None
-
-
-# ------------------------------------------------------------------------------ comparison
+def _instant(value: Any) -> Any:
+    return value
 
 
 def equal(a: Any, b: Any) -> Optional[bool]:
-    """FEEL ``=``: ``null = null`` is true, null against a value false, different types null."""
+    """FEEL ``=``: ``None`` when the two values are not comparable (different types)."""
     if a is None or b is None:
         return a is None and b is None
-    ka, kb = kind(a), kind(b)
+    ka, kb = _kind(a), _kind(b)
     if ka != kb:
         return None
-    if ka == LIST:
+    if ka == "NUMBER":
+        return num(a) == num(b)
+    if ka == "LIST":
         if len(a) != len(b):
             return False
-        return _all_equal(zip(a, b))
-    if ka == CONTEXT:
-        if set(a) != set(b):
+        for x, y in zip(a, b):
+            r = equal(x, y)
+            if r is not True:
+                return r
+        return True
+    if ka == "CONTEXT":
+        if len(a) != len(b):
             return False
-        return _all_equal((a[k], b[k]) for k in a)
-    return bool(a == b)
+        for key, x in a.items():
+            if key not in b:
+                return False
+            r = equal(x, b[key])
+            if r is not True:
+                return r
+        return True
+    if ka == "DATE_TIME":
+        if (a.tzinfo is None) != (b.tzinfo is None):
+            return None
+        return a == b
+    if ka == "TIME":
+        if (a.tzinfo is None) != (b.tzinfo is None):
+            return None
+        return _time_key(a) == _time_key(b)
+    return a == b
 
 
-def _all_equal(pairs: Any) -> Optional[bool]:
-    unknown = False
-    for x, y in pairs:
-        result = equal(x, y)
-        if result is False:
-            return False
-        if result is None:
-            unknown = True
-    return None if unknown else True
+def _time_key(t: _dt.time) -> Any:
+    seconds = t.hour * 3600 + t.minute * 60 + t.second + t.microsecond / 1e6
+    offset = t.utcoffset() if t.tzinfo is not None else None
+    if offset is not None:
+        seconds -= offset.total_seconds()
+    return seconds
 
 
-_ORDERED = frozenset((NUMBER, STRING, DURATION))
+_ORDERED = frozenset(("NUMBER", "STRING", "DATE", "TIME", "DATE_TIME", "DURATION", "PERIOD"))
 
 
-def ordered_pair(a: Any, b: Any) -> bool:
-    """True if ``a`` and ``b`` can be ordered against each other (same ordered type)."""
+def compare(a: Any, b: Any) -> Optional[int]:
+    """-1/0/1 for FEEL ``<``; ``None`` when the values have no order between them."""
     if a is None or b is None:
-        return False
-    ka = kind(a)
-    return ka in _ORDERED and ka == kind(b)
+        return None
+    ka, kb = _kind(a), _kind(b)
+    if ka != kb or ka not in _ORDERED:
+        return None
+    if ka == "NUMBER":
+        a, b = num(a), num(b)
+    elif ka == "TIME":
+        if (a.tzinfo is None) != (b.tzinfo is None):
+            return None
+        a, b = _time_key(a), _time_key(b)
+    elif ka == "DATE_TIME" and (a.tzinfo is None) != (b.tzinfo is None):
+        return None
+    return -1 if a < b else (1 if a > b else 0)
 
 
-# ------------------------------------------------------------------------------ strings
+def hash_key(value: Any) -> Any:
+    """A hashable key such that FEEL-equal values give equal keys (1 and 1.0, nested contexts);
+    used by ``distinct values``, ``union``, ``duplicate values``, ``mode`` in O(n)."""
+    t = type(value)
+    if t is int or t is str or value is None or t is bool:
+        return (t is bool, value)
+    if t is float or t is Decimal:
+        return (False, num(value))
+    if isinstance(value, (list, tuple)):
+        return ("l",) + tuple(hash_key(v) for v in value)
+    if isinstance(value, Mapping):
+        return ("c", frozenset((k, hash_key(v)) for k, v in value.items()))
+    if t is _dt.time:
+        return ("t", value.tzinfo is None, _time_key(value))
+    if isinstance(value, _dt.datetime):
+        return ("dt", value.tzinfo is None, value if value.tzinfo is None else value.timestamp())
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return ("id", id(value))
 
 
-def _format_number(value: Any) -> str:
-    if isinstance(value, int):
+# ------------------------------------------------------------------------------ string forms
+
+def format_number(value: Any) -> str:
+    value = num(value)
+    if value is None:
+        return "null"
+    if type(value) is int:
         return str(value)
-    if value != value or math.isinf(value):
-        return repr(value)
-    if value.is_integer() and abs(value) < _INT_LIMIT:
-        return str(int(value))
-    return format(Decimal(repr(value)), "f")
+    if isinstance(value, Decimal):
+        value = norm_number(value)
+        if type(value) is int:
+            return str(value)
+        return format(value.normalize(DEC), "f")
+    return str(value)
 
 
 def _literal(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return to_string(value)
+    return to_string(value, nested=True)
 
 
-def to_string(value: Any) -> str:
+def to_string(value: Any, nested: bool = False) -> str:
     """The FEEL string form of a value (what ``string(x)`` gives), e.g. for correlation keys.
 
-    ``42`` and ``42.0`` -> ``"42"``, ``1.5`` -> ``"1.5"``, ``"a"`` -> ``"a"``, ``True`` ->
-    ``"true"``, ``None`` -> ``"null"``, ``[1, "a"]`` -> ``'[1, "a"]'``, ``{"a": 1}`` ->
-    ``"{a:1}"``, a :class:`Duration` -> its ISO form.
+    ``42`` -> ``"42"``, ``1.5`` -> ``"1.5"``, ``True`` -> ``"true"``, ``None`` -> ``"null"``,
+    ``[1, "a"]`` -> ``'[1, "a"]'``, ``{"a": 1}`` -> ``"{a:1}"``, dates and durations their ISO
+    forms (``2012-12-25``, ``2018-04-29T09:30:00@Europe/Berlin``, ``P1Y2M``).
     """
+    from zeebe_affinity_sync.engine.feel import temporal
+
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
-    if isinstance(value, (int, float)):
-        return _format_number(value)
-    if isinstance(value, Duration):
+    if is_number(value):
+        return format_number(value)
+    if isinstance(value, (Duration, YearsMonths)):
         return value.iso()
+    if isinstance(value, (_dt.date, _dt.time)):
+        return temporal.format_value(value)
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{key}:{_literal(item)}" for key, item in value.items()) + "}"
     if isinstance(value, (list, tuple)):
@@ -406,21 +371,55 @@ def to_string(value: Any) -> str:
 
 
 def to_json(value: Any) -> Any:
-    """A copy of an expression result that ``json.dumps`` accepts: durations become their ISO
-    string (as Zeebe stores them), tuples lists, NaN/infinity ``None``."""
-    if isinstance(value, Duration):
+    """A copy of a result that ``json.dumps`` accepts, as Zeebe stores a FEEL result in a
+    variable: numbers ``int``/``float``, temporal values and durations as strings (a date-time
+    with a zone or offset as ``2018-04-29T09:30:00+02:00``; see
+    :func:`temporal.format_json`), tuples lists, NaN/infinity ``None``."""
+    from zeebe_affinity_sync.engine.feel import temporal
+
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is Decimal:
+        value = norm_number(value)
+        return value if type(value) is int else float(value)
+    if t is float:
+        return None if (value != value or math.isinf(value)) else value
+    if isinstance(value, (Duration, YearsMonths)):
         return value.iso()
-    if isinstance(value, float) and (value != value or math.isinf(value)):
-        return None
+    if isinstance(value, (_dt.date, _dt.time)):
+        return temporal.format_json(value)
     if isinstance(value, Mapping):
         return {str(key): to_json(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_json(item) for item in value]
+    if isinstance(value, (Range, Function)):
+        return None  # Zeebe stores null for a range or function result
     return value
 
 
-def as_list(value: Any) -> Optional[Sequence[Any]]:
-    """``value`` if it is a FEEL list, else ``None``."""
-    if type(value) is list or type(value) is tuple:
+def out(value: Any) -> Any:
+    """An evaluation result for the engine: Decimals become ``int``/``float``; temporal values,
+    durations, ranges and functions stay objects (use :func:`to_json` to store them)."""
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
         return value
-    return None
+    if t is Decimal:
+        value = norm_number(value)
+        return value if type(value) is int else float(value)
+    if t is list or t is tuple:
+        if t is list and all(type(v) in _OUT_AS_IS for v in value):
+            return value  # nothing to convert: no copy
+        return [out(v) for v in value]
+    if t is dict:
+        if all(type(v) in _OUT_AS_IS for v in value.values()):
+            return value
+        return {k: out(v) for k, v in value.items()}
+    return value
+
+
+_OUT_AS_IS = frozenset((str, int, bool, type(None)))
+
+
+def as_pair(value: Any) -> Tuple[Any, Any]:
+    return value, value

@@ -1,4 +1,4 @@
-"""The simple-websocket internals the hub's transport relies on (hub/websocket.py).
+"""The simple-websocket and gunicorn internals the hub relies on (hub/websocket.py, hub/worker.py).
 
 ``setup.cfg`` pins ``simple-websocket>=1.0,<2``; this test fails first if a release inside that
 range moves what the transport uses, so the pin can be revisited before anything breaks.
@@ -40,3 +40,21 @@ def test_the_attributes_and_hooks_the_transport_uses_still_exist():
     assert "thread_class" in inspect.signature(Server.__init__).parameters
     assert issubclass(simple_websocket.ConnectionClosed, Exception)
     assert issubclass(simple_websocket.ConnectionError, Exception)
+
+
+def test_gunicorn_thread_worker_has_what_hub_worker_builds_on():
+    """HubWorker (hub/worker.py) overrides these; setup.cfg pins gunicorn>=24,<28 for them."""
+    from gunicorn.http.unreader import Unreader
+    from gunicorn.workers.gthread import TConn, ThreadWorker
+
+    major = int(version("gunicorn").split(".")[0])
+    assert 24 <= major < 28
+    for name in ("accept", "on_client_socket_readable", "murder_keepalived", "handle",
+                 "enqueue_req", "finish_request"):
+        assert callable(getattr(ThreadWorker, name)), name
+    assert list(inspect.signature(ThreadWorker.accept).parameters) == ["self", "listener"]
+    assert list(inspect.signature(TConn.__init__).parameters) == [
+        "self", "cfg", "sock", "client", "server"]
+    init = inspect.getsource(ThreadWorker.__init__)
+    assert "self.keepalived_conns" in init and "self.nr_conns" in init
+    assert callable(Unreader.unread)
