@@ -55,7 +55,10 @@ class RelaySide:
             **worker_options: ``timeout`` (the relay job's lock, default the client's
                 ``relay_job_timeout``, 10 s), ``fetch_variables``, ``max_jobs_to_activate`` and
                 ``retry_backoff`` (default 1 s) go to the task; the rest (``name``,
-                ``max_running_jobs``, ``poll_request_timeout``...) to :class:`JobWorker`.
+                ``max_running_jobs``, ``poll_request_timeout``, ``tenant_ids``...) to
+                :class:`JobWorker`. ``stream`` defaults to True: the relay task is on every
+                request's path, so its jobs are pushed (StreamActivatedJobs, with the long
+                poll beside it) rather than waited for; ``stream=False`` polls only.
 
         Returns:
             The started :class:`~zeebe_affinity_sync.zeebe.worker.JobWorker` (stop it, or
@@ -74,6 +77,7 @@ class RelaySide:
         # a service starting up may wait for the hub longer than a request would
         # (a process whose first use is a relay worker says role "worker" in its HELLO)
         state, _ = self._ready_transport(self.affinity_timeout, connect_wait=self.affinity_timeout, role="worker")
+        worker_options.setdefault("stream", True)
         worker = JobWorker(self, **worker_options)
         worker.register(task_type, self._relay, **task_options)
         state.add_worker(worker)
