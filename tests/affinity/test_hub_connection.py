@@ -108,6 +108,17 @@ def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
     ]
 
 
+def test_a_subscribe_queued_beside_the_resubscribe_after_a_connect_sends_each_key_once() -> None:
+    from zeebe_affinity_sync.affinity.hub_writer import RESUBSCRIBE
+
+    awaited = ["a", "b"]
+    conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: list(awaited),
+                         is_pending=lambda k: k in awaited)
+    # a request subscribed while the reader had just connected and queued the re-subscribe
+    frames = conn._writer._coalesce([], [RESUBSCRIBE, protocol.subscribe(["b"])])
+    assert frames == [{"type": "SUBSCRIBE", "keys": ["a", "b"]}]
+
+
 def test_an_outcome_over_the_hub_frame_limit_is_refused_before_sending(hub: Any) -> None:
     from zeebe_affinity_sync.errors import AffinityError
 
