@@ -158,6 +158,25 @@ class FunctionDef(Node):
         return (self.body,)
 
 
+_BUILTINS_MODULE: Any = None
+
+
+def _builtins() -> Any:
+    """The builtins package (imported on first use: it imports the tree modules itself)."""
+    global _BUILTINS_MODULE
+    if _BUILTINS_MODULE is None:
+        from zeebe_affinity_sync.engine.feel import builtins
+        _BUILTINS_MODULE = builtins
+    return _BUILTINS_MODULE
+
+
+def _call_builtin(fn: Any, args: List[Any]) -> Any:
+    global _call_builtin
+    run = _builtins()._run
+    _call_builtin = run  # noqa: F811  (bind the runner once, on first use)
+    return run(fn, args)
+
+
 def find_function(ctx: Mapping[str, Any], name: str) -> Optional[Function]:
     """The nearest function called ``name``: a nearer variable of that name that is not a
     function does not hide it (functions and values are looked up apart, as in Camunda)."""
@@ -184,32 +203,40 @@ class Call(Node):
     """A function call. ``target`` is a node giving a Function (a variable, a path...), or the
     name of a built-in resolved at compile time (``builtin``)."""
 
-    __slots__ = ("name", "builtin", "target", "args", "named", "depth")
+    __slots__ = ("name", "builtin", "target", "args", "named", "depth", "mismatch", "direct")
 
     def __init__(self, name: str, builtin: Any, target: Optional[Node], args: Sequence[Node],
                  named: Optional[Sequence[str]]) -> None:
         self.name, self.builtin, self.target = name, builtin, target
         self.args, self.named = tuple(args), (tuple(named) if named is not None else None)
         self.depth = _depth(list(self.args) + ([target] if target is not None else []))
+        # Decided once: a built-in call with no matching signature (null at run time, as Camunda),
+        # and the one overload a positional call goes to (the hot path: no overload search).
+        self.mismatch = bool(builtin.check_arity(len(self.args), self.named)) if builtin is not None else False
+        self.direct = None
+        if builtin is not None and not self.mismatch and named is None and not builtin.lazy:
+            fitting = [o for o in builtin.overloads if o.fits(len(self.args))]
+            self.direct = fitting[0].fn if fitting else None
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
-        from zeebe_affinity_sync.engine.feel.builtins import invoke, invoke_function
-
         function = None
         if self.target is not None:
             function = self.target.ev(ctx)
-        elif self.builtin is None or self.name in ctx:
+        else:  # a function variable of the same name wins over a built-in
             function = find_function(ctx, self.name)
         if function is None and self.builtin is not None:
-            if self.builtin.check_arity(len(self.args), self.named):
+            if self.mismatch:
                 # e.g. substring("a"): Zeebe deploys it; Camunda answers null at run time
                 logger.debug("FEEL: no function found with name '%s' and these parameters (null)", self.name)
                 return None
+            if self.direct is not None:
+                return _call_builtin(self.direct, [a.ev(ctx) for a in self.args])
             if self.builtin.lazy:
                 return self.builtin.call_lazy(self, ctx)
             args = [a.ev(ctx) for a in self.args]
-            return invoke(self.builtin, args, self.named)
+            return _builtins().invoke(self.builtin, args, self.named)
         args = [a.ev(ctx) for a in self.args]
+        invoke_function = _builtins().invoke_function
         if type(function) is not Function:
             # As Camunda 8.8: no function of that name (and these arguments) is null, reported
             # as a suppressed failure, not an error.
@@ -234,7 +261,9 @@ class Call(Node):
 def has_loops(node: Node) -> bool:
     """Whether evaluating the tree may loop (filters, for, some/every, calls): only those need
     the per-evaluation step budget reset."""
-    if isinstance(node, (Filter, For, Quantified, Call, FunctionDef)):
+    if isinstance(node, (Filter, For, Quantified, FunctionDef)):
         return True
+    if isinstance(node, Call) and (node.builtin is None or node.builtin.name == "sort" or node.target is not None):
+        return True  # user functions may recurse; sort calls back
     return any(has_loops(child) for child in node.children())
 

@@ -123,10 +123,10 @@ class Name(Node):
 def get_entry(base: Any, name: str, missing: Any = None) -> Any:
     """``base.name``: a context entry, a property of a temporal value or range, or the entry of
     every context in a list."""
-    if isinstance(base, Mapping):
+    t = type(base)
+    if t is dict or (t not in _PLAIN and isinstance(base, Mapping)):
         value = base.get(name, MISSING)
         return missing if value is MISSING else read(value)
-    t = type(base)
     if t is list or t is tuple:
         return [get_entry(item, name) for item in base]
     if t is Range:
@@ -198,19 +198,25 @@ class Path(Node):
 
 def _item_scope(item: Any, ctx: Mapping[str, Any]) -> Scope:
     local = {"item": item}
-    if isinstance(item, Mapping):
+    if type(item) is dict or (type(item) not in _PLAIN and isinstance(item, Mapping)):
         local.update(item)  # the item's entries win over `item` (as Camunda)
     return Scope(local, ctx)
+
+
+_PLAIN = frozenset((int, str, bool, float, list, type(None)))
 
 
 class Filter(Node):
     """``list[condition]`` or ``list[index]`` (1-based, negative from the end)."""
 
-    __slots__ = ("base", "cond", "depth")
+    __slots__ = ("base", "cond", "depth", "boolean")
 
     def __init__(self, base: Node, cond: Node) -> None:
         self.base, self.cond = base, cond
         self.depth = max(base.depth, cond.depth) + 1
+        # As Camunda: a comparison or a call is always a condition on the item; anything else may
+        # be an index that does not need the item (`l[i]`)
+        self.boolean = isinstance(cond, Binary) and cond.fn in ops.COMPARISONS.values()
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
         base = self.base.ev(ctx)
@@ -222,7 +228,7 @@ class Filter(Node):
             if is_number(value) and type(value) is not bool:
                 return _index(base, value)
             return list(base) if value is True else []
-        if not (isinstance(cond, Call) or (isinstance(cond, Binary) and cond.fn in ops.COMPARISONS.values())):
+        if not (self.boolean or isinstance(cond, Call)):
             # As Camunda: a filter that is a number without the item (`l[i]`) is an index.
             outer = cond.ev(ctx)
             if is_number(outer) and type(outer) is not bool:
@@ -442,15 +448,18 @@ class ListNode(Node):
 class ContextNode(Node):
     """``{a: 1, b: a + 1}``: later entries see earlier ones."""
 
-    __slots__ = ("entries", "depth")
+    __slots__ = ("entries", "depth", "chained")
 
     def __init__(self, entries: Sequence[Tuple[str, Node]]) -> None:
         self.entries = tuple(entries)
         self.depth = _depth([node for _, node in self.entries])
+        # Only when an entry may read an earlier one (or defines a function) does it need a scope.
+        keys = {key for key, _ in self.entries}
+        self.chained = any(walk_names(node) & keys or has_loops(node) for _, node in self.entries)
 
     def ev(self, ctx: Mapping[str, Any]) -> Any:
         result: Dict[str, Any] = {}
-        scope = Scope(result, ctx)
+        scope = Scope(result, ctx) if self.chained else ctx
         for key, node in self.entries:
             result[key] = node.ev(scope)
         return result

@@ -408,10 +408,17 @@ def out(value: Any) -> Any:
         value = norm_number(value)
         return value if type(value) is int else float(value)
     if t is list or t is tuple:
+        if t is list and all(type(v) in _OUT_AS_IS for v in value):
+            return value  # nothing to convert: no copy
         return [out(v) for v in value]
     if t is dict:
+        if all(type(v) in _OUT_AS_IS for v in value.values()):
+            return value
         return {k: out(v) for k, v in value.items()}
     return value
+
+
+_OUT_AS_IS = frozenset((str, int, bool, type(None)))
 
 
 def as_pair(value: Any) -> Tuple[Any, Any]:
