@@ -14,6 +14,13 @@ Usage::
 
     python benchmarks/e2e.py [--requests-1 300] [--requests-50 2000] [--threads 1 50] [--rounds 10]
     python benchmarks/e2e.py --stream    # the workers (relay ones included) stream their jobs
+    python benchmarks/e2e.py --compare-relay [--threads 1 8]
+
+``--compare-relay`` measures the hub path only, twice in alternating rounds: with its relay worker
+streaming its jobs (StreamActivatedJobs beside the long poll, the default of
+``create_affinity_worker``) and with it long-polling only (``stream=False``); two relay task types,
+one worker each, in the same worker process. Shorter by default (200 requests at 1 thread, 800 at
+more; about half a minute).
 """
 from __future__ import annotations
 
@@ -113,6 +120,66 @@ def measure(modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bo
     return {name: tally.summary() for name, tally in tallies.items()}
 
 
+def serve_relays(engine_address: str, hub_url: str) -> int:
+    """Child-process mode of ``--compare-relay``: one hub relay worker that streams
+    (``publish-outcome``) and one that only polls (``publish-outcome-poll``), until stdin closes."""
+    service = ZBAffinityClient(engine_address, hub_url, TOKEN, 30.0)
+    try:
+        streaming = service.create_affinity_worker("publish-outcome", max_running_jobs=32)
+        polling = service.create_affinity_worker("publish-outcome-poll", max_running_jobs=32, stream=False)
+        print("ready", flush=True)
+        sys.stdin.read()
+        # what each one did: the streaming worker's jobs should be "streamed", the other's "activated"
+        print(f"relay workers: streaming {streaming.stats}, polling {polling.stats}", file=sys.stderr)
+    finally:
+        service.close()
+    return 0
+
+
+def compare_relay(engine_address: str, args: Any) -> int:
+    """``--compare-relay``: the hub path with the relay worker streaming vs polling."""
+    with HubProcess(token=TOKEN) as hub:
+        with ZeebeClient(engine_address) as admin:
+            admin.deploy_resource(resource("bench-hub-stream", "publish-outcome"),
+                                  resource("bench-hub-poll", "publish-outcome-poll"))
+        workers, _ = spawn("--serve-relays", engine_address, hub.url)
+        client = ZBAffinityClient(engine_address, hub.url, TOKEN, 30.0)
+        errors = -1  # not measured
+        try:
+            modes: List[Tuple[str, Callable[[int], Any], Callable[[int, Any], bool]]] = [
+                (f"hub, relay {how}",
+                 lambda n, _pid=pid: client.create_process_instance_with_affinity(_pid, {"n": n}),
+                 lambda n, r: r.variables == {"n": n})
+                for how, pid in (("streams", "bench-hub-stream"), ("polls", "bench-hub-poll"))
+            ]
+            rows = []
+            for threads in args.threads:
+                requests = args.requests_1 if threads == 1 else args.requests_50
+                results = measure(modes, threads, requests, args.rounds)
+                rows += [(name, threads, results[name]) for name, _, _ in modes]
+            print_table(rows)
+            for threads in args.threads:
+                by = {name: r for name, t, r in rows if t == threads}
+                print(f"{threads:>3} thread(s): p50 streaming / polling = "
+                      f"{by['hub, relay streams']['p50'] / by['hub, relay polls']['p50']:.2f}x, "
+                      f"p99 {by['hub, relay streams']['p99'] / by['hub, relay polls']['p99']:.2f}x")
+            errors = sum(int(r["errors"]) for _, _, r in rows)
+            print(f"pending after the run: {client.pending_count}; errors: {errors}")
+        finally:
+            client.close()
+            stop(workers)
+    return 0 if errors == 0 else 1
+
+
+def print_table(rows: List[Tuple[str, int, Dict[str, float]]]) -> None:
+    print()
+    print(f"{'path':<20}{'threads':>8}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+    for name, threads, r in rows:
+        print(f"{name:<20}{threads:>8}{int(r['requests']):>10}{int(r['errors']):>8}"
+              f"{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps']:>10.0f}")
+    print()
+
+
 def serve_workers(engine_address: str, hub_url: str, redis_url: str, stream: bool = False) -> int:
     """Child-process mode: run the three workers until stdin closes (as a worker service would,
     apart from the web process, so the two do not share one GIL); ``stream``: with job streaming."""
@@ -168,20 +235,36 @@ def stop(child: Any) -> None:
 
 def main(argv: Any = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests-1", type=int, default=300, help="requests at 1 thread")
-    parser.add_argument("--requests-50", type=int, default=2000, help="requests at 50 threads")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 50])
-    parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per concurrency")
+    parser.add_argument("--requests-1", type=int, default=None, help="requests at 1 thread (300; 200 with --compare-relay)")
+    parser.add_argument("--requests-50", type=int, default=None,
+                        help="requests at more threads (2000; 800 with --compare-relay)")
+    parser.add_argument("--threads", type=int, nargs="+", default=None, help="concurrencies (1 50; 1 8 with --compare-relay)")
+    parser.add_argument("--rounds", type=int, default=None, help="alternating rounds per concurrency (10; 5 with --compare-relay)")
+    parser.add_argument("--compare-relay", action="store_true",
+                        help="hub path only: relay worker streaming vs polling")
+    parser.add_argument("--serve-relays", nargs=2, metavar=("ENGINE", "HUB"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-workers", nargs=3, metavar=("ENGINE", "HUB", "REDIS"), help=argparse.SUPPRESS)
     parser.add_argument("--serve-engine", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--stream", action="store_true", help="workers use job streaming (StreamActivatedJobs)")
     args = parser.parse_args(argv)
+    short = args.compare_relay
+    for name, full, quick in (("requests_1", 300, 200), ("requests_50", 2000, 800),
+                              ("threads", [1, 50], [1, 8]), ("rounds", 10, 5)):
+        if getattr(args, name) is None:
+            setattr(args, name, quick if short else full)
+    if args.serve_relays:
+        return serve_relays(*args.serve_relays)
     if args.serve_workers:
         return serve_workers(*args.serve_workers, stream=args.stream)
     if args.serve_engine:
         return serve_engine()
 
     engine_process, engine_address = spawn("--serve-engine")
+    if args.compare_relay:
+        try:
+            return compare_relay(engine_address, args)
+        finally:
+            stop(engine_process)
     try:
         with HubProcess(token=TOKEN) as hub, RedisServer() as redis_server:
             with ZeebeClient(engine_address) as admin:
@@ -212,12 +295,7 @@ def main(argv: Any = None) -> int:
                     requests = args.requests_1 if threads == 1 else args.requests_50
                     results = measure(modes, threads, requests, args.rounds)
                     rows += [(name, threads, results[name]) for name, _, _ in modes]
-                print()
-                print(f"{'path':<20}{'threads':>8}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-                for name, threads, r in rows:
-                    print(f"{name:<20}{threads:>8}{int(r['requests']):>10}{int(r['errors']):>8}"
-                          f"{r['p50']:>10.2f}{r['p99']:>10.2f}{r['rps']:>10.0f}")
-                print()
+                print_table(rows)
                 for threads in args.threads:
                     by = {name: r for name, t, r in rows if t == threads}
                     base = by["native with_result"]["p50"]

@@ -108,6 +108,17 @@ def test_subscriptions_are_batched_and_filtered_to_keys_still_awaited() -> None:
     ]
 
 
+def test_a_subscribe_queued_beside_the_resubscribe_after_a_connect_sends_each_key_once() -> None:
+    from zeebe_affinity_sync.affinity.hub_writer import RESUBSCRIBE
+
+    awaited = ["a", "b"]
+    conn = HubConnection("ws://unused", on_outcome=lambda f: None, pending_keys=lambda: list(awaited),
+                         is_pending=lambda k: k in awaited)
+    # a request subscribed while the reader had just connected and queued the re-subscribe
+    frames = conn._writer._coalesce([], [RESUBSCRIBE, protocol.subscribe(["b"])])
+    assert frames == [{"type": "SUBSCRIBE", "keys": ["a", "b"]}]
+
+
 def test_an_outcome_over_the_hub_frame_limit_is_refused_before_sending(hub: Any) -> None:
     from zeebe_affinity_sync.errors import AffinityError
 
@@ -138,7 +149,7 @@ def test_confirmed_subscribe_returns_after_the_held_outcomes_arrived(hub: Any) -
                                timeout=10)  # nobody subscribed yet: the hub holds it
         assert client.subscribe_confirmed([key], timeout=10) is True
         assert [f["variables"] for f in received] == [{"early": True}]  # already here
-        assert client._acks == {}  # the confirmation slot is gone
+        assert len(client._acks) == 0  # the confirmation slot is gone
     finally:
         client.stop()
         worker.stop()
@@ -157,7 +168,7 @@ def test_confirmed_subscribe_queues_a_single_frame() -> None:
             break
     assert len(frames) == 1
     assert frames[0]["type"] == "SUBSCRIBE" and frames[0]["keys"] == ["123", "r-1"] and frames[0]["id"]
-    assert conn._acks == {}
+    assert len(conn._acks) == 0
 
 
 @pytest.mark.skipif(__import__("shutil").which("openssl") is None, reason="needs the openssl binary")

@@ -13,7 +13,8 @@ Two daemon threads per connection, each with one job:
 
 The socket is driven in non-blocking mode after websocket-client's handshake (:mod:`.wire`), so
 reads and writes have their own deadlines. A relay worker's :meth:`HubConnection.publish_outcome`
-waits at most its ``timeout`` in total: for the connection, for room in the queue, for the ACK.
+waits at most its ``timeout`` in total: for the connection, for room in the queue, for the ACK
+(the frames waiting for an ACK are in :class:`~.acks.AckTable`).
 
 Frames queued while disconnected are dropped: subscriptions are covered by the
 re-subscribe after the next connect; receipts are kept and sent on the next connection (and an
@@ -36,6 +37,7 @@ import websocket
 from .. import defaults, protocol
 from ..errors import AffinityError, AffinityUnavailable, ProtocolError
 from . import wire
+from .acks import AckTable
 from .hub_writer import RESUBSCRIBE, HubWriter, Outgoing, Pong, frame_id_of
 
 __all__ = ["HubConnection"]
@@ -46,18 +48,6 @@ logger = logging.getLogger(__name__)
 _READ_CHUNK = 65536
 #: Upgrade answers that no retry will change: fail callers at once (issue 13).
 _REFUSED = (401, 403, 404)
-
-
-class _AckSlot:
-    """One outcome waiting for the hub's ACK. Fields written under ``HubConnection._acks_lock``."""
-
-    __slots__ = ("event", "acked", "lost", "error")
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.acked = False
-        self.lost = False
-        self.error: Optional[str] = None
 
 
 class HubConnection:
@@ -122,8 +112,7 @@ class HubConnection:
         self.refused = False  # the hub answered 401/403/404 on the last attempt; under _state_cond
         self._sock_lock = threading.Lock()
         self._sock: Optional[socket.socket] = None  # the live socket; guarded by _sock_lock
-        self._acks_lock = threading.Lock()
-        self._acks: Dict[str, _AckSlot] = {}  # frame id -> slot; guarded by _acks_lock
+        self._acks = AckTable()  # frames waiting for the hub's ACK / ERROR
         self.last_error: Optional[str] = None  # why the last connect / connection failed
         self.hub_hello: Dict[str, Any] = {}  # the hub's HELLO frame (limits), reader-written
         self._threads: List[threading.Thread] = []
@@ -156,7 +145,7 @@ class HubConnection:
         if sock is not None:
             wire.shutdown(sock)  # wakes the reader's poll; the writer was told to stop
         self.join(timeout)
-        self._fail_acks(lost=True)
+        self._acks.lose_all()
 
     def join(self, timeout: Optional[float] = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -220,18 +209,14 @@ class HubConnection:
             re-subscribe after the next connect still covers keys the owner awaits).
         """
         frame_id = uuid.uuid4().hex
-        slot = _AckSlot()
-        with self._acks_lock:
-            self._acks[frame_id] = slot
+        slot = self._acks.open(frame_id)
         try:
             if not self.send(protocol.subscribe(keys, frame_id)):
                 return False
             slot.event.wait(timeout)
-            with self._acks_lock:
-                return slot.acked
+            return self._acks.state(slot)[0]
         finally:
-            with self._acks_lock:
-                self._acks.pop(frame_id, None)
+            self._acks.close(frame_id)
 
     def publish_outcome(self, frame: Dict[str, Any], timeout: float) -> None:
         """Send an outcome and block until the hub ACKs it (delivered or safely held).
@@ -256,9 +241,7 @@ class HubConnection:
                 f"over the hub's frame limit of {limit} bytes: fetch fewer variables in the relay "
                 "task (fetch_variables=...) or raise the hub's --max-frame-bytes"
             )
-        slot = _AckSlot()
-        with self._acks_lock:
-            self._acks[frame_id] = slot
+        slot = self._acks.open(frame_id)
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -267,17 +250,14 @@ class HubConnection:
                         f"affinity hub at {self.url} not reachable within {timeout:g}s "
                         f"({self.last_error or 'no connection'}): the outcome was not handed over"
                     )
-                with self._acks_lock:
-                    slot.event.clear()
-                    slot.lost = False
+                self._acks.rearm(slot)
                 if not self._writer.send_outcome(Outgoing(frame_id, data), deadline - time.monotonic()):
                     raise AffinityUnavailable(
                         f"affinity hub at {self.url}: the connection's send queue stayed full for "
                         f"{timeout:g}s (the hub does not read fast enough): the outcome was not handed over"
                     )
                 slot.event.wait(max(0.0, deadline - time.monotonic()))
-                with self._acks_lock:
-                    acked, lost, error = slot.acked, slot.lost, slot.error
+                acked, lost, error = self._acks.state(slot)
                 if acked:
                     return
                 if error is not None:
@@ -289,8 +269,7 @@ class HubConnection:
                     f"{timeout:g}s: it was not handed over"
                 )
         finally:
-            with self._acks_lock:
-                self._acks.pop(frame_id, None)
+            self._acks.close(frame_id)
 
     def _current_socket(self) -> Optional[socket.socket]:
         with self._sock_lock:
@@ -362,7 +341,7 @@ class HubConnection:
                 with self._sock_lock:
                     if self._sock is sock:
                         self._sock = None
-                self._fail_acks(lost=True)
+                self._acks.lose_all()
                 wire.shutdown(sock)
 
     def _read_frames(self, sock: socket.socket) -> None:
@@ -408,30 +387,13 @@ class HubConnection:
             except Exception:  # one bad outcome must not take the connection down
                 logger.exception("handling an outcome from the affinity hub failed")
         elif kind == protocol.ACK:
-            self._settle(frame["id"], acked=True)
+            self._acks.settle(frame["id"], acked=True)
         elif kind == protocol.ERROR:
-            if frame.get("id") and self._settle(str(frame["id"]), error=_error_text(frame)):
+            if frame.get("id") and self._acks.settle(str(frame["id"]), error=_error_text(frame)):
                 return
             logger.warning("affinity hub reported an error: %s", _error_text(frame))
         elif kind == protocol.HELLO:
             self.hub_hello = frame
-
-    def _settle(self, frame_id: str, *, acked: bool = False, error: Optional[str] = None) -> bool:
-        with self._acks_lock:
-            slot = self._acks.get(frame_id)
-            if slot is None:
-                return False
-            slot.acked = slot.acked or acked
-            if error is not None:
-                slot.error = error
-            slot.event.set()
-        return True
-
-    def _fail_acks(self, *, lost: bool) -> None:
-        with self._acks_lock:
-            for slot in self._acks.values():
-                slot.lost = lost
-                slot.event.set()
 
     def _drop(self, frames: List[Any]) -> None:
         """Frames that were not sent: wake whoever waits for their ACK (an outcome is sent again
@@ -439,11 +401,7 @@ class HubConnection:
         for frame in frames:
             frame_id = frame_id_of(frame)
             if frame_id:
-                with self._acks_lock:
-                    slot = self._acks.get(frame_id)
-                    if slot is not None and not slot.acked:
-                        slot.lost = True
-                        slot.event.set()
+                self._acks.lose(frame_id)
 
 
 def _want_read(exc: OSError) -> bool:

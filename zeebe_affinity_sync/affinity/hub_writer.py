@@ -251,7 +251,9 @@ class HubWriter:
                 last = frames[-1] if frames else None
                 if isinstance(last, dict) and last["type"] == kind and "id" not in last \
                         and len(last["keys"]) < KEYS_PER_FRAME:
-                    last["keys"].extend(keys)
+                    # a key the re-subscribe after a connect already carries is not sent twice
+                    merged = set(last["keys"])
+                    last["keys"].extend(k for k in keys if k not in merged)
                 else:
                     frames.append(protocol.subscribe(keys))
             else:

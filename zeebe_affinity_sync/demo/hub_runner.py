@@ -28,7 +28,7 @@ from ..errors import ConfigurationError, ZeebeAffinityError
 
 __all__ = ["HubProcess"]
 
-log = logging.getLogger("zeebe_affinity_sync.hub.process")
+log = logging.getLogger(__name__)
 
 _LISTENING = re.compile(r"Listening at: (?:https?)://\[?([^\]\s]+?)\]?:(\d+)")
 
@@ -159,7 +159,7 @@ class HubProcess:
             stderr=subprocess.STDOUT, env=env, text=True, encoding="utf-8", errors="replace",
         )
         self._drain = threading.Thread(target=self._read_output, args=(self._proc,),
-                                       name=f"zas-hubprocess-log-{self._proc.pid}", daemon=True)
+                                       name=f"zeebe-hub-process-log-{self._proc.pid}", daemon=True)
         self._drain.start()
         try:
             self._wait_healthy()

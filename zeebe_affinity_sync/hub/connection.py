@@ -10,7 +10,7 @@ from .. import defaults, protocol
 
 __all__ = ["Peer", "Connection", "ConnectionsMixin", "Requeue", "ROLE_CLIENT", "ROLE_WORKER"]
 
-log = logging.getLogger("zeebe_affinity_sync.hub.core")
+log = logging.getLogger(__name__)
 
 ROLE_CLIENT = "client"
 ROLE_WORKER = "worker"

@@ -40,7 +40,7 @@ def post_worker_init(worker: Any) -> None:
         if callable(previous):
             previous(signum, frame)
         # Closing sockets may block on a slow peer: never do it in the signal handler itself.
-        threading.Thread(target=hub.shutdown, name="zas-hub-shutdown", daemon=True).start()
+        threading.Thread(target=hub.shutdown, name="zeebe-hub-shutdown", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_sigterm)
     signal.siginterrupt(signal.SIGTERM, False)

@@ -286,11 +286,11 @@ class RedisBridge:
         if self._thread is not None and self._thread.is_alive():
             return self
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="zas-hub-redis-listener",
+        self._thread = threading.Thread(target=self._run, name="zeebe-hub-redis-listener",
                                         daemon=True)
         self._thread.start()
         self._dispatchers = [
-            threading.Thread(target=self._dispatch_loop, name=f"zas-hub-redis-dispatch-{i}",
+            threading.Thread(target=self._dispatch_loop, name=f"zeebe-hub-redis-dispatch-{i}",
                              daemon=True)
             for i in range(defaults.HUB_REDIS_DISPATCHERS)
         ]

@@ -14,7 +14,7 @@ from typing import Any, List, Optional
 
 __all__ = ["RemoteMixin"]
 
-log = logging.getLogger("zeebe_affinity_sync.hub.core")
+log = logging.getLogger(__name__)
 
 
 class RemoteMixin:

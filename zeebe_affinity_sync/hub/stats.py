@@ -71,7 +71,7 @@ class Maintenance:
     """
 
     def __init__(self, tick: Callable[[], None], interval: float,
-                 name: str = "zas-hub-maintenance") -> None:
+                 name: str = "zeebe-hub-maintenance") -> None:
         self._tick = tick
         self.interval = interval
         self.name = name

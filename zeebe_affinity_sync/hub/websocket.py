@@ -35,7 +35,7 @@ __all__ = ["HubServer", "WsPeer", "READER_THREAD_PREFIX", "reader_threads"]
 
 log = logging.getLogger(__name__)
 
-READER_THREAD_PREFIX = "zas-hub-ws-reader"
+READER_THREAD_PREFIX = "zeebe-hub-ws-reader"
 _POLL = 1.0  # s, an idle handler re-checks that its connection is still alive
 _CLOSE_LINGER = 1.0  # s, wait for the peer's close reply before shutting the socket down
 _BATCH_BYTES = 256 * 1024  # queued frames are written in batches of about this size

@@ -18,6 +18,9 @@ Threads and who owns what:
   complete the job with what it returned, throw a BPMN error (``errors.BpmnError``) or fail it
   with ``retries - 1``, the exception text and the task's ``retry_backoff``.
 
+The poll loop is in :mod:`.poller`, the handler threads' work (run, then complete / throw / fail)
+in :mod:`.job_runner`; this module has the registration and the life cycle.
+
 Start the worker in the process that runs it: threads do not survive a fork (under gunicorn
 ``--preload``, start it in ``post_fork``, or run it in its own process).
 
@@ -47,15 +50,10 @@ import time
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from .. import defaults
-from ..errors import (
-    BpmnError,
-    ConfigurationError,
-    JobNotFoundError,
-    ZeebeAffinityError,
-    ZeebeError,
-)
+from ..errors import ConfigurationError
 from .client import ActivationStream, ZeebeClient
-from .retry import Backoff, is_message_too_large
+from .job_runner import SENTINEL, JobRunner
+from .poller import Poller
 from .slots import FairSlots
 from .streaming import StreamLoop
 from .tasks import Handler, TaskHandler, _check_tenant_ids, _wants_job
@@ -65,10 +63,8 @@ __all__ = ["JobWorker", "TaskHandler"]
 
 log = logging.getLogger(__name__)
 
-_SENTINEL = object()
 
-
-class JobWorker:
+class JobWorker(Poller, JobRunner):
     """Polls Zeebe for jobs of the registered task types and runs their handlers.
 
     Args:
@@ -355,7 +351,7 @@ class JobWorker:
                 log.warning("job worker %r: a poller did not stop in time; jobs it still "
                             "activates will time out at the gateway", self.name)
             for _ in self._handlers:
-                self._queue.put(_SENTINEL)  # behind every job already queued: those still run
+                self._queue.put(SENTINEL)  # behind every job already queued: those still run
         done = self.join(max(0.0, deadline - time.monotonic()))
         if done:
             with self._lock:
@@ -403,142 +399,3 @@ class JobWorker:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-    # ----------------------------------------------------------------- poller
-
-    def _poll_loop(self, spec: TaskHandler) -> None:
-        backoff = Backoff(self._backoff_initial, self._backoff_max)
-        task_type = spec.task_type
-        # Slots reserved for a long poll are idle until jobs come, so an idle task type asks for
-        # one job only and a busy one doubles its ask after each full batch (1, 2, 4, ... up to
-        # max_jobs_to_activate): task types sharing the pool cannot starve each other.
-        ask = 1
-        while not self._stop.is_set():
-            taken = self._slots.take(ask, self._stop)
-            if taken == 0:
-                break
-            used = 0
-            pause = 0.0
-            # More types than slots, or others waiting for a slot: a short poll, so that idle
-            # types hand their slots on and every registered type gets polled (a long poll
-            # would keep the slot idle for poll_request_timeout).
-            wait = self.poll_request_timeout
-            if self._slots.waiting or len(self._tasks) > self.max_running_jobs:
-                wait = min(wait, self.contended_poll_timeout)
-            try:
-                stream = self._client.activate_jobs_stream(
-                    task_type,
-                    worker=self.name,
-                    timeout=spec.timeout,
-                    max_jobs_to_activate=taken,
-                    request_timeout=wait,
-                    fetch_variables=spec.fetch_variables,
-                    tenant_ids=list(spec.tenant_ids) if spec.tenant_ids is not None else None,
-                )
-                with self._lock:
-                    self._streams[task_type] = stream
-                    stopping = self._stop.is_set()
-                if stopping:
-                    stream.cancel()
-                for job in stream:
-                    if used >= taken:  # a broken gateway sent more than asked: no slot to run it
-                        log.warning("%s: gateway sent more jobs than requested; job %d left to time out",
-                                    task_type, job.key)
-                        continue
-                    used += 1
-                    self._queue.put((spec, job))
-                backoff.reset()
-                ask = min(spec.max_jobs_to_activate, max(1, 2 * used))
-            except (ZeebeAffinityError, RuntimeError) as exc:
-                if self._stop.is_set():
-                    break
-                if self._client.closed:
-                    # Someone closed the client under a running worker: nothing can come back, so
-                    # stop polling instead of retrying forever (stop() still joins this thread).
-                    log.error("%s: the worker's ZeebeClient was closed; polling stops "
-                              "(stop the worker before closing its client)", task_type)
-                    break
-                pause = backoff.next_delay()
-                level = logging.WARNING if backoff.attempt <= 3 or backoff.attempt % 10 == 0 else logging.DEBUG
-                log.log(level, "%s: polling failed (%s); retrying in %.2fs", task_type, exc, pause)
-            except Exception:  # a bug must not kill the poller silently
-                log.exception("%s: unexpected error while polling", task_type)
-                pause = backoff.next_delay()
-            finally:
-                with self._lock:
-                    self._streams.pop(task_type, None)
-                self._slots.give(taken - used)  # before any pause: other task types may use them
-            if used:
-                with self._stats_lock:
-                    self._stats["activated"] += used
-            if pause:
-                self._stop.wait(pause)  # the only sleep: stop() ends it at once
-        log.debug("%s: poller ended", task_type)
-
-    # ----------------------------------------------------------------- handlers
-
-    def _handler_loop(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is _SENTINEL:
-                return
-            spec, job = item
-            try:
-                self._run_job(spec, job)
-            except BaseException:  # keep the thread (and its slot) alive whatever happens
-                log.exception("%s: job %d: error while reporting the outcome", spec.task_type, job.key)
-            finally:
-                self._slots.give(1)
-
-    def _run_job(self, spec: TaskHandler, job: Job) -> None:
-        try:
-            result = spec.call(job)
-            if result is not None and not isinstance(result, dict):
-                raise TypeError(
-                    f"the handler of {spec.task_type!r} returned {type(result).__name__}; "
-                    "return a dict of variables (or None) to complete the job"
-                )
-        except BpmnError as exc:
-            self._report(spec, job, "throw", exc)
-            return
-        except Exception as exc:  # the handler's own errors, Zeebe calls it made included
-            self._report(spec, job, "fail", exc)
-            return
-        try:
-            self._client.complete_job(job.key, result)
-        except TypeError as exc:  # variables JSON cannot encode: fail the job rather than lose it
-            self._report(spec, job, "fail", exc)
-        except JobNotFoundError as exc:
-            log.warning("%s: job %d is gone (timed out or cancelled?): %s", spec.task_type, job.key, exc)
-        except ZeebeError as exc:
-            if is_message_too_large(exc.grpc_code, exc.details):
-                # the variables do not fit a gRPC message: fail the job (an incident when no
-                # retries are left) rather than let it time out again and again
-                self._report(spec, job, "fail", exc)
-                return
-            log.error("%s: could not complete job %d: %s", spec.task_type, job.key, exc)
-        else:
-            with self._stats_lock:
-                self._stats["completed"] += 1
-
-    def _report(self, spec: TaskHandler, job: Job, how: str, exc: BaseException) -> None:
-        client = self._client
-        try:
-            if isinstance(exc, BpmnError):
-                log.info("%s: job %d throws BPMN error %r", spec.task_type, job.key, exc.error_code)
-                client.throw_error(job.key, exc.error_code, exc.error_message, exc.variables or None)
-                key = "errors_thrown"
-            else:
-                message = f"{type(exc).__name__}: {exc}"[:2000]
-                retries = max(job.retries - 1, 0)
-                log.warning(
-                    "%s: job %d failed (%d retries left): %s", spec.task_type, job.key, retries, message,
-                    exc_info=exc,
-                )
-                client.fail_job(job.key, retries, message, retry_backoff=spec.retry_backoff)
-                key = "failed"
-        except ZeebeError as report_exc:
-            log.error("%s: could not report job %d (%s): %s", spec.task_type, job.key, how, report_exc)
-            return
-        with self._stats_lock:
-            self._stats[key] += 1

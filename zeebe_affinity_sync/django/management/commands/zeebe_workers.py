@@ -4,6 +4,9 @@ The affinity (relay) worker takes the ``publish-outcome`` jobs (``ZEEBE_AFFINITY
 and hands each job's variables to the request waiting for them. The business workers are the
 ``register(worker)`` callables listed in ``ZEEBE_AFFINITY["WORKERS"]``. Both run until SIGINT or
 SIGTERM: the first signal lets running jobs finish (warm stop), a second one exits at once.
+
+Both get ``ZEEBE_AFFINITY["WORKER_OPTIONS"]``. The relay worker streams its jobs unless those say
+``"stream": False`` (then it long-polls only, as the business workers do unless told to stream).
 """
 from __future__ import annotations
 
