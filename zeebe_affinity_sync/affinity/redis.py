@@ -4,7 +4,7 @@ The channels and keys, and how outcomes travel, are described in :mod:`.redis_tr
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from .. import defaults
 from ..errors import ConfigurationError
