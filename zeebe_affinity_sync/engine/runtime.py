@@ -69,6 +69,39 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
+class _Plan:
+    """What the token machinery needs to know about one element on its common path, worked out
+    once per element from the frozen model (kept in ``Element.plan``) instead of per token."""
+
+    __slots__ = ("behaviour", "plain_enter", "plain_complete", "targets", "compensation")
+
+    def __init__(self, element: model.Element, process: model.Process) -> None:
+        self.behaviour = _BEHAVIOURS[element.kind]
+        single = element.loop is None  # never a multi-instance body, nor inside one
+        # _enter: nothing between the ACTIVATING record and the behaviour's activate hook
+        self.plain_enter = single and not element.inputs and not element.start_listeners \
+            and not element.boundary_events and not element.event_subprocesses
+        # _complete: no outputs or end listeners, every outgoing flow taken
+        self.plain_complete = single and not element.outputs and not element.end_listeners \
+            and not self.behaviour.chooses_flows
+        targets = []
+        for flow_id in element.outgoing:
+            flow = process.flows[flow_id]
+            target = process.elements[flow.target]
+            joiner = _BEHAVIOURS[target.kind]
+            targets.append((flow, target, joiner if joiner.joins else None))
+        self.targets: Tuple[Tuple[model.SequenceFlow, model.Element, Any], ...] = tuple(targets)
+        self.compensation = process.uses_compensation
+
+
+def _plan(element: model.Element, process: model.Process) -> _Plan:
+    """``element.plan``, built on first use (under the engine lock; the model is frozen, so it
+    never goes stale; every thread that looks later sees the same one)."""
+    plan = _Plan(element, process)
+    object.__setattr__(element, "plan", plan)  # a cache on the frozen element, not a change of it
+    return plan
+
+
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
              ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin,
              CompensationMixin):
@@ -374,7 +407,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     # or _terminate_element. What differs per element kind is in engine/elements/.
     def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
-        ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        self._counter += 1  # _next_key, inlined
+        ei = state.ElementInstance(KEY_BASE + self._counter, element, scope.instance, scope)
         if element.loop is not None and not scope.body:
             ei.body = True  # the multi-instance body; its children are the activity's instances
         scope.children[ei.key] = ei  # type: ignore[index]
@@ -394,6 +428,17 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
         assert element is not None
+        plan = element.plan or _plan(element, ei.instance.definition.process)
+        if plan.plain_enter:
+            # no inputs, listeners, boundary or event subprocesses, no loop: what the long way
+            # (below, then _begin_behaviour) comes down to for such an element
+            try:
+                plan.behaviour.activate(self, ei)
+            except _Failure as failure:
+                self._raise_incident(ei, failure.error_type, str(failure))
+            except ExpressionError as exc:
+                self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+            return
         try:
             body = ei.body
             if element.inputs and not body:
@@ -465,6 +510,40 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         assert element is not None
         scope = ei.parent
         assert scope is not None
+        plan = element.plan or _plan(element, ei.instance.definition.process)
+        if plan.plain_complete:
+            # no outputs, end listeners or loop, every outgoing flow taken: what the long way
+            # (below) comes down to for such an element, with the flows' targets looked up
+            # once per element (plan.targets) instead of once per token
+            if event_variables:
+                try:
+                    self._set_variables(ei, event_variables, False)
+                except (_Failure, ExpressionError) as exc:
+                    ei.pending_variables = event_variables
+                    error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+                    self._raise_incident(ei, error_type, str(exc))
+                    return
+            # _leave, inlined
+            if ei.boundary_subscriptions or ei.boundary_timers:
+                self._close_boundaries(ei)
+            if plan.compensation:
+                self._compensation_left(ei)
+            children = scope.children
+            if children is not None:
+                children.pop(ei.key, None)
+            self._element_instances.pop(ei.key, None)
+            kinds = self._kinds
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_COMPLETED)
+                self._subjects.append(ei.rec or self._element_stub(ei))
+            for flow, target, joiner in plan.targets:
+                if joiner is not None:
+                    joiner.arrive(self, scope, flow, target)
+                else:
+                    self._spawn(scope, target)
+            if scope.joins or not scope.children:  # else _check_scope has nothing to do
+                self._check_scope(scope)
+            return
         behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
         satisfied = False
         # after its end listeners the element leaves: its outputs were applied before them
