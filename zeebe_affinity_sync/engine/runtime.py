@@ -69,6 +69,11 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
+_ElementInstance = state.ElementInstance
+_ACTIVATING = state.ACTIVATING
+_COMPLETING = state.COMPLETING
+
+
 class _Plan:
     """What the token machinery needs to know about one element on its common path, worked out
     once per element from the frozen model (kept in ``Element.plan``) instead of per token."""
@@ -408,11 +413,12 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
         self._counter += 1  # _next_key, inlined
-        ei = state.ElementInstance(KEY_BASE + self._counter, element, scope.instance, scope)
+        key = KEY_BASE + self._counter
+        ei = _ElementInstance(key, element, scope.instance, scope)
         if element.loop is not None and not scope.body:
             ei.body = True  # the multi-instance body; its children are the activity's instances
-        scope.children[ei.key] = ei  # type: ignore[index]
-        self._element_instances[ei.key] = ei
+        scope.children[key] = ei  # type: ignore[index]
+        self._element_instances[key] = ei
         self._agenda.append((self._enter, (ei,)))
         return ei
 
@@ -420,15 +426,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Activate ``ei`` (``first=False``: again, when an incident on its activation is resolved)."""
         if self._element_instances.get(ei.key) is not ei:
             return  # terminated while queued
-        ei.phase = state.ACTIVATING
+        ei.phase = _ACTIVATING
         if first:
             kinds = self._kinds
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_ACTIVATING)
                 self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
-        assert element is not None
-        plan = element.plan or _plan(element, ei.instance.definition.process)
+        plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
         if plan.plain_enter:
             # no inputs, listeners, boundary or event subprocesses, no loop: what the long way
             # (below, then _begin_behaviour) comes down to for such an element
@@ -439,6 +444,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             except ExpressionError as exc:
                 self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
             return
+        assert element is not None
         try:
             body = ei.body
             if element.inputs and not body:
@@ -498,19 +504,19 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _complete(self, ei: state.ElementInstance, event_variables: Optional[Dict[str, Any]]) -> None:
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
-        if self._element_instances.get(ei.key) is not ei:
+        live = self._element_instances
+        key = ei.key
+        if live.get(key) is not ei:
             return  # terminated after this step was queued
-        if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
-            ei.phase = state.COMPLETING
-            kinds = self._kinds
+        kinds = self._kinds
+        if ei.phase != _COMPLETING:  # not when an incident on completing is resolved
+            ei.phase = _COMPLETING
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETING)
                 self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
-        assert element is not None
         scope = ei.parent
-        assert scope is not None
-        plan = element.plan or _plan(element, ei.instance.definition.process)
+        plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
         if plan.plain_complete:
             # no outputs, end listeners or loop, every outgoing flow taken: what the long way
             # (below) comes down to for such an element, with the flows' targets looked up
@@ -528,11 +534,10 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 self._close_boundaries(ei)
             if plan.compensation:
                 self._compensation_left(ei)
-            children = scope.children
+            children = scope.children  # type: ignore[union-attr]
             if children is not None:
-                children.pop(ei.key, None)
-            self._element_instances.pop(ei.key, None)
-            kinds = self._kinds
+                children.pop(key, None)
+            live.pop(key, None)
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETED)
                 self._subjects.append(ei.rec or self._element_stub(ei))
@@ -540,10 +545,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
                 if joiner is not None:
                     joiner.arrive(self, scope, flow, target)
                 else:
-                    self._spawn(scope, target)
-            if scope.joins or not scope.children:  # else _check_scope has nothing to do
-                self._check_scope(scope)
+                    self._spawn(scope, target)  # type: ignore[arg-type]
+            if scope.joins or not scope.children:  # type: ignore[union-attr]  # else _check_scope: nothing to do
+                self._check_scope(scope)  # type: ignore[arg-type]
             return
+        assert element is not None and scope is not None
         behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
         satisfied = False
         # after its end listeners the element leaves: its outputs were applied before them
