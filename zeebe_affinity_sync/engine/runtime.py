@@ -334,20 +334,26 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _new_instance(self, definition: model.ProcessDefinition, variables: Dict[str, Any],
                       parent: Optional[state.ElementInstance] = None) -> state.ProcessInstance:
-        instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
+        self._counter += 1  # _next_key, inlined
+        key = KEY_BASE + self._counter
+        instance = state.ProcessInstance(key, definition, self._clock.time())
         root = instance.root
         instance.parent_element = parent
-        if self._kinds is not None:
-            instance.info = instance_info(instance)
-        self._instances[instance.key] = instance
-        self._element_instances[instance.key] = root
-        if self._kinds is None:
+        self._instances[key] = instance
+        self._element_instances[key] = root
+        kinds = self._kinds
+        if kinds is None:
             root.variables = dict(variables)
         else:
+            instance.info = instance_info(instance)
             set_local(root, variables, self._rec_variable)
-        self._rec_element(root, PI_ACTIVATING)
+            # _rec_element twice, inlined
+            subject = root.rec or self._element_stub(root)
+            kinds.append(PI_ACTIVATING)
+            kinds.append(PI_ACTIVATED)
+            self._subjects.append(subject)
+            self._subjects.append(subject)
         root.phase = state.ACTIVATED_ELEMENT
-        self._rec_element(root, PI_ACTIVATED)
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
@@ -522,8 +528,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             # (below) comes down to for such an element, with the flows' targets looked up
             # once per element (plan.targets) instead of once per token
             if event_variables:
-                try:
-                    self._set_variables(ei, event_variables, False)
+                try:  # _set_variables, inlined
+                    propagate(ei, event_variables, self._rec_variable if kinds is not None else None)
                 except (_Failure, ExpressionError) as exc:
                     ei.pending_variables = event_variables
                     error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
@@ -627,9 +633,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         root.phase = state.COMPLETING
         if root.boundary_subscriptions or root.boundary_timers:
             self._close_boundaries(root)
-        self._rec_element(root, PI_COMPLETING)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined
+            kinds.append(PI_COMPLETING)
+            self._subjects.append(root.rec or self._element_stub(root))
         self._retire(instance)
-        self._rec_element(root, PI_COMPLETED)
+        if kinds is not None:
+            kinds.append(PI_COMPLETED)
+            self._subjects.append(root.rec or self._element_stub(root))
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element
