@@ -8,7 +8,7 @@ once at deploy time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from .expressions import Value
 
@@ -157,6 +157,9 @@ class Element:
     event_subprocesses: Tuple[str, ...] = ()   # process / subprocess: ids of its event subprocesses
     triggered_by_event: bool = False           # subprocess: an event subprocess
     loop: Optional["LoopSpec"] = None          # multi-instance characteristics
+    #: the runtime's precomputed plan for this element's common path (``runtime._Plan``): derived
+    #: only from this frozen model, built once on first use (under the engine lock), then shared
+    plan: Any = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,44 @@ DEFAULT_STEP_BUDGET = 10_000
 _Failure = state.StepFailure
 
 
+_ElementInstance = state.ElementInstance
+_ACTIVATING = state.ACTIVATING
+_COMPLETING = state.COMPLETING
+
+
+class _Plan:
+    """What the token machinery needs to know about one element on its common path, worked out
+    once per element from the frozen model (kept in ``Element.plan``) instead of per token."""
+
+    __slots__ = ("behaviour", "plain_enter", "plain_complete", "targets", "compensation")
+
+    def __init__(self, element: model.Element, process: model.Process) -> None:
+        self.behaviour = _BEHAVIOURS[element.kind]
+        single = element.loop is None  # never a multi-instance body, nor inside one
+        # _enter: nothing between the ACTIVATING record and the behaviour's activate hook
+        self.plain_enter = single and not element.inputs and not element.start_listeners \
+            and not element.boundary_events and not element.event_subprocesses
+        # _complete: no outputs or end listeners, every outgoing flow taken
+        self.plain_complete = single and not element.outputs and not element.end_listeners \
+            and not self.behaviour.chooses_flows
+        targets = []
+        for flow_id in element.outgoing:
+            flow = process.flows[flow_id]
+            target = process.elements[flow.target]
+            joiner = _BEHAVIOURS[target.kind]
+            targets.append((flow, target, joiner if joiner.joins else None))
+        self.targets: Tuple[Tuple[model.SequenceFlow, model.Element, Any], ...] = tuple(targets)
+        self.compensation = process.uses_compensation
+
+
+def _plan(element: model.Element, process: model.Process) -> _Plan:
+    """``element.plan``, built on first use (under the engine lock; the model is frozen, so it
+    never goes stale; every thread that looks later sees the same one)."""
+    plan = _Plan(element, process)
+    object.__setattr__(element, "plan", plan)  # a cache on the frozen element, not a change of it
+    return plan
+
+
 class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, IncidentsMixin, InspectionMixin,
              ControlMixin, UserTasksMixin, TimerEventsMixin, SignalsMixin, EscalationsMixin, ListenersMixin,
              CompensationMixin):
@@ -297,20 +335,26 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _new_instance(self, definition: model.ProcessDefinition, variables: Dict[str, Any],
                       parent: Optional[state.ElementInstance] = None) -> state.ProcessInstance:
-        instance = state.ProcessInstance(self._next_key(), definition, self._clock.time())
+        self._counter += 1  # _next_key, inlined
+        key = KEY_BASE + self._counter
+        instance = state.ProcessInstance(key, definition, self._clock.time())
         root = instance.root
         instance.parent_element = parent
-        if self._kinds is not None:
-            instance.info = instance_info(instance)
-        self._instances[instance.key] = instance
-        self._element_instances[instance.key] = root
-        if self._kinds is None:
+        self._instances[key] = instance
+        self._element_instances[key] = root
+        kinds = self._kinds
+        if kinds is None:
             root.variables = dict(variables)
         else:
+            instance.info = instance_info(instance)
             set_local(root, variables, self._rec_variable)
-        self._rec_element(root, PI_ACTIVATING)
+            # _rec_element twice, inlined
+            subject = root.rec or self._element_stub(root)
+            kinds.append(PI_ACTIVATING)
+            kinds.append(PI_ACTIVATED)
+            self._subjects.append(subject)
+            self._subjects.append(subject)
         root.phase = state.ACTIVATED_ELEMENT
-        self._rec_element(root, PI_ACTIVATED)
         return instance
 
     def _start_at(self, instance: state.ProcessInstance, element_ids: Sequence[str]) -> None:
@@ -375,11 +419,13 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
     # or _terminate_element. What differs per element kind is in engine/elements/.
     def _spawn(self, scope: state.ElementInstance, element: model.Element) -> state.ElementInstance:
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
-        ei = state.ElementInstance(self._next_key(), element, scope.instance, scope)
+        self._counter += 1  # _next_key, inlined
+        key = KEY_BASE + self._counter
+        ei = _ElementInstance(key, element, scope.instance, scope)
         if element.loop is not None and not scope.body:
             ei.body = True  # the multi-instance body; its children are the activity's instances
-        scope.children[ei.key] = ei  # type: ignore[index]
-        self._element_instances[ei.key] = ei
+        scope.children[key] = ei  # type: ignore[index]
+        self._element_instances[key] = ei
         self._agenda.append((self._enter, (ei,)))
         return ei
 
@@ -387,13 +433,24 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """Activate ``ei`` (``first=False``: again, when an incident on its activation is resolved)."""
         if self._element_instances.get(ei.key) is not ei:
             return  # terminated while queued
-        ei.phase = state.ACTIVATING
+        ei.phase = _ACTIVATING
         if first:
             kinds = self._kinds
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_ACTIVATING)
                 self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
+        plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
+        if plan.plain_enter:
+            # no inputs, listeners, boundary or event subprocesses, no loop: what the long way
+            # (below, then _begin_behaviour) comes down to for such an element
+            try:
+                plan.behaviour.activate(self, ei)
+            except _Failure as failure:
+                self._raise_incident(ei, failure.error_type, str(failure))
+            except ExpressionError as exc:
+                self._raise_incident(ei, "EXTRACT_VALUE_ERROR", str(exc))
+            return
         assert element is not None
         try:
             body = ei.body
@@ -454,18 +511,52 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
 
     def _complete(self, ei: state.ElementInstance, event_variables: Optional[Dict[str, Any]]) -> None:
         """Leave ``ei``: output mappings / variable merge, pick outgoing flows, take them."""
-        if self._element_instances.get(ei.key) is not ei:
+        live = self._element_instances
+        key = ei.key
+        if live.get(key) is not ei:
             return  # terminated after this step was queued
-        if ei.phase != state.COMPLETING:  # not when an incident on completing is resolved
-            ei.phase = state.COMPLETING
-            kinds = self._kinds
+        kinds = self._kinds
+        if ei.phase != _COMPLETING:  # not when an incident on completing is resolved
+            ei.phase = _COMPLETING
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETING)
                 self._subjects.append(ei.rec or self._element_stub(ei))
         element = ei.element
-        assert element is not None
         scope = ei.parent
-        assert scope is not None
+        plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
+        if plan.plain_complete:
+            # no outputs, end listeners or loop, every outgoing flow taken: what the long way
+            # (below) comes down to for such an element, with the flows' targets looked up
+            # once per element (plan.targets) instead of once per token
+            if event_variables:
+                try:  # _set_variables, inlined
+                    propagate(ei, event_variables, self._rec_variable if kinds is not None else None)
+                except (_Failure, ExpressionError) as exc:
+                    ei.pending_variables = event_variables
+                    error_type = exc.error_type if isinstance(exc, _Failure) else "EXTRACT_VALUE_ERROR"
+                    self._raise_incident(ei, error_type, str(exc))
+                    return
+            # _leave, inlined
+            if ei.boundary_subscriptions or ei.boundary_timers:
+                self._close_boundaries(ei)
+            if plan.compensation:
+                self._compensation_left(ei)
+            children = scope.children  # type: ignore[union-attr]
+            if children is not None:
+                children.pop(key, None)
+            live.pop(key, None)
+            if kinds is not None:  # _rec_element, inlined on the hot path
+                kinds.append(PI_COMPLETED)
+                self._subjects.append(ei.rec or self._element_stub(ei))
+            for flow, target, joiner in plan.targets:
+                if joiner is not None:
+                    joiner.arrive(self, scope, flow, target)
+                else:
+                    self._spawn(scope, target)  # type: ignore[arg-type]
+            if scope.joins or not scope.children:  # type: ignore[union-attr]  # else _check_scope: nothing to do
+                self._check_scope(scope)  # type: ignore[arg-type]
+            return
+        assert element is not None and scope is not None
         behaviour = _MI_BODY if ei.body else _BEHAVIOURS[element.kind]
         satisfied = False
         # after its end listeners the element leaves: its outputs were applied before them
@@ -543,9 +634,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         root.phase = state.COMPLETING
         if root.boundary_subscriptions or root.boundary_timers:
             self._close_boundaries(root)
-        self._rec_element(root, PI_COMPLETING)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_element, inlined
+            kinds.append(PI_COMPLETING)
+            self._subjects.append(root.rec or self._element_stub(root))
         self._retire(instance)
-        self._rec_element(root, PI_COMPLETED)
+        if kinds is not None:
+            kinds.append(PI_COMPLETED)
+            self._subjects.append(root.rec or self._element_stub(root))
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element
