@@ -9,10 +9,14 @@ handshake, the frame size limit). On top of it, per connection:
   reading, so a peer that sends faster than its handler works is slowed down by TCP instead of
   filling memory.
 - :class:`WsPeer` gives the routing core a non-blocking, bounded outbound queue. The connection's
-  handler thread (the gunicorn thread serving it) is its only writer: it writes what is queued,
-  then handles what arrived, and waits on simple-websocket's event for either. A peer whose
-  queue is full, or whose socket takes longer than ``send_timeout`` to take a write, is dropped;
-  nothing any other thread does ever waits on its socket.
+  handler thread (the gunicorn thread serving it) is its only blocking writer: it writes what is
+  queued, then handles what arrived, and waits on simple-websocket's event for either. A peer
+  whose queue is full, or whose socket takes longer than ``send_timeout`` to take a write, is
+  dropped; nothing any other thread does ever waits on its socket.
+- Write-through: when nothing is queued or being written, the sending thread writes the frame
+  itself with one non-blocking write (no thread handoff per frame, the common case); whatever
+  the socket does not take at once (all of it, or a frame's tail) is left to the handler thread,
+  and a tail is written before any other byte so frames never interleave.
 
 This module relies on simple-websocket 1.x internals (``sock``, ``event``, ``input_buffer``,
 ``connected``, ``thread``, ``handshake``); ``setup.cfg`` pins ``simple-websocket<2`` and
@@ -77,8 +81,10 @@ class _InboundBuffer:
     def pop(self, index: int = 0) -> Any:
         with self._cond:
             message = self._items.popleft()
+            full = self._size >= self.limit
             self._size -= len(message)
-            self._cond.notify_all()
+            if full:  # only a full buffer has a reader waiting in wait_for_room
+                self._cond.notify_all()
         return message
 
     def __len__(self) -> int:
@@ -214,7 +220,8 @@ class WsPeer:
     """A :class:`~zeebe_affinity_sync.hub.core.Peer`: a bounded outbound queue over a HubServer.
 
     Any thread may :meth:`send`, :meth:`close` or :meth:`abort` (none of them blocks); only the
-    connection's handler thread, inside :meth:`serve`, writes to the socket.
+    connection's handler thread, inside :meth:`serve`, makes blocking writes to the socket
+    (:meth:`send` may write through with a non-blocking one).
 
     Args:
         ws: The connection.
@@ -382,8 +389,11 @@ class WsPeer:
     def leftovers(self) -> List[Any]:
         """Mark the peer gone; return the requeue info of what was never written."""
         with self._lock:
-            self._gone = True
+            self._gone = True  # also ends write-through: gunicorn closes the descriptor next
             items = self._inflight + list(self._out)
+            if self._partial is not None:  # its tail may never have gone out
+                items.insert(0, self._partial)
+                self._partial = None
             self._out.clear()
             self._out_bytes = 0
             self._inflight = []
