@@ -9,10 +9,14 @@ handshake, the frame size limit). On top of it, per connection:
   reading, so a peer that sends faster than its handler works is slowed down by TCP instead of
   filling memory.
 - :class:`WsPeer` gives the routing core a non-blocking, bounded outbound queue. The connection's
-  handler thread (the gunicorn thread serving it) is its only writer: it writes what is queued,
-  then handles what arrived, and waits on simple-websocket's event for either. A peer whose
-  queue is full, or whose socket takes longer than ``send_timeout`` to take a write, is dropped;
-  nothing any other thread does ever waits on its socket.
+  handler thread (the gunicorn thread serving it) is its only blocking writer: it writes what is
+  queued, then handles what arrived, and waits on simple-websocket's event for either. A peer
+  whose queue is full, or whose socket takes longer than ``send_timeout`` to take a write, is
+  dropped; nothing any other thread does ever waits on its socket.
+- Write-through: when nothing is queued or being written, the sending thread writes the frame
+  itself with one non-blocking write (no thread handoff per frame, the common case); whatever
+  the socket does not take at once (all of it, or a frame's tail) is left to the handler thread,
+  and a tail is written before any other byte so frames never interleave.
 
 This module relies on simple-websocket 1.x internals (``sock``, ``event``, ``input_buffer``,
 ``connected``, ``thread``, ``handshake``); ``setup.cfg`` pins ``simple-websocket<2`` and
@@ -22,7 +26,9 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import socket
+import ssl
 import struct
 import threading
 from typing import Any, Deque, List, Optional, Tuple
@@ -75,8 +81,10 @@ class _InboundBuffer:
     def pop(self, index: int = 0) -> Any:
         with self._cond:
             message = self._items.popleft()
+            full = self._size >= self.limit
             self._size -= len(message)
-            self._cond.notify_all()
+            if full:  # only a full buffer has a reader waiting in wait_for_room
+                self._cond.notify_all()
         return message
 
     def __len__(self) -> int:
@@ -109,11 +117,48 @@ class _GatedSocket:
         self.raw = sock
         self._ws = ws
         self._lock = threading.Lock()
+        # The tail of a frame that a non-blocking write (try_send) left unwritten: it goes out
+        # before anything else, so whoever writes next keeps the frame boundaries intact.
+        self.pending = b""
 
     def send(self, data: bytes) -> int:
         with self._lock:
+            if self.pending:
+                data, self.pending = self.pending + data, b""
             self.raw.sendall(data)
         return len(data)
+
+    def direct_capable(self) -> bool:
+        """Whether :meth:`try_send` can write this socket without blocking: plain TCP (a TLS
+        socket's bytes must go through its SSL object) whose descriptor is non-blocking (Python
+        makes it so once a timeout is set)."""
+        try:
+            return (not isinstance(self.raw, ssl.SSLSocket)
+                    and not os.get_blocking(self.raw.fileno()))
+        except (OSError, ValueError):
+            return False
+
+    def try_send(self, data: bytes) -> int:
+        """Write what the socket takes right now, never waiting; -1 if it is busy.
+
+        Returns how many bytes went out (0 on EAGAIN or an error: the caller queues the frame
+        and the owner thread's blocking write meets the error). A partial write leaves the rest
+        in :attr:`pending`, written first by the next :meth:`send`.
+        """
+        if not self._lock.acquire(blocking=False):
+            return -1
+        try:
+            if self.pending:
+                return -1
+            try:
+                n = os.write(self.raw.fileno(), data)
+            except (OSError, ValueError):
+                return 0
+            if 0 < n < len(data):
+                self.pending = data[n:]
+            return n
+        finally:
+            self._lock.release()
 
     def recv(self, size: int) -> bytes:
         buffer = self._ws.input_buffer
@@ -175,7 +220,8 @@ class WsPeer:
     """A :class:`~zeebe_affinity_sync.hub.core.Peer`: a bounded outbound queue over a HubServer.
 
     Any thread may :meth:`send`, :meth:`close` or :meth:`abort` (none of them blocks); only the
-    connection's handler thread, inside :meth:`serve`, writes to the socket.
+    connection's handler thread, inside :meth:`serve`, makes blocking writes to the socket
+    (:meth:`send` may write through with a non-blocking one).
 
     Args:
         ws: The connection.
@@ -198,8 +244,13 @@ class WsPeer:
         self._out_bytes = 0
         self._gone = False
         self._close_request: Optional[Tuple[int, str]] = None
-        self._inflight: List[Item] = []  # handler thread only: the batch being written
+        self._inflight: List[Item] = []  # the batch the handler thread is writing
         self._owner: Optional[int] = None  # thread id of the handler thread, set in serve()
+        # Write-through: with nothing queued or being written, a sender writes the frame itself
+        # (non-blocking) instead of waking the handler thread for it; on by serve() after hello.
+        self._direct_capable = self._sock.direct_capable()
+        self._direct = False
+        self._partial: Optional[Item] = None  # a frame try_send left half-written (its requeue)
 
     # ------------------------------------------------------------------ any thread
 
@@ -212,6 +263,19 @@ class WsPeer:
             if (len(self._out) >= self._max_frames
                     or self._out_bytes + len(data) > self._max_bytes):
                 return False
+            if (self._direct and not self._out and not self._inflight
+                    and self._partial is None):
+                # Holding _lock: nobody can queue behind this frame while it is written, and
+                # _inflight empty means the handler thread is not between taking a batch and
+                # writing it, so the order on the wire stays the order of send() calls.
+                frame = _text_frame(data) + data
+                n = self._sock.try_send(frame)
+                if n == len(frame):
+                    return True
+                if n > 0:  # the rest waits in the socket's pending tail; the handler writes it
+                    self._partial = (data, requeue)
+                    self._ws.event.set()
+                    return True
             self._out.append((data, requeue))
             self._out_bytes += len(data)
         self._ws.event.set()
@@ -264,10 +328,11 @@ class WsPeer:
         receive = core.receive
         self._owner = threading.get_ident()
         self.send(hello)
+        self._direct = self._direct_capable
         try:
             while True:
                 event.clear()  # before looking: a set() after the look wakes the wait below
-                if self._out:
+                if self._out or self._partial is not None:
                     self._flush()
                 if self._close_request is not None:
                     self._close(*self._close_request)
@@ -276,7 +341,7 @@ class WsPeer:
                 while inbox and handled < _HANDLE_BATCH:
                     receive(conn, inbox.pop(0))
                     handled += 1
-                if handled or self._out:
+                if handled or self._out or self._partial is not None:
                     continue
                 if self._gone or not ws.connected or not ws.thread.is_alive():
                     return
@@ -290,9 +355,16 @@ class WsPeer:
     def _flush(self) -> None:
         while True:
             with self._lock:
-                if not self._out:
+                if not self._out and self._partial is None:
                     return
                 batch: List[Item] = []
+                skip = 0
+                if self._partial is not None:
+                    # Its unwritten tail is the socket's pending bytes, which send() writes
+                    # first: keep it in the batch only so leftovers() still reports it.
+                    batch.append(self._partial)
+                    self._partial = None
+                    skip = 1
                 size = 0
                 while self._out and size < _BATCH_BYTES:
                     item = self._out.popleft()
@@ -301,11 +373,12 @@ class WsPeer:
                 self._out_bytes -= size
                 self._inflight = batch
             parts = []
-            for data, _ in batch:
+            for data, _ in batch[skip:]:
                 parts.append(_text_frame(data))
                 parts.append(data)
             self._sock.send(b"".join(parts))
-            self._inflight = []
+            with self._lock:  # under the lock: a sender's write-through looks at _inflight
+                self._inflight = []
 
     def _close(self, code: int, reason: str) -> None:
         try:
@@ -316,8 +389,11 @@ class WsPeer:
     def leftovers(self) -> List[Any]:
         """Mark the peer gone; return the requeue info of what was never written."""
         with self._lock:
-            self._gone = True
+            self._gone = True  # also ends write-through: gunicorn closes the descriptor next
             items = self._inflight + list(self._out)
+            if self._partial is not None:  # its tail may never have gone out
+                items.insert(0, self._partial)
+                self._partial = None
             self._out.clear()
             self._out_bytes = 0
             self._inflight = []
