@@ -1,7 +1,7 @@
 """Gateways: exclusive (first true condition, else the default flow) and parallel (fork / join)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, List
+from typing import TYPE_CHECKING, Dict, List
 
 from .. import model, state
 from ..expressions import type_name
@@ -45,18 +45,25 @@ class ExclusiveGateway(ElementBehavior):
                                 f"have a default flow (exclusive gateway '{element.id}')")
 
 
-def join_arrive(engine: "Engine", scope: state.ElementInstance, flow: model.SequenceFlow,
-                element: model.Element) -> None:
-    """A token arrives at a joining gateway: park it until every incoming flow has one."""
-    if len(element.incoming) <= 1:
-        engine._spawn(scope, element)
-        return
+def park_token(scope: state.ElementInstance, flow: model.SequenceFlow, element: model.Element) -> Dict[str, int]:
+    """Count a token that arrived at a joining gateway over ``flow``; returns the gateway's counts
+    (incoming flow id -> tokens parked) in ``scope``."""
     joins = scope.joins
     if joins is None:
         joins = scope.joins = {}
     counts = joins.setdefault(element.id, {})
     counts[flow.id] = counts.get(flow.id, 0) + 1
     scope.waiting += 1
+    return counts
+
+
+def join_arrive(engine: "Engine", scope: state.ElementInstance, flow: model.SequenceFlow,
+                element: model.Element) -> None:
+    """A token arrives at a joining gateway: park it until every incoming flow has one."""
+    if len(element.incoming) <= 1:
+        engine._spawn(scope, element)
+        return
+    counts = park_token(scope, flow, element)
     if all(counts.get(f, 0) > 0 for f in element.incoming):
         for f in element.incoming:
             counts[f] -= 1

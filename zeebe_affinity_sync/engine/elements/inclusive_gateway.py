@@ -15,6 +15,7 @@ from .. import model, state
 from ..expressions import type_name
 from ..variables import visible
 from .base import ElementBehavior
+from .gateways import park_token
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..runtime import Engine
@@ -66,12 +67,7 @@ class InclusiveGateway(ElementBehavior):
         if len(element.incoming) <= 1:
             engine._spawn(scope, element)
             return
-        joins = scope.joins
-        if joins is None:
-            joins = scope.joins = {}
-        counts = joins.setdefault(element.id, {})
-        counts[flow.id] = counts.get(flow.id, 0) + 1
-        scope.waiting += 1
+        park_token(scope, flow, element)
         # decided after this step: the tokens a fork makes beside this one exist by then
         engine._agenda.append((_try_join, (engine, scope, element)))
 
