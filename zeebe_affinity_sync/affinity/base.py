@@ -21,11 +21,11 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, List, Optional, Tuple
 
-from .. import defaults
+from .. import checks, defaults
 from ..errors import AffinityUnavailable
 from ..zeebe.client import ZeebeClient
 from ..zeebe.worker import JobWorker
-from .checks import STRATEGIES, check_strategy, positive, positive_int
+from .checks import STRATEGIES, check_strategy
 from .relay import RelaySide
 from .requests import RequestSide, _run_error_callback
 from .transport import Deliver, Transport
@@ -184,15 +184,15 @@ class AffinityClientBase(RequestSide, RelaySide, ZeebeClient):
         strategy: str = "hub",
         **client_kwargs: Any,
     ) -> None:
-        positive(affinity_timeout, "affinity_timeout")
+        checks.seconds(affinity_timeout, "affinity_timeout")
         for name, value in (("connect_timeout", connect_timeout), ("reconnect_initial", reconnect_initial),
                             ("reconnect_max", reconnect_max), ("ack_timeout", ack_timeout),
                             ("relay_job_timeout", relay_job_timeout)):
-            positive(value, name)
-        positive(retry_after, "retry_after", allow_zero=True)
-        positive(collect_ttl, "collect_ttl", allow_zero=True)
-        positive_int(max_pending, "max_pending")
-        positive_int(callback_threads, "callback_threads")
+            checks.seconds(value, name)
+        checks.seconds(retry_after, "retry_after", allow_zero=True)
+        checks.seconds(collect_ttl, "collect_ttl", allow_zero=True)
+        checks.count(max_pending, "max_pending")
+        checks.count(callback_threads, "callback_threads")
         self.strategy = check_strategy(strategy)
         super().__init__(gateway_address, **client_kwargs)
         self.affinity_timeout = float(affinity_timeout)

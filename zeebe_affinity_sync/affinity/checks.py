@@ -13,7 +13,7 @@ from .. import checks, protocol
 from ..zeebe.client import encode_variables
 
 __all__ = [
-    "STRATEGIES", "check_strategy", "positive", "positive_int", "check_variables", "check_encodable",
+    "STRATEGIES", "check_strategy", "check_variables", "check_encodable",
     "unencodable_path",
 ]
 
@@ -25,21 +25,13 @@ STRATEGIES = ("hub", "with_result")
 _MAX_DEPTH = 500
 
 
-# Numbers and choices go through the library's shared checks (one convention everywhere: a value
-# of the wrong kind is a ConfigurationTypeError, out of range a ConfigurationError).
+# Numbers go through the library's shared checks (zeebe_affinity_sync.checks.seconds / count):
+# one convention everywhere, a value of the wrong kind is a ConfigurationTypeError, out of range
+# a ConfigurationError.
 
 
 def check_strategy(strategy: Any) -> str:
     return checks.one_of(strategy, "strategy", STRATEGIES)
-
-
-def positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
-    """``value`` as float seconds, or :class:`ConfigurationError`."""
-    return checks.seconds(value, name, allow_zero=allow_zero)
-
-
-def positive_int(value: Any, name: str) -> int:
-    return checks.count(value, name)
 
 
 def unencodable_path(value: Any, path: str = "", depth: int = 0) -> Optional[str]:

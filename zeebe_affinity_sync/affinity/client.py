@@ -22,10 +22,9 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
-from .. import defaults
+from .. import checks, defaults
 from ..errors import ConfigurationError
 from .base import AffinityClientBase
-from .checks import positive
 from .hub_transport import HubTransport
 from .transport import Deliver, Transport
 from .waiters import WaiterRegistry
@@ -83,8 +82,8 @@ class ZBAffinityClient(AffinityClientBase):
             raise ConfigurationError(
                 f"affinity_url must start with ws:// or wss://, got {url!r}: e.g. 'ws://localhost:8089'"
             )
-        self._ping_interval = positive(ping_interval, "ping_interval")
-        self._write_timeout = positive(write_timeout, "write_timeout")
+        self._ping_interval = checks.seconds(ping_interval, "ping_interval")
+        self._write_timeout = checks.seconds(write_timeout, "write_timeout")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.affinity_url = url
         self.affinity_token = token

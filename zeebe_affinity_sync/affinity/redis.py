@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .. import defaults
+from .. import checks, defaults
 from ..errors import ConfigurationError
 from .base import AffinityClientBase
-from .checks import positive
 from .redis_transport import RedisTransport
 from .transport import Deliver, Transport
 from .waiters import WaiterRegistry
@@ -52,7 +51,7 @@ class RedisAffinity(AffinityClientBase):
             )
         if not isinstance(channel_prefix, str) or not channel_prefix or any(c.isspace() for c in channel_prefix):
             raise ConfigurationError(f"channel_prefix must be a non-empty str without spaces, got {channel_prefix!r}")
-        self._health_check_interval = positive(health_check_interval, "health_check_interval")
+        self._health_check_interval = checks.seconds(health_check_interval, "health_check_interval")
         super().__init__(gateway_address, affinity_timeout=affinity_timeout, **options)
         self.redis_url = redis_url
         self.channel_prefix = channel_prefix

@@ -18,7 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
-from .. import defaults, protocol
+from .. import checks, defaults, protocol
 from ..errors import (
     AffinityTimeout,
     AffinityUnavailable,
@@ -27,7 +27,7 @@ from ..errors import (
     ZeebeTimeoutError,
 )
 from ..zeebe.types import ProcessInstance, PublishedMessage
-from .checks import check_strategy, check_variables, positive
+from .checks import check_strategy, check_variables
 from .outcome import ProcessOutcome, outcome_keys, strip_reserved
 from .timeouts import timeout_error
 from .transport import Transport
@@ -398,7 +398,7 @@ class RequestSide:
     def _timeout(self, timeout: Optional[float], *, allow_zero: bool = False) -> float:
         if timeout is None:
             return self.affinity_timeout
-        return positive(timeout, "timeout", allow_zero=allow_zero)
+        return checks.seconds(timeout, "timeout", allow_zero=allow_zero)
 
 
 # ---------------------------------------------------------------------------- helpers
