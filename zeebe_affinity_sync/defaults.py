@@ -25,6 +25,7 @@ ACTIVATE_DEADLINE_MARGIN = 5.0               # s, gRPC deadline of an ActivateJo
 WITH_RESULT_DEADLINE_MARGIN = 5.0            # s, gRPC deadline of a with-result call beyond its timeout
 CHANNEL_RECONNECT_BACKOFF_INITIAL = 0.1      # s, gRPC reconnect backoff after a lost connection
 CHANNEL_RECONNECT_BACKOFF_MAX = 5.0          # s, cap of it (gRPC's own default is 120 s)
+WEDGED_CALL_GRACE = 5.0                      # s, a job call not done this long past its deadline / cancel reopens the channel
 
 # ---------------------------------------------------------------- job worker
 WORKER_NAME = "zeebe-affinity-sync"

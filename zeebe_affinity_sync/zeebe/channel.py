@@ -15,6 +15,7 @@ import grpc
 from zeebe_affinity_sync.gateway.gateway_pb2_grpc import GatewayStub
 
 from .. import defaults
+from .call_watch import CallWatch, WatchedCall
 from .config import ClientConfig
 from .oauth import AuthMetadataInterceptor, BearerAuthInterceptor, OAuthTokenProvider
 
@@ -37,8 +38,9 @@ class LazyChannel:
         self.token_provider = token_provider
         # (pid, channel, stub) replaced as a whole under _lock; read lock-free by calling threads
         self._state: Optional[Tuple[int, grpc.Channel, GatewayStub]] = None
-        self._lock = threading.Lock()  # guards creation and close only
+        self._lock = threading.Lock()  # guards creation, reopen and close only
         self._closed = False  # guarded by _lock
+        self._watch = CallWatch(self.reopen)  # job calls gRPC may leave hanging (see call_watch)
 
     def stub(self) -> GatewayStub:
         """The stub of this process's channel, creating the channel on first use.
@@ -49,6 +51,30 @@ class LazyChannel:
         state = self._state
         if state is not None and state[0] == os.getpid():
             return state[2]
+        return self._current()[2]
+
+    def watched_stub(self, what: str, deadline: Optional[float]) -> Tuple[GatewayStub, WatchedCall]:
+        """The stub for one job call a thread will block on, and its watch (``done()`` when the
+        reader is finished with the call, ``cancelled()`` on cancel); ``deadline`` in seconds,
+        None for a stream. A call still unfinished ``grace`` past either gets its channel reopened."""
+        state = self._state
+        if state is None or state[0] != os.getpid():
+            state = self._current()
+        return state[2], self._watch.watch(state[1], what, deadline)
+
+    def reopen(self, channel: grpc.Channel) -> None:
+        """Close ``channel`` if it is still this client's channel; the next call opens a new one.
+
+        Its calls end with CANCELLED, a wedged one included (the reason to call this)."""
+        with self._lock:
+            state = self._state
+            if state is None or state[1] is not channel or state[0] != os.getpid():
+                return  # already replaced (or a parent's channel over fork: never touched)
+            self._state = None
+        log.info("closing the gRPC channel to %s; the next call opens a new one", self.config.address)
+        channel.close()
+
+    def _current(self) -> Tuple[int, grpc.Channel, GatewayStub]:
         with self._lock:
             if self._closed:
                 raise RuntimeError("this ZeebeClient is closed: create a new one")
@@ -61,7 +87,7 @@ class LazyChannel:
                 channel = self._create()
                 state = (pid, channel, GatewayStub(channel))
                 self._state = state
-            return state[2]
+            return state
 
     def _options(self) -> List[Tuple[str, Any]]:
         size = self.config.max_message_bytes
@@ -107,6 +133,7 @@ class LazyChannel:
         with self._lock:
             state, self._state = self._state, None
             self._closed = True
+        self._watch.close()
         if state is not None and state[0] == os.getpid():
             state[1].close()
 

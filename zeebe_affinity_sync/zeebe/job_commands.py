@@ -72,12 +72,13 @@ class JobCommands(GatewayCalls):
         request = self._activate_request(
             task_type, worker, timeout, max_jobs_to_activate, request_timeout, fetch_variables, tenant_ids
         )
-        stub = self._channel.stub()
+        deadline = self._activation_deadline(request_timeout)
+        stub, watched = self._channel.watched_stub(f"ActivateJobs of {task_type!r}", deadline)
         try:
-            call = stub.ActivateJobs(request, timeout=self._activation_deadline(request_timeout))
+            call = stub.ActivateJobs(request, timeout=deadline)
         except grpc.RpcError as exc:  # an interceptor can fail before the call starts
             raise from_grpc_error(exc, operation="ActivateJobs", subject="job") from exc
-        return ActivationStream(call, self._after_error, self)
+        return ActivationStream(call, self._after_error, self, watched)
 
     def activate_jobs(
         self,
@@ -113,8 +114,13 @@ class JobCommands(GatewayCalls):
         deadline = self._activation_deadline(request_timeout)
 
         def once() -> List[Job]:
-            call = self._channel.stub().ActivateJobs(request, timeout=deadline)
-            return [_from_activated_job(job, self) for response in call for job in response.jobs]
+            stub, watched = self._channel.watched_stub(f"ActivateJobs of {task_type!r}", deadline)
+            watched.reading()
+            try:
+                call = stub.ActivateJobs(request, timeout=deadline)
+                return [_from_activated_job(job, self) for response in call for job in response.jobs]
+            finally:
+                watched.done()
 
         try:
             return self.retry_policy.call(once, operation="ActivateJobs")
@@ -152,11 +158,12 @@ class JobCommands(GatewayCalls):
             fetchVariable=variable_names(fetch_variables, "fetch_variables"),
             tenantIds=self._tenants(tenant_ids),
         )
+        stub, watched = self._channel.watched_stub(f"StreamActivatedJobs of {task_type!r}", None)
         try:
-            call = self._channel.stub().StreamActivatedJobs(request)
+            call = stub.StreamActivatedJobs(request)
         except grpc.RpcError as exc:  # an interceptor can fail before the call starts
             raise from_grpc_error(exc, operation="StreamActivatedJobs", subject="job") from exc
-        return JobStream(call, self._after_error, self)
+        return JobStream(call, self._after_error, self, watched)
 
     def complete_job(self, job_key: int, variables: Optional[Dict[str, Any]] = None) -> None:
         """Complete a job, merging ``variables`` into the process.

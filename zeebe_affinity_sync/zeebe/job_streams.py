@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 import grpc
 
 from ..errors import ZeebeError
+from .call_watch import WatchedCall
 from .grpc_errors import from_grpc_error
 from .types import Job, _from_activated_job
 
@@ -30,12 +31,15 @@ class ActivationStream:
     """
 
     def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None,
-                 client: Optional["ZeebeClient"] = None) -> None:
+                 client: Optional["ZeebeClient"] = None, watched: Optional[WatchedCall] = None) -> None:
         self._call = call
         self._on_error = on_error
         self._client = client
+        self._watched = watched  # see call_watch: a call gRPC leaves hanging gets its channel reopened
 
     def __iter__(self) -> Iterator[Job]:
+        if self._watched is not None:
+            self._watched.reading()
         try:
             for response in self._call:
                 for job in response.jobs:
@@ -45,9 +49,14 @@ class ActivationStream:
             if self._on_error is not None:
                 self._on_error(error)
             raise error from exc
+        finally:
+            if self._watched is not None:
+                self._watched.done()
 
     def cancel(self) -> None:
         """End the call (the gateway hands back jobs it could not deliver)."""
+        if self._watched is not None:
+            self._watched.cancelled()
         cancel = getattr(self._call, "cancel", None)
         if cancel is not None:
             cancel()
@@ -64,13 +73,16 @@ class JobStream:
     """
 
     def __init__(self, call: Any, on_error: Optional[Callable[[ZeebeError], None]] = None,
-                 client: Optional["ZeebeClient"] = None) -> None:
+                 client: Optional["ZeebeClient"] = None, watched: Optional[WatchedCall] = None) -> None:
         self._call = call
         self._on_error = on_error
         self._client = client
+        self._watched = watched  # see call_watch: a call gRPC leaves hanging gets its channel reopened
         self._cancelled = False
 
     def __iter__(self) -> Iterator[Job]:
+        if self._watched is not None:
+            self._watched.reading()
         try:
             for message in self._call:
                 yield _from_activated_job(message, self._client)
@@ -81,11 +93,16 @@ class JobStream:
             if self._on_error is not None:
                 self._on_error(error)
             raise error from exc
+        finally:
+            if self._watched is not None:
+                self._watched.done()
 
     def cancel(self) -> None:
         """Close the stream; jobs pushed but not yet read go back to the gateway (they time out
         there if they were already on the wire)."""
         self._cancelled = True
+        if self._watched is not None:
+            self._watched.cancelled()
         cancel = getattr(self._call, "cancel", None)
         if cancel is not None:
             cancel()
