@@ -8,8 +8,8 @@ over. A job worker's poller stuck there never polls again and ``stop()`` cannot 
 Closing the channel is the one public way to free that thread.
 
 So every ActivateJobs and StreamActivatedJobs call is watched from its start until its reader is
-done with it. It must be done by its deadline plus ``grace`` (a stream has no deadline), and
-within ``grace`` of a ``cancel()``. One that is not is declared wedged: a warning is logged and
+done with it. It must be done by its deadline plus ``grace``, and within ``grace`` of a
+``cancel()`` or (for a stream, which has no deadline) of gRPC reporting the call over. One that is not is declared wedged: a warning is logged and
 its channel is closed through ``on_wedged`` (:meth:`.channel.LazyChannel.reopen`); the next call
 opens a new channel. Other calls still on that channel end with CANCELLED, which their callers
 already handle as a lost connection.
@@ -58,6 +58,11 @@ class WatchedCall:
 
     def cancelled(self) -> None:
         """The call was cancelled: its reader must be done within the grace period."""
+        self._watch._shorten(self)
+
+    def ended(self, _call: Any = None) -> None:
+        """gRPC says the call is over (a done callback): the reader must be done within the grace
+        period. Used for streams, which have no deadline to fall back on."""
         self._watch._shorten(self)
 
 
