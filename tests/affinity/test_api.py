@@ -77,9 +77,13 @@ def test_nothing_starts_before_first_use_and_a_new_pid_gets_its_own_connection(
         assert client.create_process_instance_with_affinity("relay-first", {"n": 1}).variables == {"n": 1}
         parent_state = client._state
         assert parent_state is not None and parent_state.pid == os.getpid()
-        # what a forked child sees: the same object, another pid
-        real_pid = os.getpid()
-        monkeypatch.setattr(os, "getpid", lambda: real_pid + 100_000)
+        # what a forked child sees: the same object, another pid. Only on this thread: the
+        # session's relay service runs in this process too, and its threads must not believe
+        # they were forked (they would leave their own connection and workers behind)
+        real_pid, real_getpid, this_thread = os.getpid(), os.getpid, threading.get_ident()
+        monkeypatch.setattr(
+            os, "getpid", lambda: real_pid + 100_000 if threading.get_ident() == this_thread else real_getpid()
+        )
         assert client.pending_count == 0  # the parent's registry is not the child's
         assert client.create_process_instance_with_affinity("relay-first", {"n": 2}).variables == {"n": 2}
         child_state = client._state
