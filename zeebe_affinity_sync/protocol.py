@@ -46,6 +46,8 @@ __all__ = [
     "receipt",
     "routing_keys",
     "with_delivery_id",
+    "with_delivery_id_utf8",
+    "without_trailing_id",
     "encode_utf8",
     "ACK_DELIVERED",
     "ACK_HELD",
@@ -262,7 +264,12 @@ def _validate_receipt(frame: Frame) -> None:
             f'RECEIPT needs "deliveryIds": a list of 1 to {MAX_RECEIPT_IDS} strings, '
             'e.g. {"type":"RECEIPT","deliveryIds":["3f1c0a9e2b4d-17"]}'
         )
-    frame["deliveryIds"] = [_key(i, "each deliveryId") for i in ids]
+    # The common case (every id a string of a valid length) checked in one pass without a call
+    # per id; anything else goes through _key, which converts or says what is wrong.
+    for delivery_id in ids:
+        if type(delivery_id) is not str or not 0 < len(delivery_id) <= MAX_KEY_LENGTH:
+            frame["deliveryIds"] = [_key(i, "each deliveryId") for i in ids]
+            return
 
 
 _VALIDATORS = {
@@ -341,10 +348,10 @@ def process_outcome(
     }
     if request_id is not None:
         frame["requestId"] = str(request_id)
-    if frame_id is not None:
-        frame["id"] = str(frame_id)
     if status != STATUS_OK:
         frame["status"] = status
+    if frame_id is not None:
+        frame["id"] = str(frame_id)  # last: the hub can cut it out of the text (without_trailing_id)
     return frame
 
 
@@ -394,6 +401,31 @@ def routing_keys(frame: Mapping[str, Any]) -> List[str]:
 def with_delivery_id(text: str, delivery_id: str) -> str:
     """``text`` (an encoded JSON object) with ``"deliveryId"`` added, without re-encoding it."""
     return text[:-1] + ',"' + DELIVERY_ID + '":' + _encode_string(delivery_id) + "}"
+
+
+def with_delivery_id_utf8(data: bytes, delivery_id: str) -> bytes:
+    """:func:`with_delivery_id` on the UTF-8 bytes of a frame (no decode, no re-encode)."""
+    return data[:-1] + b',"' + DELIVERY_ID.encode() + b'":' + _encode_string(delivery_id).encode("utf-8") + b"}"
+
+
+def without_trailing_id(text: str, frame_id: str) -> Optional[str]:
+    """The frame ``text`` minus its ``"id"`` member, cut out of the text instead of re-encoding
+    the decoded frame; ``None`` unless the text is written the way our senders write it.
+
+    That is: the text ends with ``,"id":<frame_id as a JSON string>}`` and holds no other
+    ``"id":``. A valid JSON object whose text ends so has ``"id"`` as the last member of its
+    top-level object (the closing quote of the value is the last quote of the document, and a
+    value that is a JSON string has no unescaped quote inside), so cutting it leaves the same
+    object minus that member. Anything else (another spacing, a numeric id, an ``"id"`` key
+    elsewhere, even nested) gets ``None`` and the caller re-encodes: slower, never different.
+    """
+    suffix = ',"id":' + _encode_string(frame_id) + "}"
+    if not text.endswith(suffix):
+        return None
+    head = text[:-len(suffix)]
+    if '"id":' in head:
+        return None
+    return head + "}"
 
 
 def encode_utf8(text: str) -> bytes:

@@ -318,8 +318,13 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
     def _outcome(self, conn: Connection, frame: Dict[str, Any], text: Optional[str]) -> None:
         keys = protocol.routing_keys(frame)
         frame_id = frame.pop("id", None)
-        if frame_id is not None or text is None:
-            text = protocol.encode(frame)  # delivered as received, minus the id
+        # Delivered as received, minus the id: cut out of the text when it is written as our
+        # senders write it (the common case, no re-encoding), else the decoded frame re-encoded.
+        cut = None if text is None or frame_id is None else protocol.without_trailing_id(text, frame_id)
+        if cut is not None:
+            text = cut
+        elif frame_id is not None or text is None:
+            text = protocol.encode(frame)
         try:
             data = protocol.encode_utf8(text)
             if _has_escaped_surrogate(text):
@@ -402,7 +407,7 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         for target in targets:
             if target.receipts:
                 if receipt_data is None:
-                    receipt_data = protocol.with_delivery_id(text, delivery_id).encode("utf-8")
+                    receipt_data = protocol.with_delivery_id_utf8(data, delivery_id)
                 ok = self._send(target, receipt_data)
             else:
                 ok = self._send(target, data, requeue)

@@ -98,26 +98,35 @@ class HeldStore:
             evicting every awaiting-receipt outcome (oldest first; each was handed over at least
             once): the caller reports the outcome as refused, it is *not* stored.
         """
-        self.expire()
+        now = self._clock()
+        entries = self._entries
+        if entries and next(iter(entries.values())).expires_at <= now:
+            self.expire()
         if size is None:
             size = len(text.encode("utf-8", "surrogatepass"))
-        while self._awaiting and self._full(size):
-            self._remove(next(iter(self._awaiting.values())))
-            self.evicted += 1
-        if self._full(size):
-            return False
+        if len(entries) >= self.max_count or self._bytes + size > self.max_bytes:
+            while self._awaiting and self._full(size):
+                self._remove(next(iter(self._awaiting.values())))
+                self.evicted += 1
+            if self._full(size):
+                return False
         seq = next(self._seq)
         if delivery_id is None:
             delivery_id = f"held-{seq}"
-        entry = HeldOutcome(seq, tuple(dict.fromkeys(keys)), text, delivery_id, size,
-                            self._clock() + self.ttl)
-        self._entries[entry.seq] = entry
+        entry = HeldOutcome(seq, tuple(dict.fromkeys(keys)), text, delivery_id, size, now + self.ttl)
+        entries[seq] = entry
         if awaiting_receipt:
-            self._mark_awaiting(entry)
+            entry.awaiting_receipt = True
+            self._awaiting[seq] = entry
         self._by_delivery[delivery_id] = entry
         self._bytes += size
+        by_key = self._by_key
         for key in entry.keys:
-            self._by_key.setdefault(key, []).append(entry)
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = [entry]
+            else:
+                found.append(entry)
         return True
 
     def take(self, keys: Iterable[str], *, keep: bool) -> List[HeldOutcome]:
@@ -211,14 +220,16 @@ class HeldStore:
     def _remove(self, entry: HeldOutcome) -> None:
         if self._entries.pop(entry.seq, None) is None:
             return
-        self._awaiting.pop(entry.seq, None)
+        if entry.awaiting_receipt:
+            self._awaiting.pop(entry.seq, None)
         self._by_delivery.pop(entry.delivery_id, None)
         self._bytes -= entry.size
+        by_key = self._by_key
         for key in entry.keys:
-            entries = self._by_key.get(key)
+            entries = by_key.get(key)
             if entries is None:
                 continue
             if len(entries) == 1:
-                del self._by_key[key]
+                del by_key[key]
             else:
                 entries.remove(entry)
