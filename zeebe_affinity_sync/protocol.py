@@ -403,9 +403,12 @@ def with_delivery_id(text: str, delivery_id: str) -> str:
     return text[:-1] + ',"' + DELIVERY_ID + '":' + _encode_string(delivery_id) + "}"
 
 
+_DELIVERY_MEMBER = (',"' + DELIVERY_ID + '":').encode("utf-8")
+
+
 def with_delivery_id_utf8(data: bytes, delivery_id: str) -> bytes:
     """:func:`with_delivery_id` on the UTF-8 bytes of a frame (no decode, no re-encode)."""
-    return data[:-1] + b',"' + DELIVERY_ID.encode() + b'":' + _encode_string(delivery_id).encode("utf-8") + b"}"
+    return b"".join((data[:-1], _DELIVERY_MEMBER, _encode_string(delivery_id).encode("utf-8"), b"}"))
 
 
 def without_trailing_id(text: str, frame_id: str) -> Optional[str]:
