@@ -341,6 +341,10 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         held = False
         with self._lock:
             self._n.received += 1
+            if frame_id is not None:
+                # counted here, not in a second locked section after the send (the common path
+                # ACKs); the paths that send no ACK take it back
+                self._n.acks += 1
             targets = self._subscribers_of(keys)
             seeds = [s for s in self._broadcast if s is not conn] if self._broadcast else []
             closing = self._closing
@@ -375,6 +379,9 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
             status = protocol.ACK_HELD
         else:
             status = _GOING_AWAY if closing else _REFUSED
+        if frame_id is not None and status in (_GOING_AWAY, _REFUSED):
+            with self._lock:
+                self._n.acks -= 1
         if status == _GOING_AWAY:
             # An ACK "held" now would be a lie: the held store dies with this process. No ACK,
             # and the connection closes: the worker sends the outcome again after reconnecting.
@@ -389,8 +396,6 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
                     f"hub already holds {self.config.max_held} outcomes / "
                     f"{self.config.max_held_bytes} bytes: retry later", str(frame_id))
             else:
-                with self._lock:
-                    self._n.acks += 1
                 self._send(conn, protocol.encode_ack(frame_id, status).encode("utf-8"))
         elif status == _REFUSED:
             log.warning("dropped outcome for %s: the held store is full", keys)
