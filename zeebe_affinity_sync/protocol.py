@@ -244,19 +244,25 @@ def _validate_outcome(frame: Frame) -> None:
             'PROCESS_OUTCOME needs "processInstanceKey" (the key as a string) and "variables" '
             "(a JSON object)"
         )
-    frame["processInstanceKey"] = _key(frame["processInstanceKey"], "processInstanceKey")
+    # Each key field: a string of a valid length passes as it is (the hub's hot path: checked
+    # inline); anything else goes through _key, which converts an integer or says what is wrong.
+    value = frame["processInstanceKey"]
+    if type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH:
+        frame["processInstanceKey"] = _key(value, "processInstanceKey")
     variables = frame.get("variables", {})
     if variables is None:
         variables = {}
-    if not isinstance(variables, dict):
+    if type(variables) is not dict:
         raise ProtocolError(
             f'PROCESS_OUTCOME "variables" must be a JSON object, got {type(variables).__name__}'
         )
     frame["variables"] = variables
-    if frame.get("requestId") is not None:
-        frame["requestId"] = _key(frame["requestId"], "requestId")
-    if frame.get("id") is not None:
-        frame["id"] = _key(frame["id"], "id")
+    value = frame.get("requestId")
+    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
+        frame["requestId"] = _key(value, "requestId")
+    value = frame.get("id")
+    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
+        frame["id"] = _key(value, "id")
     status = frame.get("status", STATUS_OK)
     if status not in (STATUS_OK, STATUS_ERROR):
         raise ProtocolError(f'PROCESS_OUTCOME "status" must be "ok" or "error", got {status!r}')
