@@ -12,8 +12,10 @@ and workers are spread over ``--procs`` processes so the load generator is not t
 Without ``--url`` it starts our hub itself (HubProcess, real gunicorn).
 
 The owners ask for receipts (``"receipts": true``, as ``ZBAffinityClient`` does) and confirm
-every outcome with batched RECEIPT frames, so the hub stores each outcome until confirmed: the
-at-least-once guarantee is on (``--no-receipts`` measures the hand-over-once path).
+every outcome with RECEIPT frames batched as its hub connection batches them (a frame once 500
+ids are pending or ``AFFINITY_RECEIPT_LINGER`` after the first), so the hub stores each outcome
+until confirmed: the at-least-once guarantee is on (``--no-receipts`` measures the
+hand-over-once path).
 ``--slow-peers 3 --frozen`` adds three seed peers (REGISTER_CLIENT, broadcast) and one subscriber
 of every outcome's instance key that never read their sockets, beside the load::
 
@@ -34,6 +36,9 @@ from typing import Any, Dict, List, Optional
 import websocket
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from zeebe_affinity_sync.affinity.hub_writer import KEYS_PER_FRAME  # noqa: E402
+from zeebe_affinity_sync.defaults import AFFINITY_RECEIPT_LINGER as RECEIPT_LINGER  # noqa: E402
 
 
 def _connect(url: str, token: Optional[str]) -> websocket.WebSocket:
@@ -78,18 +83,21 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
     got = 0
     foreign = 0
     last = 0.0
+    # Receipts as ZBAffinityClient's hub connection sends them (affinity/hub_writer.py): once
+    # KEYS_PER_FRAME are pending, or RECEIPT_LINGER after the first pending one.
+    # (A quiet socket is looked at again every RECEIPT_LINGER, so a receipt is at most one more
+    # linger late, as with the writer's own wakeups.)
     unconfirmed: List[str] = []
-    ws.settimeout(1.0)
+    due = float("inf")
+    ws.settimeout(RECEIPT_LINGER)
     while got < len(mine):
-        if len(unconfirmed) >= 50:
+        if unconfirmed and (len(unconfirmed) >= KEYS_PER_FRAME or time.monotonic() >= due):
             ws.send(json.dumps({"type": "RECEIPT", "deliveryIds": unconfirmed}))
             unconfirmed = []
+            due = float("inf")
         try:
             text = ws.recv()
         except websocket.WebSocketTimeoutException:
-            if unconfirmed:
-                ws.send(json.dumps({"type": "RECEIPT", "deliveryIds": unconfirmed}))
-                unconfirmed = []
             if done.is_set():
                 break
             continue
@@ -103,6 +111,8 @@ def _client(args: Any, index: int, ready: Any, done: Any, results: Any) -> None:
             continue
         wanted.discard(key)
         if receipts:
+            if not unconfirmed:
+                due = now + RECEIPT_LINGER
             unconfirmed.append(frame["deliveryId"])
         got += 1
         last = now

@@ -97,6 +97,7 @@ AFFINITY_WORKER_RETRY_BACKOFF = 1.0          # s, FailJob backoff when the outco
 AFFINITY_RELAY_JOB_TIMEOUT = 10.0            # s, lock of a relay job: a crashed relay worker's jobs are
                                              # re-activated by another one this soon (well inside a request)
 AFFINITY_WRITE_TIMEOUT = 5.0                 # s, one frame must leave the hub connection's socket within this
+AFFINITY_RECEIPT_LINGER = 1.0               # s, receipts wait this long to go out together (fewer hub wakeups)
 AFFINITY_SEND_QUEUE = 10_000                 # frames queued for the hub connection's writer at most
 AFFINITY_MAX_SEEN = 100_000                  # delivery / request ids remembered to drop duplicate outcomes
 AFFINITY_MAX_LINGERING = 5_000               # timed-out requests still listening for their late outcome

@@ -46,6 +46,8 @@ __all__ = [
     "receipt",
     "routing_keys",
     "with_delivery_id",
+    "with_delivery_id_utf8",
+    "without_trailing_id",
     "encode_utf8",
     "ACK_DELIVERED",
     "ACK_HELD",
@@ -127,6 +129,24 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+_JSON_SPACE = " \t\n\r"
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` for a ``str``, without its two Python layers and two regex matches
+    per call (the hub decodes every frame it gets); same values, same errors' kind."""
+    start = 0
+    if text and text[0] in _JSON_SPACE:
+        start = len(text) - len(text.lstrip(_JSON_SPACE))
+    value, end = _raw_decode(text, start)
+    if end != len(text):
+        rest = text[end:]
+        if rest.strip(_JSON_SPACE):
+            raise json.JSONDecodeError("Extra data", text, end + len(rest) - len(rest.lstrip(_JSON_SPACE)))
+    return value
+
+
 def encode(frame: Mapping[str, Any]) -> str:
     """Serialise a frame to the JSON text sent on the websocket."""
     return _encode(frame)
@@ -162,7 +182,7 @@ def decode(text: Any) -> Frame:
     if not isinstance(text, str):
         raise ProtocolError("frame must be a JSON text frame", code=ERROR_BAD_JSON)
     try:
-        frame = json.loads(text)
+        frame = _loads(text)
     except json.JSONDecodeError as exc:
         raise ProtocolError(
             f"frame is not valid JSON ({exc.msg} at char {exc.pos}): "
@@ -224,19 +244,25 @@ def _validate_outcome(frame: Frame) -> None:
             'PROCESS_OUTCOME needs "processInstanceKey" (the key as a string) and "variables" '
             "(a JSON object)"
         )
-    frame["processInstanceKey"] = _key(frame["processInstanceKey"], "processInstanceKey")
+    # Each key field: a string of a valid length passes as it is (the hub's hot path: checked
+    # inline); anything else goes through _key, which converts an integer or says what is wrong.
+    value = frame["processInstanceKey"]
+    if type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH:
+        frame["processInstanceKey"] = _key(value, "processInstanceKey")
     variables = frame.get("variables", {})
     if variables is None:
         variables = {}
-    if not isinstance(variables, dict):
+    if type(variables) is not dict:
         raise ProtocolError(
             f'PROCESS_OUTCOME "variables" must be a JSON object, got {type(variables).__name__}'
         )
     frame["variables"] = variables
-    if frame.get("requestId") is not None:
-        frame["requestId"] = _key(frame["requestId"], "requestId")
-    if frame.get("id") is not None:
-        frame["id"] = _key(frame["id"], "id")
+    value = frame.get("requestId")
+    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
+        frame["requestId"] = _key(value, "requestId")
+    value = frame.get("id")
+    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
+        frame["id"] = _key(value, "id")
     status = frame.get("status", STATUS_OK)
     if status not in (STATUS_OK, STATUS_ERROR):
         raise ProtocolError(f'PROCESS_OUTCOME "status" must be "ok" or "error", got {status!r}')
@@ -262,7 +288,12 @@ def _validate_receipt(frame: Frame) -> None:
             f'RECEIPT needs "deliveryIds": a list of 1 to {MAX_RECEIPT_IDS} strings, '
             'e.g. {"type":"RECEIPT","deliveryIds":["3f1c0a9e2b4d-17"]}'
         )
-    frame["deliveryIds"] = [_key(i, "each deliveryId") for i in ids]
+    # The common case (every id a string of a valid length) checked in one pass without a call
+    # per id; anything else goes through _key, which converts or says what is wrong.
+    for delivery_id in ids:
+        if type(delivery_id) is not str or not 0 < len(delivery_id) <= MAX_KEY_LENGTH:
+            frame["deliveryIds"] = [_key(i, "each deliveryId") for i in ids]
+            return
 
 
 _VALIDATORS = {
@@ -341,10 +372,10 @@ def process_outcome(
     }
     if request_id is not None:
         frame["requestId"] = str(request_id)
-    if frame_id is not None:
-        frame["id"] = str(frame_id)
     if status != STATUS_OK:
         frame["status"] = status
+    if frame_id is not None:
+        frame["id"] = str(frame_id)  # last: the hub can cut it out of the text (without_trailing_id)
     return frame
 
 
@@ -394,6 +425,34 @@ def routing_keys(frame: Mapping[str, Any]) -> List[str]:
 def with_delivery_id(text: str, delivery_id: str) -> str:
     """``text`` (an encoded JSON object) with ``"deliveryId"`` added, without re-encoding it."""
     return text[:-1] + ',"' + DELIVERY_ID + '":' + _encode_string(delivery_id) + "}"
+
+
+_DELIVERY_MEMBER = (',"' + DELIVERY_ID + '":').encode("utf-8")
+
+
+def with_delivery_id_utf8(data: bytes, delivery_id: str) -> bytes:
+    """:func:`with_delivery_id` on the UTF-8 bytes of a frame (no decode, no re-encode)."""
+    return b"".join((data[:-1], _DELIVERY_MEMBER, _encode_string(delivery_id).encode("utf-8"), b"}"))
+
+
+def without_trailing_id(text: str, frame_id: str) -> Optional[str]:
+    """The frame ``text`` minus its ``"id"`` member, cut out of the text instead of re-encoding
+    the decoded frame; ``None`` unless the text is written the way our senders write it.
+
+    That is: the text ends with ``,"id":<frame_id as a JSON string>}`` and holds no other
+    ``"id":``. A valid JSON object whose text ends so has ``"id"`` as the last member of its
+    top-level object (the closing quote of the value is the last quote of the document, and a
+    value that is a JSON string has no unescaped quote inside), so cutting it leaves the same
+    object minus that member. Anything else (another spacing, a numeric id, an ``"id"`` key
+    elsewhere, even nested) gets ``None`` and the caller re-encodes: slower, never different.
+    """
+    suffix = ',"id":' + _encode_string(frame_id) + "}"
+    if not text.endswith(suffix):
+        return None
+    head = text[:-len(suffix)]
+    if '"id":' in head:
+        return None
+    return head + "}"
 
 
 def encode_utf8(text: str) -> bytes:

@@ -203,3 +203,57 @@ def test_outcomes_travel_over_wss(tmp_path: Any, monkeypatch: pytest.MonkeyPatch
         finally:
             client.stop()
             worker.stop()
+
+
+# ---------------------------------------------------------------- receipt batching (RawHub)
+
+
+def raw_connection(hub: Any, **options: Any) -> HubConnection:
+    return HubConnection(hub.url, on_outcome=lambda frame: None, pending_keys=lambda: [],
+                         receipts=True, reconnect_initial=0.05, reconnect_max=0.5, **options)
+
+
+def receipt_frames(raw: Any) -> List[List[str]]:
+    return [f["deliveryIds"] for f in raw.frames if f.get("type") == protocol.RECEIPT]
+
+
+def test_receipts_wait_for_a_full_frame_and_go_out_in_one() -> None:
+    """With a linger far longer than the test, receipts go out only once a frame's worth is
+    pending: all of them in order in one RECEIPT, none ahead of it with the SUBSCRIBE sent
+    meanwhile (receipts do not ride along with other frames)."""
+    from tests.support.raw_hub import RawHub
+    from zeebe_affinity_sync.affinity.hub_writer import KEYS_PER_FRAME
+
+    with RawHub() as hub:
+        conn = raw_connection(hub, receipt_linger=3600.0).start()
+        try:
+            assert conn.wait_connected(10)
+            raw = hub.connection()
+            ids = [f"d-{n}" for n in range(KEYS_PER_FRAME)]
+            conn.receipt(ids[:3])
+            conn.receipt(ids[3:7])
+            conn.subscribe(["k-1"])
+            hub.wait_for(lambda: any(f.get("type") == protocol.SUBSCRIBE for f in raw.frames))
+            assert receipt_frames(raw) == []
+            conn.receipt(ids[7:])
+            hub.wait_for(lambda: receipt_frames(raw))
+            assert receipt_frames(raw) == [ids]
+        finally:
+            conn.stop()
+
+
+def test_a_lone_receipt_goes_out_after_the_linger() -> None:
+    """An idle writer sends a pending receipt by itself once the linger has passed, and the
+    receipts queued together travel in one frame."""
+    from tests.support.raw_hub import RawHub
+
+    with RawHub() as hub:
+        conn = raw_connection(hub, receipt_linger=0.2).start()
+        try:
+            assert conn.wait_connected(10)
+            raw = hub.connection()
+            conn.receipt(["d-1", "d-2", "d-1"])
+            hub.wait_for(lambda: receipt_frames(raw))
+            assert receipt_frames(raw) == [["d-1", "d-2"]]
+        finally:
+            conn.stop()

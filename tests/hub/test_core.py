@@ -389,3 +389,108 @@ def test_new_settings_from_env_and_their_checks():
         HubConfig(outbound_queue_bytes=10, max_frame_bytes=100)
     with pytest.raises(ConfigurationError, match="header_timeout"):
         HubConfig(header_timeout=0)
+
+
+class RawPeer(Peer):
+    """Keeps the frames' text as sent (Peer keeps them decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: List[str] = []
+
+    def send(self, data: bytes, requeue: Any = None) -> bool:
+        self.texts.append(data.decode("utf-8"))
+        return super().send(data, requeue)
+
+
+@pytest.mark.parametrize("text, frame_id, expected", [
+    ('{"type":"PROCESS_OUTCOME","processInstanceKey":"1","id":"w1"}', "w1",
+     '{"type":"PROCESS_OUTCOME","processInstanceKey":"1"}'),
+    ('{"type":"PROCESS_OUTCOME","processInstanceKey":"1","id":"q\\"\\\\"}', 'q"\\',
+     '{"type":"PROCESS_OUTCOME","processInstanceKey":"1"}'),
+    ('{"type": "PROCESS_OUTCOME", "processInstanceKey": "1", "id": "w1"}', "w1", None),  # spaced
+    ('{"type":"PROCESS_OUTCOME","processInstanceKey":"1","id":7}', "7", None),  # numeric id
+    ('{"type":"PROCESS_OUTCOME","id":"w1","processInstanceKey":"1"}', "w1", None),  # not last
+    ('{"type":"PROCESS_OUTCOME","variables":{"id":"x"},"processInstanceKey":"1","id":"w1"}', "w1",
+     None),  # another "id" (nested): never guessed at
+    ('{"type":"PROCESS_OUTCOME","processInstanceKey":"1","id":"w1"} ', "w1", None),  # trailing space
+])
+def test_without_trailing_id_cuts_only_a_last_compact_id(text, frame_id, expected):
+    from zeebe_affinity_sync import protocol
+
+    assert protocol.without_trailing_id(text, frame_id) == expected
+    if expected is not None:
+        decoded = json.loads(text)
+        del decoded["id"]
+        assert json.loads(expected) == decoded
+
+
+def test_outcome_is_delivered_as_sent_minus_its_id_cut_or_re_encoded(core):
+    from zeebe_affinity_sync import protocol
+
+    sub, w = RawPeer(), Peer()
+    cs, cw = core.open(sub), core.open(w)
+    core.receive(cs, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["10", "11", "12"]}))
+    compact = '{"type":"PROCESS_OUTCOME","processInstanceKey":"10","variables":{"a":[1,2.5,"\u00e9"]},"id":"w1"}'
+    core.receive(cw, compact)
+    nested = {"type": "PROCESS_OUTCOME", "processInstanceKey": "11", "variables": {"id": "inner"}, "id": "w2"}
+    core.receive(cw, json.dumps(nested, separators=(",", ":")))
+    core.receive(cw, '{"type":"PROCESS_OUTCOME","processInstanceKey":12,"id":"w3"}')  # lenient
+    first, second, third = sub.texts
+    # the cut: byte for byte what was sent, minus the id, plus the deliveryId
+    assert first.startswith(compact[:-len(',"id":"w1"}')] + ',"deliveryId":')
+    assert third.startswith('{"type":"PROCESS_OUTCOME","processInstanceKey":12,"deliveryId":')
+    # another "id" in the text: the decoded frame re-encoded, the nested "id" kept
+    delivered = json.loads(second)
+    del delivered["deliveryId"]
+    assert delivered == {k: v for k, v in nested.items() if k != "id"}
+    assert all("id" not in f and f["deliveryId"] for f in sub.frames)
+    # what a receiver decodes is the same either way (missing variables mean {})
+    assert [protocol.decode(t)["variables"] for t in sub.texts] == [{"a": [1, 2.5, "\u00e9"]}, {"id": "inner"}, {}]
+    assert protocol.decode(third)["processInstanceKey"] == "12"
+    assert [f["status"] for f in w.frames] == ["delivered"] * 3
+
+
+def test_protocol_loads_agrees_with_json_loads():
+    from zeebe_affinity_sync import protocol
+
+    for text in ['{"a":1}', ' \t{"a":1}\r\n', '{"a":1} x', "", " ", "\ufeff{}", "[1]", '{"a":1}{}',
+                 '{"a":1}\u00a0']:
+        try:
+            expected: Any = json.loads(text)
+        except json.JSONDecodeError:
+            expected = json.JSONDecodeError
+        try:
+            got: Any = protocol._loads(text)
+        except json.JSONDecodeError:
+            got = json.JSONDecodeError
+        assert got == expected, text
+
+
+def test_held_store_many_entries_under_one_key_and_duplicate_keys():
+    store = HeldStore(ttl=10, max_count=10, max_bytes=1000)
+    for n in range(3):
+        store.put(["k", f"own-{n}", "k"], f"t{n}", f"d{n}")  # "k" twice: stored once
+    assert [e.keys for e in store.take(["own-1"], keep=True)] == [("k", "own-1")]
+    assert store.receipt(["d1"]) == 1
+    assert [e.text for e in store.take(["k"], keep=True)] == ["t0", "t2"]
+    assert store.receipt(["d0"]) == 1
+    assert [e.text for e in store.take(["k", "own-2"], keep=True)] == ["t2"]
+    assert store.release(["k"]) == 1
+    assert len(store) == 0 and store.bytes == 0 and store.take(["k", "own-0"], keep=False) == []
+
+
+def test_held_store_expires_on_time_after_its_oldest_entry_was_receipted():
+    clock = Clock()
+    store = HeldStore(ttl=10, max_count=10, max_bytes=1000, clock=clock)
+    store.put(["a"], "one", "d1")
+    clock.now += 5
+    store.put(["b"], "two", "d2")  # expires at +15
+    store.receipt(["d1"])
+    clock.now += 7  # +12: past the first entry's expiry, not the second's
+    store.put(["c"], "three", "d3")
+    assert len(store) == 2 and store.expired == 0
+    clock.now += 4  # +16
+    store.put(["d"], "four", "d4")
+    assert store.expired == 1 and [e.text for e in store.take(["b", "c", "d"], keep=False)] == ["three", "four"]

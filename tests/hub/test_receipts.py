@@ -106,6 +106,36 @@ def test_bad_receipt_frames_are_refused(main_hub, connect):
     assert client.recv()["code"] == "bad-frame"
 
 
+def test_a_batched_receipt_confirms_many_and_a_malformed_batch_loses_nothing(
+        main_hub, connect, receipt_client):
+    """Our client confirms in batches: one RECEIPT names many outcomes. A batch with one bad id
+    is refused whole (ERROR bad-frame saying what a valid one looks like) and removes nothing:
+    a re-subscribe still gets every outcome; the corrected batch then removes them all."""
+    keys = [unique("batch") for _ in range(5)]
+    client = receipt_client(main_hub)
+    client.subscribe(*keys)
+    worker = connect(main_hub)
+    for n, key in enumerate(keys):
+        # written as our relay worker writes it: compact, the id last
+        worker.send_text('{"type":"PROCESS_OUTCOME","processInstanceKey":"22517998136%05d",'
+                         '"variables":{"n":%d},"requestId":"%s","id":"b%d"}' % (n, n, key, n))
+    assert [worker.recv()["status"] for _ in keys] == ["delivered"] * 5
+    got = [client.recv() for _ in keys]
+    assert [f["variables"]["n"] for f in got] == list(range(5)) and all("id" not in f for f in got)
+    ids = [f["deliveryId"] for f in got]
+    receipts_before = main_hub.stats()["receipts"]
+    client.send({"type": "RECEIPT", "deliveryIds": ids[:4] + [{"not": "an id"}]})
+    refused = client.recv()
+    assert refused["type"] == "ERROR" and refused["code"] == "bad-frame"
+    assert "deliveryId" in refused["message"]
+    again = receipt_client(main_hub).subscribe(*keys)
+    assert sorted(f["deliveryId"] for f in again) == sorted(ids)  # nothing lost
+    client.send({"type": "RECEIPT", "deliveryIds": ids})
+    client.fence()
+    assert receipt_client(main_hub).subscribe(*keys) == []
+    assert main_hub.stats()["receipts"] == receipts_before + 5
+
+
 def test_receipt_outcome_expires_at_its_ttl(connect, receipt_client):
     with HubProcess(threads=8, outcome_ttl=0.5, extra_args=("--stats-interval", "0")) as hub:
         key = unique("ttl")

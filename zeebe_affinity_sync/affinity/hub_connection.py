@@ -68,6 +68,9 @@ class HubConnection:
             2.5 intervals without any frame or pong from the hub.
         write_timeout: Seconds one frame may take to leave the socket (default 5).
         max_queue: Frames the writer's queue holds at most (default 10,000).
+        receipt_linger: Seconds a receipt may wait to go out with others in one ``RECEIPT``
+            frame (default :data:`~zeebe_affinity_sync.defaults.AFFINITY_RECEIPT_LINGER`, 1 s;
+            500 pending go out at once).
         reconnect_initial: First reconnect backoff, seconds; doubles up to ``reconnect_max``.
         reconnect_max: Cap of the reconnect backoff, seconds.
         name: Prefix of the thread names.
@@ -87,6 +90,7 @@ class HubConnection:
         ping_interval: float = defaults.AFFINITY_PING_INTERVAL,
         write_timeout: float = defaults.AFFINITY_WRITE_TIMEOUT,
         max_queue: int = defaults.AFFINITY_SEND_QUEUE,
+        receipt_linger: float = defaults.AFFINITY_RECEIPT_LINGER,
         reconnect_initial: float = defaults.AFFINITY_RECONNECT_INITIAL,
         reconnect_max: float = defaults.AFFINITY_RECONNECT_MAX,
         name: str = "zeebe-affinity-hub",
@@ -119,7 +123,7 @@ class HubConnection:
         self._writer = HubWriter(
             url, current_socket=self._current_socket, pending_keys=pending_keys,
             is_pending=self._is_pending, on_unsent=self._drop, ping_interval=ping_interval,
-            write_timeout=write_timeout, max_queue=max_queue,
+            write_timeout=write_timeout, max_queue=max_queue, receipt_linger=receipt_linger,
         )
 
     # ------------------------------------------------------------------ lifecycle

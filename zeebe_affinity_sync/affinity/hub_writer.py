@@ -9,10 +9,16 @@ late, whatever the order of the queued frames. Every frame must leave the socket
 ``write_timeout``; if it does not (the hub does not read), the socket is shut down and the reader
 reconnects.
 
-UNSUBSCRIBEs and RECEIPTs are not urgent, so they do not wake the writer: they ride along with its
-next batch, or go out when enough have piled up, 50 ms after the last activity, or at once if the
-writer is idle. That keeps the writer asleep at the moment an outcome arrives, when the request
-thread it wakes needs the CPU.
+UNSUBSCRIBEs and RECEIPTs are not urgent, so they do not wake the writer: UNSUBSCRIBEs ride along
+with its next batch, or go out when enough have piled up, 50 ms after the last activity, or at
+once if the writer is idle. That keeps the writer asleep at the moment an outcome arrives, when
+the request thread it wakes needs the CPU. RECEIPTs wait longer: they go out once a frame's worth
+(:data:`KEYS_PER_FRAME`) has piled up, or :data:`~zeebe_affinity_sync.defaults.AFFINITY_RECEIPT_LINGER`
+after the first of them, in as few frames as that allows, whatever else the writer sends
+meanwhile. Each RECEIPT frame costs the hub a wakeup of two of its threads, far more than the
+ids in it, and a receipt only frees the hub's copy early (a receipt not yet sent when the
+connection drops goes out on the next one; the outcome sent again meanwhile is dropped here as a
+duplicate).
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
-from .. import protocol
+from .. import defaults, protocol
 from . import wire
 
 __all__ = ["HubWriter", "Outgoing", "Pong", "KEYS_PER_FRAME"]
@@ -43,6 +49,7 @@ _MAX_KEPT_RECEIPTS = 10_000
 STOP = object()
 RESUBSCRIBE = object()
 FLUSH = object()
+WAKE = object()  # look at the receipt deadline again (the writer may be in its long sleep)
 
 
 class Pong:
@@ -75,6 +82,8 @@ class HubWriter:
         ping_interval: Seconds between keepalive pings.
         write_timeout: Seconds one frame may take to leave the socket.
         max_queue: Frames the queue holds at most.
+        receipt_linger: Seconds receipts may wait to be batched (default
+            :data:`~zeebe_affinity_sync.defaults.AFFINITY_RECEIPT_LINGER`).
     """
 
     def __init__(
@@ -88,6 +97,7 @@ class HubWriter:
         ping_interval: float,
         write_timeout: float,
         max_queue: int,
+        receipt_linger: float = defaults.AFFINITY_RECEIPT_LINGER,
     ) -> None:
         self._url = url
         self._current_socket = current_socket
@@ -101,7 +111,10 @@ class HubWriter:
         self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=max_queue)
         self._lazy_lock = threading.Lock()
         self._unsub: List[str] = []  # keys to UNSUBSCRIBE with the next batch; under _lazy_lock
-        self._receipted: List[str] = []  # delivery ids to RECEIPT with the next batch; same lock
+        self._receipted: List[str] = []  # delivery ids to RECEIPT when due; same lock
+        # monotonic time by which the pending receipts go out (None: none pending); same lock
+        self._receipt_due: Optional[float] = None
+        self._receipt_linger = receipt_linger
         self._idle = True  # the writer is in its long sleep (written by it, read racily)
         self._resubscribe_due = False  # a SUBSCRIBE did not fit the queue: re-subscribe all
         self._stopping = threading.Event()
@@ -142,10 +155,15 @@ class HubWriter:
 
     def receipt(self, delivery_ids: Iterable[str]) -> None:
         with self._lazy_lock:
+            first = not self._receipted
             self._receipted.extend(str(d) for d in delivery_ids)
+            if first and self._receipted:
+                self._receipt_due = time.monotonic() + self._receipt_linger
             full = len(self._receipted) >= KEYS_PER_FRAME
-        if full or self._idle:
+        if full:
             self.control(FLUSH)
+        elif first and self._idle:
+            self.control(WAKE)  # its long sleep would outlast the linger
 
     def control(self, item: Any) -> None:
         """Queue a marker (pong, re-subscribe, flush); a full queue already keeps the writer busy,
@@ -168,16 +186,19 @@ class HubWriter:
             # After activity, wake once more shortly after it ends, to send the UNSUBSCRIBEs of
             # the last requests of a burst; when idle, sleep until the next keepalive.
             self._idle = not busy
-            if not busy:
-                # set idle first, then look: an unsubscribe/receipt added before the flag was
-                # set (its caller saw "busy", so it queued no FLUSH) is seen here
-                with self._lazy_lock:
-                    busy = bool(self._unsub or self._receipted)
+            # set idle first, then look: an unsubscribe/receipt added before the flag was set
+            # (its caller saw "busy", so it queued no FLUSH / WAKE) is seen here
+            with self._lazy_lock:
+                busy = busy or bool(self._unsub)
+                due = self._receipt_due
+            timeout = _LINGER if busy else self._ping_interval
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - time.monotonic()))
             try:
-                item = self._queue.get(timeout=_LINGER if busy else self._ping_interval)
+                item = self._queue.get(timeout=timeout)
             except queue.Empty:
                 item = None
-            busy = item is not None
+            busy = item is not None and item is not WAKE
             batch: List[Any] = [] if item is None else [item]
             while len(batch) < _BATCH:
                 try:
@@ -191,7 +212,14 @@ class HubWriter:
                 batch.append(RESUBSCRIBE)
             with self._lazy_lock:
                 unsub, self._unsub = self._unsub, []
-                receipts, self._receipted = self._receipted, []
+                receipts: List[str] = []
+                if self._receipted and (len(self._receipted) >= KEYS_PER_FRAME
+                                        or time.monotonic() >= (self._receipt_due or 0.0)):
+                    receipts, self._receipted = self._receipted, []
+                    self._receipt_due = None
+            batch = [entry for entry in batch if entry is not WAKE]
+            if not (batch or unsub or receipts) and time.monotonic() - last_ping < self._ping_interval:
+                continue  # woken for receipts that are not due yet
             frames = self._coalesce(unsub, batch, receipts)
             sock = self._current_socket()
             if sock is None:
@@ -219,6 +247,8 @@ class HubWriter:
             with self._lazy_lock:
                 self._receipted[:0] = kept[-_MAX_KEPT_RECEIPTS:]
                 del self._receipted[_MAX_KEPT_RECEIPTS:]
+                if self._receipt_due is None:
+                    self._receipt_due = time.monotonic() + self._receipt_linger
         self._on_unsent([f for f in frames if not (isinstance(f, dict) and f.get("type") == protocol.RECEIPT)])
 
     def _coalesce(self, unsub: List[str], batch: List[Any], receipts: Optional[List[str]] = None) -> List[Any]:

@@ -318,8 +318,13 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
     def _outcome(self, conn: Connection, frame: Dict[str, Any], text: Optional[str]) -> None:
         keys = protocol.routing_keys(frame)
         frame_id = frame.pop("id", None)
-        if frame_id is not None or text is None:
-            text = protocol.encode(frame)  # delivered as received, minus the id
+        # Delivered as received, minus the id: cut out of the text when it is written as our
+        # senders write it (the common case, no re-encoding), else the decoded frame re-encoded.
+        cut = None if text is None or frame_id is None else protocol.without_trailing_id(text, frame_id)
+        if cut is not None:
+            text = cut
+        elif frame_id is not None or text is None:
+            text = protocol.encode(frame)
         try:
             data = protocol.encode_utf8(text)
             if _has_escaped_surrogate(text):
@@ -336,6 +341,10 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         held = False
         with self._lock:
             self._n.received += 1
+            if frame_id is not None:
+                # counted here, not in a second locked section after the send (the common path
+                # ACKs); the paths that send no ACK take it back
+                self._n.acks += 1
             targets = self._subscribers_of(keys)
             seeds = [s for s in self._broadcast if s is not conn] if self._broadcast else []
             closing = self._closing
@@ -370,6 +379,9 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
             status = protocol.ACK_HELD
         else:
             status = _GOING_AWAY if closing else _REFUSED
+        if frame_id is not None and status in (_GOING_AWAY, _REFUSED):
+            with self._lock:
+                self._n.acks -= 1
         if status == _GOING_AWAY:
             # An ACK "held" now would be a lie: the held store dies with this process. No ACK,
             # and the connection closes: the worker sends the outcome again after reconnecting.
@@ -384,8 +396,6 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
                     f"hub already holds {self.config.max_held} outcomes / "
                     f"{self.config.max_held_bytes} bytes: retry later", str(frame_id))
             else:
-                with self._lock:
-                    self._n.acks += 1
                 self._send(conn, protocol.encode_ack(frame_id, status).encode("utf-8"))
         elif status == _REFUSED:
             log.warning("dropped outcome for %s: the held store is full", keys)
@@ -402,7 +412,7 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         for target in targets:
             if target.receipts:
                 if receipt_data is None:
-                    receipt_data = protocol.with_delivery_id(text, delivery_id).encode("utf-8")
+                    receipt_data = protocol.with_delivery_id_utf8(data, delivery_id)
                 ok = self._send(target, receipt_data)
             else:
                 ok = self._send(target, data, requeue)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import OrderedDict
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 __all__ = ["HeldOutcome", "HeldStore"]
 
@@ -64,12 +64,17 @@ class HeldStore:
         self._seq = itertools.count(1)
         # All guarded by the caller's lock (HubCore._lock); insertion order == expiry order.
         self._entries: "OrderedDict[int, HeldOutcome]" = OrderedDict()
-        self._by_key: Dict[str, List[HeldOutcome]] = {}
+        # key -> the one entry stored under it, or a list of them (oldest first) when several:
+        # nearly every key has one, and a list per key costs more than the rest of put()
+        self._by_key: Dict[str, Union[HeldOutcome, List[HeldOutcome]]] = {}
         self._by_delivery: Dict[str, HeldOutcome] = {}
         # The awaiting-receipt subset, oldest first: evicted first when the store is full, since
         # each was handed over at least once (an unsubscribed outcome never was).
         self._awaiting: "OrderedDict[int, HeldOutcome]" = OrderedDict()
         self._bytes = 0
+        # when the oldest entry expires (+inf when empty); may be early (the oldest was removed
+        # since), never late: put() calls expire() only once it has passed
+        self._next_expiry = float("inf")
         self.expired = 0  # outcomes dropped at their TTL, ever
         self.receipted = 0  # outcomes removed by a RECEIPT or an UNSUBSCRIBE, ever
         self.evicted = 0  # awaiting-receipt outcomes dropped early to make room, ever
@@ -98,26 +103,42 @@ class HeldStore:
             evicting every awaiting-receipt outcome (oldest first; each was handed over at least
             once): the caller reports the outcome as refused, it is *not* stored.
         """
-        self.expire()
+        now = self._clock()
+        entries = self._entries
+        if now >= self._next_expiry:
+            self.expire()
         if size is None:
             size = len(text.encode("utf-8", "surrogatepass"))
-        while self._awaiting and self._full(size):
-            self._remove(next(iter(self._awaiting.values())))
-            self.evicted += 1
-        if self._full(size):
-            return False
+        if len(entries) >= self.max_count or self._bytes + size > self.max_bytes:
+            while self._awaiting and self._full(size):
+                self._remove(next(iter(self._awaiting.values())))
+                self.evicted += 1
+            if self._full(size):
+                return False
         seq = next(self._seq)
         if delivery_id is None:
             delivery_id = f"held-{seq}"
-        entry = HeldOutcome(seq, tuple(dict.fromkeys(keys)), text, delivery_id, size,
-                            self._clock() + self.ttl)
-        self._entries[entry.seq] = entry
+        entry_keys = tuple(keys)
+        if len(entry_keys) > 2 or (len(entry_keys) == 2 and entry_keys[0] == entry_keys[1]):
+            entry_keys = tuple(dict.fromkeys(entry_keys))  # (routing_keys gives them unique)
+        entry = HeldOutcome(seq, entry_keys, text, delivery_id, size, now + self.ttl)
+        if not entries:
+            self._next_expiry = entry.expires_at  # the oldest entry expires first
+        entries[seq] = entry
         if awaiting_receipt:
-            self._mark_awaiting(entry)
+            entry.awaiting_receipt = True
+            self._awaiting[seq] = entry
         self._by_delivery[delivery_id] = entry
         self._bytes += size
-        for key in entry.keys:
-            self._by_key.setdefault(key, []).append(entry)
+        by_key = self._by_key
+        for key in entry_keys:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = entry
+            elif type(found) is list:
+                found.append(entry)
+            else:
+                by_key[key] = [found, entry]  # type: ignore[list-item]
         return True
 
     def take(self, keys: Iterable[str], *, keep: bool) -> List[HeldOutcome]:
@@ -132,10 +153,8 @@ class HeldStore:
             return []
         found: Dict[int, HeldOutcome] = {}
         for key in keys:
-            entries = self._by_key.get(key)
-            if entries:
-                for entry in entries:
-                    found[entry.seq] = entry
+            for entry in self._under(key):
+                found[entry.seq] = entry
         if not found:
             return []
         now = self._clock()
@@ -168,7 +187,7 @@ class HeldStore:
         """A subscriber gave up these keys: drop what awaits a receipt under them; how many."""
         removed = 0
         for key in keys:
-            for entry in list(self._by_key.get(key, ())):
+            for entry in self._under(key):
                 if entry.awaiting_receipt:
                     self._remove(entry)
                     removed += 1
@@ -188,16 +207,16 @@ class HeldStore:
 
     def expire(self) -> int:
         """Drop the outcomes whose TTL passed; returns how many were dropped."""
-        if not self._entries:
-            return 0
         now = self._clock()
         dropped = 0
-        while self._entries:
-            entry = next(iter(self._entries.values()))
+        entries = self._entries
+        while entries:
+            entry = next(iter(entries.values()))
             if entry.expires_at > now:
                 break
             self._remove(entry)
             dropped += 1
+        self._next_expiry = next(iter(entries.values())).expires_at if entries else float("inf")
         self.expired += dropped
         return dropped
 
@@ -208,17 +227,28 @@ class HeldStore:
         entry.awaiting_receipt = True
         self._awaiting[entry.seq] = entry
 
+    def _under(self, key: str) -> List[HeldOutcome]:
+        """The entries stored under ``key`` (a new list: callers may remove while iterating)."""
+        found = self._by_key.get(key)
+        if found is None:
+            return []
+        if type(found) is list:
+            return list(found)
+        return [found]  # type: ignore[list-item]
+
     def _remove(self, entry: HeldOutcome) -> None:
         if self._entries.pop(entry.seq, None) is None:
             return
-        self._awaiting.pop(entry.seq, None)
+        if entry.awaiting_receipt:
+            self._awaiting.pop(entry.seq, None)
         self._by_delivery.pop(entry.delivery_id, None)
         self._bytes -= entry.size
+        by_key = self._by_key
         for key in entry.keys:
-            entries = self._by_key.get(key)
-            if entries is None:
-                continue
-            if len(entries) == 1:
-                del self._by_key[key]
-            else:
-                entries.remove(entry)
+            found = by_key.get(key)
+            if found is entry:
+                del by_key[key]
+            elif type(found) is list:
+                found.remove(entry)  # type: ignore[union-attr]
+                if len(found) == 1:  # type: ignore[arg-type]
+                    by_key[key] = found[0]  # type: ignore[index]
