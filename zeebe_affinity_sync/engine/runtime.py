@@ -54,8 +54,11 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
-_job_subject = records.job_subject
-_JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
+_JOB_KINDS = records.Kinds("JOB")
+
+
+def _no_items(items: Any) -> None:  # pragma: no cover - only called when the log is on
+    raise AssertionError("the record log is off")  # intent -> the shared (value_type, intent) pair
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +139,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._log = RecordLog(record_log_size)
         # the log's two lists (None: log off), held here for the hot path
         self._kinds = self._log.kinds
-        self._subjects: List[Any] = self._log.subjects if self._log.subjects is not None else []
+        # appends a record's items to the log (records.WIDTH: how many, by value type)
+        self._items: Callable[[Any], None] = self._log.items.extend if self._log.items is not None else _no_items
         if self._kinds is not None:
             # stamps each command's records with the engine time when the lock is let go
             self._lock.on_release = self._log.sealer(self._clock)
@@ -193,7 +197,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:
             kinds.append(kind)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
 
     _element_stub = staticmethod(records.element_stub)  # builds ei.rec, once per element instance
 
@@ -201,14 +205,16 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:
             kinds.append(_JOB_KINDS[intent])
-            # the job's stub (built once per job), then the fields that change from record to record
-            self._subjects.append(_job_subject(job))
+            ei = job.element_instance
+            # the job's fields as they are now (all immutable values)
+            self._items((job.key, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info, job.type,
+                         job.headers, job.retries, job.deadline, job.worker, job.error_message))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
         if kinds is not None:
             kinds.append(records.VARIABLE_CREATED if created else records.VARIABLE_UPDATED)
-            self._subjects.append((name, value, scope.key, scope.instance.info))
+            self._items((name, value, scope.key, scope.instance.info))
 
     def _rec(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
         """A record of any other value type (fields known now)."""
@@ -349,11 +355,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             instance.info = instance_info(instance)
             set_local(root, variables, self._rec_variable)
             # _rec_element twice, inlined
-            subject = root.rec or self._element_stub(root)
+            stub = root.rec or self._element_stub(root)
             kinds.append(PI_ACTIVATING)
             kinds.append(PI_ACTIVATED)
-            self._subjects.append(subject)
-            self._subjects.append(subject)
+            self._items(stub)
+            self._items(stub)
         root.phase = state.ACTIVATED_ELEMENT
         return instance
 
@@ -438,7 +444,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             kinds = self._kinds
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_ACTIVATING)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
         element = ei.element
         plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
         if plan.plain_enter:
@@ -491,7 +497,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined on the hot path
             kinds.append(PI_ACTIVATED)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -520,7 +526,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ei.phase = _COMPLETING
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETING)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
         element = ei.element
         scope = ei.parent
         plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
@@ -547,7 +553,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             live.pop(key, None)
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETED)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
             for flow, target, joiner in plan.targets:
                 if joiner is not None:
                     joiner.arrive(self, scope, flow, target)
@@ -594,7 +600,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined on the hot path
             kinds.append(PI_COMPLETED)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
         if scope.body:
             _MI_BODY.inner_completed(self, scope, satisfied)
         elif flows:
@@ -637,11 +643,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined
             kinds.append(PI_COMPLETING)
-            self._subjects.append(root.rec or self._element_stub(root))
+            self._items(root.rec or self._element_stub(root))
         self._retire(instance)
         if kinds is not None:
             kinds.append(PI_COMPLETED)
-            self._subjects.append(root.rec or self._element_stub(root))
+            self._items(root.rec or self._element_stub(root))
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element

@@ -92,7 +92,7 @@ class ElementInstance:
 
 class Job:
     __slots__ = ("key", "type", "retries", "state", "worker", "deadline", "error_message",
-                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident", "rec")
+                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident")
 
     def __init__(self, key: int, job_type: str, retries: int, element_instance: ElementInstance,
                  headers: str) -> None:
@@ -108,7 +108,6 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
-        self.rec: Any = None                  # what its records say about it (records.job_stub)
 
 
 class UserTask:
