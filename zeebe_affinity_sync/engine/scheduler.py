@@ -18,6 +18,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from typing import Any, Callable, List, Optional, Tuple
 
 from .clock import EngineClock
@@ -27,6 +28,8 @@ logger = logging.getLogger(__name__)
 __all__ = ["Scheduler", "Handle"]
 
 _MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
+_monotonic = time.monotonic
+_heappush = heapq.heappush
 
 
 class Handle:
@@ -50,8 +53,11 @@ class Scheduler:
     def __init__(self, name: str = "zeebe-engine-scheduler", clock: Optional[EngineClock] = None) -> None:
         self._name = name
         self.clock = clock if clock is not None else EngineClock()
-        self._cond = threading.Condition(threading.Lock())
-        # _heap, _cancelled, _stopping, _running: guarded by _cond; the heap is consumed by
+        # _mutex is _cond's lock: the hot paths (call_at, cancel) take it directly (a C-level
+        # context manager, where the Condition's is Python code)
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        # _heap, _cancelled, _stopping, _running: guarded by _mutex; the heap is consumed by
         # the scheduler thread (and by run_due callers)
         self._heap: List[Tuple[float, int, Handle]] = []
         self._seq = itertools.count()
@@ -83,13 +89,17 @@ class Scheduler:
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Handle:
         """Schedule ``callback(*args)`` in ``delay`` seconds (<= 0: as soon as possible)."""
-        return self.call_at(self.clock.monotonic() + max(0.0, delay), callback, *args)
+        return self._push(_monotonic() + self.clock.offset + (delay if delay > 0.0 else 0.0), callback, args)
 
     def call_at(self, due: float, callback: Callable[..., Any], *args: Any) -> Handle:
+        return self._push(due, callback, args)
+
+    def _push(self, due: float, callback: Callable[..., Any], args: Tuple[Any, ...]) -> Handle:
         handle = Handle(due, callback, args)
-        with self._cond:
-            first = not self._heap or due < self._heap[0][0]
-            heapq.heappush(self._heap, (due, next(self._seq), handle))
+        with self._mutex:
+            heap = self._heap
+            first = not heap or due < heap[0][0]
+            _heappush(heap, (due, next(self._seq), handle))
             if first:
                 self._cond.notify()
         return handle
@@ -97,7 +107,7 @@ class Scheduler:
     def cancel(self, handle: Optional[Handle]) -> None:
         if handle is None or handle.cancelled:
             return
-        with self._cond:
+        with self._mutex:
             # flag and count together, under the lock: flagged outside it, the thread could drop
             # the entry (and its count) before it is counted, and len() would go negative
             if handle.cancelled:
