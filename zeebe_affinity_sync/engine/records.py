@@ -58,8 +58,8 @@ Definitions = Mapping[int, model.ProcessDefinition]
 
 # The items of a record, by value type (any other value type: key, fields dict):
 # PROCESS_INSTANCE: the element stub (5 items).
-# JOB: job key, element instance key, element id, instance info, type, headers (JSON text),
-#      retries, deadline, worker, error message.
+# JOB: job key, element instance key, element id, instance info, type, headers (JSON text) (the
+#      job's stub, built once per job), then retries, deadline, worker, error message as they are.
 # VARIABLE: name, value, scope key, instance info.
 #: items per record, by value type
 WIDTH: Dict[str, int] = {"PROCESS_INSTANCE": 5, "JOB": 10, "VARIABLE": 4}
@@ -80,6 +80,14 @@ def element_stub(ei: state.ElementInstance) -> ElementStub:
     element = ei.element
     stub = ei.rec = (ei.key, parent.key if parent is not None else -1, ei.body,
                      element.id if element is not None else None, ei.instance.info)
+    return stub
+
+
+def job_stub(job: state.Job) -> Tuple[Any, ...]:
+    """The first items of every record of ``job`` (they never change): built once, kept in ``job.rec``."""
+    ei = job.element_instance
+    stub = job.rec = (job.key, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info, job.type,
+                      job.headers)
     return stub
 
 
@@ -148,6 +156,9 @@ PI_COMPLETING = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETING")
 PI_COMPLETED = kind("PROCESS_INSTANCE", "ELEMENT_COMPLETED")
 PI_TERMINATING = kind("PROCESS_INSTANCE", "ELEMENT_TERMINATING")
 PI_TERMINATED = kind("PROCESS_INSTANCE", "ELEMENT_TERMINATED")
+JOB_CREATED = kind("JOB", "CREATED")
+JOB_ACTIVATED = kind("JOB", "ACTIVATED")
+JOB_COMPLETED = kind("JOB", "COMPLETED")
 VARIABLE_CREATED = kind("VARIABLE", "CREATED")
 VARIABLE_UPDATED = kind("VARIABLE", "UPDATED")
 

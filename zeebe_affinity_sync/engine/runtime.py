@@ -55,6 +55,7 @@ from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
 _JOB_KINDS = records.Kinds("JOB")
+_job_stub = records.job_stub
 
 
 def _no_items(items: Any) -> None:  # pragma: no cover - only called when the log is on
@@ -205,10 +206,8 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:
             kinds.append(_JOB_KINDS[intent])
-            ei = job.element_instance
-            # the job's fields as they are now (all immutable values)
-            self._items((job.key, ei.key, ei.element.id if ei.element is not None else "", ei.instance.info, job.type,
-                         job.headers, job.retries, job.deadline, job.worker, job.error_message))
+            # the job's stub (built once), then its fields as they are now (all immutable values)
+            self._items((job.rec or _job_stub(job)) + (job.retries, job.deadline, job.worker, job.error_message))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds

@@ -92,7 +92,7 @@ class ElementInstance:
 
 class Job:
     __slots__ = ("key", "type", "retries", "state", "worker", "deadline", "error_message",
-                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident")
+                 "element_instance", "headers", "timeout_handle", "backoff_handle", "incident", "rec")
 
     def __init__(self, key: int, job_type: str, retries: int, element_instance: ElementInstance,
                  headers: str) -> None:
@@ -108,6 +108,7 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
+        self.rec: Any = None                  # the first items of its records (records.job_stub)
 
 
 class UserTask:
