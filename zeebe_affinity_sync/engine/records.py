@@ -21,10 +21,11 @@ one flat list, ``items``; the dict form is built only when someone reads:
 - Positions are not stored: record ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per record: when the engine lock is released after a command,
   :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the
-  engine-clock time for the records written since the last seal and where their items end
-  (``marks``, ``mark_times``, ``mark_items``: parallel lists, so a mark allocates no tuple);
-  each record gets the time of the command that wrote it, and a reader finds a record's items
-  by walking from the nearest mark before it.
+  engine-clock time for the records written since the last seal (``marks`` and
+  ``mark_times``, two parallel lists, so a mark allocates no tuple); each record gets the time
+  of the command that wrote it.
+- A reader finds a record's items by walking the widths from where the last reader stopped
+  (a cursor), so polling with ``since_position`` reads only what is new.
 
 Bounded: at most ``size`` records once a command is done (oldest dropped first, in chunks, at
 the seal; positions keep counting). ``size=0`` turns the log off.
@@ -219,9 +220,11 @@ class RecordLog:
         self.dropped = 0                              # records dropped from the front, ever
         self.dropped_items = 0                        # ... and their items
         self.marks: List[int] = []                    # last position written by a command, ascending
-        self.mark_times: List[float] = []             # ... that command's engine time, s
-        self.mark_items: List[int] = []               # ... and the items written up to it, ever
-        self._sealed = 0                              # last position with a mark
+        self.mark_times: List[float] = []             # ... and that command's engine time, s
+        self._sealed_len = 0                          # records in ``kinds`` that have a mark
+        # where a reader last was: (records before it, items before it), both counted ever; a
+        # reader walks the items from there (or from the front) to the record it wants
+        self._cursor: Tuple[int, int] = (0, 0)
 
     def clear(self) -> None:
         if self.kinds is not None and self.items is not None:
@@ -231,54 +234,52 @@ class RecordLog:
             self.items.clear()
             self.marks.clear()
             self.mark_times.clear()
-            self.mark_items.clear()
-            self._sealed = self.dropped
+            self._sealed_len = 0
 
     def seal(self, now_s: float) -> None:
         """Stamp the records written since the last seal with ``now_s``; trim to ``size``."""
-        kinds, items = self.kinds, self.items
-        if kinds is None or items is None:
+        kinds = self.kinds
+        if kinds is None:
             return
-        last = self.dropped + len(kinds)
-        if last != self._sealed:
-            self.marks.append(last)
+        written = len(kinds)
+        if written != self._sealed_len:
+            self._sealed_len = written
+            self.marks.append(self.dropped + written)
             self.mark_times.append(now_s)
-            self.mark_items.append(self.dropped_items + len(items))
-            self._sealed = last
-            if len(kinds) > self.size:
+            if written > self.size:
                 self._trim()
 
     def sealer(self, clock: Any) -> Callable[[], None]:
         """:meth:`seal` at the engine time ``clock`` gives, as one call (the engine lock's release
         hook runs after every command, so it is kept to one frame and no work when nothing was
         written)."""
-        kinds, items, marks, times, mark_items = self.kinds, self.items, self.marks, self.mark_times, self.mark_items
-        if kinds is None or items is None:
+        kinds, marks, times, size, log = self.kinds, self.marks, self.mark_times, self.size, self
+        if kinds is None:
             return lambda: None
 
         def seal_now() -> None:
-            last = self.dropped + len(kinds)
-            if last != self._sealed:
-                marks.append(last)
+            written = len(kinds)
+            if written != log._sealed_len:
+                log._sealed_len = written
+                marks.append(log.dropped + written)
                 times.append(_time() + clock.offset)
-                mark_items.append(self.dropped_items + len(items))
-                self._sealed = last
-                if len(kinds) > self.size:
-                    self._trim()
+                if written > size:
+                    log._trim()
         return seal_now
 
     def _offset(self, index: int) -> int:
-        """Where record ``index``'s items start in ``items`` (walked from the nearest mark before it)."""
+        """Where record ``index``'s items start in ``items`` (walked from the cursor or the front)."""
         kinds = self.kinds
         assert kinds is not None
-        j = bisect.bisect_right(self.marks, self.dropped + index) - 1
-        if j >= 0 and self.marks[j] > self.dropped:
-            start, at = self.marks[j] - self.dropped, self.mark_items[j] - self.dropped_items
+        records_before, items_before = self._cursor
+        if self.dropped <= records_before <= self.dropped + index:
+            start, at = records_before - self.dropped, items_before - self.dropped_items
         else:
             start, at = 0, 0
         width = WIDTH.get
         for i in range(start, index):
             at += width(kinds[i][0], _OTHER_WIDTH)
+        self._cursor = (self.dropped + index, self.dropped_items + at)
         return at
 
     def _trim(self) -> None:
@@ -293,11 +294,11 @@ class RecordLog:
             del items[:cut_items]
             self.dropped += cut
             self.dropped_items += cut_items
+            self._sealed_len = max(0, self._sealed_len - cut)
             drop_marks = bisect.bisect_right(self.marks, self.dropped)
             if drop_marks:
                 del self.marks[:drop_marks]
                 del self.mark_times[:drop_marks]
-                del self.mark_items[:drop_marks]
 
     def add(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
         """Append a record whose fields are known now (the value types off the hot path)."""
@@ -341,6 +342,8 @@ class RecordLog:
             out.append(record)
             if limit is not None and len(out) >= limit:
                 break
+        if start < len(kinds):
+            self._cursor = (self.dropped + index + 1, self.dropped_items + at)
         return out
 
     def last_position(self) -> int:
