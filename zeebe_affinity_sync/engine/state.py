@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Dict, List, Optional, Set, Tuple
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from . import model
 from .scheduler import Handle
@@ -14,6 +15,11 @@ ACTIVATABLE = "ACTIVATABLE"
 ACTIVATED = "ACTIVATED"
 FAILED = "FAILED"
 ERROR_THROWN = "ERROR_THROWN"
+
+#: the variables of a scope that has none of its own yet: shared and read-only (most element
+#: instances never get a local variable, so they need no dict of their own); the one place
+#: that writes local variables (variables.set_local) gives the scope its own dict first
+NO_VARIABLES: Mapping[str, Any] = MappingProxyType({})
 
 # element instance phases, to know what ResolveIncident has to retry
 ACTIVATING = "ACTIVATING"
@@ -39,6 +45,7 @@ class ProcessInstance:
         self.definition = definition
         self.root: "ElementInstance" = ElementInstance(key, None, self, None)
         self.root.children = {}
+        self.root.variables = {}  # where propagation ends: always a dict of its own
         self.parent_element: Optional[ElementInstance] = None  # call activity that started us
         self.info: Any = None  # records.instance_info(self), set once the parent is known
         self.state = "ACTIVE"
@@ -67,7 +74,7 @@ class ElementInstance:
         self.element = element
         self.instance = instance
         self.parent = parent
-        self.variables: Dict[str, Any] = {}
+        self.variables: Mapping[str, Any] = NO_VARIABLES  # a dict once it has local variables
         self.phase = ACTIVATING
         self.job: Optional[Job] = None
         self.subscription: Optional[Subscription] = None
