@@ -156,6 +156,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._history: Deque[Dict[str, Any]] = deque(maxlen=max(0, history_size))
         self._agenda: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]] = deque()
         self._yields = 0  # times a token flow used up its step budget and gave up the lock
+        self._enter_step = self._enter  # the agenda's most common step, bound once
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
@@ -426,12 +427,15 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
         self._counter += 1  # _next_key, inlined
         key = KEY_BASE + self._counter
-        ei = _ElementInstance(key, element, scope.instance, scope)
+        instance = scope.instance
+        ei = _ElementInstance(key, element, instance, scope)
         if element.loop is not None and not scope.body:
             ei.body = True  # the multi-instance body; its children are the activity's instances
+        if self._kinds is not None:  # records.element_stub, inlined
+            ei.rec = (key, scope.key, ei.body, element.id, instance.info)
         scope.children[key] = ei  # type: ignore[index]
         self._element_instances[key] = ei
-        self._agenda.append((self._enter, (ei,)))
+        self._agenda.append((self._enter_step, (ei,)))
         return ei
 
     def _enter(self, ei: state.ElementInstance, first: bool = True) -> None:
