@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-KEY_BASE = 1 << 51  # as runtime.KEY_BASE (keys of partition 1)
+KEY_BASE = state.KEY_BASE
 _time = time.time
 
 __all__ = ["ActivatedJobData", "JobsMixin"]

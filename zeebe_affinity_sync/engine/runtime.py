@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .. import defaults
 from . import model, rejections, state
@@ -54,19 +54,19 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
-_JOB_KINDS = records.Kinds("JOB")
+_JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
 _job_stub = records.job_stub
 
 
-def _no_items(items: Any) -> None:  # pragma: no cover - only called when the log is on
-    raise AssertionError("the record log is off")  # intent -> the shared (value_type, intent) pair
+def _no_items(items: Iterable[Any]) -> None:  # pragma: no cover - only called when the log is on
+    raise AssertionError("the record log is off")
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Engine", "KEY_BASE", "DEFAULT_STEP_BUDGET"]
 
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
-KEY_BASE = 1 << 51
+KEY_BASE = state.KEY_BASE
 #: Token-flow steps run per lock hold before the rest is deferred to the scheduler thread.
 DEFAULT_STEP_BUDGET = 10_000
 
@@ -138,10 +138,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._scheduler = Scheduler(clock=self._clock)
         self._step_budget = step_budget
         self._log = RecordLog(record_log_size)
-        # the log's two lists (None: log off), held here for the hot path
+        # held here for the hot path: the log's list of record kinds (None: log off) and the
+        # function that appends a record's items (records.WIDTH: how many, by value type)
         self._kinds = self._log.kinds
-        # appends a record's items to the log (records.WIDTH: how many, by value type)
-        self._items: Callable[[Any], None] = self._log.items.extend if self._log.items is not None else _no_items
+        self._items: Callable[[Iterable[Any]], None] = self._log.items.extend if self._log.items is not None \
+            else _no_items
         if self._kinds is not None:
             # stamps each command's records with the engine time when the lock is let go
             self._lock.on_release = self._log.sealer(self._clock)

@@ -10,6 +10,10 @@ from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 from . import model
 from .scheduler import Handle
 
+#: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51 (every key the
+#: engine hands out is KEY_BASE + a counter, runtime.Engine._next_key)
+KEY_BASE = 1 << 51
+
 # job states (Zeebe's names)
 ACTIVATABLE = "ACTIVATABLE"
 ACTIVATED = "ACTIVATED"
