@@ -349,18 +349,20 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance.parent_element = parent
         self._instances[key] = instance
         self._element_instances[key] = root
+        root.variables = dict(variables)
         kinds = self._kinds
-        if kinds is None:
-            root.variables = dict(variables)
-        else:
-            instance.info = instance_info(instance)
-            set_local(root, variables, self._rec_variable)
+        if kinds is not None:
+            instance.info = info = instance_info(instance)
+            items = self._items
+            for name, value in variables.items():  # _rec_variable, inlined: all new at the root
+                kinds.append(records.VARIABLE_CREATED)
+                items((name, value, key, info))
             # _rec_element twice, inlined
-            stub = root.rec or self._element_stub(root)
+            root.rec = stub = (key, -1, False, None, info)  # records.element_stub of a process root
             kinds.append(PI_ACTIVATING)
             kinds.append(PI_ACTIVATED)
-            self._items(stub)
-            self._items(stub)
+            items(stub)
+            items(stub)
         root.phase = state.ACTIVATED_ELEMENT
         return instance
 
