@@ -103,14 +103,18 @@ class JobsMixin:
                                    f"'NUMBER', but was '{type_name(retries)}'.")
         self._counter += 1  # _next_key, inlined
         key = KEY_BASE + self._counter
-        job = state.Job(key, job_type, int(retries), ei, element.headers if headers is None else headers)
+        if headers is None:
+            headers = element.headers
+        retries = int(retries)
+        job = state.Job(key, job_type, retries, ei, headers)
         ei.job = job
         self._activated(ei)
         self._jobs[key] = job
         kinds = self._kinds
-        if kinds is not None:  # _rec_job, inlined
+        if kinds is not None:  # _rec_job, inlined (records.job_stub, then the fields of a new job)
+            job.rec = stub = (key, ei.key, element.id, ei.instance.info, job_type, headers)
             kinds.append(JOB_CREATED)
-            self._items((job.rec or job_stub(job)) + (job.retries, 0, "", ""))
+            self._items(stub + (retries, 0, "", ""))
         self._job_activatable(job)
 
     def _job_activatable(self: "Engine", job: state.Job) -> None:
