@@ -12,12 +12,14 @@ one flat list, ``items``; the dict form is built only when someone reads:
   (values are treated as immutable) — never a live engine object, so the log does not keep
   finished instances alive, and a record read later shows the state at the time of its event.
   How many items a record has follows from its value type (:data:`WIDTH`).
-- Flat, because a record costs no object of its own: a tuple per record kept in the log would
-  be a new container for the garbage collector to count (~25 per instance made it collect twice
-  as often, and sweep the whole heap more often). An element instance's items are one tuple
-  built once (``ei.rec``, copied into the list by each lifecycle record; it dies with the
-  instance), and an instance's keys one ``bytes`` (never tracked by the collector).
-  The element's and definition's details are looked up by key when the log is read.
+- Flat, because a record costs no object of its own: a tuple kept per element or job record
+  is a container the garbage collector counts until it is collected (kept in the log, the
+  dozen per instance of a two-task process made it collect twice as often), and packing the
+  values into ``bytes`` instead costs more than the record itself. An element instance's items
+  are one tuple built once (``ei.rec``, copied into the list by each of its lifecycle records;
+  it dies with the instance), a job's first six the same (``job.rec``), and an instance's keys
+  one ``bytes`` (never tracked by the collector). The element's and definition's details are
+  looked up by key when the log is read.
 - Positions are not stored: record ``i`` is at position ``dropped + i + 1``.
 - Timestamps are not stored per record: when the engine lock is released after a command,
   :meth:`RecordLog.seal` (the hook :meth:`RecordLog.sealer` gives the lock) notes the
