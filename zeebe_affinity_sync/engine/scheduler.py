@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 __all__ = ["Scheduler", "Handle"]
 
 _MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
+# s: run_due also runs entries, scheduled before it began, that are due this little after its
+# cutoff. A timer's due time is "now + delay" with now read a few microseconds before the
+# scheduler reads its clock, so moving the clock to exactly a timer's date (increase_time(due -
+# now())) would otherwise leave that timer a few microseconds short, to fire on the thread just
+# after increase_time returned. Zeebe's clock counts milliseconds; this is far below that.
+_DUE_GRACE = 0.001
 _monotonic = time.monotonic
 _heappush = heapq.heappush
 
@@ -157,23 +163,31 @@ class Scheduler:
         callbacks schedule for a time not later than now (a repeating timer's next cycles).
         Entries scheduled for later — such as the continuation of a token flow that yielded
         (due "as soon as possible", i.e. after this call began) — are left to the thread, so a
-        process that loops forever cannot keep the caller here."""
+        process that loops forever cannot keep the caller here. Entries that were already
+        scheduled count as due up to ``_DUE_GRACE`` (1 ms) after now (see there)."""
         cutoff = self.clock.monotonic()
+        with self._mutex:
+            scheduled_before = next(self._seq)  # entries with a lower sequence number existed already
         count = 0
         while True:
             with self._fire:
-                handle = self._pop_due(cutoff)
+                handle = self._pop_due(cutoff, scheduled_before)
                 if handle is None:
                     return count
                 self._call(handle)
                 count += 1
 
-    def _pop_due(self, cutoff: Optional[float] = None) -> Optional[Handle]:
+    def _pop_due(self, cutoff: Optional[float] = None, scheduled_before: Optional[int] = None) -> Optional[Handle]:
         with self._cond:
             while self._heap and self._heap[0][2].cancelled:
                 heapq.heappop(self._heap)
                 self._cancelled = max(0, self._cancelled - 1)
-            if not self._heap or self._heap[0][0] > (self.clock.monotonic() if cutoff is None else cutoff):
+            if not self._heap:
+                return None
+            due, seq, _ = self._heap[0]
+            limit = self.clock.monotonic() if cutoff is None else cutoff
+            if due > limit and not (scheduled_before is not None and seq < scheduled_before
+                                    and due <= limit + _DUE_GRACE):
                 return None
             self._running += 1
             handle = heapq.heappop(self._heap)[2]
