@@ -256,7 +256,7 @@ def test_a_job_timeout_of_2_to_the_62_ms_does_not_stop_the_scheduler(zeebe, stub
 
 
 def test_job_records_keep_any_text_of_worker_and_error_message():
-    # the log packs a job's texts; non-ASCII and even a lone surrogate come back as given
+    # non-ASCII and even a lone surrogate come back as given
     with EmbeddedZeebe() as zeebe:
         zeebe.deploy(("one.bpmn", m.tasks_process("one", ["a"])))
         zeebe.engine.create_instance("one")
@@ -266,6 +266,55 @@ def test_job_records_keep_any_text_of_worker_and_error_message():
         failed = zeebe.records(value_type="JOB", intent="FAILED")
         assert [(r["error_message"], r["retries"]) for r in failed] == [("kaputt: \ud800 ünd ✗", 2)]
         assert [r["worker"] for r in zeebe.records(value_type="JOB", intent="ACTIVATED")] == ["wörker ✓"]
+
+
+def test_a_record_shows_the_job_and_the_variable_as_they_were_at_its_event():
+    # the log keeps references and builds the dicts when read: what changed later must not show
+    from zeebe_affinity_sync.engine.state import JobRequest
+    with EmbeddedZeebe() as zeebe:
+        zeebe.deploy(("one.bpmn", m.tasks_process("one", ["a"])))
+        key = zeebe.engine.create_instance("one", variables={"n": 1})[0]["process_instance_key"]
+        job = zeebe.engine.activate_jobs(JobRequest("a", "first", 60_000, 1, []), None)[0]
+        zeebe.engine.fail_job(job.key, 2, "boom")
+        zeebe.engine.update_job_retries(job.key, 5)
+        job = zeebe.engine.activate_jobs(JobRequest("a", "second", 60_000, 1, []), None)[0]
+        zeebe.engine.set_variables(key, {"n": 2})
+        zeebe.engine.complete_job(job.key, {"n": 3})
+        jobs = [(r["intent"], r["retries"], r["worker"], r["error_message"])
+                for r in zeebe.records(value_type="JOB")]
+        assert jobs == [("CREATED", 3, "", ""), ("ACTIVATED", 3, "first", ""), ("FAILED", 2, "", "boom"),
+                        ("RETRIES_UPDATED", 5, "", "boom"), ("ACTIVATED", 5, "second", "boom"),
+                        ("COMPLETED", 5, "second", "boom")]
+        assert [(r["intent"], r["value"]) for r in zeebe.records(value_type="VARIABLE")] == [
+            ("CREATED", 1), ("UPDATED", 2), ("UPDATED", 3)]
+
+
+def test_a_bounded_log_read_from_any_position_is_the_tail_of_the_whole_log():
+    # records of different widths (elements, jobs, variables, deployments) in a log that drops its
+    # oldest ones: whatever position a read starts at, it sees what an unbounded log has there
+    from zeebe_affinity_sync.engine.state import JobRequest
+
+    def comparable(records):  # times differ between the two engines
+        return [{k: v for k, v in r.items() if k not in ("timestamp", "deadline")} for r in records]
+
+    for size in (1, 7, 100):
+        with EmbeddedZeebe(record_log_size=size) as small, EmbeddedZeebe() as whole:
+            for zeebe in (small, whole):
+                zeebe.deploy(("two.bpmn", m.tasks_process("two", ["a", "b"])))
+            for n in range(30):
+                for zeebe in (small, whole):
+                    zeebe.engine.create_instance("two", variables={"n": n})
+                    for job in zeebe.engine.activate_jobs(JobRequest("a" if n % 2 else "b", "w", 60_000, 2, []), None):
+                        zeebe.engine.complete_job(job.key, {"done": n})
+                everything = comparable(whole.records())
+                kept = comparable(small.records())
+                assert len(kept) == min(size, len(everything)) and kept == everything[-len(kept):]
+                last = small.last_position()
+                for since in (0, last - size - 3, last - size // 2, last - 1, last):
+                    assert comparable(small.records(since_position=since)) == [
+                        r for r in kept if r["position"] > since]
+                assert comparable(small.records(since_position=last - size, value_type="JOB", limit=2)) == [
+                    r for r in kept if r["value_type"] == "JOB"][:2]
 
 
 def test_feel_now_follows_the_engine_clock(zeebe, stub):

@@ -68,3 +68,23 @@ def test_cancelling_an_entry_that_already_ran_does_not_skew_the_count():
     scheduler.cancel(waiting)
     scheduler.cancel(waiting)  # twice: counted once
     assert len(scheduler) == 0
+
+
+def test_run_due_takes_an_entry_due_a_hair_after_the_new_time_but_not_one_scheduled_during_it():
+    # a timer due "now + delay" with now read a moment before the scheduler's clock is due a few
+    # microseconds after a clock moved to exactly its date: moving the clock fires it, here
+    scheduler = Scheduler("test-scheduler")  # not started: only run_due runs entries
+    ran = []
+    scheduler.call_later(3600.0002, ran.append, "timer")
+    scheduler.clock.advance(3600)
+    later = []
+
+    def reschedule() -> None:  # like a yielded token flow: scheduled while run_due runs
+        later.append(scheduler.call_later(0.0002, ran.append, "continuation"))
+
+    scheduler.call_later(0, reschedule)
+    assert scheduler.run_due() == 2
+    assert ran == ["timer"] and len(later) == 1 and len(scheduler) == 1  # the continuation waits
+    scheduler.call_later(0.5, ran.append, "far")
+    scheduler.run_due()
+    assert "far" not in ran  # well beyond the grace: still waits

@@ -13,17 +13,22 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional, Tuple
 
 from . import rejections, state
 from .expressions import type_name
+from .records import JOB_ACTIVATED, JOB_COMPLETED, JOB_CREATED, job_stub
 from .variables import select, visible
 
 if TYPE_CHECKING:  # pragma: no cover
     from .runtime import Engine
 
 logger = logging.getLogger(__name__)
+
+KEY_BASE = state.KEY_BASE
+_time = time.time
 
 __all__ = ["ActivatedJobData", "JobsMixin"]
 
@@ -35,7 +40,7 @@ class ActivatedJobData:
                  "process_definition_key", "element_id", "element_instance_key", "custom_headers",
                  "worker", "retries", "deadline", "variables", "tenant_id")
 
-    def __init__(self, *, key: int, type: str, process_instance_key: int, bpmn_process_id: str,
+    def __init__(self, key: int, type: str, process_instance_key: int, bpmn_process_id: str,
                  process_definition_version: int, process_definition_key: int, element_id: str,
                  element_instance_key: int, custom_headers: str, worker: str, retries: int, deadline: int,
                  variables: Dict[str, Any], tenant_id: str) -> None:
@@ -96,11 +101,20 @@ class JobsMixin:
                     raise state.StepFailure("EXTRACT_VALUE_ERROR",
                                    f"Expected result of the expression '{retries_value.expression_text}' to be "
                                    f"'NUMBER', but was '{type_name(retries)}'.")
-        job = state.Job(self._next_key(), job_type, int(retries), ei, element.headers if headers is None else headers)
+        self._counter += 1  # _next_key, inlined
+        key = KEY_BASE + self._counter
+        if headers is None:
+            headers = element.headers
+        retries = int(retries)
+        job = state.Job(key, job_type, retries, ei, headers)
         ei.job = job
         self._activated(ei)
-        self._jobs[job.key] = job
-        self._rec_job(job, "CREATED")
+        self._jobs[key] = job
+        kinds = self._kinds
+        if kinds is not None:  # _rec_job, inlined (records.job_stub, then the fields of a new job)
+            job.rec = stub = (key, ei.key, element.id, ei.instance.info, job_type, headers)
+            kinds.append(JOB_CREATED)
+            self._items(stub + (retries, 0, "", ""))
         self._job_activatable(job)
 
     def _job_activatable(self: "Engine", job: state.Job) -> None:
@@ -108,7 +122,7 @@ class JobsMixin:
         job.state = state.ACTIVATABLE
         job.worker = ""
         job.deadline = 0
-        tenant = _tenant_of(job)
+        tenant = job.element_instance.instance.definition.tenant_id
         streams = self._streams.get(job.type)
         if streams:
             open_to = [r for r in streams if tenant in r.tenant_ids]
@@ -135,21 +149,25 @@ class JobsMixin:
 
     def _activate(self: "Engine", job: state.Job, request: state.JobRequest) -> ActivatedJobData:
         job.state = state.ACTIVATED
-        job.worker = request.worker
-        self._start_deadline(job, request.timeout_ms)
-        self._rec_job(job, "ACTIVATED")
+        job.worker = worker = request.worker
+        # _start_deadline, inlined
+        timeout_ms = request.timeout_ms
+        job.deadline = deadline = int((_time() + self._clock.offset) * 1000) + timeout_ms
+        job.timeout_handle = self._scheduler.call_later(timeout_ms / 1000.0, self._job_timed_out, job.key, deadline)
+        kinds = self._kinds
+        if kinds is not None:  # _rec_job, inlined
+            kinds.append(JOB_ACTIVATED)
+            self._items((job.rec or job_stub(job)) + (job.retries, deadline, worker, job.error_message))
         ei = job.element_instance
-        definition = ei.instance.definition
+        instance = ei.instance
+        definition = instance.definition
         variables = visible(ei)
         if request.fetch:
             variables = select(variables, request.fetch)
         return ActivatedJobData(
-            key=job.key, type=job.type, process_instance_key=ei.instance.key,
-            bpmn_process_id=definition.bpmn_process_id, process_definition_version=definition.version,
-            process_definition_key=definition.key, element_id=ei.element.id if ei.element else "",
-            element_instance_key=ei.key, custom_headers=job.headers, worker=job.worker,
-            retries=job.retries, deadline=job.deadline, variables=variables, tenant_id=definition.tenant_id,
-        )
+            job.key, job.type, instance.key, definition.bpmn_process_id, definition.version, definition.key,
+            ei.element.id if ei.element else "", ei.key, job.headers, worker, job.retries, deadline, variables,
+            definition.tenant_id)
 
     def _start_deadline(self: "Engine", job: state.Job, timeout_ms: int) -> None:
         """Set the deadline of an activated job ``timeout_ms`` from now and schedule its timeout."""
@@ -158,6 +176,18 @@ class JobsMixin:
                                                         job.deadline)
 
     def _take_activatable(self: "Engine", request: state.JobRequest) -> None:
+        tenant_ids = request.tenant_ids
+        if len(tenant_ids) == 1:  # one queue to take from: oldest first is its order
+            key = (request.type, tenant_ids[0])
+            queue = self._activatable.get(key)
+            if queue:
+                jobs, max_jobs = request.jobs, request.max_jobs
+                while len(jobs) < max_jobs:
+                    jobs.append(self._activate(queue.popitem(last=False)[1], request))
+                    if not queue:
+                        del self._activatable[key]
+                        break
+            return
         queues = [(tenant, q) for tenant in request.tenant_ids
                   for q in (self._activatable.get((request.type, tenant)),) if q]
         while queues and len(request.jobs) < request.max_jobs:
@@ -179,10 +209,14 @@ class JobsMixin:
 
     def _remove_job(self: "Engine", job: state.Job) -> None:
         self._jobs.pop(job.key, None)
-        self._unqueue(job)
-        self._scheduler.cancel(job.timeout_handle)
-        self._scheduler.cancel(job.backoff_handle)
-        job.timeout_handle = job.backoff_handle = None
+        if job.state is not state.ACTIVATED:  # an activated job is never queued
+            self._unqueue(job)
+        if job.timeout_handle is not None:
+            self._scheduler.cancel(job.timeout_handle)
+            job.timeout_handle = None
+        if job.backoff_handle is not None:
+            self._scheduler.cancel(job.backoff_handle)
+            job.backoff_handle = None
         if job.incident is not None:
             self._drop_incident(job.incident)
 
@@ -330,10 +364,15 @@ class JobsMixin:
     def complete_job(self: "Engine", job_key: int, variables: Dict[str, Any]) -> None:
         """CompleteJob. Raises JobNotFoundError / FailedPreconditionError."""
         with self._lock:
-            job = self._job(job_key, "COMPLETE", "complete")
-            self._require_active(job, "COMPLETE", "complete")
+            job = self._jobs.get(job_key)
+            if job is None or job.state is not state.ACTIVATED:  # the checks of the other states
+                job = self._job(job_key, "COMPLETE", "complete")
+                self._require_active(job, "COMPLETE", "complete")
             self._remove_job(job)
-            self._rec_job(job, "COMPLETED")
+            kinds = self._kinds
+            if kinds is not None:  # _rec_job, inlined
+                kinds.append(JOB_COMPLETED)
+                self._items((job.rec or job_stub(job)) + (job.retries, job.deadline, job.worker, job.error_message))
             ei = job.element_instance
             ei.job = None
             if ei.listener is None or not self._listener_job_done(ei, variables or None):

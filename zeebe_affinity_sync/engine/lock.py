@@ -18,13 +18,36 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from typing import Any, Callable, List, Optional, Tuple
 
-from .feel.temporal import use_clock
+from .feel import temporal
 
 __all__ = ["EngineLock"]
 
 _Record = Tuple[logging.Logger, int, str, Tuple[Any, ...]]
+_get_ident = threading.get_ident
+
+# Every engine lock, so FEEL's now() can find the clock of the one the evaluating thread holds
+# (asked only when now()/today() is evaluated, so holding the lock costs nothing for it). The
+# set is added to under _registry_lock; readers copy it under that lock.
+_registry_lock = threading.Lock()
+_locks: "weakref.WeakSet[EngineLock]" = weakref.WeakSet()
+
+
+def _held_clock() -> Optional[Callable[[], Any]]:
+    """The clock of an engine lock the calling thread holds (None: it holds none with a clock).
+    A thread holds one engine's lock at a time: engines never call each other under their locks."""
+    me = _get_ident()
+    with _registry_lock:
+        locks = list(_locks)
+    for lock in locks:
+        if lock._owner == me and lock.clock is not None:
+            return lock.clock
+    return None
+
+
+temporal.add_clock_source(_held_clock)
 
 
 class EngineLock:
@@ -42,15 +65,16 @@ class EngineLock:
         #: the engine's clock (a callable giving an aware datetime): FEEL's now()/today() read it
         #: while a thread holds the lock, so they follow increase_time(); set once, before sharing
         self.clock: Optional[Callable[[], Any]] = None
-        self._outer_clock: Optional[Callable[[], Any]] = None  # what the holder had installed before
         self._meta = threading.Condition(threading.Lock())
+        with _registry_lock:
+            _locks.add(self)
         # _blocked, _passed, _yielding: guarded by _meta
         self._blocked = 0    # threads waiting in __enter__ right now
         self._passed = 0     # waits in __enter__ that have ended with the lock (ever)
         self._yielding = 0   # threads inside let_waiters_in()
 
     def __enter__(self) -> "EngineLock":
-        if not self._lock.acquire(blocking=False):  # the uncontended (and re-entrant) path stays cheap
+        if not self._lock.acquire(False):  # the uncontended (and re-entrant) path stays cheap
             with self._meta:
                 self._blocked += 1
             self._lock.acquire()
@@ -59,32 +83,33 @@ class EngineLock:
                 self._passed += 1
                 if self._yielding:
                     self._meta.notify_all()
-        self._depth += 1
-        if self._depth == 1:
-            self._owner = threading.get_ident()
-            if self.clock is not None:
-                self._outer_clock = use_clock(self.clock)
+        if self._depth:
+            self._depth += 1
+        else:
+            self._depth = 1
+            self._owner = _get_ident()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
-        records: Optional[List[_Record]] = None
-        if self._depth == 1 and self.on_release is not None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._depth != 1:
+            self._depth -= 1
+            self._lock.release()
+            return
+        hook = self.on_release
+        if hook is not None:
             try:
-                self.on_release()
+                hook()
             except Exception:  # pragma: no cover - must never keep the lock held
                 logging.getLogger(__name__).exception("engine lock release hook failed")
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            if self.clock is not None:
-                use_clock(self._outer_clock)
-                self._outer_clock = None
-            if self._deferred:
-                records, self._deferred = self._deferred, []
+        self._depth = 0
+        self._owner = None
+        if not self._deferred:
+            self._lock.release()
+            return
+        records, self._deferred = self._deferred, []
         self._lock.release()
-        if records:
-            for logger, level, message, args in records:
-                logger.log(level, message, *args)
+        for logger, level, message, args in records:
+            logger.log(level, message, *args)
 
     def log_later(self, logger: logging.Logger, level: int, message: str, *args: Any) -> None:
         """Log ``message % args`` once the lock is released (the caller holds it)."""

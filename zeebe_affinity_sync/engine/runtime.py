@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .. import defaults
 from . import model, rejections, state
@@ -54,15 +54,19 @@ from .elements.inclusive_gateway import retry_inclusive_joins
 from .variables import propagate, select, set_local, set_target, visible
 
 _time = time.time
-_job_subject = records.job_subject
 _JOB_KINDS = records.Kinds("JOB")  # intent -> the shared (value_type, intent) pair
+_job_stub = records.job_stub
+
+
+def _no_items(items: Iterable[Any]) -> None:  # pragma: no cover - only called when the log is on
+    raise AssertionError("the record log is off")
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Engine", "KEY_BASE", "DEFAULT_STEP_BUDGET"]
 
 #: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51.
-KEY_BASE = 1 << 51
+KEY_BASE = state.KEY_BASE
 #: Token-flow steps run per lock hold before the rest is deferred to the scheduler thread.
 DEFAULT_STEP_BUDGET = 10_000
 
@@ -134,9 +138,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._scheduler = Scheduler(clock=self._clock)
         self._step_budget = step_budget
         self._log = RecordLog(record_log_size)
-        # the log's two lists (None: log off), held here for the hot path
+        # held here for the hot path: the log's list of record kinds (None: log off) and the
+        # function that appends a record's items (records.WIDTH: how many, by value type)
         self._kinds = self._log.kinds
-        self._subjects: List[Any] = self._log.subjects if self._log.subjects is not None else []
+        self._items: Callable[[Iterable[Any]], None] = self._log.items.extend if self._log.items is not None \
+            else _no_items
         if self._kinds is not None:
             # stamps each command's records with the engine time when the lock is let go
             self._lock.on_release = self._log.sealer(self._clock)
@@ -151,6 +157,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         self._history: Deque[Dict[str, Any]] = deque(maxlen=max(0, history_size))
         self._agenda: Deque[Tuple[Callable[..., None], Tuple[Any, ...]]] = deque()
         self._yields = 0  # times a token flow used up its step budget and gave up the lock
+        self._enter_step = self._enter  # the agenda's most common step, bound once
         self._closed = False
         JobsMixin.__init__(self)
         MessagesMixin.__init__(self)
@@ -193,7 +200,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:
             kinds.append(kind)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
 
     _element_stub = staticmethod(records.element_stub)  # builds ei.rec, once per element instance
 
@@ -201,14 +208,14 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:
             kinds.append(_JOB_KINDS[intent])
-            # the job's stub (built once per job), then the fields that change from record to record
-            self._subjects.append(_job_subject(job))
+            # the job's stub (built once), then its fields as they are now (all immutable values)
+            self._items((job.rec or _job_stub(job)) + (job.retries, job.deadline, job.worker, job.error_message))
 
     def _rec_variable(self, scope: state.ElementInstance, name: str, value: Any, created: bool) -> None:
         kinds = self._kinds
         if kinds is not None:
             kinds.append(records.VARIABLE_CREATED if created else records.VARIABLE_UPDATED)
-            self._subjects.append((name, value, scope.key, scope.instance.info))
+            self._items((name, value, scope.key, scope.instance.info))
 
     def _rec(self, value_type: str, intent: str, key: int, fields: Dict[str, Any]) -> None:
         """A record of any other value type (fields known now)."""
@@ -342,18 +349,20 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         instance.parent_element = parent
         self._instances[key] = instance
         self._element_instances[key] = root
+        root.variables = dict(variables)
         kinds = self._kinds
-        if kinds is None:
-            root.variables = dict(variables)
-        else:
-            instance.info = instance_info(instance)
-            set_local(root, variables, self._rec_variable)
+        if kinds is not None:
+            instance.info = info = instance_info(instance)
+            items = self._items
+            for name, value in variables.items():  # _rec_variable, inlined: all new at the root
+                kinds.append(records.VARIABLE_CREATED)
+                items((name, value, key, info))
             # _rec_element twice, inlined
-            subject = root.rec or self._element_stub(root)
+            root.rec = stub = (key, -1, False, None, info)  # records.element_stub of a process root
             kinds.append(PI_ACTIVATING)
             kinds.append(PI_ACTIVATED)
-            self._subjects.append(subject)
-            self._subjects.append(subject)
+            items(stub)
+            items(stub)
         root.phase = state.ACTIVATED_ELEMENT
         return instance
 
@@ -421,12 +430,15 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         """A token reaches ``element`` in ``scope``: create its instance and queue the activation."""
         self._counter += 1  # _next_key, inlined
         key = KEY_BASE + self._counter
-        ei = _ElementInstance(key, element, scope.instance, scope)
+        instance = scope.instance
+        ei = _ElementInstance(key, element, instance, scope)
         if element.loop is not None and not scope.body:
             ei.body = True  # the multi-instance body; its children are the activity's instances
+        if self._kinds is not None:  # records.element_stub, inlined
+            ei.rec = (key, scope.key, ei.body, element.id, instance.info)
         scope.children[key] = ei  # type: ignore[index]
         self._element_instances[key] = ei
-        self._agenda.append((self._enter, (ei,)))
+        self._agenda.append((self._enter_step, (ei,)))
         return ei
 
     def _enter(self, ei: state.ElementInstance, first: bool = True) -> None:
@@ -438,7 +450,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             kinds = self._kinds
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_ACTIVATING)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
         element = ei.element
         plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
         if plan.plain_enter:
@@ -491,7 +503,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined on the hot path
             kinds.append(PI_ACTIVATED)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
 
     @staticmethod
     def _map(mappings: Sequence[model.Mapping], context: Dict[str, Any]) -> Dict[str, Any]:
@@ -520,7 +532,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             ei.phase = _COMPLETING
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETING)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
         element = ei.element
         scope = ei.parent
         plan = element.plan or _plan(element, ei.instance.definition.process)  # type: ignore[union-attr]
@@ -547,7 +559,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
             live.pop(key, None)
             if kinds is not None:  # _rec_element, inlined on the hot path
                 kinds.append(PI_COMPLETED)
-                self._subjects.append(ei.rec or self._element_stub(ei))
+                self._items(ei.rec or self._element_stub(ei))
             for flow, target, joiner in plan.targets:
                 if joiner is not None:
                     joiner.arrive(self, scope, flow, target)
@@ -594,7 +606,7 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined on the hot path
             kinds.append(PI_COMPLETED)
-            self._subjects.append(ei.rec or self._element_stub(ei))
+            self._items(ei.rec or self._element_stub(ei))
         if scope.body:
             _MI_BODY.inner_completed(self, scope, satisfied)
         elif flows:
@@ -637,11 +649,11 @@ class Engine(DeploymentsMixin, JobsMixin, MessagesMixin, BoundariesMixin, Incide
         kinds = self._kinds
         if kinds is not None:  # _rec_element, inlined
             kinds.append(PI_COMPLETING)
-            self._subjects.append(root.rec or self._element_stub(root))
+            self._items(root.rec or self._element_stub(root))
         self._retire(instance)
         if kinds is not None:
             kinds.append(PI_COMPLETED)
-            self._subjects.append(root.rec or self._element_stub(root))
+            self._items(root.rec or self._element_stub(root))
         self._lock.log_later(logger, logging.DEBUG, "instance %d of '%s' completed", instance.key,
                              instance.definition.bpmn_process_id)
         parent = instance.parent_element

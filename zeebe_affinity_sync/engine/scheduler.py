@@ -18,6 +18,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from typing import Any, Callable, List, Optional, Tuple
 
 from .clock import EngineClock
@@ -27,6 +28,14 @@ logger = logging.getLogger(__name__)
 __all__ = ["Scheduler", "Handle"]
 
 _MAX_WAIT = 60.0  # s, longest single wait of the scheduler thread
+# s: run_due also runs entries, scheduled before it began, that are due this little after its
+# cutoff. A timer's due time is "now + delay" with now read a few microseconds before the
+# scheduler reads its clock, so moving the clock to exactly a timer's date (increase_time(due -
+# now())) would otherwise leave that timer a few microseconds short, to fire on the thread just
+# after increase_time returned. Zeebe's clock counts milliseconds; this is far below that.
+_DUE_GRACE = 0.001
+_monotonic = time.monotonic
+_heappush = heapq.heappush
 
 
 class Handle:
@@ -50,8 +59,11 @@ class Scheduler:
     def __init__(self, name: str = "zeebe-engine-scheduler", clock: Optional[EngineClock] = None) -> None:
         self._name = name
         self.clock = clock if clock is not None else EngineClock()
-        self._cond = threading.Condition(threading.Lock())
-        # _heap, _cancelled, _stopping, _running: guarded by _cond; the heap is consumed by
+        # _mutex is _cond's lock: the hot paths (call_at, cancel) take it directly (a C-level
+        # context manager, where the Condition's is Python code)
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
+        # _heap, _cancelled, _stopping, _running: guarded by _mutex; the heap is consumed by
         # the scheduler thread (and by run_due callers)
         self._heap: List[Tuple[float, int, Handle]] = []
         self._seq = itertools.count()
@@ -83,13 +95,17 @@ class Scheduler:
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Handle:
         """Schedule ``callback(*args)`` in ``delay`` seconds (<= 0: as soon as possible)."""
-        return self.call_at(self.clock.monotonic() + max(0.0, delay), callback, *args)
+        return self._push(_monotonic() + self.clock.offset + (delay if delay > 0.0 else 0.0), callback, args)
 
     def call_at(self, due: float, callback: Callable[..., Any], *args: Any) -> Handle:
+        return self._push(due, callback, args)
+
+    def _push(self, due: float, callback: Callable[..., Any], args: Tuple[Any, ...]) -> Handle:
         handle = Handle(due, callback, args)
-        with self._cond:
-            first = not self._heap or due < self._heap[0][0]
-            heapq.heappush(self._heap, (due, next(self._seq), handle))
+        with self._mutex:
+            heap = self._heap
+            first = not heap or due < heap[0][0]
+            _heappush(heap, (due, next(self._seq), handle))
             if first:
                 self._cond.notify()
         return handle
@@ -97,7 +113,7 @@ class Scheduler:
     def cancel(self, handle: Optional[Handle]) -> None:
         if handle is None or handle.cancelled:
             return
-        with self._cond:
+        with self._mutex:
             # flag and count together, under the lock: flagged outside it, the thread could drop
             # the entry (and its count) before it is counted, and len() would go negative
             if handle.cancelled:
@@ -147,23 +163,31 @@ class Scheduler:
         callbacks schedule for a time not later than now (a repeating timer's next cycles).
         Entries scheduled for later — such as the continuation of a token flow that yielded
         (due "as soon as possible", i.e. after this call began) — are left to the thread, so a
-        process that loops forever cannot keep the caller here."""
+        process that loops forever cannot keep the caller here. Entries that were already
+        scheduled count as due up to ``_DUE_GRACE`` (1 ms) after now (see there)."""
         cutoff = self.clock.monotonic()
+        with self._mutex:
+            scheduled_before = next(self._seq)  # entries with a lower sequence number existed already
         count = 0
         while True:
             with self._fire:
-                handle = self._pop_due(cutoff)
+                handle = self._pop_due(cutoff, scheduled_before)
                 if handle is None:
                     return count
                 self._call(handle)
                 count += 1
 
-    def _pop_due(self, cutoff: Optional[float] = None) -> Optional[Handle]:
+    def _pop_due(self, cutoff: Optional[float] = None, scheduled_before: Optional[int] = None) -> Optional[Handle]:
         with self._cond:
             while self._heap and self._heap[0][2].cancelled:
                 heapq.heappop(self._heap)
                 self._cancelled = max(0, self._cancelled - 1)
-            if not self._heap or self._heap[0][0] > (self.clock.monotonic() if cutoff is None else cutoff):
+            if not self._heap:
+                return None
+            due, seq, _ = self._heap[0]
+            limit = self.clock.monotonic() if cutoff is None else cutoff
+            if due > limit and not (scheduled_before is not None and seq < scheduled_before
+                                    and due <= limit + _DUE_GRACE):
                 return None
             self._running += 1
             handle = heapq.heappop(self._heap)[2]

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import Any, Dict, List, Optional, Set, Tuple
+from types import MappingProxyType
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 from . import model
 from .scheduler import Handle
+
+#: Zeebe encodes the partition in the high bits: partition 1 keys start at 2**51 (every key the
+#: engine hands out is KEY_BASE + a counter, runtime.Engine._next_key)
+KEY_BASE = 1 << 51
 
 # job states (Zeebe's names)
 ACTIVATABLE = "ACTIVATABLE"
 ACTIVATED = "ACTIVATED"
 FAILED = "FAILED"
 ERROR_THROWN = "ERROR_THROWN"
+
+#: the variables of a scope that has none of its own yet: shared and read-only (most element
+#: instances never get a local variable, so they need no dict of their own); the one place
+#: that writes local variables (variables.set_local) gives the scope its own dict first
+NO_VARIABLES: Mapping[str, Any] = MappingProxyType({})
 
 # element instance phases, to know what ResolveIncident has to retry
 ACTIVATING = "ACTIVATING"
@@ -39,6 +49,7 @@ class ProcessInstance:
         self.definition = definition
         self.root: "ElementInstance" = ElementInstance(key, None, self, None)
         self.root.children = {}
+        self.root.variables = {}  # where propagation ends: always a dict of its own
         self.parent_element: Optional[ElementInstance] = None  # call activity that started us
         self.info: Any = None  # records.instance_info(self), set once the parent is known
         self.state = "ACTIVE"
@@ -56,10 +67,19 @@ class ElementInstance:
     neither.
     """
 
-    __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job",
-                 "subscription", "timer", "child", "incident", "pending_variables",
+    # The fields every element instance reads on the common path are slots, set in __init__;
+    # the rarely used ones below are class-level defaults, stored in the instance's __dict__
+    # only once set (most instances never have one: creating them is ~15% cheaper this way)
+    __slots__ = ("key", "element", "instance", "parent", "variables", "phase", "job", "pending_variables",
                  "boundary_subscriptions", "boundary_timers", "children", "waiting", "joins", "body", "rec",
-                 "user_task", "mi", "listener")
+                 "listener", "__dict__")
+
+    subscription: Optional["Subscription"] = None      # an open message subscription it waits on
+    timer: Optional[Handle] = None                     # its timer catch event's timer
+    child: Optional["ProcessInstance"] = None          # call activity's child instance
+    incident: Optional["Incident"] = None              # its open incident
+    user_task: Optional["UserTask"] = None             # an open Camunda user task of this element
+    mi: Any = None                                     # multi-instance body: its LoopState
 
     def __init__(self, key: int, element: Optional[model.Element], instance: ProcessInstance,
                  parent: Optional["ElementInstance"]) -> None:
@@ -67,13 +87,9 @@ class ElementInstance:
         self.element = element
         self.instance = instance
         self.parent = parent
-        self.variables: Dict[str, Any] = {}
+        self.variables: Mapping[str, Any] = NO_VARIABLES  # a dict once it has local variables
         self.phase = ACTIVATING
         self.job: Optional[Job] = None
-        self.subscription: Optional[Subscription] = None
-        self.timer: Optional[Handle] = None
-        self.child: Optional[ProcessInstance] = None       # call activity's child instance
-        self.incident: Optional[Incident] = None
         self.pending_variables: Optional[Dict[str, Any]] = None  # event variables of a retried completion
         # message / timer boundary events of this activity, open while it is active (None: none)
         self.boundary_subscriptions: Optional[List[Subscription]] = None
@@ -86,8 +102,6 @@ class ElementInstance:
         self.listener: Optional[Tuple[str, int]] = None
         self.body = False  # True: the multi-instance body of ``element``, not one of its instances
         self.rec: Any = None  # what its records say about it (records.element_stub)
-        self.user_task: Optional[UserTask] = None    # an open Camunda user task of this element
-        self.mi: Any = None                          # multi-instance body: its LoopState
 
 
 class Job:
@@ -108,7 +122,7 @@ class Job:
         self.timeout_handle: Optional[Handle] = None
         self.backoff_handle: Optional[Handle] = None
         self.incident: Optional[Incident] = None
-        self.rec: Any = None                  # what its records say about it (records.job_stub)
+        self.rec: Any = None                  # the first items of its records (records.job_stub)
 
 
 class UserTask:

@@ -92,6 +92,9 @@ def dumps(value: Mapping[str, Any]) -> str:
 
 def visible(scope: Any) -> Dict[str, Any]:
     """All variables visible from ``scope`` (nearest scope wins), as a new dict."""
+    parent = scope.parent
+    if parent is not None and parent.parent is None and not scope.variables:
+        return dict(parent.variables)  # the common case: an element of the process, no locals
     chain = []
     while scope is not None:
         chain.append(scope.variables)
@@ -130,6 +133,10 @@ def propagate(scope: Any, document: Mapping[str, Any], record: Recorder = None) 
 
 def set_local(scope: Any, document: Mapping[str, Any], record: Recorder = None) -> None:
     variables = scope.variables
+    if type(variables) is not dict:  # state.NO_VARIABLES, shared: the scope's first local variables
+        if not document:
+            return
+        variables = scope.variables = {}
     if record is not None:
         for name, value in document.items():
             if name not in variables:

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 import threading
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from zeebe_affinity_sync.engine.feel.values import Duration, YearsMonths, is_number, norm_number, num
 
@@ -31,10 +31,13 @@ _ZONE = r"([Zz]|[+-]\d{2}:\d{2}(?::\d{2})?)?(?:\[([A-Za-z0-9_/+\-]+)\]|@([A-Za-z
 _TIME_RE = re.compile("T?" + _TIME + _ZONE)
 _DATE_TIME_RE = re.compile(r"(-?\d{4,9})-(\d{2})-(\d{2})T" + _TIME + _ZONE)
 
-# What now() and today() read: the real UTC clock, unless the thread evaluating has installed
-# another one (an engine with an offset clock: see use_clock). Thread-local, so engines with
-# different clocks in one process do not see each other's.
+# What now() and today() read: the clock of the engine whose lock the evaluating thread holds
+# (a clock source, see add_clock_source), else a clock the thread has installed (use_clock),
+# else the real UTC clock. Per thread, so engines with different clocks in one process do not
+# see each other's.
 _clocks = threading.local()
+#: callables giving the clock for the calling thread, or None (read-only after import)
+_sources: List[Callable[[], Optional[Callable[[], dt.datetime]]]] = []
 
 
 def _utc_now() -> dt.datetime:
@@ -52,7 +55,18 @@ def use_clock(clock: Optional[Callable[[], dt.datetime]]) -> Optional[Callable[[
     return previous
 
 
+def add_clock_source(source: Callable[[], Optional[Callable[[], dt.datetime]]]) -> None:
+    """Let ``now()``/``today()`` ask ``source`` first for the calling thread's clock (the engine
+    lock registers one at import: the holder of an engine's lock reads that engine's clock, with
+    no per-hold cost)."""
+    _sources.append(source)
+
+
 def now() -> dt.datetime:
+    for source in _sources:
+        clock = source()
+        if clock is not None:
+            return clock()
     clock = getattr(_clocks, "clock", None)
     return clock() if clock is not None else _utc_now()
 
