@@ -38,6 +38,7 @@ WORKER_STOP_TIMEOUT = 30.0                   # s, stop(): wait this long for run
 WORKER_ERROR_BACKOFF_INITIAL = 0.1           # s, first poll backoff after a gateway error; doubles
 WORKER_MAX_JOBS_TO_ACTIVATE = 32             # jobs one ActivateJobs request asks for at most
 WORKER_CONTENDED_POLL_TIMEOUT = 1.0          # s, long-poll of a type while other types wait for a handler slot
+WORKER_SLOT_GATHER = 0.02                    # s, a saturated worker waits this long to poll for a batch, not one job
 
 # ---------------------------------------------------------------- embedded engine
 ENGINE_HOST = "127.0.0.1"

@@ -103,6 +103,50 @@ def test_fair_slots_hand_out_in_turn() -> None:
     assert got["third"] == 0 and slots.waiting == 0
 
 
+def test_a_saturated_taker_gathers_a_batch_before_it_polls() -> None:
+    """Slots come back one by one as handlers finish: the taker at the head waits up to
+    ``gather`` for about 30% of the slots (Camunda's activation threshold) rather than asking
+    the gateway for one job per call, then takes what is free."""
+    slots = FairSlots(10, gather=30.0)  # batch: 3 slots
+    stop = threading.Event()
+    assert slots.take(10, stop) == 10  # saturated: every slot runs a job
+    got: List[int] = []
+    thread = threading.Thread(target=lambda: got.append(slots.take(8, stop)))
+    thread.start()
+    wait_until(lambda: slots.waiting == 1)
+    slots.give(1)
+    slots.give(1)
+    threading.Event().wait(0.2)
+    assert got == [] and slots.free == 2  # two free, three wanted: still gathering
+    slots.give(1)
+    thread.join(5)
+    assert got == [3] and slots.free == 0  # the batch, in one take
+
+    # the gathering is bounded: after `gather` it takes what is free
+    quick = FairSlots(10, gather=0.05)
+    assert quick.take(10, stop) == 10
+    quick.give(1)
+    assert quick.take(8, stop) == 1
+    # an idle worker is not held back: enough is free at once; gather=0 never waits
+    assert FairSlots(10, gather=30.0).take(8, stop) == 8
+    eager = FairSlots(10, gather=0.0)
+    assert eager.take(10, stop) == 10
+    eager.give(1)
+    assert eager.take(8, stop) == 1
+    # stop() ends a gathering taker at once
+    stuck = FairSlots(10, gather=30.0)
+    assert stuck.take(10, stop) == 10
+    stuck.give(1)
+    ended: List[int] = []
+    waiter = threading.Thread(target=lambda: ended.append(stuck.take(8, stop)))
+    waiter.start()
+    wait_until(lambda: stuck.waiting == 1)
+    stop.set()
+    stuck.wake_all()
+    waiter.join(5)
+    assert ended == [0]
+
+
 # ----------------------------------------------------------------------------- extend_timeout
 
 

@@ -6,12 +6,23 @@ than slots a plain semaphore lets whoever happens to wake first win again and ag
 registered last may never get a slot. Here takers queue: a free slot goes to the one that has
 waited longest, and a taker with others queued behind it gets only its share of the free slots
 (``free // waiting``, at least one), so every type that has work gets a turn.
+
+Slots come back one at a time as handlers finish, so a poller that took whatever was free would
+ask the gateway for one or two jobs per call while the worker is saturated (three times the
+ActivateJobs calls of a semaphore, measured). Like Camunda's Java client, which polls only once
+its running jobs drop below an activation threshold (30% of its capacity), a taker at the head of
+the line that wants more than is free waits a short while (``gather``, 20 ms by default) for a
+batch of about 30% of the slots, shared among the takers in line; after that it takes what is
+free. An idle worker is not affected: its slots are free when a poll starts.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from typing import Deque
+
+from .. import defaults
 
 __all__ = ["FairSlots"]
 
@@ -23,10 +34,12 @@ class FairSlots:
         size: Number of slots (the worker's ``max_running_jobs``).
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, gather: float = defaults.WORKER_SLOT_GATHER) -> None:
         if size < 1:
             raise ValueError(f"size must be >= 1, got {size}")
         self.size = size
+        self.gather = gather  # s a taker waits for a batch of slots (0: take what is free at once)
+        self._batch = max(1, round(size * 0.3))  # Camunda's activation threshold: 30% of capacity
         self._cond = threading.Condition()
         self._free = size  # guarded by _cond
         self._queue: Deque[object] = deque()  # waiting takers' tickets, oldest first; under _cond
@@ -41,8 +54,21 @@ class FairSlots:
         with self._cond:
             self._queue.append(ticket)
             try:
-                while not stop.is_set() and (self._free == 0 or self._queue[0] is not ticket):
-                    self._cond.wait()
+                gathering_since = 0.0  # when this taker, at the head, started waiting for a batch
+                while not stop.is_set():
+                    if self._free == 0 or self._queue[0] is not ticket:
+                        self._cond.wait()
+                        continue
+                    want = min(most, max(1, self._batch // len(self._queue)))
+                    if self._free >= want or self.gather <= 0:
+                        break
+                    now = time.monotonic()
+                    if not gathering_since:
+                        gathering_since = now
+                    left = self.gather - (now - gathering_since)
+                    if left <= 0:
+                        break  # waited long enough: what is free now
+                    self._cond.wait(left)
                 if stop.is_set():
                     return 0
                 share = max(1, self._free // len(self._queue))  # others queued behind get theirs
