@@ -48,18 +48,13 @@ class LazyChannel:
         Raises:
             RuntimeError: The channel was closed.
         """
-        state = self._state
-        if state is not None and state[0] == os.getpid():
-            return state[2]
-        return self._current()[2]
+        return self._live()[2]
 
     def watched_stub(self, what: str, deadline: Optional[float]) -> Tuple[GatewayStub, WatchedCall]:
         """The stub for one job call a thread will block on, and its watch (``done()`` when the
         reader is finished with the call, ``cancelled()`` on cancel); ``deadline`` in seconds,
         None for a stream. A call still unfinished ``grace`` past either gets its channel reopened."""
-        state = self._state
-        if state is None or state[0] != os.getpid():
-            state = self._current()
+        state = self._live()
         return state[2], self._watch.watch(state[1], what, deadline)
 
     def reopen(self, channel: grpc.Channel) -> None:
@@ -73,6 +68,13 @@ class LazyChannel:
             self._state = None
         log.info("closing the gRPC channel to %s; the next call opens a new one", self.config.address)
         channel.close()
+
+    def _live(self) -> Tuple[int, grpc.Channel, GatewayStub]:
+        """This process's (pid, channel, stub): read without the lock when it is there."""
+        state = self._state
+        if state is not None and state[0] == os.getpid():
+            return state
+        return self._current()
 
     def _current(self) -> Tuple[int, grpc.Channel, GatewayStub]:
         with self._lock:

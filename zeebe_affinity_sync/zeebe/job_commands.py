@@ -163,9 +163,6 @@ class JobCommands(GatewayCalls):
             call = stub.StreamActivatedJobs(request)
         except grpc.RpcError as exc:  # an interceptor can fail before the call starts
             raise from_grpc_error(exc, operation="StreamActivatedJobs", subject="job") from exc
-        add_done_callback = getattr(call, "add_done_callback", None)
-        if add_done_callback is not None:  # no deadline: the call's end starts the reader's grace
-            add_done_callback(watched.ended)
         return JobStream(call, self._after_error, self, watched)
 
     def complete_job(self, job_key: int, variables: Optional[Dict[str, Any]] = None) -> None:
