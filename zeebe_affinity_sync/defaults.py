@@ -74,6 +74,10 @@ HUB_THREADS = 200                            # gunicorn gthread threads: one per
 HUB_SHUTDOWN_TIMEOUT = 5.0                   # s, shutdown waits this long for all peers to close
 HUB_OUTBOUND_QUEUE_BYTES = 8 * 1024 * 1024   # bytes queued to one peer before it is dropped
 HUB_OUTBOUND_QUEUE_FRAMES = 10_000           # frames queued to one peer before it is dropped
+# Kernel send buffer (SO_SNDBUF) of each hub connection; Linux doubles the value. Without it the
+# kernel grows a non-reading peer's buffer to tcp_wmem's maximum (4 MiB), and the hub pays a write
+# call per frame into it for that long before its own queue, and so the drop, even begins.
+HUB_SOCKET_SEND_BUFFER = 128 * 1024          # bytes; 0 = leave it to the kernel's autotuning
 HUB_INBOUND_BUFFER_BYTES = 4 * 1024 * 1024   # bytes read ahead from one peer before reading pauses
 HUB_HEADER_TIMEOUT = 5.0                     # s, an HTTP request's headers must arrive within this
 HUB_REDIS_DISPATCHERS = 4                    # threads handling outcomes that arrive over Redis

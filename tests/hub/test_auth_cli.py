@@ -112,7 +112,9 @@ def test_new_hub_options_reach_the_settings():
     from zeebe_affinity_sync.commands import hub as hub_command
 
     config = hub_command.build_config(_hub_args(
-        "--header-timeout", "2.5", "--allow-query-token", "--protect-stats", "--token", "t"))
+        "--header-timeout", "2.5", "--allow-query-token", "--protect-stats", "--token", "t",
+        "--send-buffer", "65536"))
     assert config.header_timeout == 2.5 and config.allow_query_token and config.protect_stats
+    assert config.send_buffer_bytes == 65536
     options = hub_command.gunicorn_options(_hub_args())
     assert options["worker_class"] == "zeebe_affinity_sync.hub.worker.HubWorker"

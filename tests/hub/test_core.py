@@ -379,8 +379,14 @@ def test_new_settings_from_env_and_their_checks():
     config = HubConfig.from_env({"ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN": "1",
                                  "ZEEBE_AFFINITY_PROTECT_STATS": "yes",
                                  "ZEEBE_AFFINITY_HEADER_TIMEOUT": "2.5",
-                                 "ZEEBE_AFFINITY_SEND_TIMEOUT": "3"})
+                                 "ZEEBE_AFFINITY_SEND_TIMEOUT": "3",
+                                 "ZEEBE_AFFINITY_SEND_BUFFER": "0"})
     assert config.allow_query_token and config.protect_stats
+    assert config.send_buffer_bytes == 0 and HubConfig().send_buffer_bytes == 128 * 1024
+    with pytest.raises(ConfigurationError, match="send_buffer_bytes"):
+        HubConfig(send_buffer_bytes=-1)
+    with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_SEND_BUFFER"):
+        HubConfig.from_env({"ZEEBE_AFFINITY_SEND_BUFFER": "lots"})
     assert config.header_timeout == 2.5 and config.send_timeout == 3.0
     assert not HubConfig().allow_query_token and not HubConfig().protect_stats
     with pytest.raises(ConfigurationError, match="ZEEBE_AFFINITY_PROTECT_STATS"):

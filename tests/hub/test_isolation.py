@@ -85,7 +85,7 @@ def test_non_reading_peers_change_nothing_for_the_others(patient_hub):
         assert sorted(got) == sorted(keys) and set(got.values()) == {1}
         # the four non-readers were dropped (queue full), the others stayed
         wait_until(lambda: hub.stats()["connections"]["total"] == 6, timeout=20)
-        assert hub.stats()["slowPeerDrops"] >= 4
+        assert hub.stats()["slowPeerDrops"] == 4  # each counted once, however many senders met it
         # what was routed to the frozen receipts subscriber stays stored for its re-subscribe
         again = Client(hub.url)
         again.send({"type": "HELLO", "version": 1, "receipts": True})
@@ -184,12 +184,18 @@ def test_non_reading_peers_on_the_receiving_hub_do_not_stall_outcomes_over_redis
             for start in range(0, n, 40):
                 owner.subscribe(*keys[start:start + 40])
             wait_until(lambda: a.stats()["remoteSeedClients"], timeout=20)
+            got: set = set()
+            # The owner reads as the outcomes come, as a client does (9.6 MiB unread would be
+            # more than a peer's outbound queue holds: the hub would drop it as a non-reader).
+            reader = threading.Thread(
+                target=lambda: got.update(owner.recv()["requestId"] for _ in range(n)))
+            reader.start()
             statuses = set()
             for i, key in enumerate(keys):
                 worker.outcome(str(20_000 + i), {"blob": blob}, request_id=key, frame_id=str(i))
                 statuses.add(worker.recv()["status"])
             assert statuses == {"published"}
-            got = {owner.recv()["requestId"] for _ in range(n)}
+            reader.join(30)
             assert got == set(keys)
         finally:
             owner.close()

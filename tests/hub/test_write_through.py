@@ -32,7 +32,7 @@ def _peer(sock: socket.socket) -> WsPeer:
     ws = types.SimpleNamespace(event=threading.Event(), connected=True,
                                input_buffer=_InboundBuffer(1 << 20))
     ws.sock = _GatedSocket(sock, ws)
-    peer = WsPeer(ws, send_timeout=10.0)  # type: ignore[arg-type]
+    peer = WsPeer(ws, send_timeout=10.0, send_buffer=0)  # type: ignore[arg-type]  # keep 4 KiB
     assert peer._direct_capable  # a plain socket with a timeout is non-blocking underneath
     peer._direct = True  # as serve() does once HELLO is queued
     return peer
@@ -107,3 +107,25 @@ def test_leftovers_report_a_half_written_frame() -> None:
     finally:
         ours.close()
         theirs.close()
+
+
+def test_the_kernel_send_buffer_is_bounded_as_configured() -> None:
+    """Left to autotuning, a socket whose peer never reads takes megabytes of frames, one write
+    call each, before the peer's queue (and so its drop) even starts; WsPeer bounds it."""
+    for asked in (32 * 1024, 0):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            with socket.create_connection(listener.getsockname()) as theirs:
+                ours, _ = listener.accept()
+                with ours:
+                    before = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                    ws = types.SimpleNamespace(event=threading.Event(), connected=True,
+                                               input_buffer=_InboundBuffer(1 << 20))
+                    ws.sock = _GatedSocket(ours, ws)
+                    WsPeer(ws, send_timeout=10.0, send_buffer=asked)  # type: ignore[arg-type]
+                    got = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+                    if asked:
+                        assert asked <= got <= 2 * asked  # Linux doubles what is asked for
+                    else:
+                        assert got == before  # 0: the kernel's own setting stays

@@ -50,6 +50,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--send-timeout", type=float, default=None,
                         help="seconds a send to one peer may block before that peer is dropped "
                              f"(default {defaults.HUB_SEND_TIMEOUT:g})")
+    parser.add_argument("--send-buffer", type=int, default=None, dest="send_buffer_bytes",
+                        help="kernel send buffer (SO_SNDBUF) of each connection in bytes, 0 = "
+                             "the kernel's autotuning; a peer that never reads is dropped once "
+                             "this and its outbound queue are full "
+                             f"(default {defaults.HUB_SOCKET_SEND_BUFFER})")
     parser.add_argument("--stats-interval", type=float, default=None,
                         help=f"seconds between stats log lines, 0 = off (default {defaults.HUB_STATS_INTERVAL:g})")
     parser.add_argument("--header-timeout", type=float, default=None,
@@ -84,7 +89,7 @@ def build_config(args: argparse.Namespace) -> Any:
         overrides["protect_stats"] = True
     for name in ("outcome_ttl", "max_frame_bytes", "max_subscriptions", "max_held",
                  "max_protocol_errors", "ping_interval", "send_timeout", "stats_interval",
-                 "header_timeout"):
+                 "header_timeout", "send_buffer_bytes"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value

@@ -184,7 +184,8 @@ def _serve_websocket(hub: Hub, environ: Any, options: Any) -> None:
         log.debug("websocket upgrade from %s failed: %s", environ.get("REMOTE_ADDR"), exc)
         return
     core = hub.core
-    peer = WsPeer(ws, hub.config.send_timeout, hub.config.outbound_queue_bytes)
+    peer = WsPeer(ws, hub.config.send_timeout, hub.config.outbound_queue_bytes,
+                  send_buffer=hub.config.send_buffer_bytes)
     conn = core.open(peer, environ.get("REMOTE_ADDR") or "")
     try:
         peer.serve(core, conn, core.hello_text.encode("utf-8"))

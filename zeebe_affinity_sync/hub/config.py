@@ -16,6 +16,7 @@ Environment variables (all optional)::
     ZEEBE_AFFINITY_STATS_INTERVAL   seconds between stats log lines (default 300)
     ZEEBE_AFFINITY_THREADS          gunicorn threads per worker (for the capacity warning)
     ZEEBE_AFFINITY_SEND_TIMEOUT     seconds a write to one peer may take (default 10)
+    ZEEBE_AFFINITY_SEND_BUFFER      kernel send buffer per connection, bytes (default 131072; 0 = kernel)
     ZEEBE_AFFINITY_HEADER_TIMEOUT   seconds an HTTP request's headers may take (default 5)
     ZEEBE_AFFINITY_ALLOW_QUERY_TOKEN  "1" accepts ws://host:port/?token=... (seed clients)
     ZEEBE_AFFINITY_PROTECT_STATS    "1" puts /stats and /metrics behind the token
@@ -72,6 +73,9 @@ class HubConfig:
             clients cannot send headers). Off by default: URLs end up in logs.
         protect_stats: ``/stats`` and ``/metrics`` need the token too (``/healthz`` never does).
         outbound_queue_bytes: Bytes queued to one peer at most; past it the peer is dropped.
+        send_buffer_bytes: The kernel send buffer (``SO_SNDBUF``) of each connection; ``0``
+            leaves it to the kernel's autotuning, which lets a peer that never reads take up to
+            ``tcp_wmem``'s maximum before the outbound queue (and the drop) starts.
         inbound_buffer_bytes: Unhandled inbound bytes per connection at which reading pauses.
         shutdown_timeout: Seconds shutdown waits for all peers to close (all at once).
     """
@@ -94,6 +98,7 @@ class HubConfig:
     allow_query_token: bool = False
     protect_stats: bool = False
     outbound_queue_bytes: int = defaults.HUB_OUTBOUND_QUEUE_BYTES
+    send_buffer_bytes: int = defaults.HUB_SOCKET_SEND_BUFFER
     inbound_buffer_bytes: int = defaults.HUB_INBOUND_BUFFER_BYTES
     shutdown_timeout: float = defaults.HUB_SHUTDOWN_TIMEOUT
 
@@ -118,6 +123,8 @@ class HubConfig:
                 raise ConfigurationError(
                     f"hub redis_url must start with redis://, rediss:// or unix://, got {url!r}"
                 )
+        checks.count(self.send_buffer_bytes, "hub setting send_buffer_bytes (0 = the kernel's)",
+                     minimum=0)
         checks.optional(checks.count, self.threads, "hub setting threads")
         if self.outbound_queue_bytes < self.max_frame_bytes:
             raise ConfigurationError(
@@ -150,6 +157,7 @@ class HubConfig:
             "ZEEBE_AFFINITY_STATS_INTERVAL": ("stats_interval", float),
             "ZEEBE_AFFINITY_THREADS": ("threads", int),
             "ZEEBE_AFFINITY_SEND_TIMEOUT": ("send_timeout", float),
+            "ZEEBE_AFFINITY_SEND_BUFFER": ("send_buffer_bytes", int),
             "ZEEBE_AFFINITY_HEADER_TIMEOUT": ("header_timeout", float),
         }
         for var, (name, kind) in numbers.items():

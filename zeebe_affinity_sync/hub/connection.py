@@ -98,15 +98,16 @@ class ConnectionsMixin:
                     "or add hub workers with --redis", count, capacity)
         return conn
 
-    def close(self, conn: Connection) -> None:
-        """Forget a connection and all its subscriptions (idempotent).
+    def close(self, conn: Connection) -> bool:
+        """Forget a connection and all its subscriptions (idempotent: ``True`` from the call
+        that closed it, ``False`` from any later one).
 
         What awaits this connection's receipt stays stored: it gets it again when it (or its
         successor after a reconnect) subscribes again.
         """
         with self._lock:
             if conn.closed:
-                return
+                return False
             conn.closed = True
             self._conns.pop(conn.id, None)
             self._broadcast.discard(conn)
@@ -115,6 +116,7 @@ class ConnectionsMixin:
                 self._drop_subscriber(key, conn)
             conn.keys.clear()
             self._closed_cond.notify_all()
+        return True
 
     def requeue(self, items: List[Requeue]) -> None:
         """Outcomes queued to a seed subscriber whose connection died before they were written:

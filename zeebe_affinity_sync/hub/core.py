@@ -208,12 +208,12 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         # gets round to it, so no further outcome is queued to it. What was routed to it stays
         # stored (receipts) or is held again by the caller / by requeue().
         log.debug("dropping %r: its outbound queue is full or it is gone", conn)
+        conn.peer.abort()
+        dropped = self.close(conn)  # False if it had closed already, or another sender dropped it
         with self._lock:
             self._n.send_failures += 1
-            if not conn.closed:
+            if dropped:
                 self._n.queue_full_drops += 1
-        conn.peer.abort()
-        self.close(conn)
         return False
 
     def _subscribe(self, conn: Connection, frame: Dict[str, Any]) -> None:

@@ -228,15 +228,24 @@ class WsPeer:
         send_timeout: Seconds one write may take before the peer is dropped as stuck.
         max_bytes: Bytes queued at most; a send beyond it fails (the core drops the peer).
         max_frames: Frames queued at most.
+        send_buffer: The socket's ``SO_SNDBUF`` (0 = the kernel's autotuning). Bounded, a peer
+            that stops reading fills it soon, its frames queue here instead of costing a write
+            call each, and a full queue drops it (autotuning lets the kernel take megabytes).
     """
 
     def __init__(self, ws: HubServer, send_timeout: float,
                  max_bytes: int = defaults.HUB_OUTBOUND_QUEUE_BYTES,
-                 max_frames: int = defaults.HUB_OUTBOUND_QUEUE_FRAMES) -> None:
+                 max_frames: int = defaults.HUB_OUTBOUND_QUEUE_FRAMES,
+                 send_buffer: int = defaults.HUB_SOCKET_SEND_BUFFER) -> None:
         self._ws = ws
         self._sock: _GatedSocket = ws.sock  # type: ignore[assignment]
         self._raw = self._sock.raw
         self._raw.settimeout(send_timeout)  # a stuck peer fails our write instead of blocking it
+        if send_buffer:
+            try:
+                self._raw.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+            except OSError as exc:  # not a TCP socket (a test's), or the peer is gone already
+                log.debug("could not set SO_SNDBUF on %r: %s", self._raw, exc)
         self._max_bytes = max_bytes
         self._max_frames = max_frames
         self._lock = threading.Lock()  # guards _out, _out_bytes, _gone, _close_request
