@@ -208,8 +208,10 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         # gets round to it, so no further outcome is queued to it. What was routed to it stays
         # stored (receipts) or is held again by the caller / by requeue().
         log.debug("dropping %r: its outbound queue is full or it is gone", conn)
-        conn.peer.abort()
+        # Forget it before the abort: the abort wakes its handler thread, whose own close()
+        # must not win the race and make this drop go uncounted.
         dropped = self.close(conn)  # False if it had closed already, or another sender dropped it
+        conn.peer.abort()
         with self._lock:
             self._n.send_failures += 1
             if dropped:
