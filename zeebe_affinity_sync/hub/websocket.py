@@ -285,9 +285,14 @@ class WsPeer:
                     self._partial = (data, requeue)
                     self._ws.event.set()
                     return True
+            wake = not self._out
             self._out.append((data, requeue))
             self._out_bytes += len(data)
-        self._ws.event.set()
+        if wake:
+            # Only the first frame of a backlog wakes the handler thread: it empties the whole
+            # queue before it waits again, so a further set() would only cost the sender (half
+            # of what a frame queued to a peer that does not read costs).
+            self._ws.event.set()
         return True
 
     def _send_own(self, data: bytes, requeue: Any) -> bool:
