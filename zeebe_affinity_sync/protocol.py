@@ -257,12 +257,10 @@ def _validate_outcome(frame: Frame) -> None:
             f'PROCESS_OUTCOME "variables" must be a JSON object, got {type(variables).__name__}'
         )
     frame["variables"] = variables
-    value = frame.get("requestId")
-    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
-        frame["requestId"] = _key(value, "requestId")
-    value = frame.get("id")
-    if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
-        frame["id"] = _key(value, "id")
+    for name in ("requestId", "id"):  # optional, the same inline check
+        value = frame.get(name)
+        if value is not None and (type(value) is not str or not 0 < len(value) <= MAX_KEY_LENGTH):
+            frame[name] = _key(value, name)
     status = frame.get("status", STATUS_OK)
     if status not in (STATUS_OK, STATUS_ERROR):
         raise ProtocolError(f'PROCESS_OUTCOME "status" must be "ok" or "error", got {status!r}')

@@ -109,7 +109,7 @@ class HeldStore:
             self.expire()
         if size is None:
             size = len(text.encode("utf-8", "surrogatepass"))
-        if len(entries) >= self.max_count or self._bytes + size > self.max_bytes:
+        if self._full(size):
             while self._awaiting and self._full(size):
                 self._remove(next(iter(self._awaiting.values())))
                 self.evicted += 1
@@ -126,8 +126,7 @@ class HeldStore:
             self._next_expiry = entry.expires_at  # the oldest entry expires first
         entries[seq] = entry
         if awaiting_receipt:
-            entry.awaiting_receipt = True
-            self._awaiting[seq] = entry
+            self._mark_awaiting(entry)
         self._by_delivery[delivery_id] = entry
         self._bytes += size
         by_key = self._by_key
