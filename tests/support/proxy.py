@@ -11,6 +11,17 @@ import threading
 from typing import List, Tuple
 
 
+class _Pair:
+    """One proxied connection: the client's socket and ours to the target."""
+
+    __slots__ = ("client", "upstream", "cut")
+
+    def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
+        self.client = client
+        self.upstream = upstream
+        self.cut = False  # set by TcpProxy.cut(): the pumps then end the pair with a reset
+
+
 class TcpProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target`` (``host:port``); a context manager."""
 
@@ -23,7 +34,7 @@ class TcpProxy:
         self._listener.listen(64)
         self.port = self._listener.getsockname()[1]
         self._lock = threading.Lock()
-        self._pairs: List[Tuple[socket.socket, socket.socket]] = []  # live connections; under _lock
+        self._pairs: List[_Pair] = []  # live connections; under _lock
         self._closed = threading.Event()
         self.cuts = 0
         self._thread = threading.Thread(target=self._accept, name="test-proxy-accept", daemon=True)
@@ -43,16 +54,23 @@ class TcpProxy:
         self._thread.join(5)
 
     def cut(self) -> int:
-        """Reset every open connection (RST, as a crashed peer); returns how many."""
+        """Reset every open connection (RST to both ends, as a crashed middlebox); returns how many.
+
+        Closing a socket another thread is blocked reading does not close it on Linux: the
+        blocked ``recv`` keeps it open, and neither end would hear anything until more data
+        came. So each socket is set to reset on close and shut for reading, which wakes its
+        pump at once; the pump closes it, and that close sends the RST.
+        """
         with self._lock:
             pairs, self._pairs = self._pairs, []
         for pair in pairs:
-            for sock in pair:
+            pair.cut = True
+            for sock in (pair.client, pair.upstream):
                 try:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RD)
                 except OSError:
-                    pass
+                    pass  # already closed by its pump
         self.cuts += 1
         return len(pairs)
 
@@ -68,13 +86,14 @@ class TcpProxy:
             except OSError:
                 client.close()
                 continue
+            pair = _Pair(client, upstream)
             with self._lock:
-                self._pairs.append((client, upstream))
+                self._pairs.append(pair)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), name="test-proxy-pump", daemon=True).start()
+                threading.Thread(target=self._pump, args=(pair, source, sink), name="test-proxy-pump",
+                                 daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, pair: _Pair, source: socket.socket, sink: socket.socket) -> None:
         try:
             while True:
                 data = source.recv(65536)
@@ -84,9 +103,13 @@ class TcpProxy:
         except OSError:
             pass
         finally:
+            with self._lock:
+                if pair in self._pairs:
+                    self._pairs.remove(pair)
             for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+                if not pair.cut:  # an end closed: pass the close on (FIN), as a proxy does
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                sock.close()  # after a cut: SO_LINGER 0, so this is the RST
