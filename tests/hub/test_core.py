@@ -209,6 +209,25 @@ def test_held_store_ttl_and_bounds():
     assert store.take(["a"], keep=False) == []
 
 
+def test_held_store_check_out_and_back_in_keeps_expiry_order_and_indexes():
+    clock = Clock()
+    store = HeldStore(ttl=10, max_count=10, max_bytes=1000, clock=clock)
+    store.put(["k"], "old", "d-old", awaiting_receipt=True)
+    clock.now += 1
+    store.put(["k"], "new", "d-new")
+    old = store.pending()[0]
+    assert store.check_out(old) and not store.check_out(old)  # out once
+    assert [e.text for e in store.pending()] == ["new"] and store.get("d-old") is None
+    store.check_in(old)  # the hand-over failed: back as the oldest, with its own expiry
+    assert [e.text for e in store.pending()] == ["old", "new"] and store.get("d-old") is old
+    assert store.bytes == 6
+    clock.now += 9.5  # "old" is due, "new" is not
+    assert store.expire() == 1 and [e.text for e in store.pending()] == ["new"]
+    # under its key it is found again, oldest first (and only while it lives)
+    store.check_in(old)  # expired meanwhile: not put back
+    assert [e.text for e in store.take(["k"], keep=True)] == ["new"]
+
+
 def test_held_store_counts_utf8_bytes_not_characters():
     store = HeldStore(ttl=10, max_count=10, max_bytes=10)
     assert store.put(["a"], "\u00e9" * 4)  # 4 characters, 8 bytes

@@ -6,8 +6,9 @@ clients (no receipts) keep "handed over once".
 """
 from __future__ import annotations
 
+import json
 import socket
-from typing import Callable, Iterator, Tuple
+from typing import Any, Callable, Iterator, List, Tuple
 
 import pytest
 import redis
@@ -15,6 +16,26 @@ import redis
 from tests.hub.conftest import TOKEN, Client, unique
 from tests.support.net import wait_until
 from zeebe_affinity_sync.demo.hub_runner import HubProcess
+from zeebe_affinity_sync.hub.config import HubConfig
+from zeebe_affinity_sync.hub.core import HubCore
+from zeebe_affinity_sync.hub.redis_bridge import RedisBridge
+
+
+class FramePeer:
+    """A peer as the routing core sees it, for the in-process test: keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.frames: List[Any] = []
+
+    def send(self, data: bytes, requeue: Any = None) -> bool:
+        self.frames.append(json.loads(data))
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -212,4 +233,66 @@ def test_redis_stored_receipt_outcomes_survive_a_hub_restart(fresh_redis, connec
         assert worker.recv()["status"] == "delivered"
         cut(client)
         hub.restart()
-        assert [f["variables"] for f in receipt_client(hub).subscribe(key)] == [{"kept": True}]
+        frames = receipt_client(hub).subscribe(key)
+        # At least once: the restarted hub's first resync (its listener subscribing) may run
+        # beside this SUBSCRIBE and queue the same delivery a second time; a client keeps one.
+        assert {f["deliveryId"]: f["variables"] for f in frames} == {frames[0]["deliveryId"]: {"kept": True}}
+
+
+def test_an_outcome_redis_refused_is_handed_to_redis_once_it_takes_writes_again(
+        fresh_redis, connect, receipt_client):
+    # One failed store (here Redis refuses writes: out of memory) leaves the outcome in hub A's
+    # memory while A's listener stays connected, so no resync comes; A's maintenance tick
+    # hands it over, and a re-subscribe on hub B finds it.
+    key = unique("oom")
+    args = ("--stats-interval", "0")
+    with HubProcess(redis_url=fresh_redis.url, threads=8, extra_args=args) as a, \
+            HubProcess(redis_url=fresh_redis.url, threads=8, extra_args=args) as b, \
+            redis.Redis.from_url(fresh_redis.url) as admin:
+
+        def found_on_b() -> List[Any]:
+            probe = receipt_client(b)
+            try:
+                return [f["variables"] for f in probe.subscribe(key)]
+            finally:
+                probe.close()  # each holds one of B's 8 threads while open
+
+        client = receipt_client(a)
+        client.subscribe(key)
+        admin.config_set("maxmemory", 1)
+        try:
+            worker = connect(a)
+            worker.outcome("2251799813690013", {"where": "memory"}, request_id=key, frame_id="m")
+            assert worker.recv()["status"] == "delivered"
+            assert client.recv()["variables"] == {"where": "memory"}
+            cut(client)  # never receipted
+            assert found_on_b() == []  # only in A's memory
+            assert a.stats()["held"] == 1
+        finally:
+            admin.config_set("maxmemory", 0)
+        wait_until(lambda: found_on_b() == [{"where": "memory"}], timeout=10)
+        wait_until(lambda: a.stats()["held"] == 0)
+
+
+def test_a_graceful_stop_hands_what_redis_refused_to_redis(fresh_redis):
+    # In-process (a real Redis, a core without its listener, so no tick or resync hands it
+    # over): the last chance is the shutdown.
+    bridge = RedisBridge(fresh_redis.url)
+    core = HubCore(HubConfig(), bridge=bridge, hub_id=bridge.hub_id)
+    subscriber, worker = FramePeer(), FramePeer()
+    cs, cw = core.open(subscriber), core.open(worker)
+    core.receive(cs, json.dumps({"type": "HELLO", "version": 1, "receipts": True}))
+    core.receive(cs, json.dumps({"type": "SUBSCRIBE", "keys": ["r-stop"]}))
+    with redis.Redis.from_url(fresh_redis.url) as admin:
+        admin.config_set("maxmemory", 1)
+        try:
+            core.receive(cw, json.dumps({"type": "PROCESS_OUTCOME", "processInstanceKey": "7",
+                                         "requestId": "r-stop", "variables": {"n": 7}}))
+        finally:
+            admin.config_set("maxmemory", 0)
+    reader = RedisBridge(fresh_redis.url)  # the hub's own bridge now backs off after the failure
+    assert core.stats()["held"] == 1 and reader.take(["r-stop"], keep=True) == []
+    core.shutdown(timeout=1.0)
+    taken = reader.take(["r-stop"], keep=True)
+    assert [json.loads(text)["variables"] for _, text in taken] == [{"n": 7}]
+    bridge.join(1.0)

@@ -79,6 +79,7 @@ class ConnectionsMixin:
     join: Any
     _hold_or_publish: Any
     _new_delivery_id: Any
+    hand_held_to_redis: Any  # RemoteMixin
 
     def open(self, peer: Peer, remote: str = "") -> Connection:
         """Register a new connection (the transport then sends it :attr:`hello_text`)."""
@@ -170,3 +171,5 @@ class ConnectionsMixin:
             conn.peer.abort()
             self.close(conn)
         self.join(5.0)
+        # In Redis mode, what a failed Redis call left in memory would die with this process
+        self.hand_held_to_redis(final=True)

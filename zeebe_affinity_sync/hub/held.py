@@ -196,13 +196,43 @@ class HeldStore:
     def get(self, delivery_id: str) -> Optional[HeldOutcome]:
         return self._by_delivery.get(delivery_id)
 
-    def drain(self) -> List[HeldOutcome]:
-        """Remove and return everything not yet expired, oldest first (handed to Redis)."""
+    def pending(self) -> List[HeldOutcome]:
+        """Everything not yet expired, oldest first, left in place (see :meth:`check_out`)."""
         self.expire()
-        entries = list(self._entries.values())
-        for entry in entries:
-            self._remove(entry)
-        return entries
+        return list(self._entries.values())
+
+    def check_out(self, entry: HeldOutcome) -> bool:
+        """Remove ``entry`` to hand it elsewhere (Redis); ``False`` if it is no longer stored
+        (taken, receipted or expired since :meth:`pending`)."""
+        if self._entries.get(entry.seq) is not entry:
+            return False
+        self._remove(entry)
+        return True
+
+    def check_in(self, entry: HeldOutcome) -> None:
+        """Put back an entry :meth:`check_out` removed (the hand-over failed) as the *oldest*
+        one, with its own expiry: callers hand entries over oldest first and stop at the first
+        failure, so everything older is gone. It is put back even if the store filled up in
+        the meantime (one entry over the bound at most): it was counted when it came in."""
+        if entry.seq in self._entries or entry.expires_at <= self._clock():
+            return
+        self._entries[entry.seq] = entry
+        self._entries.move_to_end(entry.seq, last=False)
+        if entry.awaiting_receipt:
+            self._awaiting[entry.seq] = entry
+            self._awaiting.move_to_end(entry.seq, last=False)
+        self._by_delivery[entry.delivery_id] = entry
+        self._bytes += entry.size
+        by_key = self._by_key
+        for key in entry.keys:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = entry
+            elif type(found) is list:
+                found.insert(0, entry)  # type: ignore[union-attr]
+            else:
+                by_key[key] = [entry, found]  # type: ignore[list-item]
+        self._next_expiry = min(self._next_expiry, entry.expires_at)
 
     def expire(self) -> int:
         """Drop the outcomes whose TTL passed; returns how many were dropped."""

@@ -205,6 +205,10 @@ class RedisBridge:
             self._down_until = time.monotonic() + _DOWN_BACKOFF
             raise
 
+    def forget_failure(self) -> None:
+        """Try Redis on the next call even within the back-off after a failure (shutdown)."""
+        self._down_until = 0.0
+
     def _check_up(self) -> None:
         # After a failure, skip Redis for a moment instead of making every outcome wait for
         # its own connect timeout (the hub holds outcomes locally meanwhile).

@@ -112,26 +112,52 @@ class RemoteMixin:
                 for delivery_id, text in items:
                     self._deliver_taken(delivery_id, text, keep)
 
-    def _push_local_to_redis(self) -> None:
-        """Outcomes held here during an outage go to Redis, where every hub can find them."""
+    def _push_local_to_redis(self) -> int:
+        """Hand what this hub holds in memory to Redis, where every hub finds it; returns how
+        many outcomes moved.
+
+        In Redis mode the hub holds an outcome in memory only when Redis failed it (a store, a
+        publish). That may be one failed call while the listener stayed connected, so this runs
+        not only on a resync but on every maintenance tick that finds something held, and once
+        more at shutdown, when memory is about to go. Oldest first, one at a time: each is
+        checked out of the store while it is handed over, and the first one Redis refuses goes
+        back as it was (same expiry) with everything after it left in place.
+        """
         with self._lock:
-            entries = self._held.drain()
-        for i, entry in enumerate(entries):
+            entries = self._held.pending()
+        moved = 0
+        for entry in entries:
+            with self._lock:
+                if not self._held.check_out(entry):
+                    continue  # taken, receipted or expired meanwhile
             keys = list(entry.keys)
             try:
                 if entry.awaiting_receipt:
                     self.bridge.store(entry.delivery_id, keys, entry.text)
                 else:
                     self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
-            except self._redis_errors as exc:  # redis errors: keep the rest here
-                log.warning("could not hand held outcomes to Redis: %s", exc)
+            except self._redis_errors as exc:  # redis errors: keep it and the rest here
                 with self._lock:
-                    for rest in entries[i:]:
-                        self._held.put(list(rest.keys), rest.text, rest.delivery_id, rest.size,
-                                       awaiting_receipt=rest.awaiting_receipt)
-                return
-        if entries:
-            log.info("handed %d outcomes held during the Redis outage to Redis", len(entries))
+                    self._held.check_in(entry)
+                self._warn_redis("could not hand outcomes held here to Redis (%s); keeping "
+                                 "them until it takes them", exc)
+                break
+            moved += 1
+        if moved:
+            log.info("handed %d outcomes held in memory (Redis had failed them) to Redis", moved)
+        return moved
+
+    def hand_held_to_redis(self, *, final: bool = False) -> int:
+        """The maintenance tick's (and, with ``final``, the shutdown's) hand-over of what is
+        held in memory; a no-op without Redis or with nothing held. ``final`` tries even within
+        the bridge's back-off after a failure: it is the last chance."""
+        if self.bridge is None or not len(self._held):  # len: a racy read is fine here
+            return 0
+        if final:
+            self.bridge.forget_failure()
+        elif not self.bridge.connected.is_set():
+            return 0  # the resync after the listener reconnects does it
+        return self._push_local_to_redis()
 
     def _deliver_taken(self, delivery_id: str, text: str, kept: bool) -> None:
         info = self._requeue_info(text)

@@ -117,6 +117,7 @@ class MaintenanceMixin:
     bridge: Any
     config: Any
     _heartbeat: Callable[[], None]  # RemoteMixin
+    hand_held_to_redis: Callable[[], int]  # RemoteMixin
     stats_line: Callable[[], str]  # HubCore
 
     def expire(self) -> int:
@@ -135,6 +136,7 @@ class MaintenanceMixin:
         if dropped:
             log.debug("dropped %d stored outcomes at their TTL", dropped)
         self.sample_rates()
+        self.hand_held_to_redis()  # what a failed Redis call left in memory
         if self.bridge is not None and self.config.broadcast:
             self._heartbeat()
         if self.config.stats_interval:
