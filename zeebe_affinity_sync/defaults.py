@@ -82,6 +82,7 @@ HUB_INBOUND_BUFFER_BYTES = 4 * 1024 * 1024   # bytes read ahead from one peer be
 HUB_HEADER_TIMEOUT = 5.0                     # s, an HTTP request's headers must arrive within this
 HUB_REDIS_DISPATCHERS = 4                    # threads handling outcomes that arrive over Redis
 HUB_REDIS_DISPATCH_QUEUE = 10_000            # Redis messages waiting for a dispatcher, at most
+HUB_REDIS_HANDOVER_WAIT = 6.0                # s, wait for a running hand-over of held outcomes to Redis
 
 # ---------------------------------------------------------------- affinity client
 AFFINITY_TIMEOUT = 30.0                      # s, wait for an outcome (and for the hub at start-up)

@@ -107,6 +107,9 @@ class HubCore(ConnectionsMixin, RemoteMixin, MaintenanceMixin):
         self._next_stats = 0.0  # maintenance thread only
         self._capacity_warned = 0.0  # monotonic time of the last capacity warning (racy, harmless)
         self._redis_warned = 0.0  # same, for Redis warnings
+        # One hand-over of held outcomes to Redis at a time (the tick, a resync, the shutdown):
+        # each puts a failed entry back as the oldest, which holds only for a single hand-over
+        self._handover_lock = threading.Lock()
         #: Extra fields for :meth:`stats`, supplied by the transport (e.g. its thread counts).
         self.extra_stats: Optional[Callable[[], Dict[str, Any]]] = None
         self.hello_text = protocol.encode(protocol.hello(

@@ -11,6 +11,8 @@ import logging
 import time
 from typing import Any, List, Optional
 
+from .. import defaults
+
 
 __all__ = ["RemoteMixin"]
 
@@ -29,6 +31,7 @@ class RemoteMixin:
     _redis_warned: float
     _remote_seeds: bool
     _broadcast: Any
+    _handover_lock: Any
 
     def _store_remote(self, delivery_id: str, keys: List[str], text: str) -> bool:
         try:
@@ -112,7 +115,7 @@ class RemoteMixin:
                 for delivery_id, text in items:
                     self._deliver_taken(delivery_id, text, keep)
 
-    def _push_local_to_redis(self) -> int:
+    def _push_local_to_redis(self, wait: float = defaults.HUB_REDIS_HANDOVER_WAIT) -> int:
         """Hand what this hub holds in memory to Redis, where every hub finds it; returns how
         many outcomes moved.
 
@@ -123,26 +126,32 @@ class RemoteMixin:
         checked out of the store while it is handed over, and the first one Redis refuses goes
         back as it was (same expiry) with everything after it left in place.
         """
-        with self._lock:
-            entries = self._held.pending()
-        moved = 0
-        for entry in entries:
+        # one at a time; waiting for a running one at most ``wait`` s (0: not at all)
+        if not self._handover_lock.acquire(timeout=wait):
+            return 0  # still running: it, or the next tick, takes care of everything
+        try:
             with self._lock:
-                if not self._held.check_out(entry):
-                    continue  # taken, receipted or expired meanwhile
-            keys = list(entry.keys)
-            try:
-                if entry.awaiting_receipt:
-                    self.bridge.store(entry.delivery_id, keys, entry.text)
-                else:
-                    self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
-            except self._redis_errors as exc:  # redis errors: keep it and the rest here
+                entries = self._held.pending()
+            moved = 0
+            for entry in entries:
                 with self._lock:
-                    self._held.check_in(entry)
-                self._warn_redis("could not hand outcomes held here to Redis (%s); keeping "
-                                 "them until it takes them", exc)
-                break
-            moved += 1
+                    if not self._held.check_out(entry):
+                        continue  # taken, receipted or expired meanwhile
+                keys = list(entry.keys)
+                try:
+                    if entry.awaiting_receipt:
+                        self.bridge.store(entry.delivery_id, keys, entry.text)
+                    else:
+                        self.bridge.publish(keys, entry.text, outcome_id=entry.delivery_id)
+                except self._redis_errors as exc:  # redis errors: keep it and the rest here
+                    with self._lock:
+                        self._held.check_in(entry)
+                    self._warn_redis("could not hand outcomes held here to Redis (%s); keeping "
+                                     "them until it takes them", exc)
+                    break
+                moved += 1
+        finally:
+            self._handover_lock.release()
         if moved:
             log.info("handed %d outcomes held in memory (Redis had failed them) to Redis", moved)
         return moved
@@ -155,9 +164,10 @@ class RemoteMixin:
             return 0
         if final:
             self.bridge.forget_failure()
-        elif not self.bridge.connected.is_set():
+            return self._push_local_to_redis()
+        if not self.bridge.connected.is_set():
             return 0  # the resync after the listener reconnects does it
-        return self._push_local_to_redis()
+        return self._push_local_to_redis(wait=0)  # the tick never waits for another hand-over
 
     def _deliver_taken(self, delivery_id: str, text: str, kept: bool) -> None:
         info = self._requeue_info(text)
