@@ -126,18 +126,8 @@ class HeldStore:
             self._next_expiry = entry.expires_at  # the oldest entry expires first
         entries[seq] = entry
         if awaiting_receipt:
-            self._mark_awaiting(entry)
-        self._by_delivery[delivery_id] = entry
-        self._bytes += size
-        by_key = self._by_key
-        for key in entry_keys:
-            found = by_key.get(key)
-            if found is None:
-                by_key[key] = entry
-            elif type(found) is list:
-                found.append(entry)
-            else:
-                by_key[key] = [found, entry]  # type: ignore[list-item]
+            entry.awaiting_receipt = True
+        self._index(entry, oldest=False)
         return True
 
     def take(self, keys: Iterable[str], *, keep: bool) -> List[HeldOutcome]:
@@ -218,20 +208,7 @@ class HeldStore:
             return
         self._entries[entry.seq] = entry
         self._entries.move_to_end(entry.seq, last=False)
-        if entry.awaiting_receipt:
-            self._awaiting[entry.seq] = entry
-            self._awaiting.move_to_end(entry.seq, last=False)
-        self._by_delivery[entry.delivery_id] = entry
-        self._bytes += entry.size
-        by_key = self._by_key
-        for key in entry.keys:
-            found = by_key.get(key)
-            if found is None:
-                by_key[key] = entry
-            elif type(found) is list:
-                found.insert(0, entry)  # type: ignore[union-attr]
-            else:
-                by_key[key] = [entry, found]  # type: ignore[list-item]
+        self._index(entry, oldest=True)
         self._next_expiry = min(self._next_expiry, entry.expires_at)
 
     def expire(self) -> int:
@@ -255,6 +232,28 @@ class HeldStore:
     def _mark_awaiting(self, entry: HeldOutcome) -> None:
         entry.awaiting_receipt = True
         self._awaiting[entry.seq] = entry
+
+    def _index(self, entry: HeldOutcome, *, oldest: bool) -> None:
+        """Count and index an entry just put in ``_entries``: as the newest (``put``) or, with
+        ``oldest``, as the oldest (``check_in``), so every index stays oldest first."""
+        if entry.awaiting_receipt:
+            self._awaiting[entry.seq] = entry
+            if oldest:
+                self._awaiting.move_to_end(entry.seq, last=False)
+        self._by_delivery[entry.delivery_id] = entry
+        self._bytes += entry.size
+        by_key = self._by_key
+        for key in entry.keys:
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = entry
+            elif type(found) is list:
+                if oldest:
+                    found.insert(0, entry)  # type: ignore[union-attr]
+                else:
+                    found.append(entry)  # type: ignore[union-attr]
+            else:
+                by_key[key] = [entry, found] if oldest else [found, entry]  # type: ignore[list-item]
 
     def _under(self, key: str) -> List[HeldOutcome]:
         """The entries stored under ``key`` (a new list: callers may remove while iterating)."""
